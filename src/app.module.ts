@@ -1,0 +1,52 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ApiKeyGuard } from './common/auth/api-key.guard.js';
+import { APP_CONFIG, AppConfig } from './config/app-config.js';
+import { DatabaseModule } from './infrastructure/database/database.module.js';
+import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
+import { QueueModule } from './infrastructure/queue/queue.module.js';
+import { AccountsModule } from './modules/accounts/accounts.module.js';
+import { BookingsModule } from './modules/bookings/bookings.module.js';
+import { ConnectionsModule } from './modules/connections/connections.module.js';
+import { OperationsModule } from './modules/operations/operations.module.js';
+
+@Global()
+@Module({})
+class ConfigHolderModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ConfigHolderModule,
+      providers: [{ provide: APP_CONFIG, useValue: config }],
+      exports: [APP_CONFIG],
+    };
+  }
+}
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  databaseUrl: string;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigHolderModule.forRoot(config),
+        CqrsModule.forRoot(),
+        ScheduleModule.forRoot(),
+        DatabaseModule.forRoot(databaseUrl),
+        MetricsModule,
+        QueueModule,
+        AccountsModule,
+        ConnectionsModule,
+        BookingsModule,
+        OperationsModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+    };
+  }
+}

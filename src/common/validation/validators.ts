@@ -1,0 +1,58 @@
+import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO 8601 date-time with an explicit offset; a bare local time would be ambiguous. */
+export function IsInstant(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isInstant',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T10:00:00.000Z`, ...options },
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value)),
+      },
+    });
+}
+
+/** The decorated instant must be strictly after the sibling property `other`. */
+export function IsAfter(other: string, options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isAfter',
+      target: object.constructor,
+      propertyName,
+      constraints: [other],
+      options: { message: `${propertyName} must be after ${other}`, ...options },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => {
+          const before = (args.object as Record<string, unknown>)[other];
+          if (typeof value !== 'string' || typeof before !== 'string') return true;
+          const a = Date.parse(before);
+          const b = Date.parse(value);
+          return Number.isNaN(a) || Number.isNaN(b) || b > a;
+        },
+      },
+    });
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function IsTimeZone(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isTimeZone',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an IANA time zone such as Europe/Berlin`, ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value) },
+    });
+}

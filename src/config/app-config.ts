@@ -1,0 +1,60 @@
+/** The validated, typed configuration. Built once from the environment by `loadConfig`. */
+export type ProviderName = 'google_calendar' | 'office365_calendar';
+
+export interface GoogleConfig {
+  /** false when no OAuth client is configured: the sandbox emulator stands in for Google. */
+  enabled: boolean;
+  clientId: string;
+  clientSecret: string;
+  apiRootUrl: string;
+  oauthTokenUrl: string;
+  oauthAuthorizeUrl: string;
+  webhookUrl: string;
+  webhookToken: string;
+}
+
+export interface MicrosoftConfig {
+  enabled: boolean;
+  clientId: string;
+  clientSecret: string;
+  graphBaseUrl: string;
+  tokenUrl: string;
+  oauthAuthorizeUrl: string;
+  webhookUrl: string;
+  webhookToken: string;
+}
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  appUrl: string;
+  /** null: start the embedded PostgreSQL in `dataDir/postgres`. */
+  databaseUrl: string | null;
+  embeddedPostgresPort: number;
+  dataDir: string;
+  apiKey: string;
+  adminApiKey: string;
+  /** 32 raw bytes. */
+  encryptionKey: Buffer;
+  google: GoogleConfig;
+  microsoft: MicrosoftConfig;
+  /** Start the loopback Google emulator and point the Google adapter at it. */
+  sandbox: boolean;
+  syncWindowDays: number;
+  resyncIntervalSeconds: number;
+  subscriptionRenewBeforeSeconds: number;
+  /** Requested channel lifetime; providers may grant less. */
+  channelTtlSeconds: number;
+  /** A cached calendar whose last sync is older than this is answered live. */
+  cacheStaleAfterSeconds: number;
+  /** Run the scheduled tasks (subscribe, resync, clean-up) on timers in this process. */
+  schedulerEnabled: boolean;
+  workerConcurrency: number;
+  queuePollIntervalMs: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Which values were generated rather than given, so start-up can print them. */
+  generated: { apiKey: boolean; adminApiKey: boolean; encryptionKey: boolean };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AppConfig } from './app-config.js';
+import { ConfigError } from './config.error.js';
+
+export type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+/**
+ * Reads and validates every setting in one pass, collecting all problems so an operator
+ * fixes them in one go. Development conveniences (generated keys) never apply in production.
+ */
+export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolean } = {}): AppConfig {
+  const problems: string[] = [];
+  const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['env'];
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be one of development, production, test (got "${env.NODE_ENV}")`);
+  }
+  const production = nodeEnv === 'production';
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name} must be a whole number (got "${raw}")`);
+      return fallback;
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+      problems.push(`${name} must be between ${min} and ${max} (got ${value})`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, fallback: string, protocols = ['http:', 'https:']): string => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${raw}")`);
+      }
+      return raw;
+    } catch {
+      problems.push(`${name} must be a URL (got "${raw}")`);
+      return fallback;
+    }
+  };
+  const str = (name: string): string => (env[name] ?? '').trim();
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = str('HOST') || '0.0.0.0';
+  const appUrl = url('APP_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const databaseUrl = env.DATABASE_URL ? url('DATABASE_URL', '', ['postgres:', 'postgresql:']) : null;
+  const dataDir = resolve(str('DATA_DIR') || '.data');
+  const persist = options.persistGeneratedSecrets ?? nodeEnv !== 'test';
+  const generatedSecrets = persist && !production ? readDevSecrets(dataDir) : {};
+
+  const secret = (name: 'API_KEY' | 'ADMIN_API_KEY'): { value: string; generated: boolean } => {
+    const raw = str(name);
+    if (raw) {
+      if (raw.length < 16) problems.push(`${name} must be at least 16 characters`);
+      return { value: raw, generated: false };
+    }
+    if (production) {
+      problems.push(`${name} is required in production`);
+      return { value: '', generated: false };
+    }
+    const value = generatedSecrets[name] ?? randomBytes(24).toString('base64url');
+    generatedSecrets[name] = value;
+    return { value, generated: true };
+  };
+  const apiKey = secret('API_KEY');
+  const adminApiKey = secret('ADMIN_API_KEY');
+  if (apiKey.value && apiKey.value === adminApiKey.value) {
+    problems.push('API_KEY and ADMIN_API_KEY must differ');
+  }
+
+  let encryptionKey: Buffer = Buffer.alloc(0);
+  let encryptionKeyGenerated = false;
+  const rawKey = str('ENCRYPTION_KEY');
+  if (rawKey) {
+    const parsed = parseKey(rawKey);
+    if (!parsed) problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
+    else encryptionKey = parsed;
+  } else if (production) {
+    problems.push('ENCRYPTION_KEY is required in production');
+  } else {
+    encryptionKey = Buffer.from(generatedSecrets.ENCRYPTION_KEY ?? randomBytes(32).toString('hex'), 'hex');
+    generatedSecrets.ENCRYPTION_KEY = encryptionKey.toString('hex');
+    encryptionKeyGenerated = true;
+  }
+
+  const googleClientId = str('GOOGLE_CLIENT_ID');
+  const googleEnabled = googleClientId !== '';
+  const sandbox = bool('SANDBOX', !googleEnabled && !production);
+  const googleWebhookToken = str('GOOGLE_WEBHOOK_TOKEN');
+  if (googleEnabled && !googleWebhookToken) {
+    problems.push('GOOGLE_WEBHOOK_TOKEN is required when Google is enabled (GOOGLE_CLIENT_ID is set)');
+  }
+  if (googleEnabled && !str('GOOGLE_CLIENT_SECRET')) {
+    problems.push('GOOGLE_CLIENT_SECRET is required when GOOGLE_CLIENT_ID is set');
+  }
+  if (googleWebhookToken.length > 256) problems.push('GOOGLE_WEBHOOK_TOKEN must be at most 256 characters');
+
+  const microsoftClientId = str('MICROSOFT_CLIENT_ID');
+  const microsoftEnabled = microsoftClientId !== '';
+  const microsoftWebhookToken = str('MICROSOFT_WEBHOOK_TOKEN');
+  if (microsoftEnabled && !microsoftWebhookToken) {
+    problems.push('MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled (MICROSOFT_CLIENT_ID is set)');
+  }
+  if (microsoftWebhookToken.length > 128) problems.push('MICROSOFT_WEBHOOK_TOKEN must be at most 128 characters');
+
+  const logLevel = (str('LOG_LEVEL') || (nodeEnv === 'test' ? 'warn' : 'log')) as AppConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    port,
+    host,
+    appUrl,
+    databaseUrl,
+    embeddedPostgresPort: int('EMBEDDED_POSTGRES_PORT', 54329, 1, 65535),
+    dataDir,
+    apiKey: apiKey.value,
+    adminApiKey: adminApiKey.value,
+    encryptionKey,
+    google: {
+      enabled: googleEnabled,
+      clientId: googleClientId,
+      clientSecret: str('GOOGLE_CLIENT_SECRET'),
+      apiRootUrl: url('GOOGLE_API_ROOT_URL', 'https://www.googleapis.com/'),
+      oauthTokenUrl: url('GOOGLE_OAUTH_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
+      oauthAuthorizeUrl: url('GOOGLE_OAUTH_AUTHORIZE_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
+      webhookUrl: url('GOOGLE_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
+      webhookToken: googleWebhookToken,
+    },
+    microsoft: {
+      enabled: microsoftEnabled,
+      clientId: microsoftClientId,
+      clientSecret: str('MICROSOFT_CLIENT_SECRET'),
+      graphBaseUrl: url('MICROSOFT_GRAPH_BASE_URL', 'https://graph.microsoft.com').replace(/\/+$/, ''),
+      tokenUrl: url('MICROSOFT_TOKEN_URL', 'https://login.microsoftonline.com/common/oauth2/v2.0/token'),
+      oauthAuthorizeUrl: url(
+        'MICROSOFT_OAUTH_AUTHORIZE_URL',
+        'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+      ),
+      webhookUrl: url('MICROSOFT_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
+      webhookToken: microsoftWebhookToken,
+    },
+    sandbox,
+    syncWindowDays: int('SYNC_WINDOW_DAYS', 92, 1, 730),
+    resyncIntervalSeconds: int('RESYNC_INTERVAL_SECONDS', 900, 5, 86400 * 7),
+    subscriptionRenewBeforeSeconds: int('SUBSCRIPTION_RENEW_BEFORE_SECONDS', 86400, 60, 86400 * 30),
+    channelTtlSeconds: int('CHANNEL_TTL_SECONDS', 604800, 300, 86400 * 30),
+    cacheStaleAfterSeconds: int('CACHE_STALE_AFTER_SECONDS', 0, 0, 86400 * 30),
+    schedulerEnabled: bool('SCHEDULER_ENABLED', true),
+    workerConcurrency: int('WORKER_CONCURRENCY', 8, 1, 100),
+    queuePollIntervalMs: int('QUEUE_POLL_INTERVAL_MS', 2000, 50, 60000),
+    logLevel,
+    generated: {
+      apiKey: apiKey.generated,
+      adminApiKey: adminApiKey.generated,
+      encryptionKey: encryptionKeyGenerated,
+    },
+  };
+  if (config.cacheStaleAfterSeconds === 0) {
+    // A quiet calendar is still fresh while the safety-net resync keeps touching it.
+    config.cacheStaleAfterSeconds = config.resyncIntervalSeconds * 3;
+  }
+  if (config.subscriptionRenewBeforeSeconds >= config.channelTtlSeconds) {
+    problems.push('SUBSCRIPTION_RENEW_BEFORE_SECONDS must be shorter than CHANNEL_TTL_SECONDS');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (persist && !production) writeDevSecrets(dataDir, generatedSecrets);
+  return config;
+}
+
+function parseKey(raw: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) {
+    const decoded = Buffer.from(raw, 'base64');
+    if (decoded.length === 32) return decoded;
+  }
+  return null;
+}
+
+type DevSecrets = Partial<Record<'API_KEY' | 'ADMIN_API_KEY' | 'ENCRYPTION_KEY', string>>;
+
+function readDevSecrets(dataDir: string): DevSecrets {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  } catch {
+    return {};
+  }
+}
+
+/** Kept between runs so the keys printed yesterday and the tokens encrypted yesterday still work. */
+function writeDevSecrets(dataDir: string, secrets: DevSecrets): void {
+  if (Object.keys(secrets).length === 0) return;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'dev-secrets.json'), JSON.stringify(secrets, null, 2), { mode: 0o600 });
+}
+
+/** The one place the process environment is read. */
+export function loadConfigFromProcess(): AppConfig {
+  return loadConfig(process.env);
+}

@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { startupBanner } from './bootstrap/banner.js';
+import { createApp } from './bootstrap/create-app.js';
+import { Sandbox, startSandbox } from './bootstrap/sandbox.js';
+import { ConfigError } from './config/config.error.js';
+import { loadConfigFromProcess } from './config/load-config.js';
+import { EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfigFromProcess();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = new Logger('calsync');
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir}/postgres`);
+    embedded = await startEmbeddedDatabase({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      log: (line) => logger.warn(line),
+    });
+    databaseUrl = embedded.url;
+  }
+
+  let sandbox: Sandbox | undefined;
+  if (config.sandbox) {
+    sandbox = await startSandbox(config);
+    config = sandbox.config;
+  }
+
+  const app = await createApp(config, databaseUrl);
+  await app.listen(config.port, config.host);
+  const databaseLabel = embedded
+    ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} (data in ${config.dataDir}/postgres)`
+    : new URL(databaseUrl).host;
+  process.stdout.write(startupBanner(config, databaseLabel, sandbox));
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: shutting down`);
+    await app.close().catch((error: unknown) => logger.error(String(error)));
+    await sandbox?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

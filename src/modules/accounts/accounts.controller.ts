@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
+import { CreateTeamCommand } from './commands/create-team.command.js';
+import { CreateUserCommand } from './commands/create-user.command.js';
+import { SetMembershipCommand } from './commands/set-membership.command.js';
+import { CreateTeamDto } from './dto/create-team.dto.js';
+import { CreateUserDto } from './dto/create-user.dto.js';
+import { TeamEntity } from './entities/team.entity.js';
+import { UserEntity } from './entities/user.entity.js';
+import { GetUserQuery } from './queries/get-user.query.js';
+
+@ApiTags('users and teams')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class AccountsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post('users')
+  async createUser(@Body() body: CreateUserDto) {
+    return toUserView(await this.commands.execute(new CreateUserCommand(body)));
+  }
+
+  @Get('users/:userId')
+  async getUser(@Param('userId', IdParamPipe) userId: number) {
+    return toUserView(await this.queries.execute(new GetUserQuery(userId)));
+  }
+
+  @Post('teams')
+  async createTeam(@Body() body: CreateTeamDto) {
+    return toTeamView(await this.commands.execute(new CreateTeamCommand(body)));
+  }
+
+  @Put('teams/:teamId/members/:userId')
+  @HttpCode(204)
+  async addMember(@Param('teamId', IdParamPipe) teamId: number, @Param('userId', IdParamPipe) userId: number) {
+    await this.commands.execute(new SetMembershipCommand(teamId, userId, true));
+  }
+
+  @Delete('teams/:teamId/members/:userId')
+  @HttpCode(204)
+  async removeMember(@Param('teamId', IdParamPipe) teamId: number, @Param('userId', IdParamPipe) userId: number) {
+    await this.commands.execute(new SetMembershipCommand(teamId, userId, false));
+  }
+}
+
+function toUserView(user: UserEntity) {
+  return { id: user.id, email: user.email, name: user.name, timeZone: user.timeZone, createdAt: user.createdAt };
+}
+
+function toTeamView(team: TeamEntity) {
+  return { id: team.id, name: team.name, parentId: team.parentId, createdAt: team.createdAt };
+}

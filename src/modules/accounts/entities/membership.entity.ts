@@ -1,0 +1,13 @@
+import { CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity({ name: 'Membership' })
+export class MembershipEntity {
+  @PrimaryColumn({ type: 'integer' })
+  teamId!: number;
+
+  @PrimaryColumn({ type: 'integer' })
+  userId!: number;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,59 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
+import { CancelBookingCommand } from './commands/cancel-booking.command.js';
+import { CreateBookingCommand } from './commands/create-booking.command.js';
+import { RescheduleBookingCommand } from './commands/reschedule-booking.command.js';
+import { CancelBookingDto, CreateBookingDto, RescheduleBookingDto } from './dto/create-booking.dto.js';
+import { ListBookingsDto } from './dto/list-bookings.dto.js';
+import { GetBookingQuery, ListBookingsQuery } from './queries/get-booking.query.js';
+
+@ApiTags('bookings')
+@ApiBearerAuth()
+@Controller('api/v1/bookings')
+export class BookingsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  create(@Body() body: CreateBookingDto) {
+    return this.commands.execute(
+      new CreateBookingCommand({
+        ...body,
+        startTime: new Date(body.startTime),
+        endTime: new Date(body.endTime),
+      }),
+    );
+  }
+
+  @Get()
+  list(@Query() query: ListBookingsDto) {
+    return this.queries.execute(
+      new ListBookingsQuery({ userId: query.userId ? Number(query.userId) : undefined, status: query.status }),
+    );
+  }
+
+  @Get(':id')
+  get(@Param('id', IdParamPipe) id: number) {
+    return this.queries.execute(new GetBookingQuery(id));
+  }
+
+  @Post(':id/reschedule')
+  @HttpCode(200)
+  async reschedule(@Param('id', IdParamPipe) id: number, @Body() body: RescheduleBookingDto) {
+    await this.commands.execute(
+      new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api'),
+    );
+    return this.queries.execute(new GetBookingQuery(id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@Param('id', IdParamPipe) id: number, @Body() body: CancelBookingDto) {
+    await this.commands.execute(new CancelBookingCommand(id, body.reason ?? null, 'api'));
+    return this.queries.execute(new GetBookingQuery(id));
+  }
+}

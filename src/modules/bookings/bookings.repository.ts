@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { AttendeeEntity } from './entities/attendee.entity.js';
+import { BookingHistoryEntity, ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
+import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
+import { BookingEntity } from './entities/booking.entity.js';
+
+export const WRITE_BOOKING_JOB = 'write-booking';
+
+export interface BookingView {
+  id: number;
+  uid: string;
+  userId: number;
+  title: string;
+  description: string | null;
+  location: string | null;
+  startTime: string;
+  endTime: string;
+  status: string;
+  cancellationReason: string | null;
+  attendees: Array<{ email: string; name: string | null }>;
+  references: Array<{ provider: string; externalCalendarId: string; externalEventId: string; iCalUID: string | null }>;
+  history: Array<{ at: string; action: HistoryAction; source: ChangeSource; changes: Record<string, unknown> }>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+@Injectable()
+export class BookingsRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  lockBooking(manager: EntityManager, id: number): Promise<BookingEntity | null> {
+    return manager.findOne(BookingEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async addHistory(
+    manager: EntityManager,
+    bookingId: number,
+    action: HistoryAction,
+    source: ChangeSource,
+    changes: Record<string, unknown>,
+  ): Promise<void> {
+    await manager.insert(BookingHistoryEntity, { bookingId, action, source, changes, at: () => 'clock_timestamp()' } as never);
+  }
+
+  /** Makes the host's calendar match the booking, durably: retried with backoff until it lands. */
+  async enqueueCalendarWrite(manager: EntityManager, bookingId: number): Promise<void> {
+    await this.jobs.enqueue(
+      WRITE_BOOKING_JOB,
+      { bookingId },
+      { jobKey: `write-booking:${bookingId}`, jobKeyMode: 'replace', queueName: `booking:${bookingId}`, maxAttempts: 30 },
+      manager,
+    );
+  }
+
+  async views(ids: number[], manager = this.dataSource.manager): Promise<BookingView[]> {
+    if (ids.length === 0) return [];
+    const [bookings, attendees, references, history] = await Promise.all([
+      manager.find(BookingEntity, { where: { id: In(ids) }, order: { startTime: 'ASC', id: 'ASC' } }),
+      manager.find(AttendeeEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } }),
+      manager.find(BookingReferenceEntity, { where: { bookingId: In(ids) } }),
+      manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } }),
+    ]);
+    const group = <T extends { bookingId: number }>(rows: T[]) => {
+      const map = new Map<number, T[]>();
+      for (const row of rows) map.set(row.bookingId, [...(map.get(row.bookingId) ?? []), row]);
+      return map;
+    };
+    const attendeesBy = group(attendees);
+    const referencesBy = group(references);
+    const historyBy = group(history);
+    return bookings.map((b) => ({
+      id: b.id,
+      uid: b.uid,
+      userId: b.userId,
+      title: b.title,
+      description: b.description,
+      location: b.location,
+      startTime: b.startTime.toISOString(),
+      endTime: b.endTime.toISOString(),
+      status: b.status,
+      cancellationReason: b.cancellationReason,
+      attendees: (attendeesBy.get(b.id) ?? []).map((a) => ({ email: a.email, name: a.name })),
+      references: (referencesBy.get(b.id) ?? [])
+        .filter((r) => !r.deletedAt)
+        .map((r) => ({
+          provider: r.provider,
+          externalCalendarId: r.externalCalendarId,
+          externalEventId: r.externalEventId,
+          iCalUID: r.iCalUID,
+        })),
+      history: (historyBy.get(b.id) ?? []).map((h) => ({
+        at: h.at.toISOString(),
+        action: h.action,
+        source: h.source,
+        changes: h.changes,
+      })),
+      createdAt: b.createdAt.toISOString(),
+      updatedAt: b.updatedAt.toISOString(),
+    }));
+  }
+
+  async view(id: number, manager = this.dataSource.manager): Promise<BookingView | null> {
+    return (await this.views([id], manager))[0] ?? null;
+  }
+}

@@ -1,0 +1,14 @@
+import { Command } from '@nestjs/cqrs';
+import { ChangeSource } from '../entities/booking-history.entity.js';
+import { BookingChangeOutcome } from './reschedule-booking.command.js';
+
+export class CancelBookingCommand extends Command<BookingChangeOutcome> {
+  constructor(
+    readonly bookingId: number,
+    readonly reason: string | null,
+    readonly source: ChangeSource,
+    readonly changeId?: string,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,25 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { BookingChangeApplier } from '../booking-change.applier.js';
+import { BookingCancelled } from '../events/booking.events.js';
+import { CancelBookingCommand } from './cancel-booking.command.js';
+
+@CommandHandler(CancelBookingCommand)
+export class CancelBookingHandler implements ICommandHandler<CancelBookingCommand> {
+  constructor(private readonly applier: BookingChangeApplier) {}
+
+  execute({ bookingId, reason, source, changeId }: CancelBookingCommand) {
+    return this.applier.apply(bookingId, source, changeId, (booking) => {
+      if (booking.status === 'cancelled') return { action: null, reason: 'already cancelled' };
+      return {
+        action: 'cancelled',
+        changes: { reason },
+        apply: async (manager, b) => {
+          b.status = 'cancelled';
+          b.cancellationReason = reason;
+          await manager.save(b);
+        },
+        event: () => new BookingCancelled(bookingId, source, reason),
+      };
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { BadRequestException, ConflictException } from '@nestjs/common';
+import { CommandHandler, EventBus, ICommandHandler, QueryBus } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { GetUserQuery } from '../../accounts/queries/get-user.query.js';
+import { ConnectionsService } from '../../connections/connections.service.js';
+import { BookingView, BookingsRepository } from '../bookings.repository.js';
+import { AttendeeEntity } from '../entities/attendee.entity.js';
+import { BookingEntity } from '../entities/booking.entity.js';
+import { BookingCreated } from '../events/booking.events.js';
+import { CreateBookingCommand } from './create-booking.command.js';
+
+@CommandHandler(CreateBookingCommand)
+export class CreateBookingHandler implements ICommandHandler<CreateBookingCommand> {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
+    private readonly connections: ConnectionsService,
+    private readonly bookings: BookingsRepository,
+    private readonly eventBus: EventBus,
+  ) {}
+
+  async execute({ input }: CreateBookingCommand): Promise<BookingView> {
+    await this.queries.execute(new GetUserQuery(input.userId));
+    const destination = await this.connections.getDestinationCalendar(input.userId);
+    if (!destination) {
+      throw new ConflictException(
+        `User ${input.userId} has no destination calendar; set one with PUT /api/v1/users/${input.userId}/destination-calendar`,
+      );
+    }
+    const emails = input.attendees.map((a) => a.email.trim().toLowerCase());
+    if (new Set(emails).size !== emails.length) throw new BadRequestException('attendees must not repeat an email');
+
+    const view = await this.dataSource.transaction(async (manager) => {
+      const booking = await manager.save(
+        manager.create(BookingEntity, {
+          uid: randomUUID(),
+          userId: input.userId,
+          title: input.title,
+          description: input.description ?? null,
+          location: input.location ?? null,
+          startTime: input.startTime,
+          endTime: input.endTime,
+          status: 'accepted',
+          cancellationReason: null,
+        }),
+      );
+      if (input.attendees.length > 0) {
+        await manager.insert(
+          AttendeeEntity,
+          input.attendees.map((a, i) => ({ bookingId: booking.id, email: emails[i], name: a.name ?? null })),
+        );
+      }
+      await this.bookings.addHistory(manager, booking.id, 'created', 'api', {
+        startTime: booking.startTime.toISOString(),
+        endTime: booking.endTime.toISOString(),
+      });
+      await this.bookings.enqueueCalendarWrite(manager, booking.id);
+      return (await this.bookings.view(booking.id, manager)) as BookingView;
+    });
+    this.eventBus.publish(new BookingCreated(view.id, view.userId));
+    return view;
+  }
+}

@@ -1,0 +1,14 @@
+import { Command } from '@nestjs/cqrs';
+import { ChangeSource } from '../entities/booking-history.entity.js';
+import { BookingChangeOutcome } from './reschedule-booking.command.js';
+
+export class UpdateBookingDetailsCommand extends Command<BookingChangeOutcome> {
+  constructor(
+    readonly bookingId: number,
+    readonly details: { title?: string; description?: string | null; location?: string | null },
+    readonly source: ChangeSource,
+    readonly changeId?: string,
+  ) {
+    super();
+  }
+}

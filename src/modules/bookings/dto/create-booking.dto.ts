@@ -1,0 +1,90 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsEmail,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsAfter, IsInstant } from '../../../common/validation/validators.js';
+
+export class AttendeeDto {
+  @ApiProperty()
+  @IsEmail()
+  @MaxLength(320)
+  email!: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+}
+
+export class CreateBookingDto {
+  @ApiProperty()
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  userId!: number;
+
+  @ApiProperty()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(500)
+  title!: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(8000)
+  description?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  location?: string;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  @IsInstant()
+  startTime!: string;
+
+  @ApiProperty({ example: '2026-12-01T10:30:00.000Z' })
+  @IsInstant()
+  @IsAfter('startTime')
+  endTime!: string;
+
+  @ApiProperty({ type: [AttendeeDto] })
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => AttendeeDto)
+  attendees!: AttendeeDto[];
+}
+
+export class RescheduleBookingDto {
+  @ApiProperty()
+  @IsInstant()
+  startTime!: string;
+
+  @ApiProperty()
+  @IsInstant()
+  @IsAfter('startTime')
+  endTime!: string;
+}
+
+export class CancelBookingDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  reason?: string;
+}

@@ -1,0 +1,42 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type BookingStatus = 'accepted' | 'cancelled';
+
+@Entity({ name: 'Booking' })
+export class BookingEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: 'uuid' })
+  uid!: string;
+
+  @Column({ type: 'integer' })
+  userId!: number;
+
+  @Column({ type: 'text' })
+  title!: string;
+
+  @Column({ type: 'text', nullable: true })
+  description!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  location!: string | null;
+
+  @Column({ type: 'timestamptz' })
+  startTime!: Date;
+
+  @Column({ type: 'timestamptz' })
+  endTime!: Date;
+
+  @Column({ type: 'text' })
+  status!: BookingStatus;
+
+  @Column({ type: 'text', nullable: true })
+  cancellationReason!: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

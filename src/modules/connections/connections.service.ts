@@ -1,0 +1,199 @@
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig, ProviderName } from '../../config/app-config.js';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { GetUserQuery } from '../accounts/queries/get-user.query.js';
+import { CalendarProviders } from '../providers/calendar-provider.port.js';
+import { ExternalCalendar } from '../providers/external-event.js';
+import { ProviderTokens } from '../providers/provider-auth.js';
+import { CredentialAuthFactory } from './credential-auth.factory.js';
+import { CredentialEntity } from './entities/credential.entity.js';
+import { DestinationCalendarEntity } from './entities/destination-calendar.entity.js';
+import { SelectedCalendarEntity } from './entities/selected-calendar.entity.js';
+
+/** Job the subscriptions module runs to stop a channel whose calendar row is gone. */
+export const STOP_CHANNEL_JOB = 'stop-channel';
+export interface StopChannelPayload {
+  provider: ProviderName;
+  credentialId: number;
+  channelId: string;
+  resourceId: string | null;
+}
+
+@Injectable()
+export class ConnectionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
+    private readonly providers: CalendarProviders,
+    private readonly auth: CredentialAuthFactory,
+    private readonly jobs: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async createCredential(userId: number, provider: ProviderName, tokens: ProviderTokens): Promise<CredentialEntity> {
+    await this.queries.execute(new GetUserQuery(userId));
+    if (!this.providers.has(provider)) {
+      throw new NotFoundException(`Provider ${provider} is not enabled in this deployment`);
+    }
+    const credential = this.dataSource.manager.create(CredentialEntity, {
+      userId,
+      provider,
+      encryptedKey: this.auth.seal(tokens),
+      expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null,
+      status: 'active',
+      invalidReason: null,
+    });
+    return this.dataSource.manager.save(credential);
+  }
+
+  async listCredentials(userId: number): Promise<CredentialEntity[]> {
+    await this.queries.execute(new GetUserQuery(userId));
+    return this.dataSource.manager.find(CredentialEntity, { where: { userId }, order: { id: 'ASC' } });
+  }
+
+  /** Removing a credential stops its channels and drops its calendars and cached events at once. */
+  async deleteCredential(userId: number, credentialId: number): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const credential = await this.ownedCredential(userId, credentialId, manager);
+      const calendars = await manager.findBy(SelectedCalendarEntity, { credentialId });
+      for (const calendar of calendars) await this.enqueueChannelStop(manager, calendar, credential.provider);
+      await manager.delete(CredentialEntity, { id: credential.id });
+    });
+  }
+
+  async listProviderCalendars(userId: number, credentialId: number): Promise<ExternalCalendar[]> {
+    const credential = await this.ownedCredential(userId, credentialId);
+    this.assertActive(credential);
+    return this.providers.get(credential.provider).listCalendars(this.auth.authFor(credential));
+  }
+
+  async addSelectedCalendar(userId: number, credentialId: number, externalId: string): Promise<SelectedCalendarEntity> {
+    const credential = await this.ownedCredential(userId, credentialId);
+    this.assertActive(credential);
+    await this.assertCalendarExists(credential, externalId);
+    return this.dataSource.transaction(async (manager) => {
+      const existing = await manager.findOne(SelectedCalendarEntity, {
+        where: { credentialId, externalId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (existing?.busySource) throw new ConflictException(`Calendar ${externalId} is already selected`);
+      if (existing) {
+        existing.busySource = true;
+        return manager.save(existing);
+      }
+      return manager.save(this.newSelectedCalendar(manager, credential, externalId, true));
+    });
+  }
+
+  async listSelectedCalendars(userId: number): Promise<SelectedCalendarEntity[]> {
+    await this.queries.execute(new GetUserQuery(userId));
+    return this.dataSource.manager.find(SelectedCalendarEntity, {
+      where: { userId, busySource: true },
+      order: { id: 'ASC' },
+    });
+  }
+
+  /**
+   * Stops reading busy times from the calendar and drops its cached events. The channel stays
+   * only while the calendar is still the user's destination calendar.
+   */
+  async removeSelectedCalendar(userId: number, id: number): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const calendar = await manager.findOne(SelectedCalendarEntity, {
+        where: { id, userId, busySource: true },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!calendar) throw new NotFoundException(`Selected calendar ${id} not found for user ${userId}`);
+      const isDestination = await manager.existsBy(DestinationCalendarEntity, { selectedCalendarId: id });
+      if (isDestination) {
+        await manager.update(SelectedCalendarEntity, { id }, { busySource: false, cacheEnabled: false });
+        await manager.query('DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1', [id]);
+        return;
+      }
+      await this.enqueueChannelStop(manager, calendar, calendar.integration);
+      await manager.delete(SelectedCalendarEntity, { id });
+    });
+  }
+
+  async setDestinationCalendar(userId: number, credentialId: number, externalId: string) {
+    const credential = await this.ownedCredential(userId, credentialId);
+    this.assertActive(credential);
+    await this.assertCalendarExists(credential, externalId);
+    return this.dataSource.transaction(async (manager) => {
+      let calendar = await manager.findOne(SelectedCalendarEntity, {
+        where: { credentialId, externalId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      calendar ??= await manager.save(this.newSelectedCalendar(manager, credential, externalId, false));
+      const previous = await manager.findOneBy(DestinationCalendarEntity, { userId });
+      if (previous) {
+        await manager.update(
+          DestinationCalendarEntity,
+          { id: previous.id },
+          { credentialId, externalId, selectedCalendarId: calendar.id },
+        );
+      } else {
+        await manager.insert(DestinationCalendarEntity, { userId, credentialId, externalId, selectedCalendarId: calendar.id });
+      }
+      return { userId, credentialId, externalId, provider: credential.provider, selectedCalendarId: calendar.id };
+    });
+  }
+
+  async getDestinationCalendar(userId: number) {
+    const destination = await this.dataSource.manager.findOneBy(DestinationCalendarEntity, { userId });
+    if (!destination) return null;
+    const credential = await this.dataSource.manager.findOneByOrFail(CredentialEntity, { id: destination.credentialId });
+    return { destination, credential };
+  }
+
+  private newSelectedCalendar(manager: EntityManager, credential: CredentialEntity, externalId: string, busySource: boolean) {
+    return manager.create(SelectedCalendarEntity, {
+      userId: credential.userId,
+      credentialId: credential.id,
+      integration: credential.provider,
+      externalId,
+      busySource,
+      syncErrorCount: 0,
+      cacheEnabled: false,
+    });
+  }
+
+  private async enqueueChannelStop(manager: EntityManager, calendar: SelectedCalendarEntity, provider: ProviderName) {
+    if (!calendar.channelId) return;
+    const payload: StopChannelPayload = {
+      provider,
+      credentialId: calendar.credentialId,
+      channelId: calendar.channelId,
+      resourceId: calendar.channelResourceId,
+    };
+    await this.jobs.enqueue(STOP_CHANNEL_JOB, payload, { jobKey: `stop-channel:${calendar.channelId}`, maxAttempts: 5 }, manager);
+  }
+
+  private async ownedCredential(userId: number, credentialId: number, manager = this.dataSource.manager) {
+    await this.queries.execute(new GetUserQuery(userId));
+    const credential = await manager.findOneBy(CredentialEntity, { id: credentialId, userId });
+    if (!credential) throw new NotFoundException(`Credential ${credentialId} not found for user ${userId}`);
+    return credential;
+  }
+
+  private assertActive(credential: CredentialEntity): void {
+    if (credential.status !== 'active') {
+      throw new ConflictException(
+        `Credential ${credential.id} is no longer valid (${credential.invalidReason ?? 'access revoked'}); connect the account again`,
+      );
+    }
+  }
+
+  private async assertCalendarExists(credential: CredentialEntity, externalId: string): Promise<void> {
+    const calendars = await this.providers.get(credential.provider).listCalendars(this.auth.authFor(credential));
+    if (!calendars.some((c) => c.id === externalId)) {
+      throw new NotFoundException(`Calendar ${externalId} is not in the calendar list of credential ${credential.id}`);
+    }
+  }
+
+  get appUrl(): string {
+    return this.config.appUrl;
+  }
+}

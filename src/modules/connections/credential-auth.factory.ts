@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../config/app-config.js';
+import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
+import { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
+import { CredentialEntity } from './entities/credential.entity.js';
+import { CredentialInvalidated } from './events/credential-invalidated.event.js';
+
+/**
+ * Opens a credential for a provider adapter: decrypts its tokens, persists refreshed ones
+ * (encrypted), and marks the credential invalid when the user revoked access.
+ * Exported so other modules act for a credential without touching its table.
+ */
+@Injectable()
+export class CredentialAuthFactory {
+  private readonly logger = new Logger('CredentialAuthFactory');
+  readonly cipher: TokenCipher;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly eventBus: EventBus,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cipher = new TokenCipher(config.encryptionKey);
+  }
+
+  seal(tokens: ProviderTokens): string {
+    return this.cipher.sealJson(tokens);
+  }
+
+  async open(credentialId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth }> {
+    const credential = await this.dataSource.manager.findOneBy(CredentialEntity, { id: credentialId });
+    if (!credential) throw new NotFoundException(`Credential ${credentialId} not found`);
+    return { credential, auth: this.authFor(credential) };
+  }
+
+  authFor(credential: CredentialEntity): ProviderAuth {
+    const tokens = this.cipher.openJson<ProviderTokens>(credential.encryptedKey);
+    return {
+      credentialId: credential.id,
+      tokens,
+      onTokensRefreshed: async (next) => {
+        await this.dataSource.manager.update(
+          CredentialEntity,
+          { id: credential.id },
+          { encryptedKey: this.seal(next), expiresAt: next.expiresAt ? new Date(next.expiresAt) : null },
+        );
+      },
+      onGrantRevoked: async (reason) => {
+        const result = await this.dataSource.manager.update(
+          CredentialEntity,
+          { id: credential.id, status: 'active' },
+          { status: 'invalid', invalidReason: reason.slice(0, 500) },
+        );
+        if ((result.affected ?? 0) > 0) {
+          this.logger.warn(`Credential ${credential.id} (${credential.provider}) was revoked by the user; marked invalid`);
+          this.eventBus.publish(new CredentialInvalidated(credential.id, credential.userId));
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { ProviderName } from '../../../config/app-config.js';
+import { IsInstant } from '../../../common/validation/validators.js';
+
+export const PROVIDER_NAMES: ProviderName[] = ['google_calendar', 'office365_calendar'];
+
+export class CreateCredentialDto {
+  @ApiProperty({ enum: PROVIDER_NAMES })
+  @IsIn(PROVIDER_NAMES, { message: `provider must be one of: ${PROVIDER_NAMES.join(', ')}` })
+  provider!: ProviderName;
+
+  @ApiProperty()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(8192)
+  accessToken!: string;
+
+  @ApiProperty()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(8192)
+  refreshToken!: string;
+
+  @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
+  @IsInstant()
+  expiresAt!: string;
+}

@@ -1,0 +1,73 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { ProviderName } from '../../../config/app-config.js';
+
+/**
+ * A provider calendar calsync follows: read for busy times (`busySource`), written to as a
+ * destination, or both. One row, and so one provider channel, per (credential, calendar).
+ */
+@Entity({ name: 'SelectedCalendar' })
+export class SelectedCalendarEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: 'integer' })
+  userId!: number;
+
+  @Column({ type: 'integer' })
+  credentialId!: number;
+
+  @Column({ type: 'text' })
+  integration!: ProviderName;
+
+  @Column({ type: 'text' })
+  externalId!: string;
+
+  @Column({ type: 'boolean' })
+  busySource!: boolean;
+
+  @Column({ type: 'text', nullable: true })
+  channelId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  channelResourceId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  channelResourceUri!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  channelKind!: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  channelExpiration!: Date | null;
+
+  @Column({ type: 'text', nullable: true })
+  syncToken!: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  syncedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  syncErrorAt!: Date | null;
+
+  @Column({ type: 'integer' })
+  syncErrorCount!: number;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  syncSubscribedAt!: Date | null;
+
+  @Column({ type: 'text', nullable: true })
+  lastError!: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  nextSubscribeAttemptAt!: Date | null;
+
+  /** Whether the last sync wrote this calendar's events into the cache. */
+  @Column({ type: 'boolean' })
+  cacheEnabled!: boolean;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

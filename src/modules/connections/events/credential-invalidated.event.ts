@@ -1,0 +1,6 @@
+export class CredentialInvalidated {
+  constructor(
+    readonly credentialId: number,
+    readonly userId: number,
+  ) {}
+}

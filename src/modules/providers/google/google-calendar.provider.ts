@@ -1,0 +1,285 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { calendar_v3, google } from 'googleapis';
+import { APP_CONFIG, AppConfig } from '../../../config/app-config.js';
+import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
+import { CalendarProvider } from '../calendar-provider.port.js';
+import {
+  BusyInterval,
+  ChangePage,
+  CreateEventInput,
+  EventInput,
+  ExternalCalendar,
+  ExternalEvent,
+  ListChangesInput,
+  WatchChannel,
+  WatchInput,
+} from '../external-event.js';
+import { ProviderAuth, ProviderTokens } from '../provider-auth.js';
+import { ProviderError, isProviderError } from '../provider.errors.js';
+import { withProviderRetry } from '../retry-policy.js';
+import { toGoogleProviderError } from './google-errors.js';
+import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
+
+const MAX_PAGE_SIZE = 2500;
+const GOOGLE_SCOPES = [
+  'https://www.googleapis.com/auth/calendar.events',
+  'https://www.googleapis.com/auth/calendar.readonly',
+];
+
+/** Google Calendar v3 through the official googleapis client, pointed at `GOOGLE_API_ROOT_URL`. */
+@Injectable()
+export class GoogleCalendarProvider extends CalendarProvider {
+  readonly name = 'google_calendar' as const;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+  }
+
+  authorizeUrl(redirectUri: string, state: string, loginHint?: string): string {
+    const url = new URL(this.config.google.oauthAuthorizeUrl);
+    url.search = new URLSearchParams({
+      client_id: this.config.google.clientId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      access_type: 'offline',
+      prompt: 'consent',
+      include_granted_scopes: 'true',
+      scope: GOOGLE_SCOPES.join(' '),
+      state,
+      ...(loginHint ? { login_hint: loginHint } : {}),
+    }).toString();
+    return url.toString();
+  }
+
+  async exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens> {
+    const oauth = this.oauthClient();
+    try {
+      const { tokens } = await oauth.getToken({ code, redirect_uri: redirectUri });
+      this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.token', result: 'ok' });
+      if (!tokens.access_token || !tokens.refresh_token) {
+        throw new ProviderError(this.name, 'bad_request', 'Google did not return a refresh token; grant offline access again');
+      }
+      return { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: tokens.expiry_date ?? null };
+    } catch (error) {
+      const mapped = toGoogleProviderError(error, 'oauth.token');
+      this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.token', result: mapped.kind });
+      throw mapped.kind === 'auth_revoked' ? new ProviderError(this.name, 'bad_request', mapped.message, mapped.status) : mapped;
+    }
+  }
+
+  async listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]> {
+    const calendars: ExternalCalendar[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.call(auth, 'calendarList.list', (api) =>
+        api.calendarList.list({ maxResults: 250, pageToken }),
+      );
+      for (const item of page.items ?? []) {
+        calendars.push({
+          id: item.id ?? '',
+          name: item.summaryOverride ?? item.summary ?? item.id ?? '',
+          primary: Boolean(item.primary),
+          timeZone: item.timeZone ?? null,
+          accessRole: item.accessRole ?? null,
+        });
+      }
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+    return calendars;
+  }
+
+  async createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent> {
+    const id = googleEventIdFor(input.idempotencyKey);
+    try {
+      const created = await this.call(auth, 'events.insert', (api) =>
+        api.events.insert({
+          calendarId,
+          sendUpdates: 'all',
+          requestBody: { ...toGoogleEventBody(input), id, iCalUID: input.iCalUID },
+        }),
+      );
+      return fromGoogleEvent(created);
+    } catch (error) {
+      // A retried create whose first attempt landed: converge the existing event instead.
+      if (isProviderError(error, 'conflict')) return this.updateEvent(auth, calendarId, id, input);
+      throw error;
+    }
+  }
+
+  async updateEvent(auth: ProviderAuth, calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent> {
+    const updated = await this.call(auth, 'events.patch', (api) =>
+      api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: toGoogleEventBody(input) }),
+    );
+    return fromGoogleEvent(updated);
+  }
+
+  async deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void> {
+    try {
+      await this.call(auth, 'events.delete', (api) => api.events.delete({ calendarId, eventId, sendUpdates: 'all' }));
+    } catch (error) {
+      if (isProviderError(error, 'gone') || isProviderError(error, 'not_found')) return;
+      throw error;
+    }
+  }
+
+  async getEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<ExternalEvent | null> {
+    try {
+      return fromGoogleEvent(await this.call(auth, 'events.get', (api) => api.events.get({ calendarId, eventId })));
+    } catch (error) {
+      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) return null;
+      throw error;
+    }
+  }
+
+  async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
+    const page = await this.call(auth, 'events.list', (api) =>
+      api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50 }),
+    );
+    return (page.items ?? []).map(fromGoogleEvent).filter((e) => e.status !== 'cancelled');
+  }
+
+  async listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage> {
+    const params: calendar_v3.Params$Resource$Events$List = {
+      calendarId: input.calendarId,
+      singleEvents: true,
+      maxResults: MAX_PAGE_SIZE,
+      pageToken: input.pageToken ?? undefined,
+    };
+    if (input.cursor) {
+      params.syncToken = input.cursor;
+    } else {
+      params.timeMin = input.window.start.toISOString();
+      params.timeMax = input.window.end.toISOString();
+    }
+    const page = await this.call(auth, 'events.list', (api) => api.events.list(params));
+    return {
+      events: (page.items ?? []).map(fromGoogleEvent),
+      nextPageToken: page.nextPageToken ?? null,
+      nextCursor: page.nextSyncToken ?? null,
+    };
+  }
+
+  async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<WatchChannel> {
+    const channel = await this.call(auth, 'events.watch', (api) =>
+      api.events.watch({
+        calendarId,
+        requestBody: {
+          id: input.channelId,
+          type: 'web_hook',
+          address: input.address,
+          token: input.token,
+          params: { ttl: String(input.ttlSeconds) },
+        },
+      }),
+    );
+    // Google sends `expiration` as epoch ms, sometimes a number and sometimes a string.
+    const expiration = Number(channel.expiration);
+    return {
+      id: channel.id ?? input.channelId,
+      resourceId: channel.resourceId ?? null,
+      resourceUri: channel.resourceUri ?? null,
+      kind: channel.kind ?? 'api#channel',
+      expiration: new Date(Number.isFinite(expiration) && expiration > 0 ? expiration : Date.now() + input.ttlSeconds * 1000),
+    };
+  }
+
+  async stopWatch(auth: ProviderAuth, channel: { id: string; resourceId: string | null }): Promise<void> {
+    try {
+      await this.call(auth, 'channels.stop', (api) =>
+        api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId ?? undefined } }),
+      );
+    } catch (error) {
+      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) return;
+      throw error;
+    }
+  }
+
+  async busyTimes(
+    auth: ProviderAuth,
+    calendarIds: string[],
+    range: { start: Date; end: Date },
+  ): Promise<Map<string, BusyInterval[]>> {
+    const result = await this.call(auth, 'freebusy.query', (api) =>
+      api.freebusy.query({
+        requestBody: {
+          timeMin: range.start.toISOString(),
+          timeMax: range.end.toISOString(),
+          items: calendarIds.map((id) => ({ id })),
+        },
+      }),
+    );
+    const busy = new Map<string, BusyInterval[]>();
+    for (const id of calendarIds) {
+      const entry = result.calendars?.[id];
+      if (entry?.errors?.length) {
+        throw new ProviderError('google_calendar', 'not_found', `Google freeBusy: ${entry.errors[0]?.reason ?? 'error'} for a calendar`);
+      }
+      busy.set(
+        id,
+        (entry?.busy ?? []).map((b) => ({ start: new Date(b.start ?? ''), end: new Date(b.end ?? '') })),
+      );
+    }
+    return busy;
+  }
+
+  private async call<T>(
+    auth: ProviderAuth,
+    method: string,
+    request: (api: calendar_v3.Calendar) => Promise<{ data: T }>,
+  ): Promise<T> {
+    const api = this.client(auth);
+    try {
+      return await withProviderRetry(async () => {
+        try {
+          const response = await request(api);
+          this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+          return response.data;
+        } catch (error) {
+          const mapped = toGoogleProviderError(error, method);
+          this.metrics.providerCalls.inc({ provider: this.name, method, result: mapped.kind });
+          throw mapped;
+        }
+      });
+    } catch (error) {
+      if (isProviderError(error, 'auth_revoked')) await auth.onGrantRevoked(error.message);
+      throw error;
+    }
+  }
+
+  private oauthClient() {
+    return new google.auth.OAuth2({
+      clientId: this.config.google.clientId,
+      clientSecret: this.config.google.clientSecret,
+      endpoints: { oauth2TokenUrl: this.config.google.oauthTokenUrl },
+    });
+  }
+
+  private client(auth: ProviderAuth): calendar_v3.Calendar {
+    const oauth = this.oauthClient();
+    oauth.setCredentials({
+      access_token: auth.tokens.accessToken,
+      refresh_token: auth.tokens.refreshToken,
+      expiry_date: auth.tokens.expiresAt ?? 1,
+    });
+    oauth.on('tokens', (tokens) => {
+      if (!tokens.access_token) return;
+      const next = {
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token ?? auth.tokens.refreshToken,
+        expiresAt: tokens.expiry_date ?? null,
+      };
+      auth.tokens = next;
+      void auth.onTokensRefreshed(next);
+    });
+    return google.calendar({
+      version: 'v3',
+      rootUrl: this.config.google.apiRootUrl,
+      auth: oauth,
+      // Retries are ours (withProviderRetry): gaxios' own ignore 403 rate limits and Retry-After.
+      retry: false,
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { calendar_v3 } from 'googleapis';
+import { EventInput, ExternalEvent, ExternalEventStatus } from '../external-event.js';
+
+export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent {
+  const status = (event.status ?? 'confirmed') as ExternalEventStatus;
+  const allDay = Boolean(event.start?.date && !event.start?.dateTime);
+  const start = toDate(event.start);
+  const end = toDate(event.end);
+  return {
+    id: event.id ?? '',
+    iCalUID: event.iCalUID ?? null,
+    status,
+    start,
+    end,
+    isAllDay: allDay,
+    startDate: allDay ? (event.start?.date ?? null) : null,
+    endDate: allDay ? (event.end?.date ?? null) : null,
+    busy: status !== 'cancelled' && event.transparency !== 'transparent' && start !== null,
+    title: event.summary ?? null,
+    description: event.description ?? null,
+    location: event.location ?? null,
+    attendees: (event.attendees ?? [])
+      .filter((a): a is calendar_v3.Schema$EventAttendee & { email: string } => Boolean(a.email))
+      .map((a) => ({
+        email: a.email.toLowerCase(),
+        name: a.displayName ?? null,
+        responseStatus: a.responseStatus ?? null,
+        organizer: Boolean(a.organizer),
+        resource: Boolean(a.resource),
+      })),
+    organizerEmail: event.organizer?.email?.toLowerCase() ?? null,
+    recurringEventId: event.recurringEventId ?? null,
+    etag: event.etag ?? null,
+    updated: event.updated ?? null,
+    sequence: event.sequence ?? null,
+  };
+}
+
+function toDate(time: calendar_v3.Schema$EventDateTime | undefined): Date | null {
+  if (!time) return null;
+  if (time.dateTime) return new Date(time.dateTime);
+  // All-day: the date as UTC midnight; readers that care use startDate/endDate with a time zone.
+  if (time.date) return new Date(`${time.date}T00:00:00.000Z`);
+  return null;
+}
+
+export function toGoogleEventBody(input: EventInput): calendar_v3.Schema$Event {
+  return {
+    summary: input.title,
+    description: input.description ?? '',
+    location: input.location ?? '',
+    start: { dateTime: input.start.toISOString(), timeZone: input.timeZone },
+    end: { dateTime: input.end.toISOString(), timeZone: input.timeZone },
+    attendees: input.attendees.map((a) => ({ email: a.email, ...(a.name ? { displayName: a.name } : {}) })),
+  };
+}
+
+/** Google event ids use base32hex (a-v, 0-9); a UUID's hex digits already are. */
+export function googleEventIdFor(key: string): string {
+  return key.toLowerCase().replace(/[^a-v0-9]/g, '');
+}

@@ -1,0 +1,17 @@
+/**
+ * What an adapter needs to act for one credential: its tokens, and how to keep what the provider
+ * says about them (a refreshed access token, a revoked grant). The connections module builds it.
+ */
+export interface ProviderTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** epoch ms; null when unknown (forces a refresh before the first call). */
+  expiresAt: number | null;
+}
+
+export interface ProviderAuth {
+  credentialId: number;
+  tokens: ProviderTokens;
+  onTokensRefreshed(tokens: ProviderTokens): Promise<void>;
+  onGrantRevoked(reason: string): Promise<void>;
+}

@@ -1,0 +1,34 @@
+export type ProviderErrorKind =
+  | 'cursor_expired'
+  | 'rate_limited'
+  | 'transient'
+  | 'not_found'
+  | 'gone'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'auth_revoked'
+  | 'unauthorized'
+  | 'bad_request'
+  | 'permanent';
+
+/** A provider failure classified once, in the adapter, so callers branch on meaning, not status codes. */
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: string,
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly status: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'rate_limited' || this.kind === 'transient';
+  }
+}
+
+export function isProviderError(error: unknown, kind?: ProviderErrorKind): error is ProviderError {
+  return error instanceof ProviderError && (kind === undefined || error.kind === kind);
+}

@@ -1,0 +1,125 @@
+import { TestApp, createTestApp } from '../support/create-test-app.js';
+import { connectGoogleHost, slot } from '../support/fixtures.js';
+
+/** Every caller mistake is a readable 4xx and leaves the database as it was. */
+describe('Bad input', () => {
+  let t: TestApp;
+
+  const counts = async () => {
+    const rows: Array<Record<string, string>> = await t.dataSource.query(`
+      SELECT (SELECT count(*) FROM "User")::text AS users, (SELECT count(*) FROM "Team")::text AS teams,
+             (SELECT count(*) FROM "Credential")::text AS credentials, (SELECT count(*) FROM "Booking")::text AS bookings,
+             (SELECT count(*) FROM "Attendee")::text AS attendees, (SELECT count(*) FROM "SelectedCalendar")::text AS calendars,
+             (SELECT count(*) FROM graphile_worker.jobs)::text AS jobs`);
+    return rows[0];
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('needs the API key', async () => {
+    await t.http.get('/api/v1/bookings').expect(401);
+    const wrong = await t.http.get('/api/v1/bookings').set('Authorization', 'Bearer nope').expect(401);
+    expect(wrong.body.message).toMatch(/Invalid API key/);
+    await t.http.get('/api/v1/bookings').set('Authorization', `Bearer ${t.config.adminApiKey}`).expect(401);
+  });
+
+  it('rejects malformed bodies without touching the database', async () => {
+    const host = await connectGoogleHost(t);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await counts();
+    const good = { userId: host.userId, title: 'Call', ...slot(2), attendees: [] };
+
+    const invalidJson = await t.api.post('/api/v1/bookings').set('Content-Type', 'application/json').send('{"userId": 1,').expect(400);
+    expect(invalidJson.body.message).toMatch(/JSON/);
+
+    const unknownField = await t.api.post('/api/v1/bookings').send({ ...good, colour: 'red' }).expect(400);
+    expect(unknownField.body.message).toContain('property colour is not allowed');
+
+    const badDate = await t.api.post('/api/v1/bookings').send({ ...good, startTime: '2026-13-45T10:00:00Z' }).expect(400);
+    expect(JSON.stringify(badDate.body.message)).toMatch(/startTime must be an ISO 8601/);
+
+    const localTime = await t.api.post('/api/v1/bookings').send({ ...good, startTime: '2026-12-01T10:00:00' }).expect(400);
+    expect(JSON.stringify(localTime.body.message)).toMatch(/startTime/);
+
+    const backwards = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, startTime: good.endTime, endTime: good.startTime })
+      .expect(400);
+    expect(backwards.body.message).toContain('endTime must be after startTime');
+
+    const badAttendee = await t.api.post('/api/v1/bookings').send({ ...good, attendees: [{ email: 'not-an-email' }] }).expect(400);
+    expect(JSON.stringify(badAttendee.body.message)).toMatch(/attendees\.0\.email must be an email/);
+
+    const unknownUser = await t.api.post('/api/v1/bookings').send({ ...good, userId: 999999 }).expect(404);
+    expect(unknownUser.body.message).toBe('User 999999 not found');
+
+    const noDestination = await connectGoogleHost(t, { destination: false });
+    const before2 = await counts();
+    const conflict = await t.api.post('/api/v1/bookings').send({ ...good, userId: noDestination.userId }).expect(409);
+    expect(conflict.body.message).toMatch(/no destination calendar/);
+    expect(await counts()).toEqual(before2);
+
+    const badProvider = await t.api
+      .post(`/api/v1/users/${host.userId}/credentials`)
+      .send({ provider: 'yahoo_calendar', accessToken: 'a', refreshToken: 'b', expiresAt: new Date().toISOString() })
+      .expect(400);
+    expect(JSON.stringify(badProvider.body.message)).toContain('provider must be one of: google_calendar, office365_calendar');
+
+    await t.api.get('/api/v1/bookings/abc').expect(400);
+    await t.api.get('/api/v1/bookings/424242').expect(404);
+    await t.api.post('/api/v1/bookings/424242/reschedule').send(slot(3)).expect(404);
+    await t.api.post('/api/v1/users').send({ email: 'x@example.com', timeZone: 'Mars/Olympus' }).expect(400);
+    await t.api.post('/api/v1/teams').send({ name: 'Child', parentId: 987654 }).expect(404);
+    await t.api.put(`/api/v1/teams/987654/members/${host.userId}`).expect(404);
+    await t.api
+      .put(`/api/v1/users/${host.userId}/destination-calendar`)
+      .send({ credentialId: host.credentialId, externalId: 'no-such-calendar@example.com' })
+      .expect(404);
+    await t.api.post(`/api/v1/users/${host.userId}/selected-calendars`).send({ credentialId: 0, externalId: 'x' }).expect(400);
+
+    const huge = await t.api.post('/api/v1/bookings').send({ ...good, description: 'x'.repeat(1024 * 1024 + 10) });
+    expect(huge.status).toBe(413);
+
+    const after = await counts();
+    expect({ ...after, users: before.users }).toEqual({ ...before2, users: before.users });
+    expect(after.bookings).toBe(before.bookings);
+    expect(after.jobs).toBe(before.jobs);
+  });
+
+  it('users and teams: explicit ids, duplicates are conflicts, membership is idempotent', async () => {
+    const user = await t.api.post('/api/v1/users').send({ id: 5000, email: 'Ada@Example.com', timeZone: 'UTC' }).expect(201);
+    expect(user.body).toMatchObject({ id: 5000, email: 'ada@example.com', timeZone: 'UTC' });
+    await t.api.post('/api/v1/users').send({ id: 5000, email: 'other@example.com', timeZone: 'UTC' }).expect(409);
+    await t.api.post('/api/v1/users').send({ email: 'ADA@example.com', timeZone: 'UTC' }).expect(409);
+    const next = await t.api.post('/api/v1/users').send({ email: 'next@example.com', timeZone: 'UTC' }).expect(201);
+    expect(next.body.id).toBeGreaterThan(5000);
+
+    const parent = await t.api.post('/api/v1/teams').send({ id: 700, name: 'Org' }).expect(201);
+    const child = await t.api.post('/api/v1/teams').send({ name: 'Sales', parentId: parent.body.id }).expect(201);
+    expect(child.body.parentId).toBe(700);
+    await t.api.put(`/api/v1/teams/${child.body.id}/members/5000`).expect(204);
+    await t.api.put(`/api/v1/teams/${child.body.id}/members/5000`).expect(204);
+    const members: Array<{ count: string }> = await t.dataSource.query(
+      'SELECT count(*)::text AS count FROM "Membership" WHERE "teamId" = $1',
+      [child.body.id],
+    );
+    expect(members[0].count).toBe('1');
+    await t.api.delete(`/api/v1/teams/${child.body.id}/members/5000`).expect(204);
+    await t.api.put(`/api/v1/teams/${child.body.id}/members/777777`).expect(404);
+  });
+
+  it('never returns provider tokens', async () => {
+    const host = await connectGoogleHost(t);
+    const list = await t.api.get(`/api/v1/users/${host.userId}/credentials`).expect(200);
+    expect(JSON.stringify(list.body)).not.toContain(host.refreshToken);
+    const stored: Array<{ encryptedKey: string }> = await t.dataSource.query('SELECT "encryptedKey" FROM "Credential" WHERE id = $1', [
+      host.credentialId,
+    ]);
+    expect(stored[0].encryptedKey).not.toContain(host.refreshToken);
+  });
+});

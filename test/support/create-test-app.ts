@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import request from 'supertest';
+import { createApp } from '../../src/bootstrap/create-app.js';
+import { AppConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
+import { TestDatabase, createTestDatabase } from './test-database.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  db: TestDatabase;
+  dataSource: DataSource;
+  baseUrl: string;
+  http: ReturnType<typeof request>;
+  /** Supertest request with the app key already set. */
+  api: ApiClient;
+  admin: ApiClient;
+  google: GoogleCalendarEmulator;
+  /** Stops the app; the database stays (for restart tests) until `close`. */
+  stop(): Promise<void>;
+  /** Starts the app again on the same database and port, as after a crash. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type ApiClient = Record<Method, (path: string) => request.Test>;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const TEST_WEBHOOK_TOKEN = 'test-google-channel-token';
+
+/**
+ * Boots the real application (same `createApp`/`configureApp` as main.ts) on a fresh copy of the
+ * migrated template database, with the googleapis client pointed at a Google emulator.
+ */
+export async function createTestApp(
+  options: { env?: Record<string, string>; google?: GoogleCalendarEmulator } = {},
+): Promise<TestApp> {
+  const google = options.google ?? (await GoogleCalendarEmulator.start());
+  const ownsEmulator = !options.google;
+  const db = await createTestDatabase();
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      APP_URL: baseUrl,
+      DATABASE_URL: db.url,
+      API_KEY: 'test-api-key-0123456789',
+      ADMIN_API_KEY: 'test-admin-key-0123456789',
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      GOOGLE_CLIENT_ID: 'calsync-test-client',
+      GOOGLE_CLIENT_SECRET: 'calsync-test-secret',
+      GOOGLE_API_ROOT_URL: google.url,
+      GOOGLE_OAUTH_TOKEN_URL: google.tokenUrl,
+      GOOGLE_OAUTH_AUTHORIZE_URL: google.authorizeUrl,
+      GOOGLE_WEBHOOK_TOKEN: TEST_WEBHOOK_TOKEN,
+      SCHEDULER_ENABLED: 'false',
+      QUEUE_POLL_INTERVAL_MS: '200',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+      ...options.env,
+    },
+    { persistGeneratedSecrets: false },
+  );
+
+  let app = await start(config, db.url);
+  const client = (key: string): ApiClient => {
+    const make = (method: Method) => (path: string) =>
+      request(app.getHttpServer())[method](path).set('Authorization', `Bearer ${key}`);
+    return { get: make('get'), post: make('post'), put: make('put'), patch: make('patch'), delete: make('delete') };
+  };
+  let running = true;
+  const testApp: TestApp = {
+    app,
+    config,
+    db,
+    get dataSource() {
+      return app.get(DataSource);
+    },
+    baseUrl,
+    get http() {
+      return request(app.getHttpServer());
+    },
+    api: client(config.apiKey),
+    admin: client(config.adminApiKey),
+    google,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await app.close();
+    },
+    async restart() {
+      await testApp.stop();
+      app = await start(config, db.url);
+      testApp.app = app;
+      running = true;
+    },
+    async close() {
+      await testApp.stop();
+      await db.drop();
+      if (ownsEmulator) await google.stop();
+    },
+  };
+  return testApp;
+}
+
+async function start(config: AppConfig, url: string): Promise<NestFastifyApplication> {
+  const app = await createApp(config, url);
+  await app.listen(config.port, '127.0.0.1');
+  return app;
+}

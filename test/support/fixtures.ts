@@ -1,0 +1,53 @@
+import { TestApp } from './create-test-app.js';
+
+let counter = 0;
+
+export interface Host {
+  userId: number;
+  email: string;
+  credentialId: number;
+  calendarId: string;
+  refreshToken: string;
+}
+
+/**
+ * A user with a Google account in the emulator, connected through the API, whose primary
+ * calendar is the destination calendar.
+ */
+export async function connectGoogleHost(
+  t: TestApp,
+  options: { id?: number; timeZone?: string; destination?: boolean } = {},
+): Promise<Host> {
+  counter += 1;
+  const email = `host${counter}.${process.pid}@example.com`;
+  const account = t.google.addAccount({ email });
+  const user = await t.api
+    .post('/api/v1/users')
+    .send({ ...(options.id ? { id: options.id } : {}), email, name: `Host ${counter}`, timeZone: options.timeZone ?? 'Europe/Berlin' })
+    .expect(201);
+  const credential = await t.api
+    .post(`/api/v1/users/${user.body.id}/credentials`)
+    .send({
+      provider: 'google_calendar',
+      accessToken: account.accessToken,
+      refreshToken: account.refreshToken,
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    })
+    .expect(201);
+  if (options.destination !== false) {
+    await t.api
+      .put(`/api/v1/users/${user.body.id}/destination-calendar`)
+      .send({ credentialId: credential.body.id, externalId: email })
+      .expect(200);
+  }
+  return { userId: user.body.id, email, credentialId: credential.body.id, calendarId: email, refreshToken: account.refreshToken };
+}
+
+/** A slot `daysAhead` days from now at a whole hour, `minutes` long. */
+export function slot(daysAhead: number, hour = 10, minutes = 30): { startTime: string; endTime: string } {
+  const start = new Date();
+  start.setUTCDate(start.getUTCDate() + daysAhead);
+  start.setUTCHours(hour, 0, 0, 0);
+  const end = new Date(start.getTime() + minutes * 60_000);
+  return { startTime: start.toISOString(), endTime: end.toISOString() };
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+const TEMPLATE = 'calsync_test_template';
+
+function serverUrl(): string {
+  const url = process.env.TEST_DATABASE_SERVER_URL;
+  if (!url) throw new Error('TEST_DATABASE_SERVER_URL is not set: run the tests through jest (global-setup starts PostgreSQL)');
+  return url;
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Tests only ever touch databases whose name says so; a stray DATABASE_URL cannot wipe real data. */
+function assertTestName(name: string): void {
+  if (!name.includes('test')) throw new Error(`Refusing to use database "${name}": its name does not contain "test"`);
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Migrates the template once per run, so each test file copies a ready database in milliseconds. */
+export async function prepareTemplateDatabase(migrate: (url: string) => Promise<void>): Promise<void> {
+  await withAdmin(async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${TEMPLATE}`);
+  });
+  await migrate(databaseUrl(TEMPLATE));
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `calsync_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  assertTestName(name);
+  await withAdmin(async (client) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+        return;
+      } catch (error) {
+        // Another worker copying the template at the same moment: PostgreSQL allows one copy at a time.
+        if (attempt >= 20 || !String((error as Error).message).includes('is being accessed by other users')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
+  });
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () =>
+      withAdmin(async (client) => {
+        assertTestName(name);
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
+  };
+}
