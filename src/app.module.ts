@@ -1,16 +1,19 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeyGuard } from './common/auth/api-key.guard.js';
-import { APP_CONFIG, AppConfig } from './config/app-config.js';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './infrastructure/database/database.module.js';
 import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
 import { QueueModule } from './infrastructure/queue/queue.module.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
 import { BookingsModule } from './modules/bookings/bookings.module.js';
 import { ConnectionsModule } from './modules/connections/connections.module.js';
+import { FeatureFlagsModule } from './modules/feature-flags/feature-flags.module.js';
 import { OperationsModule } from './modules/operations/operations.module.js';
+import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
+import { SyncModule } from './modules/sync/sync.module.js';
 
 @Global()
 @Module({})
@@ -41,9 +44,12 @@ export class AppModule {
         DatabaseModule.forRoot(databaseUrl),
         MetricsModule,
         QueueModule,
+        FeatureFlagsModule,
         AccountsModule,
         ConnectionsModule,
         BookingsModule,
+        SyncModule,
+        SubscriptionsModule,
         OperationsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startupBanner } from './bootstrap/banner.js';
 import { createApp } from './bootstrap/create-app.js';
-import { Sandbox, startSandbox } from './bootstrap/sandbox.js';
+import { type Sandbox, startSandbox } from './bootstrap/sandbox.js';
 import { ConfigError } from './config/config.error.js';
 import { loadConfigFromProcess } from './config/load-config.js';
-import { EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
 
 async function main(): Promise<void> {
   let config;

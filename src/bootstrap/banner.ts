@@ -1,5 +1,5 @@
-import { AppConfig } from '../config/app-config.js';
-import { Sandbox } from './sandbox.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { Sandbox } from './sandbox.js';
 
 /** What a developer needs after `npm start`: where things are, the keys, and a loop to try. */
 export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?: Sandbox): string {
@@ -12,7 +12,9 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
     `  health:    ${base}/health   metrics: ${base}/metrics`,
   ];
   if (config.generated.apiKey || config.generated.adminApiKey) {
-    lines.push(`  API_KEY:       ${config.apiKey}${config.generated.apiKey ? '   (generated for development, kept in .data/)' : ''}`);
+    lines.push(
+      `  API_KEY:       ${config.apiKey}${config.generated.apiKey ? '   (generated for development, kept in .data/)' : ''}`,
+    );
     lines.push(
       `  ADMIN_API_KEY: ${config.adminApiKey}${config.generated.adminApiKey ? '   (generated for development, kept in .data/)' : ''}`,
     );

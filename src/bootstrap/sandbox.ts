@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppConfig } from '../config/app-config.js';
+import type { AppConfig } from '../config/app-config.js';
 
 export interface Sandbox {
   config: AppConfig;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AppConfig } from './app-config.js';
+import type { AppConfig } from './app-config.js';
 import { ConfigError } from './config.error.js';
 
 export type Env = Record<string, string | undefined>;
@@ -151,10 +151,7 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
       clientSecret: str('MICROSOFT_CLIENT_SECRET'),
       graphBaseUrl: url('MICROSOFT_GRAPH_BASE_URL', 'https://graph.microsoft.com').replace(/\/+$/, ''),
       tokenUrl: url('MICROSOFT_TOKEN_URL', 'https://login.microsoftonline.com/common/oauth2/v2.0/token'),
-      oauthAuthorizeUrl: url(
-        'MICROSOFT_OAUTH_AUTHORIZE_URL',
-        'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
-      ),
+      oauthAuthorizeUrl: url('MICROSOFT_OAUTH_AUTHORIZE_URL', 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize'),
       webhookUrl: url('MICROSOFT_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
       webhookToken: microsoftWebhookToken,
     },

@@ -1,4 +1,4 @@
-import { TestApp, createTestApp } from '../support/create-test-app.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
 
 /** Every caller mistake is a readable 4xx and leaves the database as it was. */
@@ -34,16 +34,29 @@ describe('Bad input', () => {
     const before = await counts();
     const good = { userId: host.userId, title: 'Call', ...slot(2), attendees: [] };
 
-    const invalidJson = await t.api.post('/api/v1/bookings').set('Content-Type', 'application/json').send('{"userId": 1,').expect(400);
+    const invalidJson = await t.api
+      .post('/api/v1/bookings')
+      .set('Content-Type', 'application/json')
+      .send('{"userId": 1,')
+      .expect(400);
     expect(invalidJson.body.message).toMatch(/JSON/);
 
-    const unknownField = await t.api.post('/api/v1/bookings').send({ ...good, colour: 'red' }).expect(400);
+    const unknownField = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, colour: 'red' })
+      .expect(400);
     expect(unknownField.body.message).toContain('property colour is not allowed');
 
-    const badDate = await t.api.post('/api/v1/bookings').send({ ...good, startTime: '2026-13-45T10:00:00Z' }).expect(400);
+    const badDate = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, startTime: '2026-13-45T10:00:00Z' })
+      .expect(400);
     expect(JSON.stringify(badDate.body.message)).toMatch(/startTime must be an ISO 8601/);
 
-    const localTime = await t.api.post('/api/v1/bookings').send({ ...good, startTime: '2026-12-01T10:00:00' }).expect(400);
+    const localTime = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, startTime: '2026-12-01T10:00:00' })
+      .expect(400);
     expect(JSON.stringify(localTime.body.message)).toMatch(/startTime/);
 
     const backwards = await t.api
@@ -52,15 +65,24 @@ describe('Bad input', () => {
       .expect(400);
     expect(backwards.body.message).toContain('endTime must be after startTime');
 
-    const badAttendee = await t.api.post('/api/v1/bookings').send({ ...good, attendees: [{ email: 'not-an-email' }] }).expect(400);
+    const badAttendee = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, attendees: [{ email: 'not-an-email' }] })
+      .expect(400);
     expect(JSON.stringify(badAttendee.body.message)).toMatch(/attendees\.0\.email must be an email/);
 
-    const unknownUser = await t.api.post('/api/v1/bookings').send({ ...good, userId: 999999 }).expect(404);
+    const unknownUser = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, userId: 999999 })
+      .expect(404);
     expect(unknownUser.body.message).toBe('User 999999 not found');
 
     const noDestination = await connectGoogleHost(t, { destination: false });
     const before2 = await counts();
-    const conflict = await t.api.post('/api/v1/bookings').send({ ...good, userId: noDestination.userId }).expect(409);
+    const conflict = await t.api
+      .post('/api/v1/bookings')
+      .send({ ...good, userId: noDestination.userId })
+      .expect(409);
     expect(conflict.body.message).toMatch(/no destination calendar/);
     expect(await counts()).toEqual(before2);
 
@@ -117,9 +139,10 @@ describe('Bad input', () => {
     const host = await connectGoogleHost(t);
     const list = await t.api.get(`/api/v1/users/${host.userId}/credentials`).expect(200);
     expect(JSON.stringify(list.body)).not.toContain(host.refreshToken);
-    const stored: Array<{ encryptedKey: string }> = await t.dataSource.query('SELECT "encryptedKey" FROM "Credential" WHERE id = $1', [
-      host.credentialId,
-    ]);
+    const stored: Array<{ encryptedKey: string }> = await t.dataSource.query(
+      'SELECT "encryptedKey" FROM "Credential" WHERE id = $1',
+      [host.credentialId],
+    );
     expect(stored[0].encryptedKey).not.toContain(host.refreshToken);
   });
 });

@@ -1,4 +1,4 @@
-import { TestApp, createTestApp } from '../support/create-test-app.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
 
@@ -55,7 +55,10 @@ describe('Bookings write through to the host’s Google calendar', () => {
     expect(event!.summary).toBe('Intro call');
     expect(event!.description).toBe('Agenda: intros');
     expect(event!.location).toBe('Zoom');
-    expect((event!.attendees ?? []).map((a) => a.email).sort()).toEqual(['guest@example.com', 'second@example.com']);
+    expect((event!.attendees ?? []).map((a: { email: string }) => a.email).sort()).toEqual([
+      'guest@example.com',
+      'second@example.com',
+    ]);
 
     const moved = slot(4, 14, 45);
     const rescheduled = await t.api.post(`/api/v1/bookings/${bookingId}/reschedule`).send(moved).expect(200);
@@ -111,8 +114,14 @@ describe('Bookings write through to the host’s Google calendar', () => {
 
   it('lists bookings by user and status', async () => {
     const host = await connectGoogleHost(t);
-    const a = await t.api.post('/api/v1/bookings').send({ userId: host.userId, title: 'A', ...slot(8), attendees: [] }).expect(201);
-    await t.api.post('/api/v1/bookings').send({ userId: host.userId, title: 'B', ...slot(9), attendees: [] }).expect(201);
+    const a = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'A', ...slot(8), attendees: [] })
+      .expect(201);
+    await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'B', ...slot(9), attendees: [] })
+      .expect(201);
     await t.api.post(`/api/v1/bookings/${a.body.id}/cancel`).send({}).expect(200);
     const all = await t.api.get(`/api/v1/bookings?userId=${host.userId}`).expect(200);
     expect(all.body.map((b: { title: string }) => b.title)).toEqual(['A', 'B']);

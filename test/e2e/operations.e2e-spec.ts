@@ -1,4 +1,4 @@
-import { TestApp, createTestApp } from '../support/create-test-app.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
 
 describe('Operations endpoints and database compatibility', () => {
   let t: TestApp;
@@ -57,9 +57,13 @@ ON CONFLICT ("teamId", "featureId") DO NOTHING;
 INSERT INTO "TeamFeatures" ("teamId", "featureId", "assignedAt", "assignedBy", "updatedAt") 
 VALUES (456, 'calendar-subscription-sync', NOW(), 'admin', NOW()) 
 ON CONFLICT ("teamId", "featureId") DO NOTHING;`);
-    const users: Array<{ enabled: boolean }> = await t.dataSource.query(`SELECT "enabled" FROM "UserFeatures" WHERE "userId" = 123`);
+    const users: Array<{ enabled: boolean }> = await t.dataSource.query(
+      `SELECT "enabled" FROM "UserFeatures" WHERE "userId" = 123`,
+    );
     expect(users).toEqual([{ enabled: true }, { enabled: true }]);
-    const teams: Array<{ enabled: boolean }> = await t.dataSource.query(`SELECT "enabled" FROM "TeamFeatures" WHERE "teamId" = 456`);
+    const teams: Array<{ enabled: boolean }> = await t.dataSource.query(
+      `SELECT "enabled" FROM "TeamFeatures" WHERE "teamId" = 456`,
+    );
     expect(teams).toEqual([{ enabled: true }, { enabled: true }]);
   });
 });

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
 import { createApp } from '../../src/bootstrap/create-app.js';
-import { AppConfig } from '../../src/config/app-config.js';
+import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
-import { TestDatabase, createTestDatabase } from './test-database.js';
+import { type TestDatabase, createTestDatabase } from './test-database.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -79,7 +79,14 @@ export async function createTestApp(
     { persistGeneratedSecrets: false },
   );
 
-  let app = await start(config, db.url);
+  let app: NestFastifyApplication;
+  try {
+    app = await start(config, db.url);
+  } catch (error) {
+    await db.drop().catch(() => undefined);
+    if (ownsEmulator) await google.stop();
+    throw error;
+  }
   const client = (key: string): ApiClient => {
     const make = (method: Method) => (path: string) =>
       request(app.getHttpServer())[method](path).set('Authorization', `Bearer ${key}`);

@@ -1,4 +1,4 @@
-import { TestApp } from './create-test-app.js';
+import type { TestApp } from './create-test-app.js';
 
 let counter = 0;
 
@@ -23,7 +23,12 @@ export async function connectGoogleHost(
   const account = t.google.addAccount({ email });
   const user = await t.api
     .post('/api/v1/users')
-    .send({ ...(options.id ? { id: options.id } : {}), email, name: `Host ${counter}`, timeZone: options.timeZone ?? 'Europe/Berlin' })
+    .send({
+      ...(options.id ? { id: options.id } : {}),
+      email,
+      name: `Host ${counter}`,
+      timeZone: options.timeZone ?? 'Europe/Berlin',
+    })
     .expect(201);
   const credential = await t.api
     .post(`/api/v1/users/${user.body.id}/credentials`)

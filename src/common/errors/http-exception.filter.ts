@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { ProviderError } from '../../modules/providers/provider.errors.js';
 
@@ -68,5 +68,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
 function reasonPhrase(status: number): string {
   const name = HttpStatus[status];
-  return name ? name.split('_').map((w) => w[0] + w.slice(1).toLowerCase()).join(' ') : 'Error';
+  return name
+    ? name
+        .split('_')
+        .map((w) => w[0] + w.slice(1).toLowerCase())
+        .join(' ')
+    : 'Error';
 }

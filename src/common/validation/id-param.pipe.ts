@@ -1,4 +1,4 @@
-import { BadRequestException, PipeTransform } from '@nestjs/common';
+import { BadRequestException, type PipeTransform } from '@nestjs/common';
 
 /** Path ids are positive 32-bit integers; anything else is a 400, not a database error. */
 export class IdParamPipe implements PipeTransform<string, number> {

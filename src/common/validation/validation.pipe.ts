@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, type ValidationError, ValidationPipe } from '@nestjs/common';
 
 /** Unknown fields are rejected, types converted, and every problem listed in readable form. */
 export function createValidationPipe(): ValidationPipe {

@@ -1,4 +1,4 @@
-import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
+import { type ValidationArguments, type ValidationOptions, registerDecorator } from 'class-validator';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -9,7 +9,10 @@ export function IsInstant(options?: ValidationOptions) {
       name: 'isInstant',
       target: object.constructor,
       propertyName,
-      options: { message: `${propertyName} must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T10:00:00.000Z`, ...options },
+      options: {
+        message: `${propertyName} must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T10:00:00.000Z`,
+        ...options,
+      },
       validator: {
         validate: (value: unknown) => typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value)),
       },

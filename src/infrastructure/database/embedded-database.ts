@@ -24,7 +24,7 @@ export async function startEmbeddedDatabase(options: {
   const asRoot = process.getuid?.() === 0;
   if (asRoot) chmodSync(options.dataDir, 0o755);
   const password = 'calsync';
-  const pg = new EmbeddedPostgres({
+  const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
     user: 'postgres',
@@ -34,8 +34,8 @@ export async function startEmbeddedDatabase(options: {
     onLog: () => undefined,
     onError: (error: unknown) => options.log?.(`embedded PostgreSQL: ${String(error)}`),
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
   const database = options.database ?? 'calsync';
   const serverUrl = `postgres://postgres:${password}@127.0.0.1:${options.port}`;
   const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
@@ -46,5 +46,5 @@ export async function startEmbeddedDatabase(options: {
   } finally {
     await client.end();
   }
-  return { url: `${serverUrl}/${database}`, stop: () => pg.stop() };
+  return { url: `${serverUrl}/${database}`, stop: () => server.stop() };
 }

@@ -16,6 +16,8 @@ export async function migrateDatabase(dataSource: DataSource, databaseUrl: strin
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await dataSource.runMigrations({ transaction: 'each' });
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       await runQueueMigrations({ pgPool: pool, logger: silentQueueLogger() });
     } finally {

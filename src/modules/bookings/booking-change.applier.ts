@@ -3,8 +3,8 @@ import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { BookingsRepository } from './bookings.repository.js';
-import { BookingChangeOutcome } from './commands/reschedule-booking.command.js';
-import { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
+import type { BookingChangeOutcome } from './commands/reschedule-booking.command.js';
+import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 
 export interface ChangeDecision {

@@ -44,9 +44,7 @@ export class BookingsController {
   @Post(':id/reschedule')
   @HttpCode(200)
   async reschedule(@Param('id', IdParamPipe) id: number, @Body() body: RescheduleBookingDto) {
-    await this.commands.execute(
-      new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api'),
-    );
+    await this.commands.execute(new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api'));
     return this.queries.execute(new GetBookingQuery(id));
   }
 

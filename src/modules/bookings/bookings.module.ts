@@ -8,7 +8,9 @@ import { CreateBookingHandler } from './commands/create-booking.handler.js';
 import { RescheduleBookingHandler } from './commands/reschedule-booking.handler.js';
 import { UpdateBookingAttendeesHandler } from './commands/update-booking-attendees.handler.js';
 import { UpdateBookingDetailsHandler } from './commands/update-booking-details.handler.js';
+import { ExternalChangeRecorder } from './external-change.recorder.js';
 import { WriteBookingJob } from './jobs/write-booking.job.js';
+import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
 import { GetBookingHandler, ListBookingsHandler } from './queries/get-booking.handler.js';
 
 @Module({
@@ -25,7 +27,9 @@ import { GetBookingHandler, ListBookingsHandler } from './queries/get-booking.ha
     GetBookingHandler,
     ListBookingsHandler,
     WriteBookingJob,
+    ExternalChangeRecorder,
+    BookingSyncSagas,
   ],
-  exports: [BookingsRepository],
+  exports: [BookingsRepository, ExternalChangeRecorder],
 })
 export class BookingsModule {}

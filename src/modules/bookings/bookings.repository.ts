@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { AttendeeEntity } from './entities/attendee.entity.js';
-import { BookingHistoryEntity, ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
+import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
 import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 

@@ -13,7 +13,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { APP_CONFIG, AppConfig, ProviderName } from '../../config/app-config.js';
+import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
 import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
@@ -60,10 +60,7 @@ export class ConnectionsController {
 
   @Delete('users/:userId/credentials/:credentialId')
   @HttpCode(204)
-  async deleteCredential(
-    @Param('userId', IdParamPipe) userId: number,
-    @Param('credentialId', IdParamPipe) credentialId: number,
-  ) {
+  async deleteCredential(@Param('userId', IdParamPipe) userId: number, @Param('credentialId', IdParamPipe) credentialId: number) {
     await this.connections.deleteCredential(userId, credentialId);
   }
 

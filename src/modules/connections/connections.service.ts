@@ -1,12 +1,12 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, AppConfig, ProviderName } from '../../config/app-config.js';
+import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { GetUserQuery } from '../accounts/queries/get-user.query.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
-import { ExternalCalendar } from '../providers/external-event.js';
-import { ProviderTokens } from '../providers/provider-auth.js';
+import type { ExternalCalendar } from '../providers/external-event.js';
+import type { ProviderTokens } from '../providers/provider-auth.js';
 import { CredentialAuthFactory } from './credential-auth.factory.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { DestinationCalendarEntity } from './entities/destination-calendar.entity.js';
@@ -146,6 +146,37 @@ export class ConnectionsService {
     if (!destination) return null;
     const credential = await this.dataSource.manager.findOneByOrFail(CredentialEntity, { id: destination.credentialId });
     return { destination, credential };
+  }
+
+  /** Every calendar the user's active credentials can reach, up to `limit` (for finding moved events). */
+  async reachableCalendars(userId: number, limit: number) {
+    const credentials = await this.dataSource.manager.find(CredentialEntity, { where: { userId, status: 'active' } });
+    const result: Array<{ credentialId: number; credential: CredentialEntity; provider: ProviderName; calendarId: string }> = [];
+    for (const credential of credentials) {
+      if (!this.providers.has(credential.provider)) continue;
+      const calendars = await this.providers
+        .get(credential.provider)
+        .listCalendars(this.auth.authFor(credential))
+        .catch(() => []);
+      for (const calendar of calendars) {
+        result.push({ credentialId: credential.id, credential, provider: credential.provider, calendarId: calendar.id });
+        if (result.length >= limit) return result;
+      }
+    }
+    return result;
+  }
+
+  /** Makes sure calsync follows a calendar (for bookings living there), without reading busy times from it. */
+  async followCalendar(userId: number, credentialId: number, externalId: string): Promise<void> {
+    const credential = await this.dataSource.manager.findOneBy(CredentialEntity, { id: credentialId, userId });
+    if (!credential) return;
+    await this.dataSource.manager
+      .createQueryBuilder()
+      .insert()
+      .into(SelectedCalendarEntity)
+      .values(this.newSelectedCalendar(this.dataSource.manager, credential, externalId, false))
+      .orIgnore()
+      .execute();
   }
 
   private newSelectedCalendar(manager: EntityManager, credential: CredentialEntity, externalId: string, busySource: boolean) {

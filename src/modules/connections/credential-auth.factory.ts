@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
-import { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
+import type { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { CredentialInvalidated } from './events/credential-invalidated.event.js';
 

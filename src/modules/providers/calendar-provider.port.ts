@@ -1,5 +1,5 @@
-import { ProviderName } from '../../config/app-config.js';
-import {
+import type { ProviderName } from '../../config/app-config.js';
+import type {
   BusyInterval,
   ChangePage,
   CreateEventInput,
@@ -10,7 +10,7 @@ import {
   WatchChannel,
   WatchInput,
 } from './external-event.js';
-import { ProviderAuth, ProviderTokens } from './provider-auth.js';
+import type { ProviderAuth, ProviderTokens } from './provider-auth.js';
 
 /**
  * The one port every calendar provider implements. Failures are thrown as `ProviderError`.
@@ -25,12 +25,7 @@ export abstract class CalendarProvider {
 
   abstract listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]>;
   abstract createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent>;
-  abstract updateEvent(
-    auth: ProviderAuth,
-    calendarId: string,
-    eventId: string,
-    input: EventInput,
-  ): Promise<ExternalEvent>;
+  abstract updateEvent(auth: ProviderAuth, calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent>;
   /** An event that is already gone counts as deleted. */
   abstract deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void>;
   abstract getEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<ExternalEvent | null>;

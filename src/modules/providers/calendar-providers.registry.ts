@@ -1,5 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { ProviderName } from '../../config/app-config.js';
+import type { ProviderName } from '../../config/app-config.js';
 import { CalendarProvider, CalendarProviders } from './calendar-provider.port.js';
 import { GoogleCalendarProvider } from './google/google-calendar.provider.js';
 

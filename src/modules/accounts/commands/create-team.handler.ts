@@ -1,5 +1,5 @@
 import { ConflictException, NotFoundException } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { insertWithOptionalId } from '../../../infrastructure/database/insert-with-optional-id.js';
 import { TeamEntity } from '../entities/team.entity.js';

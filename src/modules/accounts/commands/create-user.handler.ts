@@ -1,5 +1,5 @@
 import { ConflictException } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { insertWithOptionalId } from '../../../infrastructure/database/insert-with-optional-id.js';
 import { UserEntity } from '../entities/user.entity.js';

@@ -1,5 +1,5 @@
 import { NotFoundException } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { UserEntity } from '../entities/user.entity.js';
 import { GetUserQuery } from './get-user.query.js';

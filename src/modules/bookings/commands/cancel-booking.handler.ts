@@ -1,4 +1,4 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { BookingCancelled } from '../events/booking.events.js';
 import { CancelBookingCommand } from './cancel-booking.command.js';

@@ -1,10 +1,10 @@
 import { BadRequestException, ConflictException } from '@nestjs/common';
-import { CommandHandler, EventBus, ICommandHandler, QueryBus } from '@nestjs/cqrs';
+import { CommandHandler, EventBus, type ICommandHandler, QueryBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { GetUserQuery } from '../../accounts/queries/get-user.query.js';
 import { ConnectionsService } from '../../connections/connections.service.js';
-import { BookingView, BookingsRepository } from '../bookings.repository.js';
+import { type BookingView, BookingsRepository } from '../bookings.repository.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingCreated } from '../events/booking.events.js';

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { ChangeSource } from '../entities/booking-history.entity.js';
+import type { ChangeSource } from '../entities/booking-history.entity.js';
 
 export interface BookingChangeOutcome {
   bookingId: number;

@@ -1,4 +1,4 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { BookingRescheduled } from '../events/booking.events.js';
 import { RescheduleBookingCommand } from './reschedule-booking.command.js';

@@ -1,4 +1,4 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingUpdated } from '../events/booking.events.js';
@@ -23,7 +23,11 @@ export class UpdateBookingAttendeesHandler implements ICommandHandler<UpdateBook
         action: 'updated',
         changes,
         apply: async (tx) => {
-          if (removed.length) await tx.delete(AttendeeEntity, removed.map((a) => a.id));
+          if (removed.length)
+            await tx.delete(
+              AttendeeEntity,
+              removed.map((a) => a.id),
+            );
           if (added.length) {
             await tx.insert(
               AttendeeEntity,

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
-import { ChangeSource } from '../entities/booking-history.entity.js';
-import { BookingChangeOutcome } from './reschedule-booking.command.js';
+import type { ChangeSource } from '../entities/booking-history.entity.js';
+import type { BookingChangeOutcome } from './reschedule-booking.command.js';
 
 export class UpdateBookingDetailsCommand extends Command<BookingChangeOutcome> {
   constructor(

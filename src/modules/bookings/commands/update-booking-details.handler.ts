@@ -1,4 +1,4 @@
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { BookingUpdated } from '../events/booking.events.js';
 import { UpdateBookingDetailsCommand } from './update-booking-details.command.js';

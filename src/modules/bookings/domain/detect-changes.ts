@@ -1,5 +1,5 @@
 import type { ExternalEvent } from '../../providers/external-event.js';
-import { EventBaseline, baselineOf } from './event-baseline.js';
+import { type EventBaseline, baselineOf } from './event-baseline.js';
 
 export interface DetectedChanges {
   rescheduled?: { startTime: string; endTime: string };
@@ -26,7 +26,11 @@ export function detectChanges(baseline: EventBaseline, event: ExternalEvent): De
   if (next.description !== baseline.description) details.description = next.description;
   if (next.location !== baseline.location) details.location = next.location;
   if (Object.keys(details).length > 0) changes.details = details;
-  const key = (list: EventBaseline['attendees']) => list.map((a) => a.email).sort().join('\n');
+  const key = (list: EventBaseline['attendees']) =>
+    list
+      .map((a) => a.email)
+      .sort()
+      .join('\n');
   if (key(next.attendees) !== key(baseline.attendees)) changes.attendees = next.attendees;
   return changes;
 }

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { ProviderName } from '../../../config/app-config.js';
-import { EventBaseline } from '../domain/event-baseline.js';
+import type { ProviderName } from '../../../config/app-config.js';
+import type { EventBaseline } from '../domain/event-baseline.js';
 
 /** Where a booking lives in the host's calendar, and the event as calsync last wrote or accepted it. */
 @Entity({ name: 'BookingReference' })

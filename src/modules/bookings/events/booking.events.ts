@@ -1,4 +1,4 @@
-import { ChangeSource } from '../entities/booking-history.entity.js';
+import type { ChangeSource } from '../entities/booking-history.entity.js';
 
 export class BookingCreated {
   constructor(

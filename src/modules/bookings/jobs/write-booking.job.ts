@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
@@ -6,7 +6,7 @@ import { GetUserQuery } from '../../accounts/queries/get-user.query.js';
 import { ConnectionsService } from '../../connections/connections.service.js';
 import { CredentialAuthFactory } from '../../connections/credential-auth.factory.js';
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
-import { EventInput } from '../../providers/external-event.js';
+import type { EventInput } from '../../providers/external-event.js';
 import { isProviderError } from '../../providers/provider.errors.js';
 import { WRITE_BOOKING_JOB } from '../bookings.repository.js';
 import { baselineOf } from '../domain/event-baseline.js';
@@ -120,7 +120,11 @@ export class WriteBookingJob implements OnModuleInit {
 }
 
 function matches(baseline: NonNullable<BookingReferenceEntity['baseline']>, input: EventInput): boolean {
-  const emails = (list: Array<{ email: string }>) => list.map((a) => a.email.toLowerCase()).sort().join('\n');
+  const emails = (list: Array<{ email: string }>) =>
+    list
+      .map((a) => a.email.toLowerCase())
+      .sort()
+      .join('\n');
   return (
     baseline.start === input.start.toISOString() &&
     baseline.end === input.end.toISOString() &&

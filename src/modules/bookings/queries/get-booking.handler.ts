@@ -1,7 +1,7 @@
 import { NotFoundException } from '@nestjs/common';
-import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
-import { BookingView, BookingsRepository } from '../bookings.repository.js';
+import { type BookingView, BookingsRepository } from '../bookings.repository.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 import { GetBookingQuery, ListBookingsQuery } from './get-booking.query.js';
 

@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import { BookingView } from '../bookings.repository.js';
+import type { BookingView } from '../bookings.repository.js';
 
 export class GetBookingQuery extends Query<BookingView> {
   constructor(readonly bookingId: number) {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { ProviderName } from '../../../config/app-config.js';
+import type { ProviderName } from '../../../config/app-config.js';
 import { IsInstant } from '../../../common/validation/validators.js';
 
 export const PROVIDER_NAMES: ProviderName[] = ['google_calendar', 'office365_calendar'];

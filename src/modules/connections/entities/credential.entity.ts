@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { ProviderName } from '../../../config/app-config.js';
+import type { ProviderName } from '../../../config/app-config.js';
 
 @Entity({ name: 'Credential' })
 export class CredentialEntity {

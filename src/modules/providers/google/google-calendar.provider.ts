@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { calendar_v3, google } from 'googleapis';
-import { APP_CONFIG, AppConfig } from '../../../config/app-config.js';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
 import { CalendarProvider } from '../calendar-provider.port.js';
-import {
+import type {
   BusyInterval,
   ChangePage,
   CreateEventInput,
@@ -14,17 +14,14 @@ import {
   WatchChannel,
   WatchInput,
 } from '../external-event.js';
-import { ProviderAuth, ProviderTokens } from '../provider-auth.js';
+import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { withProviderRetry } from '../retry-policy.js';
 import { toGoogleProviderError } from './google-errors.js';
 import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 
 const MAX_PAGE_SIZE = 2500;
-const GOOGLE_SCOPES = [
-  'https://www.googleapis.com/auth/calendar.events',
-  'https://www.googleapis.com/auth/calendar.readonly',
-];
+const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.readonly'];
 
 /** Google Calendar v3 through the official googleapis client, pointed at `GOOGLE_API_ROOT_URL`. */
 @Injectable()
@@ -74,9 +71,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
     const calendars: ExternalCalendar[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.call(auth, 'calendarList.list', (api) =>
-        api.calendarList.list({ maxResults: 250, pageToken }),
-      );
+      const page = await this.call(auth, 'calendarList.list', (api) => api.calendarList.list({ maxResults: 250, pageToken }));
       for (const item of page.items ?? []) {
         calendars.push({
           id: item.id ?? '',
@@ -215,7 +210,11 @@ export class GoogleCalendarProvider extends CalendarProvider {
     for (const id of calendarIds) {
       const entry = result.calendars?.[id];
       if (entry?.errors?.length) {
-        throw new ProviderError('google_calendar', 'not_found', `Google freeBusy: ${entry.errors[0]?.reason ?? 'error'} for a calendar`);
+        throw new ProviderError(
+          'google_calendar',
+          'not_found',
+          `Google freeBusy: ${entry.errors[0]?.reason ?? 'error'} for a calendar`,
+        );
       }
       busy.set(
         id,

@@ -1,4 +1,4 @@
-import { ProviderError, ProviderErrorKind } from '../provider.errors.js';
+import { ProviderError, type ProviderErrorKind } from '../provider.errors.js';
 
 interface GaxiosLikeError {
   message?: string;

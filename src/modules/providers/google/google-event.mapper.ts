@@ -1,5 +1,5 @@
 import { calendar_v3 } from 'googleapis';
-import { EventInput, ExternalEvent, ExternalEventStatus } from '../external-event.js';
+import type { EventInput, ExternalEvent, ExternalEventStatus } from '../external-event.js';
 
 export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent {
   const status = (event.status ?? 'confirmed') as ExternalEventStatus;

@@ -1,0 +1,238 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { ProviderName } from '../../config/app-config.js';
+import type { ExternalEvent } from '../providers/external-event.js';
+import { detectChanges } from './domain/detect-changes.js';
+import { type EventBaseline, baselineOf } from './domain/event-baseline.js';
+import type { ExternalChangeKind } from './entities/external-event-change.entity.js';
+import {
+  EventAttendeesChanged,
+  EventDeleted,
+  EventDetailsChanged,
+  EventRescheduled,
+  type ExternalEventDomainEvent,
+} from './events/external-event.events.js';
+
+/** The calendar a page of provider events came from. */
+export interface SyncedCalendar {
+  selectedCalendarId: number;
+  userId: number;
+  credentialId: number;
+  provider: ProviderName;
+  externalCalendarId: string;
+}
+
+/** Where an event the host moved to another of their calendars now lives. */
+export interface MovedEvent {
+  credentialId: number;
+  externalCalendarId: string;
+  event: ExternalEvent;
+}
+
+interface LinkedRow {
+  referenceId: number;
+  bookingId: number;
+  credentialId: number | null;
+  externalCalendarId: string;
+  externalEventId: string;
+  iCalUID: string | null;
+  baseline: EventBaseline | null;
+  deletedAt: Date | null;
+  status: string;
+  endTime: Date;
+}
+
+/**
+ * The bookings side of a sync run: finds the bookings behind changed provider events, compares each
+ * with its stored baseline, and records what changed as outbox rows in the caller's transaction
+ * (the same one that advances the cursor). Returns the domain events to publish after commit.
+ */
+@Injectable()
+export class ExternalChangeRecorder {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Booking-linked events in `events` that the provider reports as deleted. */
+  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<ExternalEvent[]> {
+    const cancelled = events.filter((e) => e.status === 'cancelled');
+    if (cancelled.length === 0) return [];
+    const linked = await this.findLinked(this.dataSource.manager, calendar, cancelled);
+    const ids = new Set(linked.filter((l) => !l.deletedAt && l.status === 'accepted').map((l) => l.externalEventId));
+    return cancelled.filter((e) => ids.has(e.id));
+  }
+
+  /** The iCalUID calsync stored for each of these events of the calendar. */
+  async iCalUIDsOf(calendar: SyncedCalendar, eventIds: string[]): Promise<Map<string, string>> {
+    const rows: Array<{ externalEventId: string; iCalUID: string | null }> = await this.dataSource.query(
+      `SELECT "externalEventId", "iCalUID" FROM "BookingReference"
+        WHERE "credentialId" = $1 AND "externalCalendarId" = $2 AND "externalEventId" = ANY($3::text[])`,
+      [calendar.credentialId, calendar.externalCalendarId, eventIds],
+    );
+    return new Map(rows.filter((r) => r.iCalUID).map((r) => [r.externalEventId, r.iCalUID as string]));
+  }
+
+  /**
+   * Upcoming bookings whose event lives in this calendar but was not among `seenIds` of a full
+   * sync: a full sync omits deleted events, so these must be checked one by one.
+   */
+  async referencesMissingFrom(calendar: SyncedCalendar, seenIds: Set<string>, windowEnd: Date): Promise<string[]> {
+    const rows: Array<{ externalEventId: string }> = await this.dataSource.query(
+      `SELECT r."externalEventId" FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
+        WHERE r."credentialId" = $1 AND r."externalCalendarId" = $2 AND r."deletedAt" IS NULL
+          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now() AND b."startTime" < $4`,
+      [calendar.credentialId, calendar.externalCalendarId, calendar.userId, windowEnd],
+    );
+    return rows.map((r) => r.externalEventId).filter((id) => !seenIds.has(id));
+  }
+
+  async record(
+    manager: EntityManager,
+    calendar: SyncedCalendar,
+    events: ExternalEvent[],
+    moves: Map<string, MovedEvent> = new Map(),
+  ): Promise<ExternalEventDomainEvent[]> {
+    if (events.length === 0) return [];
+    const linked = await this.findLinked(manager, calendar, events, true);
+    if (linked.length === 0) return [];
+    const byEventId = new Map(linked.map((l) => [l.externalEventId, l]));
+    const byICalUID = new Map(linked.filter((l) => l.iCalUID).map((l) => [l.iCalUID as string, l]));
+    const domainEvents: ExternalEventDomainEvent[] = [];
+    const now = Date.now();
+
+    for (const event of events) {
+      const link = byEventId.get(event.id) ?? (event.iCalUID ? byICalUID.get(event.iCalUID) : undefined);
+      if (!link || link.status !== 'accepted' || link.deletedAt || link.endTime.getTime() <= now) continue;
+      // Only the booking's own calendar counts; a copy with the same iCalUID in another calendar
+      // becomes the booking's event only through a detected move (below).
+      if (link.credentialId !== calendar.credentialId || link.externalCalendarId !== calendar.externalCalendarId) continue;
+      if (link.externalEventId !== event.id) {
+        // Found by the iCalUID calsync wrote: the provider gave the event a new id (Graph does on some moves).
+        if (event.status === 'cancelled') continue;
+        await this.relocate(manager, link.referenceId, calendar.credentialId, calendar.externalCalendarId, event.id);
+      }
+
+      if (event.status === 'cancelled') {
+        const moved = moves.get(event.id);
+        if (moved) {
+          await this.relocate(manager, link.referenceId, moved.credentialId, moved.externalCalendarId, moved.event.id);
+          continue;
+        }
+        await manager.query(`UPDATE "BookingReference" SET "deletedAt" = now(), "updatedAt" = now() WHERE "id" = $1`, [
+          link.referenceId,
+        ]);
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'deleted', {});
+        domainEvents.push(new EventDeleted(changeId, link.bookingId, calendar.provider));
+        continue;
+      }
+
+      if (!link.baseline) {
+        await this.saveBaseline(manager, link.referenceId, baselineOf(event));
+        continue;
+      }
+      const changes = detectChanges(link.baseline, event);
+      if (changes.stale) continue;
+      if (link.baseline.etag !== event.etag) await this.saveBaseline(manager, link.referenceId, baselineOf(event));
+      if (changes.rescheduled) {
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'rescheduled', changes.rescheduled);
+        domainEvents.push(
+          new EventRescheduled(
+            changeId,
+            link.bookingId,
+            calendar.provider,
+            changes.rescheduled.startTime,
+            changes.rescheduled.endTime,
+          ),
+        );
+      }
+      if (changes.details) {
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'details', changes.details);
+        domainEvents.push(new EventDetailsChanged(changeId, link.bookingId, calendar.provider, changes.details));
+      }
+      if (changes.attendees) {
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'attendees', { attendees: changes.attendees });
+        domainEvents.push(new EventAttendeesChanged(changeId, link.bookingId, calendar.provider, changes.attendees));
+      }
+    }
+    return domainEvents;
+  }
+
+  /** Outbox rows whose command never ran (the process died after commit): their events again. */
+  async pendingEvents(olderThanMs: number): Promise<ExternalEventDomainEvent[]> {
+    const rows: Array<{
+      id: string;
+      bookingId: number;
+      source: ProviderName;
+      kind: ExternalChangeKind;
+      payload: Record<string, unknown>;
+    }> = await this.dataSource.query(
+      `SELECT "id"::text AS id, "bookingId", "source", "kind", "payload" FROM "ExternalEventChange"
+          WHERE "appliedAt" IS NULL AND "detectedAt" < clock_timestamp() - ($1::int * interval '1 millisecond')
+          ORDER BY "id" LIMIT 500`,
+      [olderThanMs],
+    );
+    return rows.map((row) => {
+      const p = row.payload as Record<string, never>;
+      switch (row.kind) {
+        case 'rescheduled':
+          return new EventRescheduled(row.id, row.bookingId, row.source, p.startTime, p.endTime);
+        case 'deleted':
+          return new EventDeleted(row.id, row.bookingId, row.source);
+        case 'details':
+          return new EventDetailsChanged(row.id, row.bookingId, row.source, p);
+        case 'attendees':
+          return new EventAttendeesChanged(row.id, row.bookingId, row.source, p.attendees);
+      }
+    });
+  }
+
+  private async findLinked(
+    manager: EntityManager,
+    calendar: SyncedCalendar,
+    events: ExternalEvent[],
+    lock = false,
+  ): Promise<LinkedRow[]> {
+    const ids = events.map((e) => e.id);
+    const uids = [...new Set(events.map((e) => e.iCalUID).filter((u): u is string => Boolean(u)))];
+    // Only the host's own calendars can change the host's booking: an attendee's copy of the event
+    // (same iCalUID, another user) never matches.
+    return manager.query(
+      `SELECT r."id" AS "referenceId", r."bookingId", r."credentialId", r."externalCalendarId", r."externalEventId",
+              r."iCalUID", r."baseline", r."deletedAt", b."status", b."endTime"
+         FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
+        WHERE b."userId" = $1
+          AND ((r."credentialId" = $2 AND r."externalCalendarId" = $3 AND r."externalEventId" = ANY($4::text[]))
+               OR r."iCalUID" = ANY($5::text[]))
+        ${lock ? 'FOR UPDATE OF r' : ''}`,
+      [calendar.userId, calendar.credentialId, calendar.externalCalendarId, ids, uids],
+    );
+  }
+
+  private async relocate(manager: EntityManager, referenceId: number, credentialId: number, calendarId: string, eventId: string) {
+    await manager.query(
+      `UPDATE "BookingReference" SET "credentialId" = $2, "externalCalendarId" = $3, "externalEventId" = $4, "updatedAt" = now()
+        WHERE "id" = $1`,
+      [referenceId, credentialId, calendarId, eventId],
+    );
+  }
+
+  private async saveBaseline(manager: EntityManager, referenceId: number, baseline: EventBaseline) {
+    await manager.query(`UPDATE "BookingReference" SET "baseline" = $2, "updatedAt" = now() WHERE "id" = $1`, [
+      referenceId,
+      JSON.stringify(baseline),
+    ]);
+  }
+
+  private async outbox(
+    manager: EntityManager,
+    bookingId: number,
+    calendar: SyncedCalendar,
+    kind: ExternalChangeKind,
+    payload: object,
+  ): Promise<string> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "selectedCalendarId", "source", "kind", "payload")
+       VALUES ($1, $2, $3, $4, $5) RETURNING "id"::text AS id`,
+      [bookingId, calendar.selectedCalendarId, calendar.provider, kind, JSON.stringify(payload)],
+    );
+    return rows[0].id;
+  }
+}

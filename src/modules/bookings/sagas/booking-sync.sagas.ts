@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { type ICommand, type IEvent, Saga, ofType } from '@nestjs/cqrs';
+import { Observable, map } from 'rxjs';
+import { CancelBookingCommand } from '../commands/cancel-booking.command.js';
+import { RescheduleBookingCommand } from '../commands/reschedule-booking.command.js';
+import { UpdateBookingAttendeesCommand } from '../commands/update-booking-attendees.command.js';
+import { UpdateBookingDetailsCommand } from '../commands/update-booking-details.command.js';
+import { EventAttendeesChanged, EventDeleted, EventDetailsChanged, EventRescheduled } from '../events/external-event.events.js';
+
+const PROVIDER_LABEL: Record<string, string> = {
+  google_calendar: 'Google Calendar',
+  office365_calendar: 'Outlook Calendar',
+};
+
+/** Pure event → command maps; the commands do the work idempotently. */
+@Injectable()
+export class BookingSyncSagas {
+  @Saga()
+  rescheduled = (events$: Observable<IEvent>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(EventRescheduled),
+      map((e) => new RescheduleBookingCommand(e.bookingId, new Date(e.startTime), new Date(e.endTime), e.source, e.changeId)),
+    );
+
+  @Saga()
+  deleted = (events$: Observable<IEvent>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(EventDeleted),
+      map(
+        (e) =>
+          new CancelBookingCommand(
+            e.bookingId,
+            `The event was deleted in ${PROVIDER_LABEL[e.source] ?? e.source}`,
+            e.source,
+            e.changeId,
+          ),
+      ),
+    );
+
+  @Saga()
+  detailsChanged = (events$: Observable<IEvent>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(EventDetailsChanged),
+      map((e) => new UpdateBookingDetailsCommand(e.bookingId, e.details, e.source, e.changeId)),
+    );
+
+  @Saga()
+  attendeesChanged = (events$: Observable<IEvent>): Observable<ICommand> =>
+    events$.pipe(
+      ofType(EventAttendeesChanged),
+      map((e) => new UpdateBookingAttendeesCommand(e.bookingId, e.attendees, e.source, e.changeId)),
+    );
+}

@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { type FlagResolution, resolveFlag } from './domain/resolve-flag.js';
+
+export const CACHE_FLAG = 'calendar-subscription-cache';
+export const SYNC_FLAG = 'calendar-subscription-sync';
+
+const TTL_MS = 2000;
+
+/**
+ * Resolves flags for users in one indexed query (teams and parent teams walked in SQL), with a
+ * short-lived cache: an admin's change takes effect on every instance within `TTL_MS`, and at
+ * once on the instance that made it.
+ */
+@Injectable()
+export class FeatureFlagService {
+  private readonly cache = new Map<string, { at: number; value: FlagResolution }>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async isEnabled(slug: string, userId: number): Promise<boolean> {
+    return (await this.resolve(slug, userId)).enabled;
+  }
+
+  async resolve(slug: string, userId: number): Promise<FlagResolution> {
+    return (await this.resolveMany(slug, [userId])).get(userId)!;
+  }
+
+  async resolveMany(slug: string, userIds: number[]): Promise<Map<number, FlagResolution>> {
+    const now = Date.now();
+    const result = new Map<number, FlagResolution>();
+    const missing: number[] = [];
+    for (const id of new Set(userIds)) {
+      const hit = this.cache.get(`${slug}:${id}`);
+      if (hit && now - hit.at < TTL_MS) result.set(id, hit.value);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return result;
+    const rows: Array<{ userId: number; userFlag: boolean | null; teamFlags: boolean[] | null; globalFlag: boolean | null }> =
+      await this.dataSource.query(
+        `WITH RECURSIVE ancestry AS (
+           SELECT m."userId", m."teamId", 0 AS depth FROM "Membership" m WHERE m."userId" = ANY($1::int[])
+           UNION
+           SELECT a."userId", t."parentId", a.depth + 1
+             FROM ancestry a JOIN "Team" t ON t."id" = a."teamId"
+            WHERE t."parentId" IS NOT NULL AND a.depth < 32
+         )
+         SELECT u.id AS "userId",
+                (SELECT uf."enabled" FROM "UserFeatures" uf WHERE uf."userId" = u.id AND uf."featureId" = $2) AS "userFlag",
+                (SELECT array_agg(tf."enabled") FROM (SELECT DISTINCT "teamId" FROM ancestry WHERE "userId" = u.id) a
+                   JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = $2) AS "teamFlags",
+                (SELECT f."enabled" FROM "Feature" f WHERE f."slug" = $2) AS "globalFlag"
+           FROM unnest($1::int[]) AS u(id)`,
+        [missing, slug],
+      );
+    for (const row of rows) {
+      const value = resolveFlag({ user: row.userFlag, teams: row.teamFlags ?? [], global: row.globalFlag });
+      this.cache.set(`${slug}:${row.userId}`, { at: now, value });
+      result.set(row.userId, value);
+    }
+    return result;
+  }
+
+  /** Called by the admin API after a change, so this instance sees it immediately. */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,13 @@
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import type { FlagResolution } from '../domain/resolve-flag.js';
+import { FeatureFlagService } from '../feature-flag.service.js';
+import { ResolveFeatureQuery } from './is-feature-enabled.query.js';
+
+@QueryHandler(ResolveFeatureQuery)
+export class ResolveFeatureHandler implements IQueryHandler<ResolveFeatureQuery> {
+  constructor(private readonly flags: FeatureFlagService) {}
+
+  execute({ slug, userId }: ResolveFeatureQuery): Promise<FlagResolution> {
+    return this.flags.resolve(slug, userId);
+  }
+}

@@ -1,0 +1,38 @@
+import { ForbiddenException, Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import { constantTimeEquals } from '../../../infrastructure/crypto/constant-time.js';
+import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
+import { NotificationIntake } from '../notification-intake.js';
+import { type NotificationResult, RecordGoogleNotificationCommand } from './record-google-notification.command.js';
+
+const PROVIDER = 'google_calendar';
+
+/** Verifies the channel token, finds the channel, enqueues a sync. Never calls Google. */
+@CommandHandler(RecordGoogleNotificationCommand)
+export class RecordGoogleNotificationHandler implements ICommandHandler<RecordGoogleNotificationCommand> {
+  constructor(
+    private readonly intake: NotificationIntake,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async execute(command: RecordGoogleNotificationCommand): Promise<NotificationResult> {
+    if (!constantTimeEquals(command.token, this.config.google.webhookToken)) {
+      this.metrics.notificationsReceived.inc({ provider: PROVIDER, result: 'forbidden' });
+      throw new ForbiddenException('Invalid channel token');
+    }
+    const channel = command.channelId ? await this.intake.findChannel(command.channelId) : null;
+    if (!channel || (command.resourceId && channel.resourceId && channel.resourceId !== command.resourceId)) {
+      const superseded = command.channelId ? await this.intake.isSuperseded(command.channelId) : false;
+      const result = superseded ? 'superseded_channel' : 'unknown_channel';
+      this.metrics.notificationsReceived.inc({ provider: PROVIDER, result });
+      return result;
+    }
+    // `sync` is the channel's hello; syncing on it catches up on anything since the last cursor.
+    const result: NotificationResult = command.resourceState === 'sync' ? 'sync_state' : 'accepted';
+    await this.intake.requestSync(channel.selectedCalendarId, `push:${command.resourceState ?? 'unknown'}`);
+    this.metrics.notificationsReceived.inc({ provider: PROVIDER, result });
+    return result;
+  }
+}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { ConnectionsModule } from '../connections/connections.module.js';
+import { SyncModule } from '../sync/sync.module.js';
+import { AdminSyncController } from './admin-sync.controller.js';
+import { ChannelManager } from './channel-manager.js';
+import { RecordGoogleNotificationHandler } from './commands/record-google-notification.handler.js';
+import { SubscriptionJobs } from './jobs/subscription.jobs.js';
+import { NotificationIntake } from './notification-intake.js';
+import { TaskRunner } from './task-runner.js';
+import { CleanupCacheTask } from './tasks/cleanup-cache.task.js';
+import { ResyncCalendarsTask } from './tasks/resync-calendars.task.js';
+import { SubscribeCalendarsTask } from './tasks/subscribe-calendars.task.js';
+import { WebhooksController } from './webhooks.controller.js';
+
+@Module({
+  imports: [ConnectionsModule, SyncModule],
+  controllers: [WebhooksController, AdminSyncController],
+  providers: [
+    ChannelManager,
+    NotificationIntake,
+    RecordGoogleNotificationHandler,
+    SubscribeCalendarsTask,
+    ResyncCalendarsTask,
+    CleanupCacheTask,
+    TaskRunner,
+    SubscriptionJobs,
+  ],
+  exports: [TaskRunner],
+})
+export class SubscriptionsModule {}

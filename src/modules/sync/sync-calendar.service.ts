@@ -1,0 +1,255 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import { ExternalChangeRecorder, type MovedEvent, type SyncedCalendar } from '../bookings/external-change.recorder.js';
+import { ConnectionsService } from '../connections/connections.service.js';
+import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
+import { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
+import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/feature-flag.service.js';
+import { CalendarProvider, CalendarProviders } from '../providers/calendar-provider.port.js';
+import type { ExternalEvent } from '../providers/external-event.js';
+import type { ProviderAuth } from '../providers/provider-auth.js';
+import { isProviderError } from '../providers/provider.errors.js';
+import { type CacheWindow, CalendarCacheRepository } from './calendar-cache.repository.js';
+
+export interface SyncOutcome {
+  kind: 'full' | 'incremental' | 'skipped';
+  pages: number;
+  events: number;
+  bookingChanges: number;
+  reason?: string;
+}
+
+const MAX_MOVE_LOOKUPS = 20;
+
+/**
+ * One sync run of one calendar (the queue guarantees runs of a calendar never overlap).
+ * Pages are applied in their own transactions; the cursor is saved with the last page, after
+ * every effect, so a run that dies halfway is redone from the old cursor to the same state.
+ */
+@Injectable()
+export class SyncCalendarService {
+  private readonly logger = new Logger('SyncCalendar');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly providers: CalendarProviders,
+    private readonly credentials: CredentialAuthFactory,
+    private readonly connections: ConnectionsService,
+    private readonly flags: FeatureFlagService,
+    private readonly cache: CalendarCacheRepository,
+    private readonly recorder: ExternalChangeRecorder,
+    private readonly eventBus: EventBus,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async sync(selectedCalendarId: number, options: { full?: boolean } = {}): Promise<SyncOutcome> {
+    const calendar = await this.dataSource.manager.findOneBy(SelectedCalendarEntity, { id: selectedCalendarId });
+    if (!calendar) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'calendar removed' };
+    const { credential, auth } = await this.credentials.open(calendar.credentialId);
+    if (credential.status !== 'active') {
+      return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'credential invalid' };
+    }
+    const [cacheOn, syncOn] = await Promise.all([
+      this.flags.isEnabled(CACHE_FLAG, calendar.userId),
+      this.flags.isEnabled(SYNC_FLAG, calendar.userId),
+    ]);
+    const writeCache = calendar.busySource && cacheOn;
+    if (!writeCache && !syncOn) {
+      return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'no feature needs this calendar' };
+    }
+    const provider = this.providers.get(calendar.integration);
+    // Turning the cache on for a calendar needs a full listing to fill it.
+    const full = options.full || !calendar.syncToken || (writeCache && !calendar.cacheEnabled);
+    const started = process.hrtime.bigint();
+    const kind = full ? 'full' : 'incremental';
+    try {
+      const outcome = await this.run(calendar, provider, auth, { full, writeCache, syncOn });
+      this.metrics.syncRuns.inc({ provider: provider.name, kind: outcome.kind, result: 'ok' });
+      this.metrics.syncDuration.observe(
+        { provider: provider.name, kind: outcome.kind },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      return outcome;
+    } catch (error) {
+      this.metrics.syncRuns.inc({ provider: provider.name, kind, result: 'error' });
+      await this.recordError(calendar.id, error);
+      throw error;
+    }
+  }
+
+  private async run(
+    calendar: SelectedCalendarEntity,
+    provider: CalendarProvider,
+    auth: ProviderAuth,
+    mode: { full: boolean; writeCache: boolean; syncOn: boolean },
+  ): Promise<SyncOutcome> {
+    const window = this.window();
+    const startedAt = new Date();
+    const synced: SyncedCalendar = {
+      selectedCalendarId: calendar.id,
+      userId: calendar.userId,
+      credentialId: calendar.credentialId,
+      provider: provider.name,
+      externalCalendarId: calendar.externalId,
+    };
+    let full = mode.full;
+    let cursor = full ? null : calendar.syncToken;
+    let pageToken: string | null = null;
+    let pages = 0;
+    let events = 0;
+    let bookingChanges = 0;
+    const seen = new Set<string>();
+
+    for (;;) {
+      let page;
+      try {
+        page = await provider.listChanges(auth, { calendarId: calendar.externalId, cursor, pageToken, window });
+      } catch (error) {
+        if (isProviderError(error, 'cursor_expired') && !full) {
+          // The provider forgot our cursor: start over with a full listing that reconciles the cache.
+          this.logger.log(`Calendar ${calendar.id}: cursor expired, running a full resync`);
+          full = true;
+          cursor = null;
+          pageToken = null;
+          seen.clear();
+          continue;
+        }
+        throw error;
+      }
+      pages += 1;
+      events += page.events.length;
+      if (full) for (const e of page.events) seen.add(e.id);
+
+      const last = !page.nextPageToken;
+      let changed = page.events;
+      if (last && full && mode.syncOn)
+        changed = [...changed, ...(await this.missingBookingEvents(provider, auth, synced, seen, window))];
+      const moves = mode.syncOn ? await this.findMoves(synced, changed) : new Map<string, MovedEvent>();
+
+      const domainEvents = await this.dataSource.transaction(async (manager) => {
+        if (mode.writeCache) {
+          const applied = await this.cache.applyPage(manager, calendar.id, page.events, window, startedAt);
+          this.metrics.eventsApplied.inc({ provider: provider.name, operation: 'upsert' }, applied.upserted);
+          this.metrics.eventsApplied.inc({ provider: provider.name, operation: 'delete' }, applied.deleted);
+        }
+        const recorded = mode.syncOn ? await this.recorder.record(manager, synced, changed, moves) : [];
+        if (last) {
+          if (mode.writeCache && full) await this.cache.removeNotSeenSince(manager, calendar.id, startedAt);
+          if (!mode.writeCache && calendar.cacheEnabled) await this.cache.clear(manager, calendar.id);
+          await manager.query(
+            `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL,
+                    "cacheEnabled" = $3, "updatedAt" = now()
+              WHERE "id" = $1`,
+            [calendar.id, page.nextCursor ?? cursor, mode.writeCache],
+          );
+        }
+        return recorded;
+      });
+      bookingChanges += domainEvents.length;
+      for (const event of domainEvents) this.eventBus.publish(event);
+      for (const moved of moves.values()) {
+        await this.connections.followCalendar(calendar.userId, moved.credentialId, moved.externalCalendarId);
+      }
+      if (last) break;
+      pageToken = page.nextPageToken;
+    }
+    return { kind: full ? 'full' : 'incremental', pages, events, bookingChanges };
+  }
+
+  /** Booking events a full listing did not return: deleted meanwhile, or outside what it covered. */
+  private async missingBookingEvents(
+    provider: CalendarProvider,
+    auth: ProviderAuth,
+    calendar: SyncedCalendar,
+    seen: Set<string>,
+    window: CacheWindow,
+  ): Promise<ExternalEvent[]> {
+    const missing = await this.recorder.referencesMissingFrom(calendar, seen, window.end);
+    const found: ExternalEvent[] = [];
+    for (const id of missing) {
+      const event = await provider.getEvent(auth, calendar.externalCalendarId, id);
+      found.push(event ?? cancelledPlaceholder(id));
+    }
+    return found;
+  }
+
+  /**
+   * A booking event deleted here may have been moved by the host to another of their calendars
+   * (same iCalUID there): that is not a cancellation.
+   */
+  private async findMoves(calendar: SyncedCalendar, events: ExternalEvent[]) {
+    const moves = new Map<string, MovedEvent>();
+    const deletions = await this.recorder.linkedDeletions(calendar, events);
+    if (deletions.length === 0) return moves;
+    const references = await this.recorder.iCalUIDsOf(
+      calendar,
+      deletions.map((e) => e.id),
+    );
+    const candidates = await this.connections.reachableCalendars(calendar.userId, MAX_MOVE_LOOKUPS);
+    for (const deleted of deletions) {
+      const iCalUID = references.get(deleted.id);
+      if (!iCalUID) continue;
+      for (const candidate of candidates) {
+        if (candidate.credentialId === calendar.credentialId && candidate.calendarId === calendar.externalCalendarId) continue;
+        const target = this.providers.get(candidate.provider);
+        const auth = this.credentials.authFor(candidate.credential);
+        const matches = await target.findByICalUID(auth, candidate.calendarId, iCalUID).catch(() => []);
+        if (matches.length > 0) {
+          moves.set(deleted.id, {
+            credentialId: candidate.credentialId,
+            externalCalendarId: candidate.calendarId,
+            event: matches[0],
+          });
+          break;
+        }
+      }
+    }
+    return moves;
+  }
+
+  private window(): CacheWindow {
+    const start = new Date();
+    start.setUTCHours(0, 0, 0, 0);
+    const end = new Date(start.getTime() + this.config.syncWindowDays * 86_400_000);
+    return { start, end };
+  }
+
+  private async recordError(selectedCalendarId: number, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn(`Calendar ${selectedCalendarId}: sync failed: ${message}`);
+    await this.dataSource
+      .query(
+        `UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2, "updatedAt" = now()
+          WHERE "id" = $1`,
+        [selectedCalendarId, message.slice(0, 500)],
+      )
+      .catch(() => undefined);
+  }
+}
+
+function cancelledPlaceholder(id: string): ExternalEvent {
+  return {
+    id,
+    iCalUID: null,
+    status: 'cancelled',
+    start: null,
+    end: null,
+    isAllDay: false,
+    startDate: null,
+    endDate: null,
+    busy: false,
+    title: null,
+    description: null,
+    location: null,
+    attendees: [],
+    organizerEmail: null,
+    recurringEventId: null,
+    etag: null,
+    updated: null,
+    sequence: null,
+  };
+}

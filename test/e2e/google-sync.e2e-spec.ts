@@ -1,0 +1,293 @@
+import { TEST_WEBHOOK_TOKEN, type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
+import { type Host, connectGoogleHost } from '../support/fixtures.js';
+import {
+  afterPush,
+  bookAndSettle,
+  enableFlagForUser,
+  getBooking,
+  runTask,
+  shifted,
+  waitForQueueIdle,
+} from '../support/sync-helpers.js';
+
+const SYNC = 'calendar-subscription-sync';
+
+describe('Google → bookings: changes made in Google Calendar reach the booking exactly once', () => {
+  let t: TestApp;
+  let host: Host;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    t.google.faults.clear();
+    host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+  });
+
+  const googleHistory = async (bookingId: number) =>
+    (await getBooking(t, bookingId)).history.filter((h) => h.source === 'google_calendar');
+
+  it('moving the event in Google reschedules the booking', async () => {
+    const booking = await bookAndSettle(t, host);
+    const start = shifted(booking.startTime, 120);
+    const end = shifted(booking.endTime, 150);
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } }),
+    );
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'google_calendar'],
+    ]);
+    expect(after.history[1].changes).toEqual({
+      from: { startTime: booking.startTime, endTime: booking.endTime },
+      to: { startTime: start, endTime: end },
+    });
+  });
+
+  it('deleting the event in Google cancels the booking', async () => {
+    const booking = await bookAndSettle(t, host);
+    await afterPush(t, () => t.google.deleteEvent(host.calendarId, booking.eventId));
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('cancelled');
+    expect(after.cancellationReason).toBe('The event was deleted in Google Calendar');
+    expect(after.history.at(-1)).toMatchObject({ action: 'cancelled', source: 'google_calendar' });
+  });
+
+  it('renaming, re-describing and relocating the event updates the booking', async () => {
+    const booking = await bookAndSettle(t, host);
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, {
+        summary: 'Renamed',
+        description: 'New agenda',
+        location: 'Room 4',
+      }),
+    );
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ title: 'Renamed', description: 'New agenda', location: 'Room 4', status: 'accepted' });
+    expect(after.history.at(-1)).toMatchObject({
+      action: 'updated',
+      source: 'google_calendar',
+      changes: { title: { from: 'Sync test', to: 'Renamed' } },
+    });
+  });
+
+  it('guests added and removed in Google update the booking’s attendees', async () => {
+    const booking = await bookAndSettle(t, host);
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, {
+        attendees: [{ email: 'new.guest@example.com', displayName: 'New Guest' }],
+      }),
+    );
+    const after = await getBooking(t, booking.id);
+    expect(after.attendees).toEqual([{ email: 'new.guest@example.com', name: 'New Guest' }]);
+    expect(after.history.at(-1)?.changes).toEqual({
+      attendees: { added: ['new.guest@example.com'], removed: ['guest@example.com'] },
+    });
+  });
+
+  it('a booking that already ended is never changed', async () => {
+    const start = new Date(Date.now() - 3 * 3600_000).toISOString();
+    const end = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const res = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Yesterday', startTime: start, endTime: end, attendees: [] })
+      .expect(201);
+    const eventId = await expectEventually(async () => (await getBooking(t, res.body.id)).references[0].externalEventId);
+    await waitForQueueIdle(t);
+    await afterPush(t, () => t.google.deleteEvent(host.calendarId, eventId));
+    const after = await getBooking(t, res.body.id);
+    expect(after.status).toBe('accepted');
+    expect(after.history).toHaveLength(1);
+  });
+
+  it('a move into the past is ignored', async () => {
+    const booking = await bookAndSettle(t, host);
+    const start = new Date(Date.now() - 5 * 3600_000).toISOString();
+    const end = new Date(Date.now() - 4 * 3600_000).toISOString();
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } }),
+    );
+    const after = await getBooking(t, booking.id);
+    expect(after.startTime).toBe(booking.startTime);
+    expect(after.history).toHaveLength(1);
+  });
+
+  it('the echo of our own reschedule changes nothing more', async () => {
+    const booking = await bookAndSettle(t, host);
+    const start = shifted(booking.startTime, 60);
+    const end = shifted(booking.endTime, 60);
+    const listsBefore = t.google.callCount('events.list', host.calendarId);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    // The patch lands in Google, Google pushes, calsync pulls the echo.
+    await expectEventually(() => expect(t.google.callCount('events.list', host.calendarId)).toBeGreaterThan(listsBefore));
+    await waitForQueueIdle(t);
+    const after = await getBooking(t, booking.id);
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'api'],
+    ]);
+    expect(after).toMatchObject({ startTime: start, endTime: end });
+  });
+
+  it('the same change pushed three times, and once more on a superseded channel, applies once', async () => {
+    const booking = await bookAndSettle(t, host);
+    const oldChannel = t.google.liveChannels(host.calendarId)[0].id;
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "channelExpiration" = now() + interval '1 hour' WHERE "channelId" = $1`,
+      [oldChannel],
+    );
+    const renewal = await runTask(t, 'subscribe-calendars');
+    expect(renewal.renewed).toBe(1);
+    await waitForQueueIdle(t);
+    const start = shifted(booking.startTime, 30);
+    const end = shifted(booking.endTime, 30);
+    t.google.faults.duplicateNextPushes(1, 3);
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } }),
+    );
+    expect(await t.google.sendPush(oldChannel, 'exists', { token: TEST_WEBHOOK_TOKEN })).toBe(200);
+    await waitForQueueIdle(t);
+    await expectConsistently(async () => {
+      expect((await googleHistory(booking.id)).map((h) => h.action)).toEqual(['rescheduled']);
+    });
+  });
+
+  it('pushes delivered in reverse order converge to the latest state', async () => {
+    const booking = await bookAndSettle(t, host);
+    t.google.faults.holdPushes();
+    t.google.updateEvent(host.calendarId, booking.eventId, { summary: 'First' });
+    const finalStart = shifted(booking.startTime, 90);
+    const finalEnd = shifted(booking.endTime, 90);
+    t.google.updateEvent(host.calendarId, booking.eventId, {
+      summary: 'Second',
+      start: { dateTime: finalStart },
+      end: { dateTime: finalEnd },
+    });
+    await t.google.faults.releasePushes({ reverse: true });
+    await waitForQueueIdle(t);
+    await expectEventually(async () => {
+      expect(await getBooking(t, booking.id)).toMatchObject({ title: 'Second', startTime: finalStart, endTime: finalEnd });
+    });
+    expect((await googleHistory(booking.id)).filter((h) => h.action === 'rescheduled')).toHaveLength(1);
+  });
+
+  it('a dropped push is healed by the safety-net resync', async () => {
+    const booking = await bookAndSettle(t, host);
+    t.google.faults.dropNextPushes(1);
+    const start = shifted(booking.startTime, 45);
+    const end = shifted(booking.endTime, 45);
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } }),
+    );
+    expect((await getBooking(t, booking.id)).startTime).toBe(booking.startTime);
+    const result = await runTask(t, 'resync-calendars');
+    expect(result.enqueued).toBeGreaterThanOrEqual(1);
+    await waitForQueueIdle(t);
+    expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end });
+  });
+
+  it('429 and 500 answers from Google are retried until the change lands', async () => {
+    const booking = await bookAndSettle(t, host);
+    t.google.faults.failNext({
+      count: 2,
+      operation: 'events.list',
+      status: 429,
+      reason: 'rateLimitExceeded',
+      retryAfterSeconds: 0,
+    });
+    t.google.faults.failNext({ count: 1, operation: 'events.list', status: 500, reason: 'backendError' });
+    const start = shifted(booking.startTime, 15);
+    const end = shifted(booking.endTime, 15);
+    t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } });
+    await expectEventually(
+      async () => expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end }),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+  });
+
+  it('an event the host moved to another of their calendars is not a cancellation', async () => {
+    const booking = await bookAndSettle(t, host);
+    const other = t.google.addCalendar(host.email, { summary: 'Work' });
+    await afterPush(t, () => t.google.moveEvent(host.calendarId, booking.eventId, other.id));
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('accepted');
+    expect(after.references[0].externalCalendarId).toBe(other.id);
+    // The new home is followed too: a move there still reaches the booking.
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const start = shifted(booking.startTime, 240);
+    const end = shifted(booking.endTime, 240);
+    await afterPush(t, () =>
+      t.google.updateEvent(other.id, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } }),
+    );
+    expect(await getBooking(t, booking.id)).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
+  });
+
+  it('only the host’s own calendar can change the host’s booking', async () => {
+    const booking = await bookAndSettle(t, host);
+    const guest = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, guest.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const iCalUID = t.google.getEvent(host.calendarId, booking.eventId)!.iCalUID;
+    const copy = t.google.createEvent(guest.calendarId, {
+      iCalUID,
+      summary: 'Sync test',
+      start: { dateTime: booking.startTime },
+      end: { dateTime: booking.endTime },
+    });
+    await waitForQueueIdle(t);
+    await afterPush(t, () => t.google.deleteEvent(guest.calendarId, copy.id));
+    await afterPush(t, () =>
+      t.google.createEvent(guest.calendarId, {
+        iCalUID,
+        summary: 'Hijack',
+        start: { dateTime: shifted(booking.startTime, 60) },
+        end: { dateTime: shifted(booking.endTime, 60) },
+      }),
+    );
+    expect(await getBooking(t, booking.id)).toMatchObject({
+      status: 'accepted',
+      title: 'Sync test',
+      startTime: booking.startTime,
+    });
+  });
+
+  it('a change stays durable across a restart between the push and the sync', async () => {
+    const booking = await bookAndSettle(t, host);
+    // Google keeps failing the pull, so the sync job is queued and retrying when the process goes down.
+    t.google.faults.failNext({ count: 1000, operation: 'events.list', status: 503, reason: 'backendError' });
+    const start = shifted(booking.startTime, 75);
+    const end = shifted(booking.endTime, 75);
+    const before = t.google.pushLog.length;
+    t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } });
+    await expectEventually(() => expect(t.google.pushLog.slice(before).some((p) => p.status === 200)).toBe(true));
+    await expectEventually(async () => {
+      const rows: Array<{ attempts: number }> = await t.dataSource.query(
+        `SELECT attempts FROM graphile_worker.jobs WHERE task_identifier = 'sync-calendar'`,
+      );
+      expect(rows.some((r) => r.attempts >= 1)).toBe(true);
+    });
+    await t.stop();
+    t.google.faults.clear();
+    await t.restart();
+    await expectEventually(
+      async () => expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end }),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect((await googleHistory(booking.id)).map((h) => h.action)).toEqual(['rescheduled']);
+  }, 40_000);
+});

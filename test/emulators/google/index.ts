@@ -1,0 +1,15 @@
+export { GoogleCalendarEmulator } from './google-calendar.emulator.js';
+export type { GoogleFaults } from './faults.js';
+export type {
+  BusyInterval,
+  CallRecord,
+  ChannelInfo,
+  EmulatorOptions,
+  EventInput,
+  EventTime,
+  GoogleAttendee,
+  GoogleEvent,
+  OperationName,
+  PushLogEntry,
+  PushState,
+} from './types.js';

@@ -1,0 +1,55 @@
+import pg from 'pg';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectEventually } from '../support/expect-eventually.js';
+import { connectGoogleHost, slot } from '../support/fixtures.js';
+
+/**
+ * A process killed mid-job leaves its job locked; graphile-worker alone would wait four hours.
+ * Live instances release the jobs (and per-calendar queues) of workers whose heartbeat stopped.
+ */
+describe('Jobs of a crashed process', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('are picked up again after the dead worker is detected', async () => {
+    const host = await connectGoogleHost(t);
+    await t.stop();
+    // What a crash leaves behind: a booking whose write job is locked by a worker that no longer beats.
+    const client = new pg.Client({ connectionString: t.db.url });
+    await client.connect();
+    let bookingId: number;
+    try {
+      await client.query(
+        `INSERT INTO "QueueWorker" ("workerId", "host", "heartbeatAt") VALUES ('pool-dead', 'gone:1', now() - interval '5 minutes')`,
+      );
+      const booking = await client.query(
+        `INSERT INTO "Booking" ("uid", "userId", "title", "startTime", "endTime") VALUES (gen_random_uuid(), $1, 'Orphan', $2, $3) RETURNING id`,
+        [host.userId, slot(4).startTime, slot(4).endTime],
+      );
+      await client.query(
+        `SELECT graphile_worker.add_job('write-booking', json_build_object('bookingId', $1::int), queue_name => 'booking:' || $1, job_key => 'write-booking:' || $1)`,
+        [booking.rows[0].id],
+      );
+      await client.query(`UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'pool-dead'`);
+      await client.query(`UPDATE graphile_worker._private_job_queues SET locked_at = now(), locked_by = 'pool-dead'`);
+      bookingId = booking.rows[0].id;
+    } finally {
+      await client.end();
+    }
+    await t.restart();
+    await expectEventually(
+      async () => {
+        const res = await t.api.get(`/api/v1/bookings/${bookingId}`).expect(200);
+        expect(res.body.references).toHaveLength(1);
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toContain('Orphan');
+  });
+});

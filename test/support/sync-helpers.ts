@@ -1,0 +1,98 @@
+import type { TestApp } from './create-test-app.js';
+import { expectEventually } from './expect-eventually.js';
+import { type Host, slot } from './fixtures.js';
+
+/** Turns a flag on for one user the way the seed document does it: plain SQL. */
+export async function enableFlagForUser(t: TestApp, slug: string, userId: number, enabled = true): Promise<void> {
+  await t.dataSource.query(
+    `INSERT INTO "UserFeatures" ("userId", "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
+     VALUES ($1, $2, $3, NOW(), 'test', NOW())
+     ON CONFLICT ("userId", "featureId") DO UPDATE SET "enabled" = EXCLUDED."enabled", "updatedAt" = NOW()`,
+    [userId, slug, enabled],
+  );
+}
+
+export async function runTask(t: TestApp, task: string): Promise<Record<string, number>> {
+  const res = await t.admin.post(`/api/v1/admin/tasks/${task}/run`).expect(200);
+  return res.body.result;
+}
+
+/**
+ * Waits until no sync or write job is waiting, running or retrying, and every change a sync
+ * recorded has been applied to its booking.
+ */
+export async function waitForQueueIdle(t: TestApp, timeoutMs = 15_000): Promise<void> {
+  await expectEventually(
+    async () => {
+      const rows: Array<{ jobs: string; changes: string }> = await t.dataSource.query(
+        `SELECT (SELECT count(*) FROM graphile_worker.jobs
+                  WHERE task_identifier IN ('sync-calendar', 'write-booking') AND attempts < max_attempts)::text AS jobs,
+                (SELECT count(*) FROM "ExternalEventChange" WHERE "appliedAt" IS NULL)::text AS changes`,
+      );
+      expect(rows[0]).toEqual({ jobs: '0', changes: '0' });
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
+}
+
+/** Runs `change` and waits until its push was delivered and the resulting work is done. */
+export async function afterPush(t: TestApp, change: () => unknown | Promise<unknown>): Promise<void> {
+  const before = t.google.pushLog.length;
+  await change();
+  await expectEventually(() => expect(t.google.pushLog.length).toBeGreaterThan(before), { timeoutMs: 10_000 });
+  await waitForQueueIdle(t);
+}
+
+export interface SyncedBooking {
+  id: number;
+  uid: string;
+  eventId: string;
+  startTime: string;
+  endTime: string;
+}
+
+/** Books a slot and waits until the event is in Google and calsync has processed its echo. */
+export async function bookAndSettle(
+  t: TestApp,
+  host: Host,
+  daysAhead = 3,
+  extra: Record<string, unknown> = {},
+): Promise<SyncedBooking> {
+  const when = slot(daysAhead);
+  const res = await t.api
+    .post('/api/v1/bookings')
+    .send({
+      userId: host.userId,
+      title: 'Sync test',
+      ...when,
+      attendees: [{ email: 'guest@example.com', name: 'Guest' }],
+      ...extra,
+    })
+    .expect(201);
+  const eventId = await expectEventually(async () => {
+    const view = await t.api.get(`/api/v1/bookings/${res.body.id}`).expect(200);
+    expect(view.body.references).toHaveLength(1);
+    return view.body.references[0].externalEventId as string;
+  });
+  await waitForQueueIdle(t);
+  return { id: res.body.id, uid: res.body.uid, eventId, ...when };
+}
+
+export async function getBooking(t: TestApp, id: number) {
+  return (await t.api.get(`/api/v1/bookings/${id}`).expect(200)).body as {
+    status: string;
+    title: string;
+    description: string | null;
+    location: string | null;
+    startTime: string;
+    endTime: string;
+    cancellationReason: string | null;
+    attendees: Array<{ email: string; name: string | null }>;
+    references: Array<{ externalCalendarId: string; externalEventId: string }>;
+    history: Array<{ action: string; source: string; changes: Record<string, unknown> }>;
+  };
+}
+
+export function shifted(iso: string, minutes: number): string {
+  return new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+}
