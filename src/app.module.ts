@@ -8,6 +8,7 @@ import { DatabaseModule } from './infrastructure/database/database.module.js';
 import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
 import { QueueModule } from './infrastructure/queue/queue.module.js';
 import { AccountsModule } from './modules/accounts/accounts.module.js';
+import { AvailabilityModule } from './modules/availability/availability.module.js';
 import { BookingsModule } from './modules/bookings/bookings.module.js';
 import { ConnectionsModule } from './modules/connections/connections.module.js';
 import { FeatureFlagsModule } from './modules/feature-flags/feature-flags.module.js';
@@ -50,6 +51,7 @@ export class AppModule {
         BookingsModule,
         SyncModule,
         SubscriptionsModule,
+        AvailabilityModule,
         OperationsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

@@ -1,0 +1,174 @@
+import { BadRequestException, ConflictException, Inject } from '@nestjs/common';
+import { type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
+import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
+import { GetUserQuery } from '../../accounts/queries/get-user.query.js';
+import { CredentialAuthFactory } from '../../connections/credential-auth.factory.js';
+import type { CredentialEntity } from '../../connections/entities/credential.entity.js';
+import type { SelectedCalendarEntity } from '../../connections/entities/selected-calendar.entity.js';
+import { CACHE_FLAG, FeatureFlagService } from '../../feature-flags/feature-flag.service.js';
+import { CalendarProviders } from '../../providers/calendar-provider.port.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.constants.js';
+import { type Interval, mergeIntervals, outside } from '../domain/intervals.js';
+import { type BusyTimes, GetBusyTimesQuery } from './get-busy-times.query.js';
+
+const MAX_RANGE_DAYS = 366;
+
+type CalendarRow = SelectedCalendarEntity & { credential: CredentialEntity };
+
+/**
+ * Busy times of a user's selected calendars. A calendar whose cache is trustworthy (cache flag on,
+ * cursor present, channel live, synced recently) is answered from PostgreSQL; every other
+ * calendar, and any part of the range outside the cached window, live from its provider.
+ * Never guesses: a calendar that cannot be read fails the request rather than look free.
+ */
+@QueryHandler(GetBusyTimesQuery)
+export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
+    private readonly flags: FeatureFlagService,
+    private readonly providers: CalendarProviders,
+    private readonly credentials: CredentialAuthFactory,
+    private readonly jobs: JobQueue,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async execute({ userId, start, end }: GetBusyTimesQuery): Promise<BusyTimes> {
+    if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * 86_400_000) {
+      throw new BadRequestException(`The range may span at most ${MAX_RANGE_DAYS} days`);
+    }
+    const [user, cacheOn, calendars] = await Promise.all([
+      this.queries.execute(new GetUserQuery(userId)),
+      this.flags.isEnabled(CACHE_FLAG, userId),
+      this.busyCalendars(userId),
+    ]);
+    const from = start.getTime();
+    const to = end.getTime();
+    const window = this.cacheWindow();
+    const now = Date.now();
+
+    const cached: CalendarRow[] = [];
+    const live: CalendarRow[] = [];
+    for (const calendar of calendars) {
+      if (calendar.credential.status !== 'active') {
+        throw new ConflictException(
+          `Calendar ${calendar.externalId} cannot be read: its credential ${calendar.credentialId} was revoked; connect it again`,
+        );
+      }
+      const trusted =
+        cacheOn &&
+        calendar.cacheEnabled &&
+        calendar.syncToken !== null &&
+        calendar.channelId !== null &&
+        calendar.channelExpiration !== null &&
+        calendar.channelExpiration.getTime() > now &&
+        calendar.syncedAt !== null &&
+        now - calendar.syncedAt.getTime() <= this.config.cacheStaleAfterSeconds * 1000;
+      if (trusted) cached.push(calendar);
+      else live.push(calendar);
+      if (!trusted && cacheOn && calendar.cacheEnabled) await this.resyncInBackground(calendar.id);
+    }
+
+    const intervals: Interval[] = [];
+    const cachedFrom = Math.max(from, window.start);
+    const cachedTo = Math.min(to, window.end);
+    let usedCache = false;
+    let usedLive = false;
+    if (cached.length > 0 && cachedFrom < cachedTo) {
+      intervals.push(...(await this.fromCache(cached.map((c) => c.id), cachedFrom, cachedTo, user.timeZone)));
+      usedCache = true;
+      this.countSavedCalls(cached);
+    }
+    if (cached.length > 0) {
+      for (const part of outside(from, to, window.start, window.end)) {
+        intervals.push(...(await this.fromProvider(cached, part.start, part.end)));
+        usedLive = true;
+      }
+    }
+    if (live.length > 0) {
+      intervals.push(...(await this.fromProvider(live, from, to)));
+      usedLive = true;
+    }
+    const source = usedCache && usedLive ? 'mixed' : usedCache || (!usedLive && cacheOn) ? 'cache' : 'live';
+    this.metrics.busyTimeRequests.inc({ source });
+    return {
+      source,
+      busy: mergeIntervals(intervals, from, to).map((i) => ({
+        start: new Date(i.start).toISOString(),
+        end: new Date(i.end).toISOString(),
+      })),
+    };
+  }
+
+  private async busyCalendars(userId: number): Promise<CalendarRow[]> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT sc."id", sc."credentialId", sc."externalId", sc."integration", sc."cacheEnabled", sc."syncToken",
+              sc."channelId", sc."channelExpiration", sc."syncedAt", c."status" AS "credentialStatus"
+         FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId"
+        WHERE sc."userId" = $1 AND sc."busySource"
+        ORDER BY sc."id"`,
+      [userId],
+    );
+    return rows.map(
+      (r) =>
+        ({
+          ...r,
+          credential: { id: r.credentialId, status: r.credentialStatus },
+        }) as unknown as CalendarRow,
+    );
+  }
+
+  /** All-day events block whole days in the user's time zone, whatever zone the event was made in. */
+  private async fromCache(calendarIds: number[], from: number, to: number, timeZone: string): Promise<Interval[]> {
+    const rows: Array<{ s: number; e: number }> = await this.dataSource.query(
+      `SELECT (extract(epoch FROM CASE WHEN "isAllDay" THEN "startDate"::timestamp AT TIME ZONE $4 ELSE "start" END) * 1000)::float8 AS s,
+              (extract(epoch FROM CASE WHEN "isAllDay" THEN "endDate"::timestamp AT TIME ZONE $4 ELSE "end" END) * 1000)::float8 AS e
+         FROM "CalendarCacheEvent"
+        WHERE "selectedCalendarId" = ANY($1::int[])
+          AND "start" < to_timestamp($3 / 1000.0) + interval '1 day'
+          AND "end" > to_timestamp($2 / 1000.0) - interval '1 day'`,
+      [calendarIds, from, to, timeZone],
+    );
+    return rows.map((r) => ({ start: Number(r.s), end: Number(r.e) }));
+  }
+
+  /** One provider call per credential, for all of its calendars. */
+  private async fromProvider(calendars: CalendarRow[], from: number, to: number): Promise<Interval[]> {
+    const byCredential = new Map<number, CalendarRow[]>();
+    for (const c of calendars) byCredential.set(c.credentialId, [...(byCredential.get(c.credentialId) ?? []), c]);
+    const results = await Promise.all(
+      [...byCredential.entries()].map(async ([credentialId, group]) => {
+        const { credential, auth } = await this.credentials.open(credentialId);
+        const busy = await this.providers.get(credential.provider).busyTimes(
+          auth,
+          group.map((c) => c.externalId),
+          { start: new Date(from), end: new Date(to) },
+        );
+        return [...busy.values()].flat().map((b) => ({ start: b.start.getTime(), end: b.end.getTime() }));
+      }),
+    );
+    return results.flat();
+  }
+
+  private countSavedCalls(calendars: CalendarRow[]): void {
+    const perProvider = new Map<string, Set<number>>();
+    for (const c of calendars) perProvider.set(c.integration, (perProvider.get(c.integration) ?? new Set()).add(c.credentialId));
+    for (const [provider, credentials] of perProvider) this.metrics.providerCallsSaved.inc({ provider }, credentials.size);
+  }
+
+  private cacheWindow(): { start: number; end: number } {
+    const start = new Date();
+    start.setUTCHours(0, 0, 0, 0);
+    return { start: start.getTime(), end: start.getTime() + this.config.syncWindowDays * 86_400_000 };
+  }
+
+  private async resyncInBackground(selectedCalendarId: number): Promise<void> {
+    await this.jobs
+      .enqueue(SYNC_CALENDAR_JOB, { selectedCalendarId, reason: 'stale cache' }, syncJobOptions(selectedCalendarId))
+      .catch(() => undefined);
+  }
+}
