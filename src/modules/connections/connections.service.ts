@@ -19,6 +19,8 @@ export interface StopChannelPayload {
   credentialId: number;
   channelId: string;
   resourceId: string | null;
+  /** The credential's sealed tokens, for when the credential itself is being deleted. */
+  sealedKey: string;
 }
 
 @Injectable()
@@ -58,7 +60,7 @@ export class ConnectionsService {
     await this.dataSource.transaction(async (manager) => {
       const credential = await this.ownedCredential(userId, credentialId, manager);
       const calendars = await manager.findBy(SelectedCalendarEntity, { credentialId });
-      for (const calendar of calendars) await this.enqueueChannelStop(manager, calendar, credential.provider);
+      for (const calendar of calendars) await this.enqueueChannelStop(manager, calendar, credential);
       await manager.delete(CredentialEntity, { id: credential.id });
     });
   }
@@ -112,7 +114,8 @@ export class ConnectionsService {
         await manager.query('DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1', [id]);
         return;
       }
-      await this.enqueueChannelStop(manager, calendar, calendar.integration);
+      const credential = await manager.findOneByOrFail(CredentialEntity, { id: calendar.credentialId });
+      await this.enqueueChannelStop(manager, calendar, credential);
       await manager.delete(SelectedCalendarEntity, { id });
     });
   }
@@ -191,13 +194,14 @@ export class ConnectionsService {
     });
   }
 
-  private async enqueueChannelStop(manager: EntityManager, calendar: SelectedCalendarEntity, provider: ProviderName) {
+  private async enqueueChannelStop(manager: EntityManager, calendar: SelectedCalendarEntity, credential: CredentialEntity) {
     if (!calendar.channelId) return;
     const payload: StopChannelPayload = {
-      provider,
-      credentialId: calendar.credentialId,
+      provider: credential.provider,
+      credentialId: credential.id,
       channelId: calendar.channelId,
       resourceId: calendar.channelResourceId,
+      sealedKey: credential.encryptedKey,
     };
     await this.jobs.enqueue(STOP_CHANNEL_JOB, payload, { jobKey: `stop-channel:${calendar.channelId}`, maxAttempts: 5 }, manager);
   }

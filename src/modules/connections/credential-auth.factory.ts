@@ -35,6 +35,16 @@ export class CredentialAuthFactory {
     return { credential, auth: this.authFor(credential) };
   }
 
+  /** Acts with sealed tokens alone (the credential row may be gone); nothing is persisted back. */
+  authFromSealed(credentialId: number, sealedKey: string): ProviderAuth {
+    return {
+      credentialId,
+      tokens: this.cipher.openJson<ProviderTokens>(sealedKey),
+      onTokensRefreshed: async () => undefined,
+      onGrantRevoked: async () => undefined,
+    };
+  }
+
   authFor(credential: CredentialEntity): ProviderAuth {
     const tokens = this.cipher.openJson<ProviderTokens>(credential.encryptedKey);
     return {

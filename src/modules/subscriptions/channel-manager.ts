@@ -105,10 +105,13 @@ export class ChannelManager {
     credentialId: number,
     channelId: string,
     resourceId: string | null,
+    sealedKey?: string,
   ): Promise<boolean> {
     try {
-      const { credential, auth } = await this.credentials.open(credentialId);
-      if (credential.status !== 'active') return false;
+      const auth = sealedKey
+        ? this.credentials.authFromSealed(credentialId, sealedKey)
+        : await this.credentials.open(credentialId).then(({ credential, auth }) => (credential.status === 'active' ? auth : null));
+      if (!auth) return false;
       await this.providers.get(provider).stopWatch(auth, { id: channelId, resourceId });
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'ok' });
       return true;

@@ -253,6 +253,8 @@ export class GoogleCalendarProvider extends CalendarProvider {
       clientId: this.config.google.clientId,
       clientSecret: this.config.google.clientSecret,
       endpoints: { oauth2TokenUrl: this.config.google.oauthTokenUrl },
+      // A token Google rejects early (revoked, rotated) is refreshed once instead of failing the call.
+      forceRefreshOnFailure: true,
     });
   }
 

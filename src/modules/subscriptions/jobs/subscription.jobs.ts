@@ -33,7 +33,7 @@ export class SubscriptionJobs implements OnModuleInit, OnApplicationBootstrap {
     });
     this.registry.register(STOP_CHANNEL_JOB, async (payload) => {
       const p = payload as StopChannelPayload;
-      await this.channels.stopQuietly(p.provider, p.credentialId, p.channelId, p.resourceId);
+      await this.channels.stopQuietly(p.provider, p.credentialId, p.channelId, p.resourceId, p.sealedKey);
     });
   }
 
