@@ -57,14 +57,17 @@ export class BookingsRepository {
     );
   }
 
-  async views(ids: number[], manager = this.dataSource.manager): Promise<BookingView[]> {
+  /**
+   * Bookings with their attendees, references and history, read from one snapshot (a booking and
+   * its history are committed together, so they are read together).
+   */
+  async views(ids: number[], manager?: EntityManager): Promise<BookingView[]> {
     if (ids.length === 0) return [];
-    const [bookings, attendees, references, history] = await Promise.all([
-      manager.find(BookingEntity, { where: { id: In(ids) }, order: { startTime: 'ASC', id: 'ASC' } }),
-      manager.find(AttendeeEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } }),
-      manager.find(BookingReferenceEntity, { where: { bookingId: In(ids) } }),
-      manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } }),
-    ]);
+    if (!manager) return this.dataSource.transaction('REPEATABLE READ', (snapshot) => this.views(ids, snapshot));
+    const bookings = await manager.find(BookingEntity, { where: { id: In(ids) }, order: { startTime: 'ASC', id: 'ASC' } });
+    const attendees = await manager.find(AttendeeEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
+    const references = await manager.find(BookingReferenceEntity, { where: { bookingId: In(ids) } });
+    const history = await manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
     const group = <T extends { bookingId: number }>(rows: T[]) => {
       const map = new Map<number, T[]>();
       for (const row of rows) map.set(row.bookingId, [...(map.get(row.bookingId) ?? []), row]);
@@ -104,7 +107,7 @@ export class BookingsRepository {
     }));
   }
 
-  async view(id: number, manager = this.dataSource.manager): Promise<BookingView | null> {
+  async view(id: number, manager?: EntityManager): Promise<BookingView | null> {
     return (await this.views([id], manager))[0] ?? null;
   }
 }
