@@ -1,5 +1,6 @@
 import { InitialSchema1763800000000 } from './1763800000000-InitialSchema.js';
 import { QueueWorkerHeartbeat1763800000001 } from './1763800000001-QueueWorkerHeartbeat.js';
+import { CacheCoverage1763800000002 } from './1763800000002-CacheCoverage.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
-export const MIGRATIONS = [InitialSchema1763800000000, QueueWorkerHeartbeat1763800000001];
+export const MIGRATIONS = [InitialSchema1763800000000, QueueWorkerHeartbeat1763800000001, CacheCoverage1763800000002];

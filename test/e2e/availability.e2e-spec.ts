@@ -126,6 +126,30 @@ describe('Busy times from the cache, live from Google, or both', () => {
     expect(t.google.callCount('freebusy.query')).toBe(1);
   });
 
+  it('never trusts the cache beyond what its last full listing covered, and extends it once the window slides', async () => {
+    const host = await cachedHost();
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    // As if the last full sync were two days old: the window has slid past what it covered, and an
+    // old event (no change, so no incremental sync reports it) now lies inside the window.
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "cacheCoveredUntil" = "cacheCoveredUntil" - interval '2 days' WHERE "id" = $1`,
+      [host.selectedId],
+    );
+    t.google.seedEvents(host.calendarId, [{ summary: 'old', start: { dateTime: day(29, 9) }, end: { dateTime: day(29, 10) } }]);
+    t.google.resetCalls();
+    const before = await busy(host, day(0), day(30));
+    expect(before.body).toEqual({ source: 'mixed', busy: [{ start: day(29, 9), end: day(29, 10) }] });
+    expect(t.google.callCount('freebusy.query')).toBe(1);
+
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    t.google.resetCalls();
+    const after = await busy(host, day(0), day(30));
+    expect(after.body).toEqual({ source: 'cache', busy: [{ start: day(29, 9), end: day(29, 10) }] });
+    expect(t.google.callCount('freebusy.query')).toBe(0);
+  });
+
   it('answers live when the cache flag is off, and mixes calendars that are cached with ones that are not', async () => {
     const host = await connectGoogleHost(t, { destination: false });
     const second = t.google.addCalendar(host.email, { summary: 'Second' });

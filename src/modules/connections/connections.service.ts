@@ -110,7 +110,7 @@ export class ConnectionsService {
       if (!calendar) throw new NotFoundException(`Selected calendar ${id} not found for user ${userId}`);
       const isDestination = await manager.existsBy(DestinationCalendarEntity, { selectedCalendarId: id });
       if (isDestination) {
-        await manager.update(SelectedCalendarEntity, { id }, { busySource: false, cacheEnabled: false });
+        await manager.update(SelectedCalendarEntity, { id }, { busySource: false, cacheEnabled: false, cacheCoveredUntil: null });
         await manager.query('DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1', [id]);
         return;
       }

@@ -92,7 +92,8 @@ export class ChannelManager {
       await manager.query(
         `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,
                 "channelKind" = NULL, "channelExpiration" = NULL, "syncToken" = NULL,
-                "cacheEnabled" = CASE WHEN $2 THEN false ELSE "cacheEnabled" END, "updatedAt" = now()
+                "cacheEnabled" = CASE WHEN $2 THEN false ELSE "cacheEnabled" END,
+                "cacheCoveredUntil" = CASE WHEN $2 THEN NULL ELSE "cacheCoveredUntil" END, "updatedAt" = now()
           WHERE "id" = $1`,
         [calendar.id, dropCache],
       );

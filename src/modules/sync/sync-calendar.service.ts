@@ -62,12 +62,16 @@ export class SyncCalendarService {
       return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'no feature needs this calendar' };
     }
     const provider = this.providers.get(calendar.integration);
-    // Turning the cache on for a calendar needs a full listing to fill it.
-    const full = options.full || !calendar.syncToken || (writeCache && !calendar.cacheEnabled);
+    // Turning the cache on needs a full listing to fill it; so does the window sliding past what the
+    // last full listing covered (an old event entering the window is no "change" to an incremental sync).
+    const window = this.window();
+    const coverageLapsed =
+      writeCache && (!calendar.cacheCoveredUntil || calendar.cacheCoveredUntil.getTime() < window.end.getTime() - 86_400_000);
+    const full = options.full || !calendar.syncToken || (writeCache && !calendar.cacheEnabled) || coverageLapsed;
     const started = process.hrtime.bigint();
     const kind = full ? 'full' : 'incremental';
     try {
-      const outcome = await this.run(calendar, provider, auth, { full, writeCache, syncOn });
+      const outcome = await this.run(calendar, provider, auth, window, { full, writeCache, syncOn });
       this.metrics.syncRuns.inc({ provider: provider.name, kind: outcome.kind, result: 'ok' });
       this.metrics.syncDuration.observe(
         { provider: provider.name, kind: outcome.kind },
@@ -85,9 +89,9 @@ export class SyncCalendarService {
     calendar: SelectedCalendarEntity,
     provider: CalendarProvider,
     auth: ProviderAuth,
+    window: CacheWindow,
     mode: { full: boolean; writeCache: boolean; syncOn: boolean },
   ): Promise<SyncOutcome> {
-    const window = this.window();
     const startedAt = new Date();
     const synced: SyncedCalendar = {
       selectedCalendarId: calendar.id,
@@ -142,9 +146,11 @@ export class SyncCalendarService {
           if (!mode.writeCache && calendar.cacheEnabled) await this.cache.clear(manager, calendar.id);
           await manager.query(
             `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL,
-                    "cacheEnabled" = $3, "updatedAt" = now()
+                    "cacheEnabled" = $3,
+                    "cacheCoveredUntil" = CASE WHEN NOT $3 THEN NULL WHEN $4 THEN $5::timestamptz ELSE "cacheCoveredUntil" END,
+                    "updatedAt" = now()
               WHERE "id" = $1`,
-            [calendar.id, page.nextCursor ?? cursor, mode.writeCache],
+            [calendar.id, page.nextCursor ?? cursor, mode.writeCache, full, window.end],
           );
         }
         return recorded;

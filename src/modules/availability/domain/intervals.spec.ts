@@ -24,7 +24,16 @@ describe('mergeIntervals', () => {
   });
 
   it('drops empty and out-of-range intervals', () => {
-    expect(mergeIntervals([{ start: 10, end: 10 }, { start: -5, end: 0 }], 0, 100)).toEqual([]);
+    expect(
+      mergeIntervals(
+        [
+          { start: 10, end: 10 },
+          { start: -5, end: 0 },
+        ],
+        0,
+        100,
+      ),
+    ).toEqual([]);
   });
 });
 

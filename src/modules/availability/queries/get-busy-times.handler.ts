@@ -63,6 +63,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
         cacheOn &&
         calendar.cacheEnabled &&
         calendar.syncToken !== null &&
+        calendar.cacheCoveredUntil !== null &&
         calendar.channelId !== null &&
         calendar.channelExpiration !== null &&
         calendar.channelExpiration.getTime() > now &&
@@ -74,18 +75,31 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     }
 
     const intervals: Interval[] = [];
-    const cachedFrom = Math.max(from, window.start);
-    const cachedTo = Math.min(to, window.end);
     let usedCache = false;
     let usedLive = false;
-    if (cached.length > 0 && cachedFrom < cachedTo) {
-      intervals.push(...(await this.fromCache(cached.map((c) => c.id), cachedFrom, cachedTo, user.timeZone)));
-      usedCache = true;
-      this.countSavedCalls(cached);
+    // Calendars whose cache covers the same stretch are read together; the rest of the range is live.
+    const byCoverage = new Map<number, CalendarRow[]>();
+    for (const calendar of cached) {
+      const coveredTo = Math.min(window.end, (calendar.cacheCoveredUntil as Date).getTime());
+      byCoverage.set(coveredTo, [...(byCoverage.get(coveredTo) ?? []), calendar]);
     }
-    if (cached.length > 0) {
-      for (const part of outside(from, to, window.start, window.end)) {
-        intervals.push(...(await this.fromProvider(cached, part.start, part.end)));
+    for (const [coveredTo, group] of byCoverage) {
+      const cachedFrom = Math.max(from, window.start);
+      const cachedTo = Math.min(to, coveredTo);
+      if (cachedFrom < cachedTo) {
+        intervals.push(
+          ...(await this.fromCache(
+            group.map((c) => c.id),
+            cachedFrom,
+            cachedTo,
+            user.timeZone,
+          )),
+        );
+        usedCache = true;
+        this.countSavedCalls(group);
+      }
+      for (const part of outside(from, to, window.start, coveredTo)) {
+        intervals.push(...(await this.fromProvider(group, part.start, part.end)));
         usedLive = true;
       }
     }
@@ -106,7 +120,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
 
   private async busyCalendars(userId: number): Promise<CalendarRow[]> {
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT sc."id", sc."credentialId", sc."externalId", sc."integration", sc."cacheEnabled", sc."syncToken",
+      `SELECT sc."id", sc."credentialId", sc."externalId", sc."integration", sc."cacheEnabled", sc."syncToken", sc."cacheCoveredUntil",
               sc."channelId", sc."channelExpiration", sc."syncedAt", c."status" AS "credentialStatus"
          FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId"
         WHERE sc."userId" = $1 AND sc."busySource"

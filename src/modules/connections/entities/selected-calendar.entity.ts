@@ -61,6 +61,10 @@ export class SelectedCalendarEntity {
   @Column({ type: 'timestamptz', nullable: true })
   nextSubscribeAttemptAt!: Date | null;
 
+  /** The cache holds every busy event up to here (the window end of the last full sync). */
+  @Column({ type: 'timestamptz', nullable: true })
+  cacheCoveredUntil!: Date | null;
+
   /** Whether the last sync wrote this calendar's events into the cache. */
   @Column({ type: 'boolean' })
   cacheEnabled!: boolean;

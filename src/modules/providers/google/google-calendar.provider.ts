@@ -229,17 +229,29 @@ export class GoogleCalendarProvider extends CalendarProvider {
     method: string,
     request: (api: calendar_v3.Calendar) => Promise<{ data: T }>,
   ): Promise<T> {
-    const api = this.client(auth);
+    const { api, oauth } = this.client(auth);
+    const attempt = async (): Promise<T> => {
+      try {
+        const response = await request(api);
+        this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+        return response.data;
+      } catch (error) {
+        const mapped = toGoogleProviderError(error, method);
+        this.metrics.providerCalls.inc({ provider: this.name, method, result: mapped.kind });
+        throw mapped;
+      }
+    };
+    let refreshed = false;
     try {
       return await withProviderRetry(async () => {
         try {
-          const response = await request(api);
-          this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
-          return response.data;
+          return await attempt();
         } catch (error) {
-          const mapped = toGoogleProviderError(error, method);
-          this.metrics.providerCalls.inc({ provider: this.name, method, result: mapped.kind });
-          throw mapped;
+          if (!isProviderError(error, 'unauthorized') || refreshed) throw error;
+          // Google rejected a token we thought valid (revoked, rotated): refresh once and try again.
+          refreshed = true;
+          oauth.setCredentials({ ...oauth.credentials, expiry_date: 1 });
+          return await attempt();
         }
       });
     } catch (error) {
@@ -253,12 +265,10 @@ export class GoogleCalendarProvider extends CalendarProvider {
       clientId: this.config.google.clientId,
       clientSecret: this.config.google.clientSecret,
       endpoints: { oauth2TokenUrl: this.config.google.oauthTokenUrl },
-      // A token Google rejects early (revoked, rotated) is refreshed once instead of failing the call.
-      forceRefreshOnFailure: true,
     });
   }
 
-  private client(auth: ProviderAuth): calendar_v3.Calendar {
+  private client(auth: ProviderAuth) {
     const oauth = this.oauthClient();
     oauth.setCredentials({
       access_token: auth.tokens.accessToken,
@@ -275,12 +285,13 @@ export class GoogleCalendarProvider extends CalendarProvider {
       auth.tokens = next;
       void auth.onTokensRefreshed(next);
     });
-    return google.calendar({
+    const api = google.calendar({
       version: 'v3',
       rootUrl: this.config.google.apiRootUrl,
       auth: oauth,
       // Retries are ours (withProviderRetry): gaxios' own ignore 403 rate limits and Retry-After.
       retry: false,
     });
+    return { api, oauth };
   }
 }
