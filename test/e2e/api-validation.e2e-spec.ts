@@ -92,7 +92,8 @@ describe('Bad input', () => {
       .expect(400);
     expect(JSON.stringify(badProvider.body.message)).toContain('provider must be one of: google_calendar, office365_calendar');
 
-    await t.api.get('/api/v1/bookings/abc').expect(400);
+    expect((await t.api.get('/api/v1/bookings/abc').expect(400)).body.message).toBe('"abc" is not a valid id');
+    expect((await t.api.get('/api/v1/users/1e3').expect(400)).body.message).toBe('"1e3" is not a valid id');
     await t.api.get('/api/v1/bookings/424242').expect(404);
     await t.api.post('/api/v1/bookings/424242/reschedule').send(slot(3)).expect(404);
     await t.api.post('/api/v1/users').send({ email: 'x@example.com', timeZone: 'Mars/Olympus' }).expect(400);

@@ -1,8 +1,19 @@
-import { BadRequestException, type ValidationError, ValidationPipe } from '@nestjs/common';
+import { type ArgumentMetadata, BadRequestException, type ValidationError, ValidationPipe } from '@nestjs/common';
+
+/**
+ * Path parameters are left to their own pipes (`IdParamPipe`): converting them here first would
+ * turn "abc" into NaN and "1e3" into 1000 before anything could refuse them.
+ */
+class BodyAndQueryValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'param') return value;
+    return super.transform(value, metadata);
+  }
+}
 
 /** Unknown fields are rejected, types converted, and every problem listed in readable form. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyAndQueryValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

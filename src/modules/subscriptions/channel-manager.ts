@@ -111,7 +111,9 @@ export class ChannelManager {
     try {
       const auth = sealedKey
         ? this.credentials.authFromSealed(credentialId, sealedKey)
-        : await this.credentials.open(credentialId).then(({ credential, auth }) => (credential.status === 'active' ? auth : null));
+        : await this.credentials
+            .open(credentialId)
+            .then(({ credential, auth }) => (credential.status === 'active' ? auth : null));
       if (!auth) return false;
       await this.providers.get(provider).stopWatch(auth, { id: channelId, resourceId });
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'ok' });

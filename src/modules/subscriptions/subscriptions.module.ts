@@ -5,6 +5,7 @@ import { AdminSyncController } from './admin-sync.controller.js';
 import { ChannelManager } from './channel-manager.js';
 import { RecordGoogleNotificationHandler } from './commands/record-google-notification.handler.js';
 import { SubscriptionJobs } from './jobs/subscription.jobs.js';
+import { SubscriptionsChangedHandler } from './jobs/subscriptions-changed.handler.js';
 import { NotificationIntake } from './notification-intake.js';
 import { TaskRunner } from './task-runner.js';
 import { CleanupCacheTask } from './tasks/cleanup-cache.task.js';
@@ -24,6 +25,7 @@ import { WebhooksController } from './webhooks.controller.js';
     CleanupCacheTask,
     TaskRunner,
     SubscriptionJobs,
+    SubscriptionsChangedHandler,
   ],
   exports: [TaskRunner],
 })

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AssignmentScope, FeatureAssignment } from './domain/feature-assignment.js';
+import type { FeatureEntity, FeatureType } from './entities/feature.entity.js';
+
+/** A write's result, and whether it changed anything (writes that would not are skipped). */
+export interface Written<T> {
+  row: T;
+  changed: boolean;
+}
+
+// Fixed identifiers, never caller input: safe to interpolate.
+const ASSIGNMENT_TABLES: Record<AssignmentScope, { table: string; column: string }> = {
+  user: { table: '"UserFeatures"', column: '"userId"' },
+  team: { table: '"TeamFeatures"', column: '"teamId"' },
+};
+
+/**
+ * SQL for "Feature", "UserFeatures" and "TeamFeatures". Each write is one statement, so it is atomic
+ * without a transaction, and a write that would change nothing touches no row (updatedAt and the
+ * audit columns keep telling who made the last real change).
+ */
+@Injectable()
+export class FeatureFlagRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  list(): Promise<FeatureEntity[]> {
+    return this.dataSource.query(`SELECT * FROM "Feature" ORDER BY "slug"`);
+  }
+
+  async find(slug: string): Promise<FeatureEntity | null> {
+    const rows: FeatureEntity[] = await this.dataSource.query(`SELECT * FROM "Feature" WHERE "slug" = $1`, [slug]);
+    return rows[0] ?? null;
+  }
+
+  /** Null when a flag with this slug exists already. */
+  async create(input: {
+    slug: string;
+    enabled: boolean;
+    description: string | null;
+    type: FeatureType;
+    actor: string;
+  }): Promise<FeatureEntity | null> {
+    const rows: FeatureEntity[] = await this.dataSource.query(
+      `INSERT INTO "Feature" ("slug", "enabled", "description", "type", "updatedBy")
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT ("slug") DO NOTHING
+       RETURNING *`,
+      [input.slug, input.enabled, input.description, input.type, input.actor],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Null when there is no such flag. */
+  async setEnabled(slug: string, enabled: boolean, actor: string): Promise<Written<FeatureEntity> | null> {
+    const rows: Array<FeatureEntity & { changed: boolean }> = await this.dataSource.query(
+      `WITH updated AS (
+         UPDATE "Feature" SET "enabled" = $2, "updatedBy" = $3, "updatedAt" = now()
+          WHERE "slug" = $1 AND "enabled" IS DISTINCT FROM $2
+         RETURNING *, true AS "changed"
+       )
+       SELECT * FROM updated
+       UNION ALL
+       SELECT *, false AS "changed" FROM "Feature" WHERE "slug" = $1 AND NOT EXISTS (SELECT 1 FROM updated)`,
+      [slug, enabled, actor],
+    );
+    return rows[0] ? split(rows[0]) : null;
+  }
+
+  /**
+   * Creates or changes an assignment. `assignedAt` stays the first assignment's time; `assignedBy`
+   * and `updatedAt` follow each change. The flag and the target must exist (foreign keys).
+   */
+  async upsertAssignment(
+    scope: AssignmentScope,
+    slug: string,
+    targetId: number,
+    enabled: boolean,
+    actor: string,
+  ): Promise<Written<FeatureAssignment>> {
+    const { table, column } = ASSIGNMENT_TABLES[scope];
+    const rows: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
+      `WITH written AS (
+         INSERT INTO ${table} (${column}, "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
+         VALUES ($1, $2, $3, now(), $4, now())
+         ON CONFLICT (${column}, "featureId") DO UPDATE
+           SET "enabled" = EXCLUDED."enabled", "assignedBy" = EXCLUDED."assignedBy", "updatedAt" = now()
+           WHERE ${table}."enabled" IS DISTINCT FROM EXCLUDED."enabled"
+         RETURNING *, true AS "changed"
+       )
+       SELECT * FROM written
+       UNION ALL
+       SELECT *, false AS "changed" FROM ${table}
+        WHERE ${column} = $1 AND "featureId" = $2 AND NOT EXISTS (SELECT 1 FROM written)`,
+      [targetId, slug, enabled, actor],
+    );
+    return split(rows[0]);
+  }
+
+  /** False when there was no such assignment. */
+  async deleteAssignment(scope: AssignmentScope, slug: string, targetId: number): Promise<boolean> {
+    const { table, column } = ASSIGNMENT_TABLES[scope];
+    // Wrapped in a SELECT: TypeORM answers a bare DELETE with [rows, count] instead of rows.
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH deleted AS (DELETE FROM ${table} WHERE ${column} = $1 AND "featureId" = $2 RETURNING 1) SELECT 1 FROM deleted`,
+      [targetId, slug],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * The accounts module offers no team query yet, so team existence is read here; users go
+   * through its GetUserQuery.
+   */
+}
+
+function split<T>({ changed, ...row }: T & { changed: boolean }): Written<T> {
+  return { row: row as T, changed };
+}

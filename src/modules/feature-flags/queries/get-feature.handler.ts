@@ -1,0 +1,16 @@
+import { NotFoundException } from '@nestjs/common';
+import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import type { FeatureEntity } from '../entities/feature.entity.js';
+import { FeatureFlagRepository } from '../feature-flag.repository.js';
+import { GetFeatureQuery } from './get-feature.query.js';
+
+@QueryHandler(GetFeatureQuery)
+export class GetFeatureHandler implements IQueryHandler<GetFeatureQuery> {
+  constructor(private readonly features: FeatureFlagRepository) {}
+
+  async execute({ slug }: GetFeatureQuery): Promise<FeatureEntity> {
+    const feature = await this.features.find(slug);
+    if (!feature) throw new NotFoundException(`Feature "${slug}" not found`);
+    return feature;
+  }
+}

@@ -1,0 +1,9 @@
+import { Query } from '@nestjs/cqrs';
+import type { FeatureEntity } from '../entities/feature.entity.js';
+
+/** Resolves to the flag, or throws 404. */
+export class GetFeatureQuery extends Query<FeatureEntity> {
+  constructor(readonly slug: string) {
+    super();
+  }
+}
