@@ -2,8 +2,11 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
+import { CACHE_FLAG } from '../feature-flags/feature-flag.service.js';
+import { RequireFeature } from '../feature-flags/require-feature.decorator.js';
 import { BusyTimesQueryDto } from './dto/busy-times.dto.js';
 import { GetBusyTimesQuery } from './queries/get-busy-times.query.js';
+import { ListCachedEventsQuery } from './queries/list-cached-events.query.js';
 
 @ApiTags('availability')
 @ApiBearerAuth()
@@ -14,5 +17,12 @@ export class AvailabilityController {
   @Get('busy-times')
   busyTimes(@Param('userId', IdParamPipe) userId: number, @Query() query: BusyTimesQueryDto) {
     return this.queries.execute(new GetBusyTimesQuery(userId, new Date(query.start), new Date(query.end)));
+  }
+
+  /** The cached events behind a busy answer; only for users whose cache is on. */
+  @Get('cached-events')
+  @RequireFeature(CACHE_FLAG)
+  cachedEvents(@Param('userId', IdParamPipe) userId: number, @Query() query: BusyTimesQueryDto) {
+    return this.queries.execute(new ListCachedEventsQuery(userId, new Date(query.start), new Date(query.end)));
   }
 }

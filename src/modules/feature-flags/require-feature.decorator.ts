@@ -8,7 +8,7 @@ import { FeatureGuard, type FeatureRequirement, REQUIRED_FEATURE_KEY } from './f
  * one named in `options.userParam`.
  *
  * @example
- *   @Get('users/:userId/busy-times')
+ *   @Get('users/:userId/cached-events')
  *   @RequireFeature(CACHE_FLAG)
  */
 export function RequireFeature(slug: string, options: { userParam?: string } = {}) {
