@@ -1,0 +1,140 @@
+/**
+ * First full sync of a calendar holding 10,000 busy events inside the sync window: the real
+ * googleapis client pages through the emulator (2,500 a page) and the events land in
+ * CalendarCacheEvent. Each repetition starts from an empty cache and no cursor, as a calendar
+ * selected for the first time does; one more run shows a full resync over a filled cache.
+ */
+import type { EventInput } from '../test/emulators/google/types.js';
+import { SyncCalendarService } from '../src/modules/sync/sync-calendar.service.js';
+import type { Bench, BenchContext } from './support/bench.js';
+import {
+  CACHE_FLAG,
+  createGoogleHost,
+  removeHost,
+  selectCalendar,
+  setUserFlag,
+  todayUtc,
+  waitForQueueIdle,
+} from './support/hosts.js';
+import type { BenchReport } from './support/report.js';
+import { median, round } from './support/stats.js';
+
+const EVENTS = 10_000;
+const REPETITIONS = 3;
+const SPREAD_DAYS = 88;
+
+export const fullSyncBench: Bench = {
+  name: 'full-sync',
+  description: `first full sync of a ${EVENTS.toLocaleString('en-US')}-event calendar into the cache (${REPETITIONS} repetitions)`,
+
+  async run({ env, log }: BenchContext, report: BenchReport): Promise<void> {
+    if (env.config.syncWindowDays < SPREAD_DAYS + 2) {
+      throw new Error(`SYNC_WINDOW_DAYS (${env.config.syncWindowDays}) is too short for events spread over ${SPREAD_DAYS} days`);
+    }
+    const host = await createGoogleHost(env, 'fullsync');
+    const seedStarted = performance.now();
+    env.emulator.seedEvents(host.primaryCalendarId, seedEvents(host.email));
+    const seedMs = performance.now() - seedStarted;
+    const selectedCalendarId = await selectCalendar(env, host, host.primaryCalendarId);
+    await setUserFlag(env, CACHE_FLAG, host.userId);
+    await waitForQueueIdle(env);
+
+    const sync = env.app.get(SyncCalendarService);
+    const runs: Array<{ seconds: number; eventsPerSecond: number; rows: number; pages: number; listed: number; kind: string }> =
+      [];
+    const timedSync = async () => {
+      const started = performance.now();
+      const outcome = await sync.sync(selectedCalendarId, { full: true });
+      const seconds = (performance.now() - started) / 1000;
+      const rows = await cachedRows(env, selectedCalendarId);
+      return { seconds, eventsPerSecond: rows / seconds, rows, pages: outcome.pages, listed: outcome.events, kind: outcome.kind };
+    };
+    for (let rep = 0; rep < REPETITIONS; rep++) {
+      await resetCalendar(env, selectedCalendarId);
+      const run = await timedSync();
+      runs.push(run);
+      log(
+        `run ${rep + 1}: ${run.rows} rows in ${run.seconds.toFixed(2)} s = ${Math.round(run.eventsPerSecond)} events/s ` +
+          `(${run.kind}, ${run.pages} pages, ${run.listed} listed)`,
+      );
+    }
+    // Not a first sync: every row is already there (upsert over existing rows, then reconcile).
+    const resync = await timedSync();
+    log(`full resync over a filled cache: ${resync.seconds.toFixed(2)} s = ${Math.round(resync.eventsPerSecond)} events/s`);
+
+    const eventsPerSecond = median(runs.map((r) => r.eventsPerSecond));
+    report.add('first full sync: events/s (median)', eventsPerSecond, 'events/s', { op: '>=', value: 5000 });
+    report.add('first full sync: time (median)', median(runs.map((r) => r.seconds)), 's');
+    const rowCounts = [...new Set(runs.map((r) => r.rows))];
+    // One distinct count, and it is the seeded number: every busy event cached, nothing else.
+    report.add('cached rows after each first sync', rowCounts.length === 1 ? rowCounts[0] : Number.NaN, 'rows', {
+      op: '=',
+      value: EVENTS,
+    });
+    report.add('full resync over a filled cache', resync.eventsPerSecond, 'events/s');
+    const wrong = runs.filter((r) => r.rows !== EVENTS);
+    if (wrong.length > 0) report.note(`row counts ${runs.map((r) => r.rows).join(', ')} instead of ${EVENTS} busy events`);
+    report.details.settings = {
+      events: EVENTS,
+      repetitions: REPETITIONS,
+      spreadDays: SPREAD_DAYS,
+      syncWindowDays: env.config.syncWindowDays,
+    };
+    report.details.seedMs = round(seedMs, 1);
+    report.details.runs = runs.map((r) => ({ ...r, seconds: round(r.seconds, 3), eventsPerSecond: round(r.eventsPerSecond, 0) }));
+    report.details.resyncOverFilledCache = {
+      ...resync,
+      seconds: round(resync.seconds, 3),
+      eventsPerSecond: round(resync.eventsPerSecond, 0),
+    };
+
+    await removeHost(env, host);
+  },
+};
+
+/** 10,000 busy (opaque, confirmed) events over the next 88 days, with the fields a real calendar carries. */
+function seedEvents(ownerEmail: string): EventInput[] {
+  const day0 = todayUtc().getTime() + 86_400_000;
+  const perDay = Math.ceil(EVENTS / SPREAD_DAYS);
+  const events: EventInput[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    const day = i % SPREAD_DAYS;
+    const slot = Math.floor(i / SPREAD_DAYS); // 0 … perDay-1, 7 minutes apart from 06:00 UTC
+    const start = day0 + day * 86_400_000 + 6 * 3600_000 + (slot * (14 * 3600_000)) / perDay;
+    const event: EventInput = {
+      summary: `Bench event ${i}`,
+      start: { dateTime: new Date(start).toISOString() },
+      end: { dateTime: new Date(start + 30 * 60_000).toISOString() },
+    };
+    if (i % 3 === 0) {
+      event.description = 'Agenda: status, blockers, next steps.';
+      event.location = 'Room 4';
+      event.attendees = [
+        { email: ownerEmail, responseStatus: 'accepted', self: true },
+        { email: `guest${i % 50}@example.com`, responseStatus: 'needsAction' },
+      ];
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/** As if the calendar had just been selected: no cursor, nothing cached. */
+async function resetCalendar(env: BenchContext['env'], selectedCalendarId: number): Promise<void> {
+  await env.dataSource.transaction(async (manager) => {
+    await manager.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [selectedCalendarId]);
+    await manager.query(`UPDATE "SelectedCalendar" SET "syncToken" = NULL, "cacheEnabled" = false WHERE "id" = $1`, [
+      selectedCalendarId,
+    ]);
+  });
+  // Fair start for the next run; not allowed on every DATABASE_URL (needs table ownership), and not essential.
+  await env.dataSource.query(`VACUUM ANALYZE "CalendarCacheEvent"`).catch(() => undefined);
+}
+
+async function cachedRows(env: BenchContext['env'], selectedCalendarId: number): Promise<number> {
+  const rows: Array<{ n: string }> = await env.dataSource.query(
+    `SELECT count(*)::text AS n FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`,
+    [selectedCalendarId],
+  );
+  return Number(rows[0].n);
+}

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/bootstrap/create-app.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { startEmbeddedDatabase } from '../../src/infrastructure/database/embedded-database.js';
+import { GoogleCalendarEmulator } from '../../test/emulators/google/google-calendar.emulator.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface BenchDatabase {
+  url: string;
+  kind: 'embedded' | 'DATABASE_URL';
+  stop(): Promise<void>;
+}
+
+/** DATABASE_URL when set; otherwise a fresh embedded PostgreSQL in a temp dir, removed by `stop`. */
+export async function openDatabase(log: (line: string) => void): Promise<BenchDatabase> {
+  const external = process.env.DATABASE_URL;
+  if (external) return { url: external, kind: 'DATABASE_URL', stop: async () => undefined };
+  const dataDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'));
+  try {
+    const database = await startEmbeddedDatabase({ dataDir, port: await freePort(), database: 'calsync_bench', log });
+    let stopped = false;
+    return {
+      url: database.url,
+      kind: 'embedded',
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await database.stop();
+        } finally {
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/**
+ * The real application (same createApp/configureApp as main.ts) on 127.0.0.1, production settings
+ * and warn-level logging, with its googleapis client pointed at an in-process Google emulator.
+ * The scheduler is off so only what a bench triggers runs; the queue keeps its default poll
+ * interval, so job pick-up is LISTEN/NOTIFY's.
+ */
+export interface BenchApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  emulator: GoogleCalendarEmulator;
+  baseUrl: string;
+  dataSource: DataSource;
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
+  const emulator = await GoogleCalendarEmulator.start({ host: '127.0.0.1' });
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let app: NestFastifyApplication | undefined;
+  try {
+    const config = loadConfig(
+      {
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        APP_URL: baseUrl,
+        API_KEY: `bench-api-${randomBytes(16).toString('hex')}`,
+        ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString('hex')}`,
+        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+        GOOGLE_CLIENT_ID: 'calsync-bench-client',
+        GOOGLE_CLIENT_SECRET: 'calsync-bench-secret',
+        GOOGLE_API_ROOT_URL: emulator.url,
+        GOOGLE_OAUTH_TOKEN_URL: emulator.tokenUrl,
+        GOOGLE_OAUTH_AUTHORIZE_URL: emulator.authorizeUrl,
+        GOOGLE_WEBHOOK_TOKEN: `bench-channel-${randomBytes(12).toString('hex')}`,
+        SCHEDULER_ENABLED: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      { persistGeneratedSecrets: false },
+    );
+    app = await createApp(config, databaseUrl);
+    await app.listen(port, '127.0.0.1');
+    const started = app;
+    const call =
+      (key: string) =>
+      async <T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> => {
+        const res = await fetch(`${baseUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${key}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          // not JSON: keep the text
+        }
+        return { status: res.status, body: parsed as T };
+      };
+    let closed = false;
+    return {
+      app: started,
+      config,
+      emulator,
+      baseUrl,
+      dataSource: started.get(DataSource),
+      api: call(config.apiKey),
+      admin: call(config.adminApiKey),
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await started.close();
+        } finally {
+          await emulator.stop();
+        }
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await emulator.stop();
+    throw error;
+  }
+}
+
+/** Throws with the response when the status is not the expected one (set-up steps must not fail quietly). */
+export function expectStatus<T>(res: ApiResponse<T>, expected: number, what: string): T {
+  if (res.status !== expected) {
+    throw new Error(`${what}: expected HTTP ${expected}, got ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body;
+}

@@ -1,0 +1,109 @@
+import { type BenchApp, expectStatus, sleep } from './bench-env.js';
+
+export const CACHE_FLAG = 'calendar-subscription-cache';
+export const SYNC_FLAG = 'calendar-subscription-sync';
+
+export interface BenchHost {
+  userId: number;
+  email: string;
+  credentialId: number;
+  /** The account's primary calendar (its id is the email). */
+  primaryCalendarId: string;
+}
+
+let counter = 0;
+
+/** A user with a Google account in the emulator, connected through the API (optionally with a destination calendar). */
+export async function createGoogleHost(b: BenchApp, label: string, options: { destination?: boolean } = {}): Promise<BenchHost> {
+  counter += 1;
+  const email = `bench-${label}-${counter}-${process.pid}-${Date.now().toString(36)}@example.com`;
+  const account = b.emulator.addAccount({ email });
+  const user = expectStatus(
+    await b.api<{ id: number }>('POST', '/api/v1/users', { email, name: `Bench ${label}`, timeZone: 'UTC' }),
+    201,
+    'create user',
+  );
+  const credential = expectStatus(
+    await b.api<{ id: number }>('POST', `/api/v1/users/${user.id}/credentials`, {
+      provider: 'google_calendar',
+      accessToken: account.accessToken,
+      refreshToken: account.refreshToken,
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    }),
+    201,
+    'connect Google',
+  );
+  if (options.destination) {
+    expectStatus(
+      await b.api('PUT', `/api/v1/users/${user.id}/destination-calendar`, { credentialId: credential.id, externalId: email }),
+      200,
+      'set destination calendar',
+    );
+  }
+  return { userId: user.id, email, credentialId: credential.id, primaryCalendarId: email };
+}
+
+/** Selects a calendar for busy times; returns the SelectedCalendar id. */
+export async function selectCalendar(b: BenchApp, host: BenchHost, externalId: string): Promise<number> {
+  const selected = expectStatus(
+    await b.api<{ id: number }>('POST', `/api/v1/users/${host.userId}/selected-calendars`, {
+      credentialId: host.credentialId,
+      externalId,
+    }),
+    201,
+    `select calendar ${externalId}`,
+  );
+  return selected.id;
+}
+
+/** Sets a flag for one user with the seed document's SQL (upserting, so it can also turn it off). */
+export async function setUserFlag(b: BenchApp, slug: string, userId: number, enabled = true): Promise<void> {
+  await b.dataSource.query(
+    `INSERT INTO "UserFeatures" ("userId", "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
+     VALUES ($1, $2, $3, NOW(), 'bench', NOW())
+     ON CONFLICT ("userId", "featureId") DO UPDATE SET "enabled" = EXCLUDED."enabled", "updatedAt" = NOW()`,
+    [userId, slug, enabled],
+  );
+}
+
+export async function runTask(b: BenchApp, task: string): Promise<Record<string, number>> {
+  const res = expectStatus(
+    await b.admin<{ result: Record<string, number> }>('POST', `/api/v1/admin/tasks/${task}/run`),
+    200,
+    `run ${task}`,
+  );
+  return res.result;
+}
+
+/**
+ * Waits until no job is waiting, running or retrying and every recorded external change was
+ * applied to its booking (bounded; throws on timeout).
+ */
+export async function waitForQueueIdle(b: BenchApp, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const rows: Array<{ jobs: string; changes: string }> = await b.dataSource.query(
+      `SELECT (SELECT count(*) FROM graphile_worker.jobs WHERE attempts < max_attempts)::text AS jobs,
+              (SELECT count(*) FROM "ExternalEventChange" WHERE "appliedAt" IS NULL)::text AS changes`,
+    );
+    if (rows[0].jobs === '0' && rows[0].changes === '0') return;
+    if (performance.now() > deadline) {
+      throw new Error(`queue not idle after ${timeoutMs} ms: ${rows[0].jobs} job(s), ${rows[0].changes} unapplied change(s)`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Disconnects the account (its channels are stopped and its calendars and cached events go with it). */
+export async function removeHost(b: BenchApp, host: BenchHost): Promise<void> {
+  const res = await b.api('DELETE', `/api/v1/users/${host.userId}/credentials/${host.credentialId}`);
+  if (res.status !== 204 && res.status !== 404) throw new Error(`remove host: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  await waitForQueueIdle(b).catch(() => undefined);
+}
+
+/** Midnight UTC today, the start of the sync window. */
+export function todayUtc(): Date {
+  const d = new Date();
+  d.setUTCHours(0, 0, 0, 0);
+  return d;
+}
