@@ -42,11 +42,13 @@ describe('Feature flags drive channels and the cache', () => {
 
     await t.admin.put(`/api/v1/admin/features/${CACHE}/users/${host.userId}`).send({ enabled: false }).expect(200);
     await expectEventually(() => expect(t.google.liveChannels(host.calendarId)).toHaveLength(0), { timeoutMs: 15_000 });
-    const rows: Array<{ count: string }> = await t.dataSource.query(
-      `SELECT count(*)::text AS count FROM "CalendarCacheEvent" e JOIN "SelectedCalendar" sc ON sc."id" = e."selectedCalendarId" WHERE sc."userId" = $1`,
-      [host.userId],
-    );
-    expect(rows[0].count).toBe('0');
+    await expectEventually(async () => {
+      const rows: Array<{ count: string }> = await t.dataSource.query(
+        `SELECT count(*)::text AS count FROM "CalendarCacheEvent" e JOIN "SelectedCalendar" sc ON sc."id" = e."selectedCalendarId" WHERE sc."userId" = $1`,
+        [host.userId],
+      );
+      expect(rows[0].count).toBe('0');
+    });
     expect((await t.api.get(`/api/v1/users/${host.userId}/busy-times`).query(range).expect(200)).body.source).toBe('live');
   }, 40_000);
 });

@@ -1,16 +1,22 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 
 export interface EnqueueOptions {
   /** Jobs with the same key collapse into one while waiting (graphile-worker `job_key`). */
   jobKey?: string;
-  /** 'preserve_run_at' (default): a duplicate keeps the earlier run time, so pushes coalesce without delaying. */
+  /** 'preserve_run_at' (default): a duplicate keeps the earlier run time, so repeats never postpone a job. */
   jobKeyMode?: 'replace' | 'preserve_run_at';
   /** Jobs of one queue run one at a time, across every instance. */
   queueName?: string;
-  runAt?: Date;
+  /** Run this long after the database's now (a debounce window); 0 or absent: at once. */
+  delayMs?: number;
   maxAttempts?: number;
   priority?: number;
+}
+
+export interface EnqueueResult {
+  /** How long, from the database's point of view at insert, until the job may start (≥ 0). */
+  msUntilRun: number;
 }
 
 /**
@@ -18,26 +24,52 @@ export interface EnqueueOptions {
  * exists exactly when the data it is about was committed.
  */
 @Injectable()
-export class JobQueue {
+export class JobQueue implements OnModuleDestroy {
+  private readonly nudges = new Map<string, NodeJS.Timeout>();
+
   constructor(private readonly dataSource: DataSource) {}
 
-  async enqueue(task: string, payload: object, options: EnqueueOptions = {}, manager?: EntityManager): Promise<void> {
+  async enqueue(task: string, payload: object, options: EnqueueOptions = {}, manager?: EntityManager): Promise<EnqueueResult> {
     const runner = manager ?? this.dataSource.manager;
-    await runner.query(
-      `SELECT graphile_worker.add_job(
-         identifier => $1::text, payload => $2::json, queue_name => $3::text, run_at => $4::timestamptz,
-         max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text)`,
+    const rows: Array<{ ms: number }> = await runner.query(
+      `SELECT GREATEST(0, extract(epoch FROM (j.run_at - now())) * 1000)::float8 AS ms
+         FROM graphile_worker.add_job(
+           identifier => $1::text, payload => $2::json, queue_name => $3::text,
+           run_at => now() + ($4::int * interval '1 millisecond'),
+           max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text) j`,
       [
         task,
         JSON.stringify(payload),
         options.queueName ?? null,
-        options.runAt ?? null,
+        Math.max(0, Math.round(options.delayMs ?? 0)),
         options.maxAttempts ?? 25,
         options.jobKey ?? null,
         options.priority ?? 0,
         options.jobKey ? (options.jobKeyMode ?? 'preserve_run_at') : null,
       ],
     );
+    const msUntilRun = Number(rows[0]?.ms ?? 0);
+    if (msUntilRun > 0) this.nudgeAfter(options.jobKey ?? `${task}:${Math.random()}`, msUntilRun);
+    return { msUntilRun };
+  }
+
+  /**
+   * graphile-worker is woken by NOTIFY when a job is added, not when a delayed job becomes due;
+   * without a nudge it would wait for the next poll. A lost nudge (process gone) costs one poll interval.
+   */
+  private nudgeAfter(key: string, ms: number): void {
+    if (this.nudges.has(key)) return;
+    const timer = setTimeout(() => {
+      this.nudges.delete(key);
+      this.dataSource.query(`SELECT pg_notify('jobs:insert', '{"count":1}')`).catch(() => undefined);
+    }, ms + 1);
+    timer.unref();
+    this.nudges.set(key, timer);
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.nudges.values()) clearTimeout(timer);
+    this.nudges.clear();
   }
 
   /** Jobs not yet finished for a task (waiting, running or retrying). */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import {
   Logger as WorkerLogger,
   type Runner,
@@ -25,7 +25,7 @@ const DEAD_AFTER_SECONDS = 45;
  * heartbeats here and releases the jobs (and per-calendar queues) of workers that stopped.
  */
 @Injectable()
-export class JobWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
   private runner?: Runner;
   private utils?: WorkerUtils;
@@ -78,7 +78,8 @@ export class JobWorker implements OnApplicationBootstrap, OnApplicationShutdown 
     this.heartbeat.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database connections close: running jobs finish on a live database. */
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.runner?.stop().catch(() => undefined);
     // Anything still marked as ours is released for the other instances (or our next start).

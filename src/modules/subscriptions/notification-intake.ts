@@ -10,17 +10,24 @@ interface ChannelTarget {
 }
 
 const CHANNEL_CACHE_MS = 5000;
+/** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
+export const PUSH_DEBOUNCE_MS = 25;
+/** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
+const SAFETY_MS = 5;
 
 /**
- * Turns "calendar X changed" into a durable, debounced sync job. A push is answered only once its
- * job is committed. Pushes for a calendar that arrive while its enqueue is in flight share that
- * enqueue: its job starts after they arrived, so it sees their changes. That keeps bursts (renewal
- * overlap, Graph's several notifications per edit) to one database round trip.
+ * Turns "calendar X changed" into a durable, debounced sync job, answering the push only once a
+ * job that will see the change is committed. That holds without another database round trip for:
+ * - pushes arriving while an enqueue for the calendar is in flight (they share it: the job it
+ *   commits starts after they arrived);
+ * - pushes arriving before the debounced job may start: nothing (on any instance) can start a job
+ *   before its `run_at`, and the job pulls every change made until it runs.
  */
 @Injectable()
 export class NotificationIntake {
   private readonly channels = new Map<string, ChannelTarget>();
   private readonly inflight = new Map<number, Promise<void>>();
+  private readonly pendingUntil = new Map<number, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -53,10 +60,22 @@ export class NotificationIntake {
   }
 
   requestSync(selectedCalendarId: number, reason: string): Promise<void> {
+    const arrived = performance.now();
+    const pending = this.pendingUntil.get(selectedCalendarId);
+    if (pending !== undefined && arrived < pending) return Promise.resolve();
     const running = this.inflight.get(selectedCalendarId);
     if (running) return running;
     const enqueue = this.jobs
-      .enqueue(SYNC_CALENDAR_JOB, { selectedCalendarId, reason }, syncJobOptions(selectedCalendarId))
+      .enqueue(
+        SYNC_CALENDAR_JOB,
+        { selectedCalendarId, reason },
+        { ...syncJobOptions(selectedCalendarId), delayMs: PUSH_DEBOUNCE_MS },
+      )
+      .then(({ msUntilRun }) => {
+        // The job cannot start before `msUntilRun` after its insert, which came after `arrived`.
+        if (msUntilRun > SAFETY_MS) this.pendingUntil.set(selectedCalendarId, arrived + msUntilRun - SAFETY_MS);
+        if (this.pendingUntil.size > 50_000) this.pendingUntil.clear();
+      })
       .finally(() => this.inflight.delete(selectedCalendarId));
     this.inflight.set(selectedCalendarId, enqueue);
     return enqueue;

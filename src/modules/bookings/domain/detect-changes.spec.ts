@@ -46,7 +46,12 @@ describe('detectChanges', () => {
   });
 
   it('reports a move', () => {
-    const moved = event({ etag: '"2"', start: new Date('2026-12-01T12:00:00Z'), end: new Date('2026-12-01T13:00:00Z'), sequence: 1 });
+    const moved = event({
+      etag: '"2"',
+      start: new Date('2026-12-01T12:00:00Z'),
+      end: new Date('2026-12-01T13:00:00Z'),
+      sequence: 1,
+    });
     expect(detectChanges(baseline, moved)).toEqual({
       rescheduled: { startTime: '2026-12-01T12:00:00.000Z', endTime: '2026-12-01T13:00:00.000Z' },
     });

@@ -30,7 +30,7 @@ export class SubscriptionsChangedHandler implements IEventHandler<FeatureFlagCha
         RUN_TASK_JOB,
         { task: 'subscribe-calendars' },
         // A little later than now: the flag cache of other instances expires within two seconds.
-        { jobKey: 'task:subscribe-calendars', jobKeyMode: 'replace', runAt: new Date(Date.now() + 2500), maxAttempts: 3 },
+        { jobKey: 'task:subscribe-calendars', jobKeyMode: 'replace', delayMs: 2500, maxAttempts: 3 },
       )
       .catch((error: Error) => this.logger.warn(`Could not queue subscribe-calendars: ${error.message}`));
   }
