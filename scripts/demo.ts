@@ -6,22 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { createApp } from '../src/bootstrap/create-app.js';
 import { startSandbox } from '../src/bootstrap/sandbox.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { startEmbeddedDatabase } from '../src/infrastructure/database/embedded-database.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from '../test/emulators/free-port.js';
 
 const step = (text: string) => process.stdout.write(`\n▸ ${text}\n`);
 const detail = (text: string) => process.stdout.write(`    ${text}\n`);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
@@ -8,6 +7,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
 import { type TestDatabase, createTestDatabase } from './test-database.js';
+import { freePort } from '../emulators/free-port.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -29,18 +29,6 @@ export interface TestApp {
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type ApiClient = Record<Method, (path: string) => request.Test>;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export const TEST_WEBHOOK_TOKEN = 'test-google-channel-token';
 
