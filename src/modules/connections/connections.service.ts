@@ -1,7 +1,7 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
+import type { ProviderName } from '../../config/app-config.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { GetUserQuery } from '../accounts/queries/get-user.query.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
@@ -31,7 +31,6 @@ export class ConnectionsService {
     private readonly providers: CalendarProviders,
     private readonly auth: CredentialAuthFactory,
     private readonly jobs: JobQueue,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async createCredential(userId: number, provider: ProviderName, tokens: ProviderTokens): Promise<CredentialEntity> {
@@ -226,9 +225,5 @@ export class ConnectionsService {
     if (!calendars.some((c) => c.id === externalId)) {
       throw new NotFoundException(`Calendar ${externalId} is not in the calendar list of credential ${credential.id}`);
     }
-  }
-
-  get appUrl(): string {
-    return this.config.appUrl;
   }
 }
