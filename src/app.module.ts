@@ -1,8 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ApiKeyGuard } from './common/auth/api-key.guard.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './infrastructure/database/database.module.js';
 import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
@@ -54,7 +52,6 @@ export class AppModule {
         AvailabilityModule,
         OperationsModule,
       ],
-      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };
   }
 }

@@ -2,7 +2,9 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Unauthoriz
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { constantTimeEquals } from '../../infrastructure/crypto/constant-time.js';
-import { API_AUTH_KEY, type ApiAuthKind } from './api-auth.decorator.js';
+import type { ApiAuthKind } from './api-auth.decorator.js';
+
+export const API_AUTH_KEY = 'calsync:api-auth';
 
 /**
  * `Authorization: Bearer <key>`: the app key for the API, the admin key for `/api/v1/admin/**`.

@@ -1,6 +1,7 @@
+import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CreateTeamCommand } from './commands/create-team.command.js';
 import { CreateUserCommand } from './commands/create-user.command.js';
@@ -12,7 +13,7 @@ import { UserEntity } from './entities/user.entity.js';
 import { GetUserQuery } from './queries/get-user.query.js';
 
 @ApiTags('users and teams')
-@ApiBearerAuth()
+@ApiKeyProtected()
 @Controller('api/v1')
 export class AccountsController {
   constructor(

@@ -1,6 +1,7 @@
+import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CACHE_FLAG } from '../feature-flags/feature-flag.service.js';
 import { RequireFeature } from '../feature-flags/require-feature.decorator.js';
@@ -9,7 +10,7 @@ import { GetBusyTimesQuery } from './queries/get-busy-times.query.js';
 import { ListCachedEventsQuery } from './queries/list-cached-events.query.js';
 
 @ApiTags('availability')
-@ApiBearerAuth()
+@ApiKeyProtected()
 @Controller('api/v1/users/:userId')
 export class AvailabilityController {
   constructor(private readonly queries: QueryBus) {}

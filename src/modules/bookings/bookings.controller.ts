@@ -1,6 +1,7 @@
+import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CancelBookingCommand } from './commands/cancel-booking.command.js';
 import { CreateBookingCommand } from './commands/create-booking.command.js';
@@ -10,7 +11,7 @@ import { ListBookingsDto } from './dto/list-bookings.dto.js';
 import { GetBookingQuery, ListBookingsQuery } from './queries/get-booking.query.js';
 
 @ApiTags('bookings')
-@ApiBearerAuth()
+@ApiKeyProtected()
 @Controller('api/v1/bookings')
 export class BookingsController {
   constructor(

@@ -12,9 +12,9 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
-import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
+import { ApiKeyProtected, PublicRoute } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import { ConnectionsService } from './connections.service.js';
@@ -30,7 +30,7 @@ interface RedirectReply {
 }
 
 @ApiTags('connections')
-@ApiBearerAuth()
+@ApiKeyProtected()
 @Controller('api/v1')
 export class ConnectionsController {
   private readonly state: OAuthState;

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { AdminRoute } from '../../common/auth/api-auth.decorator.js';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { AdminActor, DEFAULT_ACTOR } from './admin-actor.decorator.js';
 import { AssignFeatureCommand } from './commands/assign-feature.command.js';
@@ -18,13 +18,13 @@ import { GetFeatureQuery } from './queries/get-feature.query.js';
 import { ListFeaturesQuery } from './queries/list-features.query.js';
 
 @ApiTags('admin: feature flags')
-@ApiBearerAuth()
 @ApiHeader({
   name: 'X-Actor',
   required: false,
   description: `Who makes the change, for the audit columns (default "${DEFAULT_ACTOR}")`,
 })
 @AdminRoute()
+@ApiKeyProtected()
 @Controller('api/v1/admin/features')
 export class FeatureFlagsAdminController {
   constructor(

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { BadRequestException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AdminRoute } from '../../common/auth/api-auth.decorator.js';
+import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
@@ -11,8 +11,8 @@ import { TaskRunner } from './task-runner.js';
 const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired'] as const;
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @AdminRoute()
+@ApiKeyProtected()
 @Controller('api/v1/admin')
 export class AdminSyncController {
   constructor(

@@ -1,0 +1,64 @@
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+
+/**
+ * The API-key check is bound per controller (webhooks must not pay for it), so this walks every
+ * route the application serves and proves that nothing under /api/v1 answers without a key.
+ */
+describe('Every /api/v1 route needs its key', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses requests without a key, with the other key, and opens only with the right one', async () => {
+    // Fastify's own route table, not a hand-written list: a new controller is covered automatically.
+    const routes = routeTable(t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false }));
+    const api = routes.filter((r) => r.url.startsWith('/api/v1/') && r.method !== 'HEAD' && r.method !== 'OPTIONS');
+    expect(api.length).toBeGreaterThan(25);
+    const publicRoutes = ['/api/v1/integrations/:provider/oauth/callback'];
+    for (const route of api) {
+      const url = route.url
+        .replace(/:userId|:teamId|:credentialId|:id/g, '1')
+        .replace(':provider', 'google_calendar')
+        .replace(':slug', 'calendar-subscription-cache')
+        .replace(':task', 'cleanup-cache');
+      const call = (key?: string) => {
+        const req = t.http[route.method.toLowerCase() as 'get'](url);
+        return key ? req.set('Authorization', `Bearer ${key}`) : req;
+      };
+      if (publicRoutes.includes(route.url)) continue;
+      const admin = route.url.startsWith('/api/v1/admin/');
+      expect({ route: `${route.method} ${route.url}`, status: (await call()).status }).toEqual({
+        route: `${route.method} ${route.url}`,
+        status: 401,
+      });
+      const wrongKey = admin ? t.config.apiKey : t.config.adminApiKey;
+      expect({ route: `${route.method} ${route.url}`, status: (await call(wrongKey)).status }).toEqual({
+        route: `${route.method} ${route.url}`,
+        status: 401,
+      });
+      const rightKey = admin ? t.config.adminApiKey : t.config.apiKey;
+      expect((await call(rightKey)).status).not.toBe(401);
+    }
+  });
+});
+
+/** Reads Fastify's printed route tree ("├── /path (GET, POST)" with nested children) into a flat list. */
+function routeTable(printed: string): Array<{ method: string; url: string }> {
+  const routes: Array<{ method: string; url: string }> = [];
+  const stack: string[] = [];
+  for (const line of printed.split('\n')) {
+    const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([^)]+)\))?/.exec(line);
+    if (!match) continue;
+    const depth = match[1].length / 4;
+    stack.length = depth;
+    const url = (stack[depth - 1] ?? '') + match[2];
+    stack[depth] = url;
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, url });
+  }
+  return routes;
+}
