@@ -12,6 +12,11 @@ interface ChannelTarget {
 const CHANNEL_CACHE_MS = 5000;
 /** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
 export const PUSH_DEBOUNCE_MS = 25;
+/**
+ * Under a storm of pushes for one calendar, syncs start at most this often (per instance): each
+ * pulls everything changed since the last, so more frequent runs would add work, not freshness.
+ */
+export const MIN_SYNC_SPACING_MS = 250;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
 
@@ -28,6 +33,7 @@ export class NotificationIntake {
   private readonly channels = new Map<string, ChannelTarget>();
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly pendingUntil = new Map<number, number>();
+  private readonly plannedStart = new Map<number, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -65,12 +71,14 @@ export class NotificationIntake {
     if (pending !== undefined && arrived < pending) return Promise.resolve();
     const running = this.inflight.get(selectedCalendarId);
     if (running) return running;
+    // The first push of a quiet calendar waits only the debounce; during a storm a sync is planned
+    // no sooner than the spacing after the previous planned one.
+    const previous = this.plannedStart.get(selectedCalendarId);
+    const delayMs = Math.max(PUSH_DEBOUNCE_MS, previous === undefined ? 0 : previous + MIN_SYNC_SPACING_MS - arrived);
+    this.plannedStart.set(selectedCalendarId, arrived + delayMs);
+    if (this.plannedStart.size > 50_000) this.plannedStart.clear();
     const enqueue = this.jobs
-      .enqueue(
-        SYNC_CALENDAR_JOB,
-        { selectedCalendarId, reason },
-        { ...syncJobOptions(selectedCalendarId), delayMs: PUSH_DEBOUNCE_MS },
-      )
+      .enqueue(SYNC_CALENDAR_JOB, { selectedCalendarId, reason }, { ...syncJobOptions(selectedCalendarId), delayMs })
       .then(({ msUntilRun }) => {
         // The job cannot start before `msUntilRun` after its insert, which came after `arrived`.
         if (msUntilRun > SAFETY_MS) this.pendingUntil.set(selectedCalendarId, arrived + msUntilRun - SAFETY_MS);

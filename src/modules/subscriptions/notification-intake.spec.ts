@@ -1,0 +1,50 @@
+import type { DataSource } from 'typeorm';
+import type { EnqueueOptions, JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { MIN_SYNC_SPACING_MS, NotificationIntake, PUSH_DEBOUNCE_MS } from './notification-intake.js';
+
+/** A queue that behaves like graphile-worker's add_job for timing: the job may start `delayMs` after insert. */
+function fakeQueue(roundTripMs: number) {
+  const calls: Array<{ at: number; delayMs: number }> = [];
+  const queue = {
+    enqueue: async (_task: string, _payload: object, options: EnqueueOptions = {}) => {
+      calls.push({ at: performance.now(), delayMs: options.delayMs ?? 0 });
+      await new Promise((resolve) => setTimeout(resolve, roundTripMs));
+      return { msUntilRun: Math.max(0, (options.delayMs ?? 0) - roundTripMs) };
+    },
+  };
+  return { queue: queue as unknown as JobQueue, calls };
+}
+
+describe('NotificationIntake coalescing', () => {
+  it('debounces the first push and shares one enqueue among pushes that arrive while it is in flight', async () => {
+    const { queue, calls } = fakeQueue(5);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    await Promise.all(Array.from({ length: 50 }, () => intake.requestSync(1, 'push')));
+    expect(calls).toHaveLength(1);
+    expect(calls[0].delayMs).toBe(PUSH_DEBOUNCE_MS);
+  });
+
+  it('answers pushes covered by a job that cannot have started yet without another enqueue, and spaces syncs under a storm', async () => {
+    const { queue, calls } = fakeQueue(2);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    const started = performance.now();
+    while (performance.now() - started < 1100) {
+      await intake.requestSync(1, 'push');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // ~1.1 s of continuous pushes: the first at once (debounced), then one per spacing interval.
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(calls.length).toBeLessThanOrEqual(Math.ceil(1100 / MIN_SYNC_SPACING_MS) + 2);
+    const plannedStarts = calls.map((c) => c.at + c.delayMs);
+    for (let i = 1; i < plannedStarts.length; i++) {
+      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(MIN_SYNC_SPACING_MS - 5);
+    }
+  });
+
+  it('keeps calendars independent', async () => {
+    const { queue, calls } = fakeQueue(2);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(2, 'push'), intake.requestSync(1, 'push')]);
+    expect(calls).toHaveLength(2);
+  });
+});
