@@ -29,7 +29,8 @@ describe('NotificationIntake coalescing', () => {
     const intake = new NotificationIntake({} as DataSource, queue);
     const started = performance.now();
     while (performance.now() - started < 1100) {
-      await intake.requestSync(1, 'push');
+      // A storm: many pushes for the calendar every millisecond.
+      await Promise.all(Array.from({ length: 20 }, () => intake.requestSync(1, 'push')));
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     // ~1.1 s of continuous pushes: the first at once (debounced), then one per spacing interval.
@@ -39,6 +40,18 @@ describe('NotificationIntake coalescing', () => {
     for (let i = 1; i < plannedStarts.length; i++) {
       expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(MIN_SYNC_SPACING_MS - 5);
     }
+  });
+
+  it('ordinary edits, even a few per second, are never held back by the storm spacing', async () => {
+    const { queue, calls } = fakeQueue(2);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    for (let edit = 0; edit < 5; edit++) {
+      // An edit: Graph and Google send a few pushes for it.
+      await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(1, 'push'), intake.requestSync(1, 'push')]);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(calls.map((c) => c.delayMs)).toEqual(Array(calls.length).fill(PUSH_DEBOUNCE_MS));
+    expect(calls.length).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps calendars independent', async () => {

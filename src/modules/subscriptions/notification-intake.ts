@@ -13,10 +13,12 @@ const CHANNEL_CACHE_MS = 5000;
 /** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
 export const PUSH_DEBOUNCE_MS = 25;
 /**
- * Under a storm of pushes for one calendar, syncs start at most this often (per instance): each
- * pulls everything changed since the last, so more frequent runs would add work, not freshness.
+ * Under a storm of pushes for one calendar (more than `STORM_PUSHES` within this interval), syncs
+ * start at most this often (per instance): each pulls everything changed since the last, so more
+ * frequent runs would add work, not freshness. Ordinary edits never come close to a storm.
  */
 export const MIN_SYNC_SPACING_MS = 250;
+export const STORM_PUSHES = 50;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
 
@@ -34,6 +36,7 @@ export class NotificationIntake {
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly pendingUntil = new Map<number, number>();
   private readonly plannedStart = new Map<number, number>();
+  private readonly recent = new Map<number, { since: number; count: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -67,14 +70,15 @@ export class NotificationIntake {
 
   requestSync(selectedCalendarId: number, reason: string): Promise<void> {
     const arrived = performance.now();
+    const storm = this.countPush(selectedCalendarId, arrived) > STORM_PUSHES;
     const pending = this.pendingUntil.get(selectedCalendarId);
     if (pending !== undefined && arrived < pending) return Promise.resolve();
     const running = this.inflight.get(selectedCalendarId);
     if (running) return running;
-    // The first push of a quiet calendar waits only the debounce; during a storm a sync is planned
-    // no sooner than the spacing after the previous planned one.
+    // A push waits only the debounce; during a storm a sync is planned no sooner than the spacing
+    // after the previous planned one.
     const previous = this.plannedStart.get(selectedCalendarId);
-    const delayMs = Math.max(PUSH_DEBOUNCE_MS, previous === undefined ? 0 : previous + MIN_SYNC_SPACING_MS - arrived);
+    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm && previous !== undefined ? previous + MIN_SYNC_SPACING_MS - arrived : 0);
     this.plannedStart.set(selectedCalendarId, arrived + delayMs);
     if (this.plannedStart.size > 50_000) this.plannedStart.clear();
     const enqueue = this.jobs
@@ -87,5 +91,17 @@ export class NotificationIntake {
       .finally(() => this.inflight.delete(selectedCalendarId));
     this.inflight.set(selectedCalendarId, enqueue);
     return enqueue;
+  }
+
+  /** Pushes seen for the calendar in the current spacing interval, this one included. */
+  private countPush(selectedCalendarId: number, now: number): number {
+    const window = this.recent.get(selectedCalendarId);
+    if (!window || now - window.since > MIN_SYNC_SPACING_MS) {
+      if (this.recent.size > 50_000) this.recent.clear();
+      this.recent.set(selectedCalendarId, { since: now, count: 1 });
+      return 1;
+    }
+    window.count += 1;
+    return window.count;
   }
 }
