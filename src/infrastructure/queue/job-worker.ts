@@ -51,8 +51,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       };
     }
     const pool = new pg.Pool({ connectionString: this.databaseUrl, max: this.config.workerConcurrency + 3 });
-    pool.on('error', (error) => this.logger.warn(`queue pool: ${error.message}`));
-    pool.on('connect', (client) => client.on('error', (error) => this.logger.warn(`queue connection: ${error.message}`)));
+    pool.on('error', (error) => this.connectionLost('queue pool', error));
+    pool.on('connect', (client) => client.on('error', (error) => this.connectionLost('queue connection', error)));
     this.pool = pool;
     this.utils = await makeWorkerUtils({ pgPool: pool, logger: this.workerLogger() });
     await this.releaseDeadWorkers();
@@ -116,6 +116,16 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     } catch (error) {
       this.logger.warn(`releasing dead workers: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * The pool replaces a lost connection by itself. A database going down for a restart (or, with the
+   * embedded PostgreSQL, stopping together with this process) is routine, not a warning.
+   */
+  private connectionLost(what: string, error: Error & { code?: string }): void {
+    const routine = error.code === '57P01' || /Connection terminated/.test(error.message);
+    if (routine) this.logger.debug(`${what}: ${error.message}`);
+    else this.logger.warn(`${what}: ${error.message}`);
   }
 
   private workerLogger(): WorkerLogger {
