@@ -1,6 +1,6 @@
 import { CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
-@Entity({ name: 'Membership' })
+@Entity({ name: 'Membership', synchronize: false })
 export class MembershipEntity {
   @PrimaryColumn({ type: 'integer' })
   teamId!: number;

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-@Entity({ name: 'Team' })
+@Entity({ name: 'Team', synchronize: false })
 export class TeamEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-@Entity({ name: 'User' })
+@Entity({ name: 'User', synchronize: false })
 export class UserEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-@Entity({ name: 'Attendee' })
+@Entity({ name: 'Attendee', synchronize: false })
 export class AttendeeEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -3,7 +3,7 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 export type HistoryAction = 'created' | 'rescheduled' | 'cancelled' | 'updated';
 export type ChangeSource = 'api' | 'google_calendar' | 'office365_calendar';
 
-@Entity({ name: 'BookingHistory' })
+@Entity({ name: 'BookingHistory', synchronize: false })
 export class BookingHistoryEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

@@ -3,7 +3,7 @@ import type { ProviderName } from '../../../config/app-config.js';
 import type { EventBaseline } from '../domain/event-baseline.js';
 
 /** Where a booking lives in the host's calendar, and the event as calsync last wrote or accepted it. */
-@Entity({ name: 'BookingReference' })
+@Entity({ name: 'BookingReference', synchronize: false })
 export class BookingReferenceEntity {
   @PrimaryGeneratedColumn()
   id!: number;

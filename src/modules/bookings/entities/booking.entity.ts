@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateCol
 
 export type BookingStatus = 'accepted' | 'cancelled';
 
-@Entity({ name: 'Booking' })
+@Entity({ name: 'Booking', synchronize: false })
 export class BookingEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -6,7 +6,7 @@ export type ExternalChangeKind = 'rescheduled' | 'deleted' | 'details' | 'attend
  * Outbox row: a change seen in a provider calendar, written in the same transaction that
  * advances the sync cursor, so it is applied to the booking even if the process dies right after.
  */
-@Entity({ name: 'ExternalEventChange' })
+@Entity({ name: 'ExternalEventChange', synchronize: false })
 export class ExternalEventChangeEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

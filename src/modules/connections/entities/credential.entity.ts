@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { ProviderName } from '../../../config/app-config.js';
 
-@Entity({ name: 'Credential' })
+@Entity({ name: 'Credential', synchronize: false })
 export class CredentialEntity {
   @PrimaryGeneratedColumn()
   id!: number;

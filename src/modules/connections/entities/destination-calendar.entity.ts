@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-@Entity({ name: 'DestinationCalendar' })
+@Entity({ name: 'DestinationCalendar', synchronize: false })
 export class DestinationCalendarEntity {
   @PrimaryGeneratedColumn()
   id!: number;

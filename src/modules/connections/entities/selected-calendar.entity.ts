@@ -5,7 +5,7 @@ import type { ProviderName } from '../../../config/app-config.js';
  * A provider calendar calsync follows: read for busy times (`busySource`), written to as a
  * destination, or both. One row, and so one provider channel, per (credential, calendar).
  */
-@Entity({ name: 'SelectedCalendar' })
+@Entity({ name: 'SelectedCalendar', synchronize: false })
 export class SelectedCalendarEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -3,7 +3,7 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 export const FEATURE_TYPES = ['RELEASE', 'EXPERIMENT', 'OPERATIONAL', 'KILL_SWITCH', 'PERMISSION'] as const;
 export type FeatureType = (typeof FEATURE_TYPES)[number];
 
-@Entity({ name: 'Feature' })
+@Entity({ name: 'Feature', synchronize: false })
 export class FeatureEntity {
   @PrimaryColumn({ type: 'text' })
   slug!: string;

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-@Entity({ name: 'TeamFeatures' })
+@Entity({ name: 'TeamFeatures', synchronize: false })
 export class TeamFeatureEntity {
   @PrimaryColumn({ type: 'integer' })
   teamId!: number;

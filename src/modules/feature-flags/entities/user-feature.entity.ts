@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-@Entity({ name: 'UserFeatures' })
+@Entity({ name: 'UserFeatures', synchronize: false })
 export class UserFeatureEntity {
   @PrimaryColumn({ type: 'integer' })
   userId!: number;

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /** A busy event of a followed calendar, as of the calendar's last sync. Free and cancelled events are not kept. */
-@Entity({ name: 'CalendarCacheEvent' })
+@Entity({ name: 'CalendarCacheEvent', synchronize: false })
 export class CalendarCacheEventEntity {
   @PrimaryColumn({ type: 'integer' })
   selectedCalendarId!: number;
