@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { constantTimeEquals } from '../../infrastructure/crypto/constant-time.js';
+import { SecretMatcher } from '../../infrastructure/crypto/constant-time.js';
 import type { ApiAuthKind } from './api-auth.decorator.js';
 
 export const API_AUTH_KEY = 'calsync:api-auth';
@@ -12,10 +12,16 @@ export const API_AUTH_KEY = 'calsync:api-auth';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  private readonly appKey: SecretMatcher;
+  private readonly adminKey: SecretMatcher;
+
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.appKey = new SecretMatcher(config.apiKey);
+    this.adminKey = new SecretMatcher(config.adminApiKey);
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const kind =
@@ -26,8 +32,7 @@ export class ApiKeyGuard implements CanActivate {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!match) throw new UnauthorizedException('Missing bearer token: send "Authorization: Bearer <key>"');
-    const expected = kind === 'admin' ? this.config.adminApiKey : this.config.apiKey;
-    if (!constantTimeEquals(match[1], expected)) {
+    if (!(kind === 'admin' ? this.adminKey : this.appKey).matches(match[1])) {
       throw new UnauthorizedException(kind === 'admin' ? 'Invalid admin API key' : 'Invalid API key');
     }
     return true;

@@ -1,7 +1,7 @@
 import { ForbiddenException, Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
-import { constantTimeEquals } from '../../../infrastructure/crypto/constant-time.js';
+import { SecretMatcher } from '../../../infrastructure/crypto/constant-time.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
 import { NotificationIntake } from '../notification-intake.js';
 import { type NotificationResult, RecordGoogleNotificationCommand } from './record-google-notification.command.js';
@@ -11,14 +11,18 @@ const PROVIDER = 'google_calendar';
 /** Verifies the channel token, finds the channel, enqueues a sync. Never calls Google. */
 @CommandHandler(RecordGoogleNotificationCommand)
 export class RecordGoogleNotificationHandler implements ICommandHandler<RecordGoogleNotificationCommand> {
+  private readonly channelToken: SecretMatcher;
+
   constructor(
     private readonly intake: NotificationIntake,
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.channelToken = new SecretMatcher(config.google.webhookToken);
+  }
 
   async execute(command: RecordGoogleNotificationCommand): Promise<NotificationResult> {
-    if (!constantTimeEquals(command.token, this.config.google.webhookToken)) {
+    if (!this.channelToken.matches(command.token)) {
       this.metrics.notificationsReceived.inc({ provider: PROVIDER, result: 'forbidden' });
       throw new ForbiddenException('Invalid channel token');
     }
