@@ -13,7 +13,7 @@ import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.constants.js';
 import { type Interval, mergeIntervals, outside } from '../domain/intervals.js';
 import { isoInstant } from '../domain/iso-instant.js';
-import { BusyMemo } from '../domain/busy-memo.js';
+import { BusyMemo, clipTimeline, toTimeline } from '../domain/busy-memo.js';
 import { type BusyTimes, GetBusyTimesQuery } from './get-busy-times.query.js';
 
 const MAX_RANGE_DAYS = 366;
@@ -109,7 +109,9 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
       const cachedFrom = Math.max(from, window.start);
       const cachedTo = Math.min(to, coveredTo);
       if (cachedFrom < cachedTo) {
-        intervals.push(...(await this.fromCacheMemoized(group, cachedFrom, cachedTo, user.timeZone)));
+        intervals.push(
+          ...(await this.fromCacheMemoized(group, { start: window.start, end: coveredTo }, cachedFrom, cachedTo, user.timeZone)),
+        );
         usedCache = true;
         this.countSavedCalls(group);
       }
@@ -148,23 +150,33 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     );
   }
 
-  private async fromCacheMemoized(calendars: CalendarRow[], from: number, to: number, timeZone: string): Promise<Interval[]> {
+  /** The calendars' merged busy timeline over their cached window (memoized), clipped to [from, to). */
+  private async fromCacheMemoized(
+    calendars: CalendarRow[],
+    covered: { start: number; end: number },
+    from: number,
+    to: number,
+    timeZone: string,
+  ): Promise<Interval[]> {
     const key = BusyMemo.key({
       calendars: calendars.map((c) => ({ id: c.id, version: (c.syncedAt as Date).getTime() })),
-      from,
-      to,
+      from: covered.start,
+      to: covered.end,
       timeZone,
     });
-    const hit = this.memo.get(key);
-    if (hit) return hit;
-    const intervals = await this.fromCache(
-      calendars.map((c) => c.id),
-      from,
-      to,
-      timeZone,
-    );
-    this.memo.set(key, intervals);
-    return intervals;
+    let timeline = this.memo.get(key);
+    if (!timeline) {
+      timeline = toTimeline(
+        await this.fromCache(
+          calendars.map((c) => c.id),
+          covered.start,
+          covered.end,
+          timeZone,
+        ),
+      );
+      this.memo.set(key, timeline);
+    }
+    return clipTimeline(timeline, from, to);
   }
 
   private async fromCache(calendarIds: number[], from: number, to: number, timeZone: string): Promise<Interval[]> {
