@@ -51,23 +51,26 @@ interface LinkedRow {
 export class ExternalChangeRecorder {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Booking-linked events in `events` that the provider reports as deleted. */
-  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<ExternalEvent[]> {
+  /**
+   * Events of this calendar, reported deleted, that are an upcoming booking's own event, with the
+   * iCalUID calsync wrote for them (to look for the event elsewhere before calling it a cancellation).
+   */
+  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<Array<{ eventId: string; iCalUID: string }>> {
     const cancelled = events.filter((e) => e.status === 'cancelled');
     if (cancelled.length === 0) return [];
+    const ids = new Set(cancelled.map((e) => e.id));
     const linked = await this.findLinked(this.dataSource.manager, calendar, cancelled);
-    const ids = new Set(linked.filter((l) => !l.deletedAt && l.status === 'accepted').map((l) => l.externalEventId));
-    return cancelled.filter((e) => ids.has(e.id));
-  }
-
-  /** The iCalUID calsync stored for each of these events of the calendar. */
-  async iCalUIDsOf(calendar: SyncedCalendar, eventIds: string[]): Promise<Map<string, string>> {
-    const rows: Array<{ externalEventId: string; iCalUID: string | null }> = await this.dataSource.query(
-      `SELECT "externalEventId", "iCalUID" FROM "BookingReference"
-        WHERE "credentialId" = $1 AND "externalCalendarId" = $2 AND "externalEventId" = ANY($3::text[])`,
-      [calendar.credentialId, calendar.externalCalendarId, eventIds],
-    );
-    return new Map(rows.filter((r) => r.iCalUID).map((r) => [r.externalEventId, r.iCalUID as string]));
+    return linked
+      .filter(
+        (l) =>
+          !l.deletedAt &&
+          l.status === 'accepted' &&
+          l.iCalUID !== null &&
+          l.credentialId === calendar.credentialId &&
+          l.externalCalendarId === calendar.externalCalendarId &&
+          ids.has(l.externalEventId),
+      )
+      .map((l) => ({ eventId: l.externalEventId, iCalUID: l.iCalUID as string }));
   }
 
   /**

@@ -13,6 +13,7 @@ import type { ExternalEvent } from '../providers/external-event.js';
 import type { ProviderAuth } from '../providers/provider-auth.js';
 import { isProviderError } from '../providers/provider.errors.js';
 import { type CacheWindow, CalendarCacheRepository } from './calendar-cache.repository.js';
+import { cacheWindow } from './sync.constants.js';
 
 export interface SyncOutcome {
   kind: 'full' | 'incremental' | 'skipped';
@@ -191,21 +192,15 @@ export class SyncCalendarService {
     const moves = new Map<string, MovedEvent>();
     const deletions = await this.recorder.linkedDeletions(calendar, events);
     if (deletions.length === 0) return moves;
-    const references = await this.recorder.iCalUIDsOf(
-      calendar,
-      deletions.map((e) => e.id),
-    );
     const candidates = await this.connections.reachableCalendars(calendar.userId, MAX_MOVE_LOOKUPS);
-    for (const deleted of deletions) {
-      const iCalUID = references.get(deleted.id);
-      if (!iCalUID) continue;
+    for (const { eventId, iCalUID } of deletions) {
       for (const candidate of candidates) {
         if (candidate.credentialId === calendar.credentialId && candidate.calendarId === calendar.externalCalendarId) continue;
         const target = this.providers.get(candidate.provider);
         const auth = this.credentials.authFor(candidate.credential);
         const matches = await target.findByICalUID(auth, candidate.calendarId, iCalUID).catch(() => []);
         if (matches.length > 0) {
-          moves.set(deleted.id, {
+          moves.set(eventId, {
             credentialId: candidate.credentialId,
             externalCalendarId: candidate.calendarId,
             event: matches[0],
@@ -218,10 +213,8 @@ export class SyncCalendarService {
   }
 
   private window(): CacheWindow {
-    const start = new Date();
-    start.setUTCHours(0, 0, 0, 0);
-    const end = new Date(start.getTime() + this.config.syncWindowDays * 86_400_000);
-    return { start, end };
+    const { start, end } = cacheWindow(this.config.syncWindowDays);
+    return { start: new Date(start), end: new Date(end) };
   }
 
   private async recordError(selectedCalendarId: number, error: unknown): Promise<void> {

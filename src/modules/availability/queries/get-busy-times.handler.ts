@@ -10,7 +10,7 @@ import type { CredentialEntity } from '../../connections/entities/credential.ent
 import type { SelectedCalendarEntity } from '../../connections/entities/selected-calendar.entity.js';
 import { CACHE_FLAG, FeatureFlagService } from '../../feature-flags/feature-flag.service.js';
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.constants.js';
+import { SYNC_CALENDAR_JOB, cacheWindow, syncJobOptions } from '../../sync/sync.constants.js';
 import { type Interval, mergeIntervals, outside } from '../domain/intervals.js';
 import { isoInstant } from '../domain/iso-instant.js';
 import { BusyMemo, clipTimeline, toTimeline } from '../domain/busy-memo.js';
@@ -70,7 +70,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     ]);
     const from = start.getTime();
     const to = end.getTime();
-    const window = this.cacheWindow();
+    const window = cacheWindow(this.config.syncWindowDays);
     const now = Date.now();
 
     const cached: CalendarRow[] = [];
@@ -218,12 +218,6 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     const perProvider = new Map<string, Set<number>>();
     for (const c of calendars) perProvider.set(c.integration, (perProvider.get(c.integration) ?? new Set()).add(c.credentialId));
     for (const [provider, credentials] of perProvider) this.metrics.providerCallsSaved.inc({ provider }, credentials.size);
-  }
-
-  private cacheWindow(): { start: number; end: number } {
-    const start = new Date();
-    start.setUTCHours(0, 0, 0, 0);
-    return { start: start.getTime(), end: start.getTime() + this.config.syncWindowDays * 86_400_000 };
   }
 
   private async resyncInBackground(selectedCalendarId: number): Promise<void> {
