@@ -121,7 +121,8 @@ describe('Channels and webhook intake', () => {
       'X-Goog-Resource-ID': channel.resourceId,
       'X-Goog-Resource-State': 'exists',
     };
-    await t.http.post(WEBHOOK).set(headers).set('X-Goog-Channel-Token', 'forged').expect(403);
+    const forged = await t.http.post(WEBHOOK).set(headers).set('X-Goog-Channel-Token', 'forged').expect(403);
+    expect(forged.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Invalid channel token' });
     await t.http.post(WEBHOOK).set(headers).expect(403);
     expect(await t.google.sendPush(channel.id, 'exists', { token: 'forged-too' })).toBe(403);
     const jobs: Array<{ count: string }> = await t.dataSource.query(`SELECT count(*)::text AS count FROM graphile_worker.jobs`);
@@ -129,6 +130,13 @@ describe('Channels and webhook intake', () => {
     expect(t.google.callCount('events.list', host.calendarId)).toBe(lists);
     const metrics = await t.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(/calsync_notifications_received_total\{provider="google_calendar",result="forbidden"\} 3/);
+
+    // The same push with the right token is taken, and answered as JSON.
+    const accepted = await t.http.post(WEBHOOK).set(headers).set('X-Goog-Channel-Token', TEST_WEBHOOK_TOKEN).expect(200);
+    expect(accepted.headers['content-type']).toMatch(/^application\/json/);
+    expect(accepted.body).toEqual({ result: 'accepted' });
+    await waitForQueueIdle(t);
+    expect(t.google.callCount('events.list', host.calendarId)).toBe(lists + 1);
   });
 
   it('answers 200 to an unknown channel and does nothing', async () => {

@@ -9,18 +9,22 @@ export function constantTimeEquals(given: string | undefined | null, expected: s
 }
 
 /**
- * The same comparison against one fixed secret, hashed once: for checks on a hot path (every
- * webhook push, every API request).
+ * The same guarantee against one fixed secret, for checks on a hot path (every webhook push, every
+ * API request), without hashing: the comparison always runs over the secret's own bytes, so its
+ * time depends on neither the secret's length nor its content (only on the length of what the
+ * caller sent, which the caller knows).
  */
 export class SecretMatcher {
-  private readonly digest: Buffer | null;
+  private readonly secret: Buffer | null;
 
   constructor(secret: string) {
-    this.digest = secret.length > 0 ? sha256(secret) : null;
+    this.secret = secret.length > 0 ? Buffer.from(secret, 'utf8') : null;
   }
 
   matches(given: string | undefined | null): boolean {
-    if (typeof given !== 'string' || !this.digest) return false;
-    return timingSafeEqual(sha256(given), this.digest);
+    if (typeof given !== 'string' || !this.secret) return false;
+    const bytes = Buffer.from(given, 'utf8');
+    const sameLength = bytes.length === this.secret.length;
+    return timingSafeEqual(sameLength ? bytes : this.secret, this.secret) && sameLength;
   }
 }

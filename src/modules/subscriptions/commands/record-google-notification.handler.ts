@@ -12,31 +12,42 @@ const PROVIDER = 'google_calendar';
 @CommandHandler(RecordGoogleNotificationCommand)
 export class RecordGoogleNotificationHandler implements ICommandHandler<RecordGoogleNotificationCommand> {
   private readonly channelToken: SecretMatcher;
+  /** The push counter per result, with its labels bound once (this runs for every push). */
+  private readonly received: Record<NotificationResult | 'forbidden', { inc(): void }>;
 
   constructor(
     private readonly intake: NotificationIntake,
-    private readonly metrics: MetricsService,
+    metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.channelToken = new SecretMatcher(config.google.webhookToken);
+    const counter = (result: NotificationResult | 'forbidden') =>
+      metrics.notificationsReceived.labels({ provider: PROVIDER, result });
+    this.received = {
+      accepted: counter('accepted'),
+      sync_state: counter('sync_state'),
+      unknown_channel: counter('unknown_channel'),
+      superseded_channel: counter('superseded_channel'),
+      forbidden: counter('forbidden'),
+    };
   }
 
   async execute(command: RecordGoogleNotificationCommand): Promise<NotificationResult> {
     if (!this.channelToken.matches(command.token)) {
-      this.metrics.notificationsReceived.inc({ provider: PROVIDER, result: 'forbidden' });
+      this.received.forbidden.inc();
       throw new ForbiddenException('Invalid channel token');
     }
     const channel = command.channelId ? await this.intake.findChannel(command.channelId) : null;
     if (!channel || (command.resourceId && channel.resourceId && channel.resourceId !== command.resourceId)) {
       const superseded = command.channelId ? await this.intake.isSuperseded(command.channelId) : false;
       const result = superseded ? 'superseded_channel' : 'unknown_channel';
-      this.metrics.notificationsReceived.inc({ provider: PROVIDER, result });
+      this.received[result].inc();
       return result;
     }
     // `sync` is the channel's hello; syncing on it catches up on anything since the last cursor.
     const result: NotificationResult = command.resourceState === 'sync' ? 'sync_state' : 'accepted';
     await this.intake.requestSync(channel.selectedCalendarId, `push:${command.resourceState ?? 'unknown'}`);
-    this.metrics.notificationsReceived.inc({ provider: PROVIDER, result });
+    this.received[result].inc();
     return result;
   }
 }
