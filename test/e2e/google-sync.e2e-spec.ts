@@ -264,6 +264,32 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     });
   });
 
+  it('a change recorded just before the process died (outbox row, command never ran) is applied by the safety net', async () => {
+    const booking = await bookAndSettle(t, host);
+    const start = shifted(booking.startTime, 45);
+    const end = shifted(booking.endTime, 45);
+    // What a sync leaves behind when the process dies between its commit and the saga: the
+    // detected change in the outbox, not yet applied.
+    await t.dataSource.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt")
+       VALUES ($1, 'google_calendar', 'rescheduled', $2, clock_timestamp() - interval '1 minute')`,
+      [booking.id, JSON.stringify({ startTime: start, endTime: end })],
+    );
+    const result = await runTask(t, 'resync-calendars');
+    expect(result.replayedChanges).toBe(1);
+    await expectEventually(async () =>
+      expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end }),
+    );
+    const pending: Array<{ count: string }> = await t.dataSource.query(
+      `SELECT count(*)::text AS count FROM "ExternalEventChange" WHERE "appliedAt" IS NULL`,
+    );
+    expect(pending[0].count).toBe('0');
+    // Replayed again (a second instance, a retried task), it changes nothing more.
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    expect((await googleHistory(booking.id)).map((h) => h.action)).toEqual(['rescheduled']);
+  });
+
   it('a change stays durable across a restart between the push and the sync', async () => {
     const booking = await bookAndSettle(t, host);
     // Google keeps failing the pull, so the sync job is queued and retrying when the process goes down.

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { EnqueueOptions, JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { MIN_SYNC_SPACING_MS, NotificationIntake, PUSH_DEBOUNCE_MS } from './notification-intake.js';
+import { NotificationIntake, PUSH_DEBOUNCE_MS, STORM_SYNC_SPACING_MS } from './notification-intake.js';
 
 /** A queue that behaves like graphile-worker's add_job for timing: the job may start `delayMs` after insert. */
 function fakeQueue(roundTripMs: number) {
@@ -28,17 +28,39 @@ describe('NotificationIntake coalescing', () => {
     const { queue, calls } = fakeQueue(2);
     const intake = new NotificationIntake({} as DataSource, queue);
     const started = performance.now();
-    while (performance.now() - started < 1100) {
+    while (performance.now() - started < 2200) {
       // A storm: many pushes for the calendar every millisecond.
       await Promise.all(Array.from({ length: 20 }, () => intake.requestSync(1, 'push')));
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    // ~1.1 s of continuous pushes: the first at once (debounced), then one per spacing interval.
+    // ~2.2 s of continuous pushes: the first at once (debounced), then one per spacing interval.
     expect(calls.length).toBeGreaterThanOrEqual(3);
-    expect(calls.length).toBeLessThanOrEqual(Math.ceil(1100 / MIN_SYNC_SPACING_MS) + 2);
+    expect(calls.length).toBeLessThanOrEqual(Math.ceil(2200 / STORM_SYNC_SPACING_MS) + 2);
     const plannedStarts = calls.map((c) => c.at + c.delayMs);
     for (let i = 1; i < plannedStarts.length; i++) {
-      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(MIN_SYNC_SPACING_MS - 5);
+      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - 5);
+    }
+  });
+
+  it('keeps spacing a storm that goes on across window boundaries, also when it eases off', async () => {
+    const { queue, calls } = fakeQueue(1);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    const started = performance.now();
+    const pushFor = async (ms: number, everyMs: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        await intake.requestSync(1, 'push');
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+    };
+    // A hard storm for a second (a push every 2 ms), then a milder one that is still a storm
+    // (every 12 ms, about 80 a second) for two more.
+    await pushFor(1000, 2);
+    await pushFor(2000, 12);
+    const plannedStarts = calls.map((c) => c.at + c.delayMs - started).filter((at) => at > 300);
+    expect(plannedStarts.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < plannedStarts.length; i++) {
+      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - 5);
     }
   });
 
@@ -59,5 +81,26 @@ describe('NotificationIntake coalescing', () => {
     const intake = new NotificationIntake({} as DataSource, queue);
     await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(2, 'push'), intake.requestSync(1, 'push')]);
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('NotificationIntake channel lookup', () => {
+  it('lets pushes for one channel share a single lookup, then answers from the cache', async () => {
+    const queries: unknown[][] = [];
+    const dataSource = {
+      query: async (_sql: string, params: unknown[]) => {
+        queries.push(params);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return params[0] === 'channel-a' ? [{ id: 7, channelResourceId: 'res-a' }] : [];
+      },
+    } as unknown as DataSource;
+    const intake = new NotificationIntake(dataSource, fakeQueue(1).queue);
+    const found = await Promise.all(Array.from({ length: 40 }, () => intake.findChannel('channel-a')));
+    expect(found.every((t) => t?.selectedCalendarId === 7 && t.resourceId === 'res-a')).toBe(true);
+    expect(queries).toHaveLength(1);
+    expect((await intake.findChannel('channel-a'))?.selectedCalendarId).toBe(7);
+    expect(queries).toHaveLength(1);
+    expect(await intake.findChannel('unknown')).toBeNull();
+    expect(queries).toHaveLength(2);
   });
 });

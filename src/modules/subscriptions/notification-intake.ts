@@ -13,12 +13,15 @@ const CHANNEL_CACHE_MS = 5000;
 /** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
 export const PUSH_DEBOUNCE_MS = 25;
 /**
- * Under a storm of pushes for one calendar (more than `STORM_PUSHES` within this interval), syncs
- * start at most this often (per instance): each pulls everything changed since the last, so more
- * frequent runs would add work, not freshness. Ordinary edits never come close to a storm.
+ * A storm: more than `STORM_PUSHES` pushes for one calendar within `STORM_WINDOW_MS` (per instance).
+ * No person editing a calendar comes close; a bulk import or a script does. During a storm a
+ * calendar's syncs start at most once per `STORM_SYNC_SPACING_MS`: each pulls everything changed
+ * since the one before, so running them back to back would add work and provider quota (Google
+ * counts list calls per user per minute), not freshness worth having.
  */
-export const MIN_SYNC_SPACING_MS = 250;
+export const STORM_WINDOW_MS = 1000;
 export const STORM_PUSHES = 50;
+export const STORM_SYNC_SPACING_MS = 1000;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
 
@@ -33,19 +36,32 @@ const SAFETY_MS = 5;
 @Injectable()
 export class NotificationIntake {
   private readonly channels = new Map<string, ChannelTarget>();
+  private readonly lookups = new Map<string, Promise<ChannelTarget | null>>();
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly pendingUntil = new Map<number, number>();
   private readonly plannedStart = new Map<number, number>();
-  private readonly recent = new Map<number, { since: number; count: number }>();
+  private readonly recent = new Map<number, { since: number; count: number; previous: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly jobs: JobQueue,
   ) {}
 
-  async findChannel(channelId: string): Promise<ChannelTarget | null> {
+  /**
+   * The calendar a channel belongs to, from a short-lived cache. Pushes for one channel arrive
+   * together, so when its entry expires they share a single lookup instead of each running one.
+   */
+  findChannel(channelId: string): Promise<ChannelTarget | null> {
     const hit = this.channels.get(channelId);
-    if (hit && Date.now() - hit.at < CHANNEL_CACHE_MS) return hit;
+    if (hit && Date.now() - hit.at < CHANNEL_CACHE_MS) return Promise.resolve(hit);
+    const running = this.lookups.get(channelId);
+    if (running) return running;
+    const lookup = this.lookUpChannel(channelId).finally(() => this.lookups.delete(channelId));
+    this.lookups.set(channelId, lookup);
+    return lookup;
+  }
+
+  private async lookUpChannel(channelId: string): Promise<ChannelTarget | null> {
     const rows: Array<{ id: number; channelResourceId: string | null }> = await this.dataSource.query(
       `SELECT "id", "channelResourceId" FROM "SelectedCalendar" WHERE "channelId" = $1`,
       [channelId],
@@ -78,7 +94,7 @@ export class NotificationIntake {
     // A push waits only the debounce; during a storm a sync is planned no sooner than the spacing
     // after the previous planned one.
     const previous = this.plannedStart.get(selectedCalendarId);
-    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm && previous !== undefined ? previous + MIN_SYNC_SPACING_MS - arrived : 0);
+    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm && previous !== undefined ? previous + STORM_SYNC_SPACING_MS - arrived : 0);
     this.plannedStart.set(selectedCalendarId, arrived + delayMs);
     if (this.plannedStart.size > 50_000) this.plannedStart.clear();
     const enqueue = this.jobs
@@ -93,15 +109,24 @@ export class NotificationIntake {
     return enqueue;
   }
 
-  /** Pushes seen for the calendar in the current spacing interval, this one included. */
+  /**
+   * Pushes for the calendar over the last `STORM_WINDOW_MS`, this one included: the current fixed
+   * window's count plus the previous window's, weighted by how much of it still overlaps (a
+   * sliding window in two numbers, so a storm does not seem to end each time a window turns over).
+   */
   private countPush(selectedCalendarId: number, now: number): number {
-    const window = this.recent.get(selectedCalendarId);
-    if (!window || now - window.since > MIN_SYNC_SPACING_MS) {
+    let window = this.recent.get(selectedCalendarId);
+    if (!window) {
       if (this.recent.size > 50_000) this.recent.clear();
-      this.recent.set(selectedCalendarId, { since: now, count: 1 });
-      return 1;
+      window = { since: now, count: 0, previous: 0 };
+      this.recent.set(selectedCalendarId, window);
+    } else if (now - window.since >= STORM_WINDOW_MS) {
+      const windows = Math.floor((now - window.since) / STORM_WINDOW_MS);
+      window.previous = windows === 1 ? window.count : 0;
+      window.since += windows * STORM_WINDOW_MS;
+      window.count = 0;
     }
     window.count += 1;
-    return window.count;
+    return window.count + window.previous * (1 - (now - window.since) / STORM_WINDOW_MS);
   }
 }

@@ -3,7 +3,7 @@ import { EventBus } from '@nestjs/cqrs';
 import { ExternalChangeRecorder } from '../bookings/external-change.recorder.js';
 
 /** How long a recorded change may wait for its command before it is published again. */
-const GRACE_MS = 5000;
+export const REPLAY_GRACE_MS = 5000;
 
 /**
  * The event bus is in memory: a change recorded just before the process died never reached its
@@ -11,14 +11,27 @@ const GRACE_MS = 5000;
  */
 @Injectable()
 export class PendingChangesReplayer {
+  private lastLookAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly recorder: ExternalChangeRecorder,
     private readonly eventBus: EventBus,
   ) {}
 
-  async replay(graceMs = GRACE_MS): Promise<number> {
+  async replay(graceMs = REPLAY_GRACE_MS): Promise<number> {
+    this.lastLookAt = performance.now();
     const events = await this.recorder.pendingEvents(graceMs);
     for (const event of events) this.eventBus.publish(event);
     return events.length;
+  }
+
+  /**
+   * `replay`, at most once per grace period on this instance: after every sync run this costs a
+   * query only now and then, and a change left behind still waits no longer than about twice
+   * the grace period (the resync task replays as well).
+   */
+  async replayIfDue(): Promise<number> {
+    if (performance.now() - this.lastLookAt < REPLAY_GRACE_MS) return 0;
+    return this.replay();
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import type { ExternalEventDomainEvent } from '../bookings/events/external-event.events.js';
 import { ExternalChangeRecorder, type MovedEvent, type SyncedCalendar } from '../bookings/external-change.recorder.js';
 import { ConnectionsService } from '../connections/connections.service.js';
 import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
@@ -135,7 +136,7 @@ export class SyncCalendarService {
         changed = [...changed, ...(await this.missingBookingEvents(provider, auth, synced, seen, window))];
       const moves = mode.syncOn ? await this.findMoves(synced, changed) : new Map<string, MovedEvent>();
 
-      const domainEvents = await this.dataSource.transaction(async (manager) => {
+      const applyPage = async (manager: EntityManager): Promise<ExternalEventDomainEvent[]> => {
         if (mode.writeCache) {
           const applied = await this.cache.applyPage(manager, calendar.id, page.events, window, startedAt);
           this.metrics.eventsApplied.inc({ provider: provider.name, operation: 'upsert' }, applied.upserted);
@@ -155,7 +156,13 @@ export class SyncCalendarService {
           );
         }
         return recorded;
-      });
+      };
+      // Nothing changed and nothing to reconcile (what most pushes during a storm find): only the
+      // cursor moves, in one statement that needs no transaction around it.
+      const cursorOnly = last && !full && changed.length === 0 && (mode.writeCache || !calendar.cacheEnabled);
+      const domainEvents = cursorOnly
+        ? await applyPage(this.dataSource.manager)
+        : await this.dataSource.transaction(applyPage);
       bookingChanges += domainEvents.length;
       for (const event of domainEvents) this.eventBus.publish(event);
       for (const moved of moves.values()) {

@@ -16,7 +16,7 @@ export class SyncCalendarJob implements OnModuleInit {
     this.registry.register(SYNC_CALENDAR_JOB, async (payload) => {
       const { selectedCalendarId, full } = payload as SyncCalendarPayload;
       await this.sync.sync(selectedCalendarId, { full });
-      await this.replayer.replay();
+      await this.replayer.replayIfDue();
     });
   }
 }
