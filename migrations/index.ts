@@ -1,6 +1,12 @@
 import { InitialSchema1763800000000 } from './1763800000000-InitialSchema.js';
 import { QueueWorkerHeartbeat1763800000001 } from './1763800000001-QueueWorkerHeartbeat.js';
 import { CacheCoverage1763800000002 } from './1763800000002-CacheCoverage.js';
+import { CacheVersion1763800000003 } from './1763800000003-CacheVersion.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
-export const MIGRATIONS = [InitialSchema1763800000000, QueueWorkerHeartbeat1763800000001, CacheCoverage1763800000002];
+export const MIGRATIONS = [
+  InitialSchema1763800000000,
+  QueueWorkerHeartbeat1763800000001,
+  CacheCoverage1763800000002,
+  CacheVersion1763800000003,
+];

@@ -275,6 +275,61 @@ describe('Busy times from the cache, live from Google, or both', () => {
     expect(await count()).toBe(0);
   });
 
+  it('keeps answers for several calendars exact when one of them changes, by a sync or any other path', async () => {
+    const host = await cachedHost();
+    const second = t.google.addCalendar(host.email, { summary: 'Second' }).id;
+    const secondSelected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: second })
+      .expect(201);
+    t.google.createEvent(host.calendarId, { summary: 'one', start: { dateTime: day(1, 9) }, end: { dateTime: day(1, 10) } });
+    const two = t.google.createEvent(second, {
+      summary: 'two',
+      start: { dateTime: day(2, 9) },
+      end: { dateTime: day(2, 10) },
+    });
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const range = { start: day(0), end: day(10) };
+    const answer = async () => {
+      const res = await busy(host, range.start, range.end);
+      expect(res.body.source).toBe('cache');
+      return res.body.busy as Array<{ start: string; end: string }>;
+    };
+    expect(await answer()).toEqual([
+      { start: day(1, 9), end: day(1, 10) },
+      { start: day(2, 9), end: day(2, 10) },
+    ]);
+    const versions = async () =>
+      (
+        (await t.dataSource.query(`SELECT "cacheVersion"::int AS v FROM "SelectedCalendar" WHERE "id" = ANY($1::int[]) ORDER BY "id"`, [
+          [host.selectedId, secondSelected.body.id],
+        ])) as Array<{ v: number }>
+      ).map((r) => r.v);
+
+    // A sync that finds nothing new leaves the cache, and so its version, as it was.
+    const before = await versions();
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    expect(await versions()).toEqual(before);
+
+    // One calendar changes through a sync: the answer follows, and only that calendar's version moved.
+    await afterPush(t, () =>
+      t.google.updateEvent(second, two.id, { start: { dateTime: day(2, 11) }, end: { dateTime: day(2, 13) } }),
+    );
+    const afterMove = await versions();
+    expect(afterMove[0]).toBe(before[0]);
+    expect(afterMove[1]).toBeGreaterThan(before[1]);
+    expect(await answer()).toEqual([
+      { start: day(1, 9), end: day(1, 10) },
+      { start: day(2, 11), end: day(2, 13) },
+    ]);
+
+    // The other changes by a path that is no sync at all (here SQL by hand; `syncedAt` stays put).
+    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [host.selectedId]);
+    expect(await answer()).toEqual([{ start: day(2, 11), end: day(2, 13) }]);
+  });
+
   it('clean-up drops ended events; removing a calendar drops its events at once', async () => {
     const host = await cachedHost();
     t.google.createEvent(host.calendarId, { summary: 'soon', start: { dateTime: day(1, 9) }, end: { dateTime: day(1, 10) } });

@@ -1,9 +1,9 @@
-import { BusyMemo, clipTimeline, toTimeline } from './busy-memo.js';
+import { BusyMemo, clipTimeline, mergeTimelines, renderClipped, toTimeline } from './busy-memo.js';
 
 describe('BusyMemo', () => {
   const key = (version: number, from = 0) => BusyMemo.key({ calendars: [{ id: 1, version }], from, to: 100, timeZone: 'UTC' });
 
-  it('misses once a calendar has synced again (its version moved)', () => {
+  it('misses once a calendar\'s cached events changed (its version moved)', () => {
     const memo = new BusyMemo();
     memo.set(key(1), toTimeline([{ start: 1, end: 2 }]));
     expect(Array.from(memo.get(key(1)) ?? [])).toEqual([1, 2]);
@@ -39,5 +39,49 @@ describe('clipTimeline', () => {
     expect(clipTimeline(timeline, 0, 100)).toHaveLength(3);
     expect(clipTimeline(timeline, 60, 100)).toEqual([]);
     expect(clipTimeline(toTimeline([]), 0, 100)).toEqual([]);
+  });
+});
+
+describe('mergeTimelines', () => {
+  it('joins overlapping and touching intervals of several calendars, in order', () => {
+    const a = toTimeline([
+      { start: 10, end: 20 },
+      { start: 40, end: 50 },
+      { start: 90, end: 95 },
+    ]);
+    const b = toTimeline([
+      { start: 15, end: 30 },
+      { start: 50, end: 60 },
+    ]);
+    const c = toTimeline([{ start: 0, end: 5 }]);
+    expect(Array.from(mergeTimelines([a, b, c, toTimeline([])]))).toEqual([0, 5, 10, 30, 40, 60, 90, 95]);
+  });
+
+  it('returns a single timeline as it is, and nothing for nothing', () => {
+    const a = toTimeline([{ start: 1, end: 2 }]);
+    expect(mergeTimelines([a, toTimeline([])])).toBe(a);
+    expect(mergeTimelines([])).toHaveLength(0);
+  });
+});
+
+describe('renderClipped', () => {
+  const day = Date.UTC(2026, 10, 23);
+  const timeline = toTimeline([
+    { start: day + 9 * 3600_000, end: day + 10 * 3600_000 },
+    { start: day + 12 * 3600_000, end: day + 13.5 * 3600_000 },
+    { start: day + 30 * 3600_000, end: day + 31 * 3600_000 },
+  ]);
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it.each([
+    ['the whole timeline', day, day + 48 * 3600_000],
+    ['a range cutting into the first and the last interval', day + 9.5 * 3600_000, day + 30.25 * 3600_000],
+    ['a range between intervals', day + 10 * 3600_000, day + 12 * 3600_000],
+    ['a range inside one interval', day + 12.25 * 3600_000, day + 12.5 * 3600_000],
+  ])('answers %s exactly as clipping then formatting would', (_label, from, to) => {
+    const expected = clipTimeline(timeline, from, to).map((i) => ({ start: iso(i.start), end: iso(i.end) }));
+    expect(renderClipped(timeline, from, to)).toEqual(expected);
+    // Formatted once, the same answer again.
+    expect(renderClipped(timeline, from, to)).toEqual(expected);
   });
 });

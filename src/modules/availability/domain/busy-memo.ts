@@ -1,17 +1,19 @@
+import { isoInstant } from './iso-instant.js';
 import type { Interval } from './intervals.js';
 
 /**
- * Merged busy timelines of calendar sets over their whole cached window, keyed by everything
- * they depend on: the calendars and the `syncedAt` of each (every sync that writes the cache
- * moves it), the window and the time zone. A sync anywhere changes the key, so a stale timeline
- * is never served; it just ages out. Any range inside the window is then a binary search away.
+ * Merged busy timelines, of single calendars and of calendar sets, over their whole cached window,
+ * keyed by everything they depend on: the calendars and the `cacheVersion` of each (it moves with
+ * every change to the calendar's cached events, in the same transaction), the window and the time
+ * zone. A change anywhere changes the key, so a stale timeline is never served; it just ages out.
+ * Any range inside the window is then a binary search away.
  */
 export class BusyMemo {
   private readonly entries = new Map<string, Float64Array>();
 
-  constructor(private readonly capacity = 200) {}
+  constructor(private readonly capacity = 500) {}
 
-  static key(parts: { calendars: Array<{ id: number; version: number }>; from: number; to: number; timeZone: string }): string {
+  static key(parts: { calendars: Array<{ id: number; version: number | string }>; from: number; to: number; timeZone: string }): string {
     return `${parts.timeZone}|${parts.from}|${parts.to}|${parts.calendars.map((c) => `${c.id}@${c.version}`).join(',')}`;
   }
 
@@ -44,17 +46,71 @@ export function toTimeline(intervals: Interval[]): Float64Array {
 /** The parts of a timeline inside [from, to). */
 export function clipTimeline(timeline: Float64Array, from: number, to: number): Interval[] {
   const count = timeline.length / 2;
-  // First interval ending after `from` (ends ascend, as the intervals are merged and sorted).
+  const result: Interval[] = [];
+  for (let i = firstEndingAfter(timeline, from); i < count && timeline[2 * i] < to; i++) {
+    result.push({ start: Math.max(timeline[2 * i], from), end: Math.min(timeline[2 * i + 1], to) });
+  }
+  return result;
+}
+
+/** One timeline out of several (each sorted and merged): overlapping and touching intervals joined. */
+export function mergeTimelines(parts: Float64Array[]): Float64Array {
+  const nonEmpty = parts.filter((p) => p.length > 0);
+  if (nonEmpty.length === 0) return new Float64Array(0);
+  if (nonEmpty.length === 1) return nonEmpty[0];
+  const count = nonEmpty.reduce((n, p) => n + p.length / 2, 0);
+  const order = new Array<number>(count);
+  const all = new Float64Array(count * 2);
+  let at = 0;
+  for (const part of nonEmpty) {
+    all.set(part, at);
+    at += part.length;
+  }
+  for (let i = 0; i < count; i++) order[i] = i;
+  order.sort((a, b) => all[2 * a] - all[2 * b]);
+  const merged: number[] = [];
+  for (const i of order) {
+    const start = all[2 * i];
+    const end = all[2 * i + 1];
+    const last = merged.length - 1;
+    if (last > 0 && start <= merged[last]) merged[last] = Math.max(merged[last], end);
+    else merged.push(start, end);
+  }
+  return Float64Array.from(merged);
+}
+
+/** Each timeline's instants as ISO strings, formatted on first use and kept as long as the timeline. */
+const formatted = new WeakMap<Float64Array, string[]>();
+
+/**
+ * `clipTimeline` rendered as the API answers it (ISO instants): the instants of a memoized
+ * timeline are formatted once, only the two clipped ends of a range are new.
+ */
+export function renderClipped(timeline: Float64Array, from: number, to: number): Array<{ start: string; end: string }> {
+  let iso = formatted.get(timeline);
+  if (!iso) {
+    iso = Array.from(timeline, (ms) => isoInstant(ms));
+    formatted.set(timeline, iso);
+  }
+  const count = timeline.length / 2;
+  const result: Array<{ start: string; end: string }> = [];
+  for (let i = firstEndingAfter(timeline, from); i < count && timeline[2 * i] < to; i++) {
+    result.push({
+      start: timeline[2 * i] < from ? isoInstant(from) : iso[2 * i],
+      end: timeline[2 * i + 1] > to ? isoInstant(to) : iso[2 * i + 1],
+    });
+  }
+  return result;
+}
+
+/** The first interval ending after `from` (ends ascend, as the intervals are merged and sorted). */
+function firstEndingAfter(timeline: Float64Array, from: number): number {
   let low = 0;
-  let high = count;
+  let high = timeline.length / 2;
   while (low < high) {
     const mid = (low + high) >> 1;
     if (timeline[2 * mid + 1] <= from) low = mid + 1;
     else high = mid;
   }
-  const result: Interval[] = [];
-  for (let i = low; i < count && timeline[2 * i] < to; i++) {
-    result.push({ start: Math.max(timeline[2 * i], from), end: Math.min(timeline[2 * i + 1], to) });
-  }
-  return result;
+  return low;
 }

@@ -65,6 +65,10 @@ export class SelectedCalendarEntity {
   @Column({ type: 'timestamptz', nullable: true })
   cacheCoveredUntil!: Date | null;
 
+  /** Moves whenever this calendar's cached events change (database triggers); busy answers are memoized under it. */
+  @Column({ type: 'bigint', default: 0, insert: false, update: false })
+  cacheVersion!: string;
+
   /** Whether the last sync wrote this calendar's events into the cache. */
   @Column({ type: 'boolean' })
   cacheEnabled!: boolean;
