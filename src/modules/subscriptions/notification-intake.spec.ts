@@ -76,11 +76,94 @@ describe('NotificationIntake coalescing', () => {
     expect(calls.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('a quick succession of edits, each synced before the next (25 a second), is never spaced either', async () => {
+    const { queue, calls } = fakeQueue(2);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    for (let edit = 0; edit < 40; edit++) {
+      await intake.requestSync(1, 'push');
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    expect(calls).toHaveLength(40);
+    expect(calls.every((c) => c.delayMs === PUSH_DEBOUNCE_MS)).toBe(true);
+  });
+
   it('keeps calendars independent', async () => {
     const { queue, calls } = fakeQueue(2);
     const intake = new NotificationIntake({} as DataSource, queue);
     await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(2, 'push'), intake.requestSync(1, 'push')]);
     expect(calls).toHaveLength(2);
+  });
+});
+
+/**
+ * A queue that keeps graphile-worker's rules for what matters here: one waiting job per key (a
+ * second add keeps the first's run time), a job starts once its run time has come (plus a pick-up
+ * delay) and then frees its key. It records when each job starts.
+ */
+function keyedQueue(roundTripMs: number, pickUpMs: number) {
+  const waiting = new Map<string, { createdAt: number; runAt: number }>();
+  const jobs: Array<{ createdAt: number; startedAt: number }> = [];
+  const adds: number[] = [];
+  const startDue = (now: number) => {
+    for (const [key, job] of waiting) {
+      if (job.runAt + pickUpMs <= now) {
+        jobs.push({ createdAt: job.createdAt, startedAt: job.runAt + pickUpMs });
+        waiting.delete(key);
+      }
+    }
+  };
+  const queue = {
+    enqueue: async (_task: string, _payload: object, options: EnqueueOptions = {}) => {
+      adds.push(performance.now());
+      await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
+      const now = performance.now();
+      startDue(now);
+      const key = options.jobKey as string;
+      let job = waiting.get(key);
+      if (!job) {
+        job = { createdAt: now, runAt: now + Math.max(0, options.delayMs ?? 0) };
+        waiting.set(key, job);
+      }
+      const msUntilRun = Math.max(0, job.runAt - now);
+      await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
+      return { msUntilRun };
+    },
+  };
+  return { queue: queue as unknown as JobQueue, jobs, adds, startDue };
+}
+
+describe('NotificationIntake during a long storm', () => {
+  it('covers every push with a job that starts after it, syncs about once a second, and soon stops waiting for the database', async () => {
+    const { queue, jobs, adds, startDue } = keyedQueue(2, 3);
+    const intake = new NotificationIntake({} as DataSource, queue);
+    const pushes: Array<{ at: number; answeredAt: number }> = [];
+    const began = performance.now();
+    const tick = setInterval(() => startDue(performance.now()), 1);
+    try {
+      while (performance.now() - began < 3500) {
+        const at = performance.now();
+        await intake.requestSync(1, 'push');
+        pushes.push({ at, answeredAt: performance.now() });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } finally {
+      clearInterval(tick);
+    }
+    startDue(Number.POSITIVE_INFINITY); // jobs still waiting start later
+
+    // The safety property: every push is answered only once a job exists that starts after it arrived.
+    const uncovered = pushes.filter((p) => !jobs.some((j) => j.createdAt <= p.answeredAt && j.startedAt >= p.at));
+    expect(uncovered).toEqual([]);
+    const starts = jobs.map((j) => j.startedAt);
+    // Once the storm is recognised (within its first few hundred ms): one sync a second, and one
+    // enqueue per sync.
+    const syncsLater = starts.filter((start) => start - began > 500).length;
+    expect(syncsLater).toBeGreaterThanOrEqual(3);
+    expect(syncsLater).toBeLessThanOrEqual(5);
+    expect(adds.filter((at) => at - began > 500).length).toBeLessThanOrEqual(syncsLater);
+    // Once the storm is recognised, pushes do not wait for an enqueue.
+    const later = pushes.filter((p) => p.at - began > 1200);
+    expect(later.filter((p) => p.answeredAt - p.at >= 1).length).toBeLessThanOrEqual(later.length * 0.02);
   });
 });
 

@@ -13,17 +13,35 @@ const CHANNEL_CACHE_MS = 5000;
 /** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
 export const PUSH_DEBOUNCE_MS = 25;
 /**
- * A storm: more than `STORM_PUSHES` pushes for one calendar within `STORM_WINDOW_MS` (per instance).
- * No person editing a calendar comes close; a bulk import or a script does. During a storm a
- * calendar's syncs start at most once per `STORM_SYNC_SPACING_MS`: each pulls everything changed
- * since the one before, so running them back to back would add work and provider quota (Google
- * counts list calls per user per minute), not freshness worth having.
+ * A storm: more than `STORM_PUSHES` pushes within `STORM_WINDOW_MS` (per instance) that find a
+ * sync of their calendar already planned, i.e. pushes come faster than syncs can follow. Nobody
+ * editing a calendar by hand comes close (an edit sends a push or two, and the sync after it is
+ * done before the next edit); a bulk import or a script does. During a storm a calendar's syncs
+ * start at most once per `STORM_SYNC_SPACING_MS`: each pulls everything changed since the one
+ * before, so running them back to back would add work and provider quota (Google counts list
+ * calls per user per minute), not freshness worth having.
  */
 export const STORM_WINDOW_MS = 1000;
-export const STORM_PUSHES = 50;
+export const STORM_PUSHES = 20;
 export const STORM_SYNC_SPACING_MS = 1000;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
+const MAX_TRACKED_CALENDARS = 50_000;
+
+/** What this instance knows about one calendar's pushes and the sync jobs it planned for them. */
+interface CalendarIntake {
+  /** Pushes arriving before this (performance.now() ms) are covered by a job that cannot have started. */
+  coveredUntil: number;
+  /** When the job the latest enqueue found or made may start, and under which of the two keys. */
+  plannedStart: number;
+  plannedNext: boolean;
+  /** An enqueue that pushes arriving now can share. */
+  inflight: Promise<void> | null;
+  /** Storm detection: absorbed pushes in the current window, and in the one before it. */
+  windowSince: number;
+  windowCount: number;
+  previousWindowCount: number;
+}
 
 /**
  * Turns "calendar X changed" into a durable, debounced sync job, answering the push only once a
@@ -32,15 +50,16 @@ const SAFETY_MS = 5;
  *   commits starts after they arrived);
  * - pushes arriving before the debounced job may start: nothing (on any instance) can start a job
  *   before its `run_at`, and the job pulls every change made until it runs.
+ * During a storm, syncs are spaced (`STORM_SYNC_SPACING_MS`), and the first push the covering job
+ * no longer covers plans the next one under the other of two keys of the calendar's queue: the
+ * covering job may still be waiting under its key (one key holds one waiting job), and the new
+ * one starts a spacing later. So a storm costs about one enqueue per sync, not one per push.
  */
 @Injectable()
 export class NotificationIntake {
   private readonly channels = new Map<string, ChannelTarget>();
   private readonly lookups = new Map<string, Promise<ChannelTarget | null>>();
-  private readonly inflight = new Map<number, Promise<void>>();
-  private readonly pendingUntil = new Map<number, number>();
-  private readonly plannedStart = new Map<number, number>();
-  private readonly recent = new Map<number, { since: number; count: number; previous: number }>();
+  private readonly calendars = new Map<number, CalendarIntake>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -86,47 +105,74 @@ export class NotificationIntake {
 
   requestSync(selectedCalendarId: number, reason: string): Promise<void> {
     const arrived = performance.now();
-    const storm = this.countPush(selectedCalendarId, arrived) > STORM_PUSHES;
-    const pending = this.pendingUntil.get(selectedCalendarId);
-    if (pending !== undefined && arrived < pending) return Promise.resolve();
-    const running = this.inflight.get(selectedCalendarId);
-    if (running) return running;
+    const state = this.stateOf(selectedCalendarId, arrived);
+    const covered = arrived < state.coveredUntil;
+    const storm = this.countPush(state, arrived, covered || state.inflight !== null) > STORM_PUSHES;
+    if (covered) return Promise.resolve();
+    if (state.inflight) return state.inflight;
     // A push waits only the debounce; during a storm a sync is planned no sooner than the spacing
-    // after the previous planned one.
-    const previous = this.plannedStart.get(selectedCalendarId);
-    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm && previous !== undefined ? previous + STORM_SYNC_SPACING_MS - arrived : 0);
-    this.plannedStart.set(selectedCalendarId, arrived + delayMs);
-    if (this.plannedStart.size > 50_000) this.plannedStart.clear();
-    const enqueue = this.jobs
-      .enqueue(SYNC_CALENDAR_JOB, { selectedCalendarId, reason }, { ...syncJobOptions(selectedCalendarId), delayMs })
-      .then(({ msUntilRun }) => {
-        // The job cannot start before `msUntilRun` after its insert, which came after `arrived`.
-        if (msUntilRun > SAFETY_MS) this.pendingUntil.set(selectedCalendarId, arrived + msUntilRun - SAFETY_MS);
-        if (this.pendingUntil.size > 50_000) this.pendingUntil.clear();
-      })
-      .finally(() => this.inflight.delete(selectedCalendarId));
-    this.inflight.set(selectedCalendarId, enqueue);
+    // after the previous planned one, under the other key (the previous one may still be waiting).
+    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm ? state.plannedStart + STORM_SYNC_SPACING_MS - arrived : 0);
+    const next = storm ? !state.plannedNext : false;
+    const enqueue = this.enqueue(selectedCalendarId, state, arrived, delayMs, next, reason).finally(() => {
+      state.inflight = null;
+    });
+    state.inflight = enqueue;
     return enqueue;
   }
 
-  /**
-   * Pushes for the calendar over the last `STORM_WINDOW_MS`, this one included: the current fixed
-   * window's count plus the previous window's, weighted by how much of it still overlaps (a
-   * sliding window in two numbers, so a storm does not seem to end each time a window turns over).
-   */
-  private countPush(selectedCalendarId: number, now: number): number {
-    let window = this.recent.get(selectedCalendarId);
-    if (!window) {
-      if (this.recent.size > 50_000) this.recent.clear();
-      window = { since: now, count: 0, previous: 0 };
-      this.recent.set(selectedCalendarId, window);
-    } else if (now - window.since >= STORM_WINDOW_MS) {
-      const windows = Math.floor((now - window.since) / STORM_WINDOW_MS);
-      window.previous = windows === 1 ? window.count : 0;
-      window.since += windows * STORM_WINDOW_MS;
-      window.count = 0;
+  private async enqueue(
+    selectedCalendarId: number,
+    state: CalendarIntake,
+    arrived: number,
+    delayMs: number,
+    next: boolean,
+    reason: string,
+  ): Promise<void> {
+    const { msUntilRun } = await this.jobs.enqueue(
+      SYNC_CALENDAR_JOB,
+      { selectedCalendarId, reason },
+      { ...syncJobOptions(selectedCalendarId, false, next), delayMs },
+    );
+    // The job cannot start before `msUntilRun` after its insert, which came after `arrived`. (A
+    // job already waiting under that key keeps its own run time: `msUntilRun` is the one in force.)
+    if (msUntilRun > SAFETY_MS) state.coveredUntil = Math.max(state.coveredUntil, arrived + msUntilRun - SAFETY_MS);
+    state.plannedStart = arrived + msUntilRun;
+    state.plannedNext = next;
+  }
+
+  private stateOf(selectedCalendarId: number, now: number): CalendarIntake {
+    let state = this.calendars.get(selectedCalendarId);
+    if (!state) {
+      if (this.calendars.size >= MAX_TRACKED_CALENDARS) this.calendars.clear();
+      state = {
+        coveredUntil: 0,
+        plannedStart: Number.NEGATIVE_INFINITY,
+        plannedNext: false,
+        inflight: null,
+        windowSince: now,
+        windowCount: 0,
+        previousWindowCount: 0,
+      };
+      this.calendars.set(selectedCalendarId, state);
     }
-    window.count += 1;
-    return window.count + window.previous * (1 - (now - window.since) / STORM_WINDOW_MS);
+    return state;
+  }
+
+  /**
+   * Pushes for the calendar over the last `STORM_WINDOW_MS` that found a sync already planned
+   * (`absorbed`), this one included: the current fixed window's count plus the previous window's,
+   * weighted by how much of it still overlaps (a sliding window in two numbers, so a storm does
+   * not seem to end each time a window turns over).
+   */
+  private countPush(state: CalendarIntake, now: number, absorbed: boolean): number {
+    if (now - state.windowSince >= STORM_WINDOW_MS) {
+      const windows = Math.floor((now - state.windowSince) / STORM_WINDOW_MS);
+      state.previousWindowCount = windows === 1 ? state.windowCount : 0;
+      state.windowSince += windows * STORM_WINDOW_MS;
+      state.windowCount = 0;
+    }
+    if (absorbed) state.windowCount += 1;
+    return state.windowCount + state.previousWindowCount * (1 - (now - state.windowSince) / STORM_WINDOW_MS);
   }
 }
