@@ -186,4 +186,37 @@ describe('NotificationIntake channel lookup', () => {
     expect(await intake.findChannel('unknown')).toBeNull();
     expect(queries).toHaveLength(2);
   });
+
+  it('answers an entry a little past its age at once while one lookup refreshes it', async () => {
+    let clock = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => clock;
+    try {
+      let target = 7;
+      let queries = 0;
+      const dataSource = {
+        query: async () => {
+          queries += 1;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return [{ id: target, channelResourceId: 'res' }];
+        },
+      } as unknown as DataSource;
+      const intake = new NotificationIntake(dataSource, fakeQueue(1).queue);
+      expect((await intake.findChannel('c'))?.selectedCalendarId).toBe(7);
+      target = 8;
+      clock += 6000; // past its age: still answered, refreshed once in the background
+      const answers = await Promise.all(Array.from({ length: 10 }, () => intake.findChannel('c')));
+      expect(answers.map((a) => a?.selectedCalendarId)).toEqual(Array(10).fill(7));
+      expect(queries).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await intake.findChannel('c'))?.selectedCalendarId).toBe(8);
+      expect(queries).toBe(2);
+      target = 9;
+      clock += 60_000; // long past: looked up before answering
+      expect((await intake.findChannel('c'))?.selectedCalendarId).toBe(9);
+      expect(queries).toBe(3);
+    } finally {
+      Date.now = realNow;
+    }
+  });
 });

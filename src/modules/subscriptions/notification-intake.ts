@@ -10,6 +10,8 @@ interface ChannelTarget {
 }
 
 const CHANNEL_CACHE_MS = 5000;
+/** Past `CHANNEL_CACHE_MS`, and up to this age, an entry is answered while it is refreshed. */
+const CHANNEL_STALE_MS = 15_000;
 /** Pushes come in bursts (several per edit, two channels during renewal): one sync per window. */
 export const PUSH_DEBOUNCE_MS = 25;
 /**
@@ -68,13 +70,23 @@ export class NotificationIntake {
 
   /**
    * The calendar a channel belongs to, from a short-lived cache. Pushes for one channel arrive
-   * together, so when its entry expires they share a single lookup instead of each running one.
+   * together: an entry a little past its age is still answered while one lookup refreshes it in
+   * the background, and pushes finding no entry share a single lookup. (A stale entry can at most
+   * let a just-replaced channel's push start a sync of its calendar, which changes nothing.)
    */
   findChannel(channelId: string): Promise<ChannelTarget | null> {
     const hit = this.channels.get(channelId);
-    if (hit && Date.now() - hit.at < CHANNEL_CACHE_MS) return Promise.resolve(hit);
-    const running = this.lookups.get(channelId);
-    if (running) return running;
+    const age = hit ? Date.now() - hit.at : Number.POSITIVE_INFINITY;
+    if (hit && age < CHANNEL_CACHE_MS) return Promise.resolve(hit);
+    const lookup = this.lookups.get(channelId) ?? this.startLookup(channelId);
+    if (hit && age < CHANNEL_STALE_MS) {
+      lookup.catch(() => undefined);
+      return Promise.resolve(hit);
+    }
+    return lookup;
+  }
+
+  private startLookup(channelId: string): Promise<ChannelTarget | null> {
     const lookup = this.lookUpChannel(channelId).finally(() => this.lookups.delete(channelId));
     this.lookups.set(channelId, lookup);
     return lookup;
