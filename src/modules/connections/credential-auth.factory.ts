@@ -3,6 +3,7 @@ import { EventBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
+import { findById } from '../../infrastructure/database/find-by-id.js';
 import type { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { CredentialInvalidated } from './events/credential-invalidated.event.js';
@@ -30,7 +31,7 @@ export class CredentialAuthFactory {
   }
 
   async open(credentialId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth }> {
-    const credential = await this.dataSource.manager.findOneBy(CredentialEntity, { id: credentialId });
+    const credential = await findById(this.dataSource, CredentialEntity, credentialId);
     if (!credential) throw new NotFoundException(`Credential ${credentialId} not found`);
     return { credential, auth: this.authFor(credential) };
   }

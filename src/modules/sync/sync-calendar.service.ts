@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { findById } from '../../infrastructure/database/find-by-id.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import type { ExternalEventDomainEvent } from '../bookings/events/external-event.events.js';
 import { ExternalChangeRecorder, type MovedEvent, type SyncedCalendar } from '../bookings/external-change.recorder.js';
@@ -49,7 +50,7 @@ export class SyncCalendarService {
   ) {}
 
   async sync(selectedCalendarId: number, options: { full?: boolean } = {}): Promise<SyncOutcome> {
-    const calendar = await this.dataSource.manager.findOneBy(SelectedCalendarEntity, { id: selectedCalendarId });
+    const calendar = await findById(this.dataSource, SelectedCalendarEntity, selectedCalendarId);
     if (!calendar) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'calendar removed' };
     const { credential, auth } = await this.credentials.open(calendar.credentialId);
     if (credential.status !== 'active') {
