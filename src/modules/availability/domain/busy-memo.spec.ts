@@ -1,3 +1,4 @@
+import { mergeIntervals } from './intervals.js';
 import { BusyMemo, clipTimeline, mergeTimelines, renderClipped, toTimeline } from './busy-memo.js';
 
 describe('BusyMemo', () => {
@@ -55,6 +56,22 @@ describe('mergeTimelines', () => {
     ]);
     const c = toTimeline([{ start: 0, end: 5 }]);
     expect(Array.from(mergeTimelines([a, b, c, toTimeline([])]))).toEqual([0, 5, 10, 30, 40, 60, 90, 95]);
+  });
+
+  it('agrees with merging all the intervals afresh, for random calendars', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let round = 0; round < 50; round++) {
+      const calendars = Array.from({ length: 1 + Math.floor(random() * 5) }, () =>
+        Array.from({ length: Math.floor(random() * 30) }, () => {
+          const start = Math.floor(random() * 1000);
+          return { start, end: start + 1 + Math.floor(random() * 50) };
+        }),
+      );
+      const expected = mergeIntervals(calendars.flat(), 0, 2000).flatMap((i) => [i.start, i.end]);
+      const timelines = calendars.map((c) => toTimeline(mergeIntervals(c, 0, 2000)));
+      expect(Array.from(mergeTimelines(timelines))).toEqual(expected);
+    }
   });
 
   it('returns a single timeline as it is, and nothing for nothing', () => {

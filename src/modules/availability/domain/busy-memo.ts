@@ -55,28 +55,38 @@ export function clipTimeline(timeline: Float64Array, from: number, to: number): 
 
 /** One timeline out of several (each sorted and merged): overlapping and touching intervals joined. */
 export function mergeTimelines(parts: Float64Array[]): Float64Array {
-  const nonEmpty = parts.filter((p) => p.length > 0);
-  if (nonEmpty.length === 0) return new Float64Array(0);
-  if (nonEmpty.length === 1) return nonEmpty[0];
-  const count = nonEmpty.reduce((n, p) => n + p.length / 2, 0);
-  const order = new Array<number>(count);
-  const all = new Float64Array(count * 2);
-  let at = 0;
-  for (const part of nonEmpty) {
-    all.set(part, at);
-    at += part.length;
+  let merged: Float64Array = new Float64Array(0);
+  for (const part of parts) merged = merged.length === 0 ? part : part.length === 0 ? merged : mergeTwo(merged, part);
+  return merged;
+}
+
+/** Two sorted, merged timelines into one, in a single pass. */
+function mergeTwo(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    let start: number;
+    let end: number;
+    if (j >= b.length || (i < a.length && a[i] <= b[j])) {
+      start = a[i];
+      end = a[i + 1];
+      i += 2;
+    } else {
+      start = b[j];
+      end = b[j + 1];
+      j += 2;
+    }
+    if (n > 0 && start <= out[n - 1]) {
+      if (end > out[n - 1]) out[n - 1] = end;
+    } else {
+      out[n] = start;
+      out[n + 1] = end;
+      n += 2;
+    }
   }
-  for (let i = 0; i < count; i++) order[i] = i;
-  order.sort((a, b) => all[2 * a] - all[2 * b]);
-  const merged: number[] = [];
-  for (const i of order) {
-    const start = all[2 * i];
-    const end = all[2 * i + 1];
-    const last = merged.length - 1;
-    if (last > 0 && start <= merged[last]) merged[last] = Math.max(merged[last], end);
-    else merged.push(start, end);
-  }
-  return Float64Array.from(merged);
+  return out.slice(0, n);
 }
 
 /** Each timeline's instants as ISO strings, formatted on first use and kept as long as the timeline. */
