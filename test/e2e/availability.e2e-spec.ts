@@ -302,9 +302,10 @@ describe('Busy times from the cache, live from Google, or both', () => {
     ]);
     const versions = async () =>
       (
-        (await t.dataSource.query(`SELECT "cacheVersion"::int AS v FROM "SelectedCalendar" WHERE "id" = ANY($1::int[]) ORDER BY "id"`, [
-          [host.selectedId, secondSelected.body.id],
-        ])) as Array<{ v: number }>
+        (await t.dataSource.query(
+          `SELECT "cacheVersion"::int AS v FROM "SelectedCalendar" WHERE "id" = ANY($1::int[]) ORDER BY "id"`,
+          [[host.selectedId, secondSelected.body.id]],
+        )) as Array<{ v: number }>
       ).map((r) => r.v);
 
     // A sync that finds nothing new leaves the cache, and so its version, as it was.

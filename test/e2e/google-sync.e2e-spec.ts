@@ -277,9 +277,7 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     );
     const result = await runTask(t, 'resync-calendars');
     expect(result.replayedChanges).toBe(1);
-    await expectEventually(async () =>
-      expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end }),
-    );
+    await expectEventually(async () => expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end }));
     const pending: Array<{ count: string }> = await t.dataSource.query(
       `SELECT count(*)::text AS count FROM "ExternalEventChange" WHERE "appliedAt" IS NULL`,
     );

@@ -3,10 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
-import {
-  type NotificationResult,
-  RecordGoogleNotificationCommand,
-} from './commands/record-google-notification.command.js';
+import { type NotificationResult, RecordGoogleNotificationCommand } from './commands/record-google-notification.command.js';
 
 /** The answer for each result, serialized once: pushes arrive by the thousand. */
 const BODIES: Record<NotificationResult, string> = {

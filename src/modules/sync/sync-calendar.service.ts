@@ -161,9 +161,7 @@ export class SyncCalendarService {
       // Nothing changed and nothing to reconcile (what most pushes during a storm find): only the
       // cursor moves, in one statement that needs no transaction around it.
       const cursorOnly = last && !full && changed.length === 0 && (mode.writeCache || !calendar.cacheEnabled);
-      const domainEvents = cursorOnly
-        ? await applyPage(this.dataSource.manager)
-        : await this.dataSource.transaction(applyPage);
+      const domainEvents = cursorOnly ? await applyPage(this.dataSource.manager) : await this.dataSource.transaction(applyPage);
       bookingChanges += domainEvents.length;
       for (const event of domainEvents) this.eventBus.publish(event);
       for (const moved of moves.values()) {

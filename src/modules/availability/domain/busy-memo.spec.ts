@@ -4,7 +4,7 @@ import { BusyMemo, clipTimeline, mergeTimelines, renderClipped, toTimeline } fro
 describe('BusyMemo', () => {
   const key = (version: number, from = 0) => BusyMemo.key({ calendars: [{ id: 1, version }], from, to: 100, timeZone: 'UTC' });
 
-  it('misses once a calendar\'s cached events changed (its version moved)', () => {
+  it("misses once a calendar's cached events changed (its version moved)", () => {
     const memo = new BusyMemo();
     memo.set(key(1), toTimeline([{ start: 1, end: 2 }]));
     expect(Array.from(memo.get(key(1)) ?? [])).toEqual([1, 2]);
@@ -60,7 +60,7 @@ describe('mergeTimelines', () => {
 
   it('agrees with merging all the intervals afresh, for random calendars', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let round = 0; round < 50; round++) {
       const calendars = Array.from({ length: 1 + Math.floor(random() * 5) }, () =>
         Array.from({ length: Math.floor(random() * 30) }, () => {

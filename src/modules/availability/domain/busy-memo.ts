@@ -13,7 +13,12 @@ export class BusyMemo {
 
   constructor(private readonly capacity = 500) {}
 
-  static key(parts: { calendars: Array<{ id: number; version: number | string }>; from: number; to: number; timeZone: string }): string {
+  static key(parts: {
+    calendars: Array<{ id: number; version: number | string }>;
+    from: number;
+    to: number;
+    timeZone: string;
+  }): string {
     return `${parts.timeZone}|${parts.from}|${parts.to}|${parts.calendars.map((c) => `${c.id}@${c.version}`).join(',')}`;
   }
 
