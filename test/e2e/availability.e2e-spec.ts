@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost } from '../support/fixtures.js';
@@ -355,5 +356,40 @@ describe('Busy times from the cache, live from Google, or both', () => {
     await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${host.selectedId}`).expect(204);
     expect(await ids()).toHaveLength(0);
     await expectEventually(() => expect(t.google.liveChannels(host.calendarId)).toHaveLength(0));
+  });
+
+  it('clean-up that deadlocks with a sync reconciling the same calendar tries again and finishes', async () => {
+    const host = await cachedHost();
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    await t.dataSource.query(
+      `INSERT INTO "CalendarCacheEvent" ("selectedCalendarId", "externalId", "start", "end", "status", "cachedAt")
+       VALUES ($1, 'ended-1', now() - interval '3 hours', now() - interval '2 hours', 'confirmed', now()),
+              ($1, 'ended-2', now() - interval '3 hours', now() - interval '2 hours', 'confirmed', now())`,
+      [host.selectedId],
+    );
+    // What a full sync's transaction holds at the end of a page: the calendar's row (its version
+    // moved), and next it removes events it no longer saw.
+    const sync = new pg.Client({ connectionString: t.db.url });
+    await sync.connect();
+    try {
+      await sync.query('BEGIN');
+      await sync.query(`UPDATE "SelectedCalendar" SET "cacheVersion" = "cacheVersion" + 1 WHERE "id" = $1`, [host.selectedId]);
+      const cleanup = runTask(t, 'cleanup-cache'); // deletes both ended events, then waits for the calendar's row
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Waits for the clean-up's row locks: a deadlock, which PostgreSQL breaks by aborting the clean-up.
+      await sync.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1 AND "externalId" = 'ended-1'`, [
+        host.selectedId,
+      ]);
+      await sync.query('COMMIT');
+      expect((await cleanup).deletedEvents).toBe(1);
+    } finally {
+      await sync.end();
+    }
+    const left: Array<{ externalId: string }> = await t.dataSource.query(
+      `SELECT "externalId" FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1 AND "end" < now()`,
+      [host.selectedId],
+    );
+    expect(left).toEqual([]);
   });
 });

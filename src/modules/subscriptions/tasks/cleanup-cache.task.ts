@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { CalendarCacheRepository } from '../../sync/calendar-cache.repository.js';
+
+const ATTEMPTS = 3;
 
 /** Drops cached events that have ended: they can never make anyone busy again. */
 @Injectable()
@@ -11,6 +13,16 @@ export class CleanupCacheTask {
   ) {}
 
   async run(): Promise<{ deletedEvents: number }> {
-    return { deletedEvents: await this.cache.removeEnded(this.dataSource.manager, new Date()) };
+    // A full sync reconciling the same calendar at that moment can deadlock with the delete (both
+    // end by bumping the calendar's cacheVersion); PostgreSQL aborts one of them, and this side
+    // simply tries again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { deletedEvents: await this.cache.removeEnded(this.dataSource.manager, new Date()) };
+      } catch (error) {
+        const deadlock = error instanceof QueryFailedError && (error as QueryFailedError & { code?: string }).code === '40P01';
+        if (!deadlock || attempt >= ATTEMPTS) throw error;
+      }
+    }
   }
 }
