@@ -56,7 +56,11 @@ export class AdminSyncController {
   async resync(@Param('id', IdParamPipe) id: number) {
     const exists: unknown[] = await this.dataSource.query(`SELECT 1 FROM "SelectedCalendar" WHERE "id" = $1`, [id]);
     if (exists.length === 0) throw new NotFoundException(`Selected calendar ${id} not found`);
-    await this.jobs.enqueue(SYNC_CALENDAR_JOB, { selectedCalendarId: id, full: true, reason: 'admin' }, syncJobOptions(id, true));
+    await this.jobs.enqueue(
+      SYNC_CALENDAR_JOB,
+      { selectedCalendarId: id, full: true, reason: 'admin' },
+      syncJobOptions(id, { full: true }),
+    );
     return { id, resync: 'queued', full: true };
   }
 }

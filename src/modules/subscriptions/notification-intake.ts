@@ -144,7 +144,7 @@ export class NotificationIntake {
     const { msUntilRun } = await this.jobs.enqueue(
       SYNC_CALENDAR_JOB,
       { selectedCalendarId, reason },
-      { ...syncJobOptions(selectedCalendarId, false, next), delayMs },
+      { ...syncJobOptions(selectedCalendarId, { next }), delayMs },
     );
     // The job cannot start before `msUntilRun` after its insert, which came after `arrived`. (A
     // job already waiting under that key keeps its own run time: `msUntilRun` is the one in force.)

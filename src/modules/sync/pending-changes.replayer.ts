@@ -3,7 +3,7 @@ import { EventBus } from '@nestjs/cqrs';
 import { ExternalChangeRecorder } from '../bookings/external-change.recorder.js';
 
 /** How long a recorded change may wait for its command before it is published again. */
-export const REPLAY_GRACE_MS = 5000;
+const REPLAY_GRACE_MS = 5000;
 
 /**
  * The event bus is in memory: a change recorded just before the process died never reached its

@@ -11,7 +11,7 @@ export interface SyncCalendarPayload {
  * One queue per calendar: its syncs never overlap, on any instance. `next` is the key of the one
  * sync the push intake may plan behind a waiting one during a storm (see NotificationIntake).
  */
-export function syncJobOptions(selectedCalendarId: number, full = false, next = false) {
+export function syncJobOptions(selectedCalendarId: number, { full = false, next = false } = {}) {
   return {
     // A full resync keeps its own key, so a push arriving meanwhile cannot downgrade it.
     jobKey: `${full ? 'sync-full' : 'sync'}:${selectedCalendarId}${next ? ':next' : ''}`,
