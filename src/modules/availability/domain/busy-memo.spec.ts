@@ -1,5 +1,10 @@
-import { mergeIntervals } from './intervals.js';
-import { BusyMemo, clipTimeline, mergeTimelines, renderClipped, toTimeline } from './busy-memo.js';
+import { BusyMemo, clipTimeline, mergeTimelines, renderClipped } from './busy-memo.js';
+import { type Interval, mergeIntervals } from './intervals.js';
+
+/** Sorted, merged intervals packed the way the memo keeps them. */
+function toTimeline(intervals: Interval[]): Float64Array {
+  return Float64Array.from(intervals.flatMap((i) => [i.start, i.end]));
+}
 
 describe('BusyMemo', () => {
   const key = (version: number, from = 0) => BusyMemo.key({ calendars: [{ id: 1, version }], from, to: 100, timeZone: 'UTC' });

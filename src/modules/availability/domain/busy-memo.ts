@@ -6,7 +6,8 @@ import type { Interval } from './intervals.js';
  * keyed by everything they depend on: the calendars and the `cacheVersion` of each (it moves with
  * every change to the calendar's cached events, in the same transaction), the window and the time
  * zone. A change anywhere changes the key, so a stale timeline is never served; it just ages out.
- * Any range inside the window is then a binary search away.
+ * Any range inside the window is then a binary search away. A timeline is sorted, merged
+ * intervals packed as [start0, end0, start1, end1, …] in epoch ms: 16 bytes an interval.
  */
 export class BusyMemo {
   private readonly entries = new Map<string, Float64Array>();
@@ -36,16 +37,6 @@ export class BusyMemo {
     this.entries.set(key, timeline);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
-}
-
-/** Sorted, merged intervals packed as [start0, end0, start1, end1, …]: 16 bytes an interval. */
-export function toTimeline(intervals: Interval[]): Float64Array {
-  const timeline = new Float64Array(intervals.length * 2);
-  intervals.forEach((interval, i) => {
-    timeline[2 * i] = interval.start;
-    timeline[2 * i + 1] = interval.end;
-  });
-  return timeline;
 }
 
 /** The parts of a timeline inside [from, to). */
