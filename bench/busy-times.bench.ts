@@ -19,7 +19,7 @@ import {
 } from './support/hosts.js';
 import type { BenchReport } from './support/report.js';
 import { type Summary, median, round, roundSummary, summarize, timeSequential } from './support/stats.js';
-import type { EventInput } from '../test/emulators/google/types.js';
+import type { EventInput } from '../emulators/google/types.js';
 
 const CALENDARS = 5;
 const EVENTS = 2000;

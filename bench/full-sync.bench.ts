@@ -4,7 +4,7 @@
  * CalendarCacheEvent. Each repetition starts from an empty cache and no cursor, as a calendar
  * selected for the first time does; one more run shows a full resync over a filled cache.
  */
-import type { EventInput } from '../test/emulators/google/types.js';
+import type { EventInput } from '../emulators/google/types.js';
 import { SyncCalendarService } from '../src/modules/sync/sync-calendar.service.js';
 import type { Bench, BenchContext } from './support/bench.js';
 import {

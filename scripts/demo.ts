@@ -10,7 +10,7 @@ import { createApp } from '../src/bootstrap/create-app.js';
 import { startSandbox } from '../src/bootstrap/sandbox.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { startEmbeddedDatabase } from '../src/infrastructure/database/embedded-database.js';
-import { freePort } from '../test/emulators/free-port.js';
+import { freePort } from '../emulators/free-port.js';
 
 const step = (text: string) => process.stdout.write(`\n▸ ${text}\n`);
 const detail = (text: string) => process.stdout.write(`    ${text}\n`);

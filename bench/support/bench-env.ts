@@ -8,8 +8,8 @@ import { createApp } from '../../src/bootstrap/create-app.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startEmbeddedDatabase } from '../../src/infrastructure/database/embedded-database.js';
-import { GoogleCalendarEmulator } from '../../test/emulators/google/google-calendar.emulator.js';
-import { freePort } from '../../test/emulators/free-port.js';
+import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
+import { freePort } from '../../emulators/free-port.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

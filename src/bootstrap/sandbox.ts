@@ -19,7 +19,7 @@ export const SANDBOX_REFRESH_TOKEN = 'sandbox-refresh-token';
  */
 export async function startSandbox(config: AppConfig, port = 0): Promise<Sandbox> {
   // Loaded lazily: production images never touch the emulator code.
-  const { GoogleCalendarEmulator } = await import('../../test/emulators/google/google-calendar.emulator.js');
+  const { GoogleCalendarEmulator } = await import('../../emulators/google/google-calendar.emulator.js');
   const emulator = await GoogleCalendarEmulator.start({ port });
   const account = emulator.addAccount({ email: SANDBOX_EMAIL, refreshToken: SANDBOX_REFRESH_TOKEN });
   emulator.addCalendar(SANDBOX_EMAIL, { id: 'team@sandbox.calsync.local', summary: 'Team calendar' });

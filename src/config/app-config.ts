@@ -22,6 +22,11 @@ export interface MicrosoftConfig {
   oauthAuthorizeUrl: string;
   webhookUrl: string;
   webhookToken: string;
+  /**
+   * Extra CA certificate (PEM) to trust for Graph calls. Not an environment variable: only the
+   * sandbox and the tests set it, for the loopback emulator's self-signed certificate.
+   */
+  caCertificate: string | null;
 }
 
 export interface AppConfig {

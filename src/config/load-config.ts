@@ -154,6 +154,7 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
       oauthAuthorizeUrl: url('MICROSOFT_OAUTH_AUTHORIZE_URL', 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize'),
       webhookUrl: url('MICROSOFT_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
       webhookToken: microsoftWebhookToken,
+      caCertificate: null,
     },
     sandbox,
     syncWindowDays: int('SYNC_WINDOW_DAYS', 92, 1, 730),

@@ -5,9 +5,9 @@ import request from 'supertest';
 import { createApp } from '../../src/bootstrap/create-app.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
+import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
 import { type TestDatabase, createTestDatabase } from './test-database.js';
-import { freePort } from '../emulators/free-port.js';
+import { freePort } from '../../emulators/free-port.js';
 
 export interface TestApp {
   app: NestFastifyApplication;

@@ -2,49 +2,93 @@ import type { ProviderName } from '../../config/app-config.js';
 import type {
   BusyInterval,
   ChangePage,
+  ChannelHandle,
   CreateEventInput,
   EventInput,
   ExternalCalendar,
   ExternalEvent,
   ListChangesInput,
-  WatchChannel,
   WatchInput,
 } from './external-event.js';
 import type { ProviderAuth, ProviderTokens } from './provider-auth.js';
+import type { IncomingWebhook, ParsedWebhook } from './webhook.js';
 
 /**
- * The one port every calendar provider implements. Failures are thrown as `ProviderError`.
- * An abstract class so it doubles as the injection token.
+ * The one port every calendar provider implements; only `providers/<name>/` knows a provider's
+ * shapes, headers and fields. Failures are thrown as `ProviderError`. An abstract class so it
+ * doubles as the injection token.
  */
 export abstract class CalendarProvider {
   abstract readonly name: ProviderName;
+
+  /**
+   * What a change cursor is bound to. `calendar`: valid whatever the window (Google's syncToken).
+   * `window`: made for the window of the full listing that produced it (Graph's calendarView
+   * deltaLink): as the window slides, the sync re-anchors it with a full listing and reconcile.
+   */
+  abstract readonly cursorScope: 'calendar' | 'window';
+
+  /** Base URL the provider pushes to (`…_WEBHOOK_URL`); the subscriptions module appends its paths. */
+  abstract readonly webhookBaseUrl: string;
 
   /** Where to send the user to grant calendar access; `state` comes back to the callback. */
   abstract authorizeUrl(redirectUri: string, state: string, loginHint?: string): string;
   abstract exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens>;
 
   abstract listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]>;
+  /** Idempotent per `input.idempotencyKey`: a retried create converges on the first event. */
   abstract createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent>;
   abstract updateEvent(auth: ProviderAuth, calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent>;
   /** An event that is already gone counts as deleted. */
   abstract deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void>;
+  /** null when the event does not exist (deleted, or never was). */
   abstract getEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<ExternalEvent | null>;
   /** Live (not cancelled) events of the calendar carrying this iCalUID. */
   abstract findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]>;
   /** One page of changes since `cursor`; throws `cursor_expired` when a full sync is needed. */
   abstract listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage>;
-  abstract watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<WatchChannel>;
-  /** A channel that is already gone counts as stopped. */
-  abstract stopWatch(auth: ProviderAuth, channel: { id: string; resourceId: string | null }): Promise<void>;
   abstract busyTimes(
     auth: ProviderAuth,
     calendarIds: string[],
     range: { start: Date; end: Date },
   ): Promise<Map<string, BusyInterval[]>>;
+
+  // Push channels. A channel is an opaque handle: callers store and hand it back, never read it.
+
+  /** Opens a channel; the provider may choose its id (Graph does), so use the returned one. */
+  abstract watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle>;
+  /**
+   * Extends a channel's life. `replaces: true` when a new channel was opened instead (Google has
+   * no renewal): the caller stores the new one first, then stops `current`, so no change falls in
+   * a gap. A channel the provider no longer knows throws `not_found`/`gone`: watch anew.
+   */
+  abstract renew(
+    auth: ProviderAuth,
+    calendarId: string,
+    current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }>;
+  /** Answers the provider's "reauthorize this channel" (Graph lifecycle); same contract as `renew`. */
+  abstract reauthorize(
+    auth: ProviderAuth,
+    calendarId: string,
+    current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }>;
+  /** A channel that is already gone counts as stopped. */
+  abstract stopWatch(auth: ProviderAuth, channel: ChannelHandle): Promise<void>;
+
+  /**
+   * Reads one incoming webhook request: a handshake to answer as is (Graph's validation echo),
+   * or the notifications it carries, each with whether its secret matched (compared in constant
+   * time). Pure and synchronous: no I/O, the intake's hot path.
+   */
+  abstract parseWebhook(request: IncomingWebhook): ParsedWebhook;
 }
 
 /** All configured providers, by name. */
 export abstract class CalendarProviders {
   abstract get(name: ProviderName): CalendarProvider;
   abstract has(name: ProviderName): boolean;
+  abstract all(): CalendarProvider[];
 }

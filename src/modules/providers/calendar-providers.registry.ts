@@ -1,15 +1,18 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
-import type { ProviderName } from '../../config/app-config.js';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
 import { CalendarProvider, CalendarProviders } from './calendar-provider.port.js';
 import { GoogleCalendarProvider } from './google/google-calendar.provider.js';
+import { MicrosoftCalendarProvider } from './microsoft/microsoft-calendar.provider.js';
 
+/** The providers this deployment has credentials (or a sandbox) for. */
 @Injectable()
 export class CalendarProvidersRegistry extends CalendarProviders {
   private readonly byName: Map<ProviderName, CalendarProvider>;
 
-  constructor(google: GoogleCalendarProvider) {
+  constructor(google: GoogleCalendarProvider, microsoft: MicrosoftCalendarProvider, @Inject(APP_CONFIG) config: AppConfig) {
     super();
     this.byName = new Map<ProviderName, CalendarProvider>([[google.name, google]]);
+    if (config.microsoft.enabled) this.byName.set(microsoft.name, microsoft);
   }
 
   get(name: ProviderName): CalendarProvider {
@@ -20,5 +23,9 @@ export class CalendarProvidersRegistry extends CalendarProviders {
 
   has(name: ProviderName): boolean {
     return this.byName.has(name);
+  }
+
+  all(): CalendarProvider[] {
+    return [...this.byName.values()];
   }
 }

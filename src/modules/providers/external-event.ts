@@ -10,10 +10,21 @@ export interface ExternalAttendee {
 
 export type ExternalEventStatus = 'confirmed' | 'tentative' | 'cancelled';
 
+/**
+ * Why a change listing says an event is gone (status `cancelled`):
+ * - `deleted`: the provider says it was deleted (Google's cancelled entries);
+ * - `left_view`: it still exists but no longer belongs to the listing;
+ * - `unknown`: the provider does not say which (Graph's `@removed`): a booking is cancelled only
+ *   after a get confirms the event no longer exists.
+ */
+export type RemovalReason = 'deleted' | 'left_view' | 'unknown';
+
 export interface ExternalEvent {
   id: string;
   iCalUID: string | null;
   status: ExternalEventStatus;
+  /** Set on cancelled entries of a change listing; null otherwise. */
+  removal: RemovalReason | null;
   /** null only for cancelled entries, which may carry nothing but an id. */
   start: Date | null;
   end: Date | null;
@@ -21,7 +32,7 @@ export interface ExternalEvent {
   /** For all-day events, the calendar dates (end exclusive), independent of any time zone. */
   startDate: string | null;
   endDate: string | null;
-  /** Blocks time: not transparent/free, not cancelled. */
+  /** Blocks time: not transparent/free, not cancelled, not declined by the calendar's owner. */
   busy: boolean;
   title: string | null;
   description: string | null;
@@ -75,19 +86,24 @@ export interface ListChangesInput {
 }
 
 export interface WatchInput {
+  /** A fresh unique id, for providers that let the caller choose one (Google); others ignore it. */
   channelId: string;
+  /** Where notifications go. */
   address: string;
-  token: string;
+  /** Where life-cycle notifications go (Graph); providers without them ignore it. */
+  lifecycleAddress: string;
   ttlSeconds: number;
-  /** Graph sends lifecycle notifications here. */
-  lifecycleAddress?: string;
 }
 
-export interface WatchChannel {
+/**
+ * A push channel (Google channel, Graph subscription) as an opaque handle. Stored in the seed's
+ * `channel*` columns of SelectedCalendar by one mapper; only the adapter gives the fields meaning.
+ */
+export interface ChannelHandle {
   id: string;
   resourceId: string | null;
   resourceUri: string | null;
-  kind: string;
+  kind: string | null;
   expiration: Date;
 }
 
