@@ -18,6 +18,29 @@ export default tseslint.config(
     },
   },
   {
+    // One provider port: only an adapter (src/modules/providers/<name>/) knows its provider's name,
+    // headers and fields. Type positions (ProviderName unions) are fine; values are not.
+    files: ['src/**/*.ts'],
+    ignores: ['src/modules/providers/*/**', 'src/modules/providers/provider-names.ts', 'src/config/**', 'src/bootstrap/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: ':not(TSLiteralType) > Literal[value=/^(google_calendar|office365_calendar)$/]',
+          message: 'Do not branch on a provider name outside src/modules/providers/<name>/: go through the CalendarProvider port.',
+        },
+        {
+          selector: 'Literal[value=/(^x-goog-|^x-ms-|^validationToken$|^clientState$|@odata|^resourceData$)/i]',
+          message: 'Provider headers and fields are read only inside src/modules/providers/<name>/.',
+        },
+        {
+          selector: 'TemplateElement[value.raw=/(x-goog-|@odata|validationToken|clientState)/i]',
+          message: 'Provider headers and fields are read only inside src/modules/providers/<name>/.',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'ormconfig.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -2,6 +2,7 @@ import { InitialSchema1763800000000 } from './1763800000000-InitialSchema.js';
 import { QueueWorkerHeartbeat1763800000001 } from './1763800000001-QueueWorkerHeartbeat.js';
 import { CacheCoverage1763800000002 } from './1763800000002-CacheCoverage.js';
 import { CacheVersion1763800000003 } from './1763800000003-CacheVersion.js';
+import { ChannelLifecycle1763800000004 } from './1763800000004-ChannelLifecycle.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   QueueWorkerHeartbeat1763800000001,
   CacheCoverage1763800000002,
   CacheVersion1763800000003,
+  ChannelLifecycle1763800000004,
 ];

@@ -55,7 +55,7 @@ export class ExternalChangeRecorder {
    * Events of this calendar, reported deleted, that are an upcoming booking's own event, with the
    * iCalUID calsync wrote for them (to look for the event elsewhere before calling it a cancellation).
    */
-  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<Array<{ eventId: string; iCalUID: string }>> {
+  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<Array<{ eventId: string; iCalUID: string | null }>> {
     const cancelled = events.filter((e) => e.status === 'cancelled');
     if (cancelled.length === 0) return [];
     const ids = new Set(cancelled.map((e) => e.id));
@@ -65,12 +65,11 @@ export class ExternalChangeRecorder {
         (l) =>
           !l.deletedAt &&
           l.status === 'accepted' &&
-          l.iCalUID !== null &&
           l.credentialId === calendar.credentialId &&
           l.externalCalendarId === calendar.externalCalendarId &&
           ids.has(l.externalEventId),
       )
-      .map((l) => ({ eventId: l.externalEventId, iCalUID: l.iCalUID as string }));
+      .map((l) => ({ eventId: l.externalEventId, iCalUID: l.iCalUID }));
   }
 
   /**
@@ -114,6 +113,8 @@ export class ExternalChangeRecorder {
       }
 
       if (event.status === 'cancelled') {
+        // Still there, only no longer in this listing's view: not a cancellation.
+        if (event.removal === 'left_view') continue;
         const moved = moves.get(event.id);
         if (moved) {
           await this.relocate(manager, link.referenceId, moved.credentialId, moved.externalCalendarId, moved.event.id);

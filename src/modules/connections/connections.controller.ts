@@ -19,7 +19,8 @@ import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import { ConnectionsService } from './connections.service.js';
 import { CalendarRefDto } from './dto/calendar-ref.dto.js';
-import { CreateCredentialDto, PROVIDER_NAMES } from './dto/create-credential.dto.js';
+import { PROVIDER_NAMES, isProviderName } from '../providers/provider-names.js';
+import { CreateCredentialDto } from './dto/create-credential.dto.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { SelectedCalendarEntity } from './entities/selected-calendar.entity.js';
 import { OAuthState } from './oauth-state.js';
@@ -124,7 +125,7 @@ export class ConnectionsController {
   }
 
   private knownProvider(provider: string): ProviderName {
-    if (!PROVIDER_NAMES.includes(provider as ProviderName)) {
+    if (!isProviderName(provider)) {
       throw new BadRequestException(`provider must be one of: ${PROVIDER_NAMES.join(', ')}`);
     }
     return provider as ProviderName;

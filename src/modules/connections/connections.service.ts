@@ -17,8 +17,8 @@ export const STOP_CHANNEL_JOB = 'stop-channel';
 export interface StopChannelPayload {
   provider: ProviderName;
   credentialId: number;
-  channelId: string;
-  resourceId: string | null;
+  /** The provider's channel handle, as stored (see ChannelStore). */
+  channel: { id: string; resourceId: string | null; resourceUri: string | null; kind: string | null; expiration: string | null };
   /** The credential's sealed tokens, for when the credential itself is being deleted. */
   sealedKey: string;
 }
@@ -198,8 +198,13 @@ export class ConnectionsService {
     const payload: StopChannelPayload = {
       provider: credential.provider,
       credentialId: credential.id,
-      channelId: calendar.channelId,
-      resourceId: calendar.channelResourceId,
+      channel: {
+        id: calendar.channelId,
+        resourceId: calendar.channelResourceId,
+        resourceUri: calendar.channelResourceUri,
+        kind: calendar.channelKind,
+        expiration: calendar.channelExpiration ? new Date(calendar.channelExpiration).toISOString() : null,
+      },
       sealedKey: credential.encryptedKey,
     };
     await this.jobs.enqueue(STOP_CHANNEL_JOB, payload, { jobKey: `stop-channel:${calendar.channelId}`, maxAttempts: 5 }, manager);

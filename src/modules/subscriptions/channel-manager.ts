@@ -6,14 +6,28 @@ import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
 import { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
-import { CalendarProviders } from '../providers/calendar-provider.port.js';
+import { CalendarProvider, CalendarProviders } from '../providers/calendar-provider.port.js';
+import type { ChannelHandle, WatchInput } from '../providers/external-event.js';
+import type { ProviderAuth } from '../providers/provider-auth.js';
+import { isProviderError } from '../providers/provider.errors.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
+import { ChannelStore } from './channel-store.js';
 
 export const WEBHOOK_PATH = '/api/webhooks/calendar-subscription';
 
 /**
- * Provider channels, one per (credential, calendar). Owns the channel columns of SelectedCalendar.
- * Renewal watches anew first and stops the old channel after, so no change falls in a gap.
+ * - `watch`: open a channel (replacing any current one);
+ * - `renew`: extend the current channel before it expires (or open a new one where the provider
+ *   cannot extend);
+ * - `reauthorize`: the provider asked for it (Graph life-cycle);
+ * - `recreate`: the provider removed the channel; open a new one without stopping the old.
+ */
+export type ChannelOperation = 'watch' | 'renew' | 'reauthorize' | 'recreate';
+
+/**
+ * Provider channels, one per (credential, calendar). A channel is the provider's opaque handle,
+ * stored through `ChannelStore`. A replacement is always stored before the channel it replaces is
+ * stopped, so no change falls in a gap; the replaced one's late pushes are recognised as such.
  */
 @Injectable()
 export class ChannelManager {
@@ -23,41 +37,35 @@ export class ChannelManager {
     private readonly dataSource: DataSource,
     private readonly providers: CalendarProviders,
     private readonly credentials: CredentialAuthFactory,
+    private readonly store: ChannelStore,
     private readonly jobs: JobQueue,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  webhookAddress(provider: ProviderName): string {
-    const base = provider === 'office365_calendar' ? this.config.microsoft.webhookUrl : this.config.google.webhookUrl;
-    return `${base}${WEBHOOK_PATH}/${provider}`;
+  webhookAddress(provider: CalendarProvider): string {
+    return `${provider.webhookBaseUrl}${WEBHOOK_PATH}/${provider.name}`;
   }
 
-  private token(provider: ProviderName): string {
-    return provider === 'office365_calendar' ? this.config.microsoft.webhookToken : this.config.google.webhookToken;
+  private watchInput(calendar: SelectedCalendarEntity, provider: CalendarProvider): WatchInput {
+    const address = this.webhookAddress(provider);
+    return {
+      channelId: `calsync-${calendar.id}-${randomBytes(12).toString('hex')}`,
+      address,
+      lifecycleAddress: `${address}/lifecycle`,
+      ttlSeconds: this.config.channelTtlSeconds,
+    };
   }
 
-  /** Opens a channel (or replaces the current one) and queues a sync to catch up. */
-  async watch(calendar: SelectedCalendarEntity, operation: 'watch' | 'renew'): Promise<void> {
+  /** Opens, renews, reauthorizes or recreates the calendar's channel, then queues a catch-up sync. */
+  async watch(calendar: SelectedCalendarEntity, operation: ChannelOperation): Promise<void> {
     const provider = this.providers.get(calendar.integration);
     const { auth } = await this.credentials.open(calendar.credentialId);
-    const channelId = `calsync-${calendar.id}-${randomBytes(12).toString('hex')}`;
+    const current = ChannelStore.channelOf(calendar);
     try {
-      const channel = await provider.watch(auth, calendar.externalId, {
-        channelId,
-        address: this.webhookAddress(provider.name),
-        token: this.token(provider.name),
-        ttlSeconds: this.config.channelTtlSeconds,
-      });
-      const previous = { id: calendar.channelId, resourceId: calendar.channelResourceId };
+      const { channel, replaces } = await this.open(provider, auth, calendar, current, operation);
       await this.dataSource.transaction(async (manager) => {
-        await manager.query(
-          `UPDATE "SelectedCalendar" SET "channelId" = $2, "channelResourceId" = $3, "channelResourceUri" = $4,
-                  "channelKind" = $5, "channelExpiration" = $6, "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL,
-                  "lastError" = NULL, "updatedAt" = now()
-            WHERE "id" = $1`,
-          [calendar.id, channel.id, channel.resourceId, channel.resourceUri, channel.kind, channel.expiration],
-        );
+        await this.store.save(manager, calendar.id, channel, replaces && current ? current.id : null);
         // Catch up on whatever changed while no channel was listening.
         await this.jobs.enqueue(
           SYNC_CALENDAR_JOB,
@@ -67,12 +75,36 @@ export class ChannelManager {
         );
       });
       this.metrics.subscriptions.inc({ provider: provider.name, operation, result: 'ok' });
-      if (previous.id) await this.stopQuietly(calendar.integration, calendar.credentialId, previous.id, previous.resourceId);
+      // A removed channel is gone already; any other replaced one is stopped only now that its successor is stored.
+      if (replaces && current && operation !== 'recreate') {
+        await this.stopQuietly(calendar.integration, calendar.credentialId, current);
+      }
     } catch (error) {
       this.metrics.subscriptions.inc({ provider: provider.name, operation, result: 'error' });
       await this.recordFailure(calendar, error);
       throw error;
     }
+  }
+
+  private async open(
+    provider: CalendarProvider,
+    auth: ProviderAuth,
+    calendar: SelectedCalendarEntity,
+    current: ChannelHandle | null,
+    operation: ChannelOperation,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
+    const input = this.watchInput(calendar, provider);
+    if (current && (operation === 'renew' || operation === 'reauthorize')) {
+      try {
+        return operation === 'renew'
+          ? await provider.renew(auth, calendar.externalId, current, input)
+          : await provider.reauthorize(auth, calendar.externalId, current, input);
+      } catch (error) {
+        // The provider no longer knows the channel (expired, removed): open a new one.
+        if (!isProviderError(error, 'not_found') && !isProviderError(error, 'gone')) throw error;
+      }
+    }
+    return { channel: await provider.watch(auth, calendar.externalId, input), replaces: current !== null };
   }
 
   async requestSync(selectedCalendarId: number): Promise<void> {
@@ -85,13 +117,12 @@ export class ChannelManager {
 
   /** Stops the channel and forgets it; the cursor goes too, since changes will no longer be followed. */
   async unwatch(calendar: SelectedCalendarEntity, dropCache: boolean): Promise<void> {
-    if (calendar.channelId) {
-      await this.stopQuietly(calendar.integration, calendar.credentialId, calendar.channelId, calendar.channelResourceId);
-    }
+    const current = ChannelStore.channelOf(calendar);
+    if (current) await this.stopQuietly(calendar.integration, calendar.credentialId, current);
     await this.dataSource.transaction(async (manager) => {
+      await this.store.clear(manager, calendar.id);
       await manager.query(
-        `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,
-                "channelKind" = NULL, "channelExpiration" = NULL, "syncToken" = NULL,
+        `UPDATE "SelectedCalendar" SET "syncToken" = NULL, "syncCursorWindowEnd" = NULL,
                 "cacheEnabled" = CASE WHEN $2 THEN false ELSE "cacheEnabled" END,
                 "cacheCoveredUntil" = CASE WHEN $2 THEN NULL ELSE "cacheCoveredUntil" END, "updatedAt" = now()
           WHERE "id" = $1`,
@@ -101,13 +132,7 @@ export class ChannelManager {
     });
   }
 
-  async stopQuietly(
-    provider: ProviderName,
-    credentialId: number,
-    channelId: string,
-    resourceId: string | null,
-    sealedKey?: string,
-  ): Promise<boolean> {
+  async stopQuietly(provider: ProviderName, credentialId: number, channel: ChannelHandle, sealedKey?: string): Promise<boolean> {
     try {
       const auth = sealedKey
         ? this.credentials.authFromSealed(credentialId, sealedKey)
@@ -115,13 +140,13 @@ export class ChannelManager {
             .open(credentialId)
             .then(({ credential, auth }) => (credential.status === 'active' ? auth : null));
       if (!auth) return false;
-      await this.providers.get(provider).stopWatch(auth, { id: channelId, resourceId });
+      await this.providers.get(provider).stopWatch(auth, channel);
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'ok' });
       return true;
     } catch (error) {
       // A channel we fail to stop expires by itself; its pushes are answered and ignored.
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'error' });
-      this.logger.warn(`Could not stop channel ${channelId}: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(`Could not stop channel ${channel.id}: ${error instanceof Error ? error.message : String(error)}`);
       return false;
     }
   }

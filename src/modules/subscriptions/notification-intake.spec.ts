@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { EnqueueOptions, JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { NotificationIntake, PUSH_DEBOUNCE_MS, STORM_SYNC_SPACING_MS } from './notification-intake.js';
+import { ChannelStore } from './channel-store.js';
 
 /** A queue that behaves like graphile-worker's add_job for timing: the job may start `delayMs` after insert. */
 function fakeQueue(roundTripMs: number) {
@@ -18,7 +19,7 @@ function fakeQueue(roundTripMs: number) {
 describe('NotificationIntake coalescing', () => {
   it('debounces the first push and shares one enqueue among pushes that arrive while it is in flight', async () => {
     const { queue, calls } = fakeQueue(5);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     await Promise.all(Array.from({ length: 50 }, () => intake.requestSync(1, 'push')));
     expect(calls).toHaveLength(1);
     expect(calls[0].delayMs).toBe(PUSH_DEBOUNCE_MS);
@@ -26,7 +27,7 @@ describe('NotificationIntake coalescing', () => {
 
   it('answers pushes covered by a job that cannot have started yet without another enqueue, and spaces syncs under a storm', async () => {
     const { queue, calls } = fakeQueue(2);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     const started = performance.now();
     while (performance.now() - started < 2200) {
       // A storm: many pushes for the calendar every millisecond.
@@ -44,7 +45,7 @@ describe('NotificationIntake coalescing', () => {
 
   it('keeps spacing a storm that goes on across window boundaries, also when it eases off', async () => {
     const { queue, calls } = fakeQueue(1);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     const started = performance.now();
     const pushFor = async (ms: number, everyMs: number) => {
       const until = performance.now() + ms;
@@ -66,7 +67,7 @@ describe('NotificationIntake coalescing', () => {
 
   it('ordinary edits, even a few per second, are never held back by the storm spacing', async () => {
     const { queue, calls } = fakeQueue(2);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     for (let edit = 0; edit < 5; edit++) {
       // An edit: Graph and Google send a few pushes for it.
       await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(1, 'push'), intake.requestSync(1, 'push')]);
@@ -78,7 +79,7 @@ describe('NotificationIntake coalescing', () => {
 
   it('a quick succession of edits, each synced before the next (25 a second), is never spaced either', async () => {
     const { queue, calls } = fakeQueue(2);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     for (let edit = 0; edit < 40; edit++) {
       await intake.requestSync(1, 'push');
       await new Promise((resolve) => setTimeout(resolve, 40));
@@ -89,7 +90,7 @@ describe('NotificationIntake coalescing', () => {
 
   it('keeps calendars independent', async () => {
     const { queue, calls } = fakeQueue(2);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     await Promise.all([intake.requestSync(1, 'push'), intake.requestSync(2, 'push'), intake.requestSync(1, 'push')]);
     expect(calls).toHaveLength(2);
   });
@@ -135,7 +136,7 @@ function keyedQueue(roundTripMs: number, pickUpMs: number) {
 describe('NotificationIntake during a long storm', () => {
   it('covers every push with a job that starts after it, syncs about once a second, and soon stops waiting for the database', async () => {
     const { queue, jobs, adds, startDue } = keyedQueue(2, 3);
-    const intake = new NotificationIntake({} as DataSource, queue);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
     const pushes: Array<{ at: number; answeredAt: number }> = [];
     const began = performance.now();
     const tick = setInterval(() => startDue(performance.now()), 1);
@@ -174,10 +175,10 @@ describe('NotificationIntake channel lookup', () => {
       query: async (_sql: string, params: unknown[]) => {
         queries.push(params);
         await new Promise((resolve) => setTimeout(resolve, 5));
-        return params[0] === 'channel-a' ? [{ id: 7, channelResourceId: 'res-a' }] : [];
+        return params[0] === 'channel-a' ? [{ id: 7, channelResourceId: 'res-a', current: true }] : [];
       },
     } as unknown as DataSource;
-    const intake = new NotificationIntake(dataSource, fakeQueue(1).queue);
+    const intake = new NotificationIntake(new ChannelStore(dataSource), fakeQueue(1).queue);
     const found = await Promise.all(Array.from({ length: 40 }, () => intake.findChannel('channel-a')));
     expect(found.every((t) => t?.selectedCalendarId === 7 && t.resourceId === 'res-a')).toBe(true);
     expect(queries).toHaveLength(1);
@@ -198,10 +199,10 @@ describe('NotificationIntake channel lookup', () => {
         query: async () => {
           queries += 1;
           await new Promise((resolve) => setTimeout(resolve, 5));
-          return [{ id: target, channelResourceId: 'res' }];
+          return [{ id: target, channelResourceId: 'res', current: true }];
         },
       } as unknown as DataSource;
-      const intake = new NotificationIntake(dataSource, fakeQueue(1).queue);
+      const intake = new NotificationIntake(new ChannelStore(dataSource), fakeQueue(1).queue);
       expect((await intake.findChannel('c'))?.selectedCalendarId).toBe(7);
       target = 8;
       clock += 6000; // past its age: still answered, refreshed once in the background

@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
+import { ChannelStore, type ChannelTarget as StoredChannel } from './channel-store.js';
 
-interface ChannelTarget {
-  selectedCalendarId: number;
-  resourceId: string | null;
-  at: number;
-}
+type ChannelTarget = StoredChannel & { at: number };
 
 const CHANNEL_CACHE_MS = 5000;
 /** Past `CHANNEL_CACHE_MS`, and up to this age, an entry is answered while it is refreshed. */
@@ -64,7 +60,7 @@ export class NotificationIntake {
   private readonly calendars = new Map<number, CalendarIntake>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly store: ChannelStore,
     private readonly jobs: JobQueue,
   ) {}
 
@@ -93,26 +89,15 @@ export class NotificationIntake {
   }
 
   private async lookUpChannel(channelId: string): Promise<ChannelTarget | null> {
-    const rows: Array<{ id: number; channelResourceId: string | null }> = await this.dataSource.query(
-      `SELECT "id", "channelResourceId" FROM "SelectedCalendar" WHERE "channelId" = $1`,
-      [channelId],
-    );
-    if (rows.length === 0) {
+    const found = await this.store.find(channelId);
+    if (!found) {
       this.channels.delete(channelId);
       return null;
     }
-    const target = { selectedCalendarId: rows[0].id, resourceId: rows[0].channelResourceId, at: Date.now() };
+    const target = { ...found, at: Date.now() };
     if (this.channels.size > 50_000) this.channels.clear();
     this.channels.set(channelId, target);
     return target;
-  }
-
-  /** Whether calsync made this channel for a calendar that has a newer one now (renewal overlap). */
-  async isSuperseded(channelId: string): Promise<boolean> {
-    const match = /^calsync-(\d+)-/.exec(channelId);
-    if (!match) return false;
-    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM "SelectedCalendar" WHERE "id" = $1`, [Number(match[1])]);
-    return rows.length > 0;
   }
 
   requestSync(selectedCalendarId: number, reason: string): Promise<void> {

@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConnectionsModule } from '../connections/connections.module.js';
+import { ProvidersModule } from '../providers/providers.module.js';
 import { SyncModule } from '../sync/sync.module.js';
 import { AdminSyncController } from './admin-sync.controller.js';
 import { ChannelManager } from './channel-manager.js';
-import { RecordGoogleNotificationHandler } from './commands/record-google-notification.handler.js';
+import { ChannelStore } from './channel-store.js';
+import { RecordNotificationHandler } from './commands/record-notification/record-notification.handler.js';
+import { ChannelLifecycleJob } from './jobs/channel-lifecycle.job.js';
 import { SubscriptionJobs } from './jobs/subscription.jobs.js';
 import { SubscriptionsChangedHandler } from './jobs/subscriptions-changed.handler.js';
 import { NotificationIntake } from './notification-intake.js';
@@ -14,12 +17,14 @@ import { SubscribeCalendarsTask } from './tasks/subscribe-calendars.task.js';
 import { WebhooksController } from './webhooks.controller.js';
 
 @Module({
-  imports: [ConnectionsModule, SyncModule],
+  imports: [ConnectionsModule, SyncModule, ProvidersModule],
   controllers: [WebhooksController, AdminSyncController],
   providers: [
     ChannelManager,
+    ChannelStore,
+    ChannelLifecycleJob,
     NotificationIntake,
-    RecordGoogleNotificationHandler,
+    RecordNotificationHandler,
     SubscribeCalendarsTask,
     ResyncCalendarsTask,
     CleanupCacheTask,

@@ -15,6 +15,7 @@ import type { ExternalEvent } from '../providers/external-event.js';
 import type { ProviderAuth } from '../providers/provider-auth.js';
 import { isProviderError } from '../providers/provider.errors.js';
 import { type CacheWindow, CalendarCacheRepository } from './calendar-cache.repository.js';
+import { planSync } from './domain/plan-sync.js';
 import { cacheWindow } from './sync.constants.js';
 
 export interface SyncOutcome {
@@ -65,12 +66,17 @@ export class SyncCalendarService {
       return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'no feature needs this calendar' };
     }
     const provider = this.providers.get(calendar.integration);
-    // Turning the cache on needs a full listing to fill it; so does the window sliding past what the
-    // last full listing covered (an old event entering the window is no "change" to an incremental sync).
     const window = this.window();
-    const coverageLapsed =
-      writeCache && (!calendar.cacheCoveredUntil || calendar.cacheCoveredUntil.getTime() < window.end.getTime() - 86_400_000);
-    const full = options.full || !calendar.syncToken || (writeCache && !calendar.cacheEnabled) || coverageLapsed;
+    const { full } = planSync({
+      requestedFull: options.full ?? false,
+      cursor: calendar.syncToken,
+      cursorScope: provider.cursorScope,
+      cursorWindowEnd: calendar.syncCursorWindowEnd,
+      writeCache,
+      cacheEnabled: calendar.cacheEnabled,
+      cacheCoveredUntil: calendar.cacheCoveredUntil,
+      windowEnd: window.end,
+    });
     const started = process.hrtime.bigint();
     const kind = full ? 'full' : 'incremental';
     try {
@@ -132,14 +138,15 @@ export class SyncCalendarService {
       if (full) for (const e of page.events) seen.add(e.id);
 
       const last = !page.nextPageToken;
-      let changed = page.events;
+      const listed = mode.syncOn ? await this.confirmRemovals(provider, auth, synced, page.events) : page.events;
+      let changed = listed;
       if (last && full && mode.syncOn)
         changed = [...changed, ...(await this.missingBookingEvents(provider, auth, synced, seen, window))];
       const moves = mode.syncOn ? await this.findMoves(synced, changed) : new Map<string, MovedEvent>();
 
       const applyPage = async (manager: EntityManager): Promise<ExternalEventDomainEvent[]> => {
         if (mode.writeCache) {
-          const applied = await this.cache.applyPage(manager, calendar.id, page.events, window, startedAt);
+          const applied = await this.cache.applyPage(manager, calendar.id, listed, window, startedAt);
           this.metrics.eventsApplied.inc({ provider: provider.name, operation: 'upsert' }, applied.upserted);
           this.metrics.eventsApplied.inc({ provider: provider.name, operation: 'delete' }, applied.deleted);
         }
@@ -151,6 +158,7 @@ export class SyncCalendarService {
             `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL,
                     "cacheEnabled" = $3,
                     "cacheCoveredUntil" = CASE WHEN NOT $3 THEN NULL WHEN $4 THEN $5::timestamptz ELSE "cacheCoveredUntil" END,
+                    "syncCursorWindowEnd" = CASE WHEN $4 THEN $5::timestamptz ELSE "syncCursorWindowEnd" END,
                     "updatedAt" = now()
               WHERE "id" = $1`,
             [calendar.id, page.nextCursor ?? cursor, mode.writeCache, full, window.end],
@@ -171,6 +179,32 @@ export class SyncCalendarService {
       pageToken = page.nextPageToken;
     }
     return { kind: full ? 'full' : 'incremental', pages, events, bookingChanges };
+  }
+
+  /**
+   * A listing that cannot tell a deletion from an event leaving its view (Graph's `@removed`)
+   * must not cancel a booking: each such removal of a booking's event is checked with a get. A
+   * live event replaces the removal (it moved, perhaps out of the window); a missing one is a
+   * confirmed deletion. Provider errors fail the run, which is retried: never guessed.
+   */
+  private async confirmRemovals(
+    provider: CalendarProvider,
+    auth: ProviderAuth,
+    calendar: SyncedCalendar,
+    events: ExternalEvent[],
+  ): Promise<ExternalEvent[]> {
+    if (!events.some((e) => e.status === 'cancelled' && e.removal !== 'deleted')) return events;
+    const linked = new Set((await this.recorder.linkedDeletions(calendar, events)).map((d) => d.eventId));
+    const resolved: ExternalEvent[] = [];
+    for (const event of events) {
+      if (event.status !== 'cancelled' || event.removal === 'deleted' || !linked.has(event.id)) {
+        resolved.push(event);
+        continue;
+      }
+      const current = await provider.getEvent(auth, calendar.externalCalendarId, event.id);
+      resolved.push(current && current.status !== 'cancelled' ? current : { ...event, removal: 'deleted' });
+    }
+    return resolved;
   }
 
   /** Booking events a full listing did not return: deleted meanwhile, or outside what it covered. */
@@ -196,10 +230,11 @@ export class SyncCalendarService {
    */
   private async findMoves(calendar: SyncedCalendar, events: ExternalEvent[]) {
     const moves = new Map<string, MovedEvent>();
-    const deletions = await this.recorder.linkedDeletions(calendar, events);
+    const deletions = await this.recorder.linkedDeletions(calendar, events.filter((e) => e.removal !== 'left_view'));
     if (deletions.length === 0) return moves;
     const candidates = await this.connections.reachableCalendars(calendar.userId, MAX_MOVE_LOOKUPS);
     for (const { eventId, iCalUID } of deletions) {
+      if (!iCalUID) continue;
       for (const candidate of candidates) {
         if (candidate.credentialId === calendar.credentialId && candidate.calendarId === calendar.externalCalendarId) continue;
         const target = this.providers.get(candidate.provider);
@@ -241,6 +276,8 @@ function cancelledPlaceholder(id: string): ExternalEvent {
     id,
     iCalUID: null,
     status: 'cancelled',
+    // A get found nothing: the event is gone.
+    removal: 'deleted',
     start: null,
     end: null,
     isAllDay: false,

@@ -7,6 +7,7 @@ function event(overrides: Partial<ExternalEvent> = {}): ExternalEvent {
     id: 'evt1',
     iCalUID: 'uid@calsync',
     status: 'confirmed',
+    removal: null,
     start: new Date('2026-12-01T10:00:00.000Z'),
     end: new Date('2026-12-01T10:30:00.000Z'),
     isAllDay: false,

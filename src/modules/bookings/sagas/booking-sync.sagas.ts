@@ -1,16 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { type ICommand, type IEvent, Saga, ofType } from '@nestjs/cqrs';
 import { Observable, map } from 'rxjs';
+import { PROVIDER_LABELS } from '../../providers/provider-names.js';
 import { CancelBookingCommand } from '../commands/cancel-booking.command.js';
 import { RescheduleBookingCommand } from '../commands/reschedule-booking.command.js';
 import { UpdateBookingAttendeesCommand } from '../commands/update-booking-attendees.command.js';
 import { UpdateBookingDetailsCommand } from '../commands/update-booking-details.command.js';
 import { EventAttendeesChanged, EventDeleted, EventDetailsChanged, EventRescheduled } from '../events/external-event.events.js';
 
-const PROVIDER_LABEL: Record<string, string> = {
-  google_calendar: 'Google Calendar',
-  office365_calendar: 'Outlook Calendar',
-};
 
 /** Pure event → command maps; the commands do the work idempotently. */
 @Injectable()
@@ -30,7 +27,7 @@ export class BookingSyncSagas {
         (e) =>
           new CancelBookingCommand(
             e.bookingId,
-            `The event was deleted in ${PROVIDER_LABEL[e.source] ?? e.source}`,
+            `The event was deleted in ${PROVIDER_LABELS[e.source] ?? e.source}`,
             e.source,
             e.changeId,
           ),

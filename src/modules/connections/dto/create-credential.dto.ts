@@ -1,13 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import type { ProviderName } from '../../../config/app-config.js';
+import { PROVIDER_NAMES } from '../../providers/provider-names.js';
 import { IsInstant } from '../../../common/validation/validators.js';
 
-export const PROVIDER_NAMES: ProviderName[] = ['google_calendar', 'office365_calendar'];
 
 export class CreateCredentialDto {
   @ApiProperty({ enum: PROVIDER_NAMES })
-  @IsIn(PROVIDER_NAMES, { message: `provider must be one of: ${PROVIDER_NAMES.join(', ')}` })
+  @IsIn([...PROVIDER_NAMES], { message: `provider must be one of: ${PROVIDER_NAMES.join(', ')}` })
   provider!: ProviderName;
 
   @ApiProperty()

@@ -40,8 +40,16 @@ export class SelectedCalendarEntity {
   @Column({ type: 'timestamptz', nullable: true })
   channelExpiration!: Date | null;
 
+  /** The channel the last renewal replaced; its pushes are recognised as superseded. */
+  @Column({ type: 'text', nullable: true })
+  channelPreviousId!: string | null;
+
   @Column({ type: 'text', nullable: true })
   syncToken!: string | null;
+
+  /** End of the window the cursor was made for (see CalendarProvider.cursorScope). */
+  @Column({ type: 'timestamptz', nullable: true })
+  syncCursorWindowEnd!: Date | null;
 
   @Column({ type: 'timestamptz', nullable: true })
   syncedAt!: Date | null;

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { calendar_v3, google } from 'googleapis';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
@@ -6,12 +6,12 @@ import { CalendarProvider } from '../calendar-provider.port.js';
 import type {
   BusyInterval,
   ChangePage,
+  ChannelHandle,
   CreateEventInput,
   EventInput,
   ExternalCalendar,
   ExternalEvent,
   ListChangesInput,
-  WatchChannel,
   WatchInput,
 } from '../external-event.js';
 import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
@@ -19,6 +19,8 @@ import { ProviderError, isProviderError } from '../provider.errors.js';
 import { withProviderRetry } from '../retry-policy.js';
 import { toGoogleProviderError } from './google-errors.js';
 import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
+import { GoogleWebhookParser } from './google-webhook.js';
+import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
 
 const MAX_PAGE_SIZE = 2500;
 const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.readonly'];
@@ -27,12 +29,23 @@ const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https
 @Injectable()
 export class GoogleCalendarProvider extends CalendarProvider {
   readonly name = 'google_calendar' as const;
+  /** A syncToken follows the whole calendar, whatever window the full listing had. */
+  readonly cursorScope = 'calendar' as const;
+  readonly webhookBaseUrl: string;
+  private readonly webhooks: GoogleWebhookParser;
+  private readonly logger = new Logger('GoogleCalendarProvider');
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
     super();
+    this.webhookBaseUrl = config.google.webhookUrl;
+    this.webhooks = new GoogleWebhookParser(config.google.webhookToken);
+  }
+
+  parseWebhook(request: IncomingWebhook): ParsedWebhook {
+    return this.webhooks.parse(request);
   }
 
   authorizeUrl(redirectUri: string, state: string, loginHint?: string): string {
@@ -157,7 +170,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
     };
   }
 
-  async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<WatchChannel> {
+  async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
     const channel = await this.call(auth, 'events.watch', (api) =>
       api.events.watch({
         calendarId,
@@ -165,7 +178,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
           id: input.channelId,
           type: 'web_hook',
           address: input.address,
-          token: input.token,
+          token: this.config.google.webhookToken,
           params: { ttl: String(input.ttlSeconds) },
         },
       }),
@@ -181,7 +194,27 @@ export class GoogleCalendarProvider extends CalendarProvider {
     };
   }
 
-  async stopWatch(auth: ProviderAuth, channel: { id: string; resourceId: string | null }): Promise<void> {
+  /** Google channels cannot be extended: a new one is opened, and the caller stops the old one after storing it. */
+  async renew(
+    auth: ProviderAuth,
+    calendarId: string,
+    _current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
+    return { channel: await this.watch(auth, calendarId, input), replaces: true };
+  }
+
+  /** Google has no reauthorization: renewing is the answer. */
+  reauthorize(
+    auth: ProviderAuth,
+    calendarId: string,
+    current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
+    return this.renew(auth, calendarId, current, input);
+  }
+
+  async stopWatch(auth: ProviderAuth, channel: ChannelHandle): Promise<void> {
     try {
       await this.call(auth, 'channels.stop', (api) =>
         api.channels.stop({ requestBody: { id: channel.id, resourceId: channel.resourceId ?? undefined } }),
@@ -283,7 +316,13 @@ export class GoogleCalendarProvider extends CalendarProvider {
         expiresAt: tokens.expiry_date ?? null,
       };
       auth.tokens = next;
-      void auth.onTokensRefreshed(next);
+      // A failed save must not crash the process: the refreshed token still serves this call, and
+      // the stored refresh token stays valid for the next one.
+      auth.onTokensRefreshed(next).catch((error: unknown) => {
+        this.logger.warn(
+          `Credential ${auth.credentialId}: could not store refreshed tokens: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
     });
     const api = google.calendar({
       version: 'v3',

@@ -3,6 +3,8 @@ import type { EventInput, ExternalEvent, ExternalEventStatus } from '../external
 
 export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent {
   const status = (event.status ?? 'confirmed') as ExternalEventStatus;
+  // An invitation the calendar's owner declined is free time, as Google's own freeBusy says.
+  const declinedByOwner = (event.attendees ?? []).some((a) => a.self && a.responseStatus === 'declined');
   const allDay = Boolean(event.start?.date && !event.start?.dateTime);
   const start = toDate(event.start);
   const end = toDate(event.end);
@@ -10,12 +12,14 @@ export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent 
     id: event.id ?? '',
     iCalUID: event.iCalUID ?? null,
     status,
+    // Google's change listings report deletions (and only deletions) as cancelled entries.
+    removal: status === 'cancelled' ? 'deleted' : null,
     start,
     end,
     isAllDay: allDay,
     startDate: allDay ? (event.start?.date ?? null) : null,
     endDate: allDay ? (event.end?.date ?? null) : null,
-    busy: status !== 'cancelled' && event.transparency !== 'transparent' && start !== null,
+    busy: status !== 'cancelled' && event.transparency !== 'transparent' && !declinedByOwner && start !== null,
     title: event.summary ?? null,
     description: event.description ?? null,
     location: event.location ?? null,

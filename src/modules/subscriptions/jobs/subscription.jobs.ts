@@ -33,7 +33,8 @@ export class SubscriptionJobs implements OnModuleInit, OnApplicationBootstrap {
     });
     this.registry.register(STOP_CHANNEL_JOB, async (payload) => {
       const p = payload as StopChannelPayload;
-      await this.channels.stopQuietly(p.provider, p.credentialId, p.channelId, p.resourceId, p.sealedKey);
+      const channel = { ...p.channel, expiration: new Date(p.channel.expiration ?? 0) };
+      await this.channels.stopQuietly(p.provider, p.credentialId, channel, p.sealedKey);
     });
   }
 

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
+import type { ChannelHandle } from '../providers/external-event.js';
+
+/** Where a push's channel id led: the calendar, and whether the channel is current or one a renewal replaced. */
+export interface ChannelTarget {
+  selectedCalendarId: number;
+  resourceId: string | null;
+  superseded: boolean;
+}
+
+/**
+ * The one mapper between a provider's opaque `ChannelHandle` and the seed's `channel*` columns of
+ * SelectedCalendar (plus `channelPreviousId`), which the subscriptions module owns. Nothing else
+ * reads or writes those columns.
+ */
+@Injectable()
+export class ChannelStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The calendar's current channel, or null. */
+  static channelOf(row: SelectedCalendarEntity): ChannelHandle | null {
+    if (!row.channelId) return null;
+    return {
+      id: row.channelId,
+      resourceId: row.channelResourceId,
+      resourceUri: row.channelResourceUri,
+      kind: row.channelKind,
+      expiration: row.channelExpiration ? new Date(row.channelExpiration) : new Date(0),
+    };
+  }
+
+  /**
+   * Stores `channel` as the calendar's current one; `previousId` is the channel it replaces (kept
+   * so that channel's late pushes are recognised), or null.
+   */
+  async save(manager: EntityManager, selectedCalendarId: number, channel: ChannelHandle, previousId: string | null): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "channelId" = $2, "channelResourceId" = $3, "channelResourceUri" = $4,
+              "channelKind" = $5, "channelExpiration" = $6,
+              "channelPreviousId" = CASE WHEN $7::text IS NULL OR $7::text = $2 THEN "channelPreviousId" ELSE $7::text END,
+              "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "lastError" = NULL, "updatedAt" = now()
+        WHERE "id" = $1`,
+      [selectedCalendarId, channel.id, channel.resourceId, channel.resourceUri, channel.kind, channel.expiration, previousId],
+    );
+  }
+
+  /** Forgets the channel (and the cursor, when changes will no longer be followed). */
+  async clear(manager: EntityManager, selectedCalendarId: number): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,
+              "channelKind" = NULL, "channelExpiration" = NULL, "updatedAt" = now()
+        WHERE "id" = $1`,
+      [selectedCalendarId],
+    );
+  }
+
+  /** The calendar a channel id belongs to, as its current channel or as the one its last renewal replaced. */
+  async find(channelId: string): Promise<ChannelTarget | null> {
+    const rows: Array<{ id: number; channelResourceId: string | null; current: boolean }> = await this.dataSource.query(
+      `SELECT "id", "channelResourceId", "channelId" = $1 AS current FROM "SelectedCalendar"
+        WHERE "channelId" = $1 OR "channelPreviousId" = $1
+        ORDER BY ("channelId" = $1) DESC LIMIT 1`,
+      [channelId],
+    );
+    if (rows.length === 0) return null;
+    return { selectedCalendarId: rows[0].id, resourceId: rows[0].channelResourceId, superseded: !rows[0].current };
+  }
+}
