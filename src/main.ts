@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { startupBanner } from './bootstrap/banner.js';
+import { startupBanner, writeSandboxExample } from './bootstrap/banner.js';
 import { createApp } from './bootstrap/create-app.js';
 import { type Sandbox, startSandbox } from './bootstrap/sandbox.js';
 import { ConfigError } from './config/config.error.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
 
   let sandbox: Sandbox | undefined;
   if (config.sandbox) {
-    sandbox = await startSandbox(config);
+    sandbox = await startSandbox(config, { log: (line) => logger.warn(line) });
     config = sandbox.config;
   }
 
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   const databaseLabel = embedded
     ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} (data in ${config.dataDir}/postgres)`
     : new URL(databaseUrl).host;
-  process.stdout.write(startupBanner(config, databaseLabel, sandbox));
+  const examplePath = sandbox && writeSandboxExample(config, sandbox);
+  process.stdout.write(startupBanner(config, databaseLabel, sandbox, examplePath));
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,4 +1,5 @@
 import { opaqueToken } from './ids.js';
+import type { AuthSnapshot } from './snapshot.js';
 
 /** Accounts and the OAuth grants that reach them. Tokens are opaque random strings, as Google's are to clients. */
 
@@ -45,6 +46,24 @@ export class AuthState {
     this.refreshTokens.clear();
     this.accessTokens.clear();
     this.codes.clear();
+  }
+
+  /** Everything but expired access tokens and codes, which answer exactly as unknown ones do. */
+  snapshot(now = Date.now()): AuthSnapshot {
+    return {
+      accounts: [...this.accounts.values()].map((a) => ({ ...a })),
+      refreshTokens: [...this.refreshTokens].map(([token, grant]) => [token, { ...grant }]),
+      accessTokens: [...this.accessTokens].filter(([, g]) => g.expiresAt > now).map(([token, g]) => [token, { ...g }]),
+      codes: [...this.codes].filter(([, c]) => c.expiresAt > now).map(([code, c]) => [code, { ...c }]),
+    };
+  }
+
+  restore(s: AuthSnapshot): void {
+    this.reset();
+    for (const a of s.accounts) this.accounts.set(a.email, { email: a.email, timeZone: a.timeZone });
+    for (const [token, grant] of s.refreshTokens) this.refreshTokens.set(token, { ...grant });
+    for (const [token, grant] of s.accessTokens) this.accessTokens.set(token, { ...grant });
+    for (const [code, c] of s.codes) this.codes.set(code, { ...c });
   }
 
   /** Registers the account if new; given tokens are added to it either way (a second device, say). */

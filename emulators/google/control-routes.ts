@@ -3,6 +3,7 @@ import { ApiError, EmulatorError } from './errors.js';
 import type { GoogleFaults } from './faults.js';
 import { type Reply, readJson, writeReply } from './http-util.js';
 import type { GoogleCalendarEmulator } from './google-calendar.emulator.js';
+import type { EmulatorSnapshot } from './snapshot.js';
 import type { EventInput, GoogleEvent, PushState } from './types.js';
 
 /**
@@ -12,6 +13,53 @@ import type { EventInput, GoogleEvent, PushState } from './types.js';
  */
 
 export const CONTROL_PREFIX = '/__emulator';
+
+/** One line per control route, for the index at `GET /` and `GET /__emulator`. */
+const ROUTES = [
+  'GET    /__emulator                                  this index',
+  'GET    /__emulator/calendars                        every calendar: {items: [{id, ownerEmail, summary, timeZone, primary}]}',
+  'GET    /__emulator/calendars/:cal/events            stored events: {items} (?includeDeleted=true for tombstones)',
+  'POST   /__emulator/calendars/:cal/events            create an event as its owner would in Google {summary, start, end, ...}',
+  'GET    /__emulator/calendars/:cal/events/:id        one event',
+  'PATCH  /__emulator/calendars/:cal/events/:id        edit it as its owner would: new {start, end} moves it; summary, attendees, ...',
+  'DELETE /__emulator/calendars/:cal/events/:id        delete it (204); a cancelled tombstone stays for sync',
+  'POST   /__emulator/calendars/:cal/events/:id/move   move it to another calendar {destination}',
+  'POST   /__emulator/calendars/:cal/seed              bulk insert without pushes {events}',
+  'GET    /__emulator/calendars/:cal/freebusy          busy intervals ?timeMin=&timeMax= (with offsets)',
+  'POST   /__emulator/accounts                         add an account {email, refreshToken?, accessToken?, timeZone?}',
+  'POST   /__emulator/calendars                        add a calendar {email, id?, summary, timeZone?}',
+  'POST   /__emulator/tokens/revoke | tokens/expire    revoke a refresh token {refreshToken} | expire every access token',
+  'GET    /__emulator/channels                         watch channels with their message numbers',
+  'POST   /__emulator/channels/:id/expire | /push      expire a channel | send it one push now {state?, token?, headers?}',
+  'POST   /__emulator/faults                           misbehave: {kind: failNext|slowNext|dropNextPushes|holdPushes|..., ...args}',
+  'GET    /__emulator/calls | push-log                 API calls (?operation=&calendarId=) | pushes sent; DELETE calls clears',
+  'GET    /__emulator/snapshot | POST                  the whole state as JSON | replace the state with one',
+  'POST   /__emulator/reset                            forget everything',
+];
+
+/** What `GET /` and `GET /__emulator` answer: where the API is, the calendars, and the control routes. */
+export function controlIndex(emu: GoogleCalendarEmulator): Reply {
+  const body = {
+    emulator: 'Google Calendar API v3 emulator (calsync)',
+    url: emu.url,
+    tokenUrl: emu.tokenUrl,
+    authorizeUrl: emu.authorizeUrl,
+    stateFile: emu.stateFile ?? null,
+    calendars: emu.listCalendars().map((c) => `${c.id} (${c.primary ? 'primary calendar' : c.summary} of ${c.ownerEmail})`),
+    controlRoutes: ROUTES,
+    notes: [
+      'JSON in and out, no auth. :cal is a calendar id (percent-encode @ as %40 if your client needs it).',
+      'Edits made here push to watch channels, exactly like a user editing in Google Calendar.',
+    ],
+    example: `curl -X PATCH '${emu.url}__emulator/calendars/<cal>/events/<id>' -H 'Content-Type: application/json' -d '{"start":{"dateTime":"2030-01-07T12:00:00Z"},"end":{"dateTime":"2030-01-07T12:30:00Z"}}'`,
+  };
+  // Indented: this is read by people, with curl.
+  return {
+    status: 200,
+    body: `${JSON.stringify(body, null, 2)}\n`,
+    headers: { 'Content-Type': 'application/json; charset=UTF-8' },
+  };
+}
 
 export async function handleControl(
   emu: GoogleCalendarEmulator,
@@ -45,7 +93,14 @@ async function route(
   const key = `${method} ${seg.map((s, i) => (isParam(seg, i) ? ':' : s)).join('/')}`;
   switch (key) {
     case 'GET ':
-      return ok({ url: emu.url, tokenUrl: emu.tokenUrl, authorizeUrl: emu.authorizeUrl });
+      return controlIndex(emu);
+    case 'GET calendars':
+      return ok({ items: emu.listCalendars() });
+    case 'GET snapshot':
+      return ok(emu.snapshot());
+    case 'POST snapshot':
+      emu.restore(body as unknown as EmulatorSnapshot);
+      return ok({ restored: true });
     case 'POST reset':
       emu.reset();
       return ok({ reset: true });

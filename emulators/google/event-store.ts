@@ -121,13 +121,22 @@ export class EventStore {
   readonly calendars = new Map<string, CalendarState>();
   /** Changes on every reset so tokens from an earlier life of the emulator are unknown (410), not misread. */
   epoch = opaqueToken('', 6);
-  private etagCounter = 0;
+  /** Makes every etag unique; public for snapshots only. */
+  etagCounter = 0;
 
   constructor(private readonly onChange: ChangeListener) {}
 
   reset(): void {
     this.calendars.clear();
     this.epoch = opaqueToken('', 6);
+  }
+
+  /** Puts back a snapshot's calendars and counters (see snapshot.ts); tokens issued before it stay valid. */
+  replaceState(calendars: CalendarState[], epoch: string, etagCounter: number): void {
+    this.calendars.clear();
+    for (const cal of calendars) this.calendars.set(cal.id, cal);
+    this.epoch = epoch;
+    this.etagCounter = etagCounter;
   }
 
   addCalendar(input: { id: string; ownerEmail: string; summary: string; timeZone: string; primary: boolean }): CalendarState {

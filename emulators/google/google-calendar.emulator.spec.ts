@@ -1,5 +1,8 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OAuth2Client } from 'google-auth-library';
 import { type calendar_v3, google } from 'googleapis';
 import { GoogleCalendarEmulator } from './google-calendar.emulator.js';
@@ -1002,7 +1005,249 @@ describe('GoogleCalendarEmulator (real googleapis client)', () => {
       expect(ms).toBeLessThan(2000);
       expect(seedMs).toBeLessThan(2000);
       // Visible with --verbose when tuning; the benchmark budget for the whole sync is 2 s.
+      // eslint-disable-next-line no-restricted-properties -- a switch for whoever tunes the emulator, not configuration
       if (process.env.EMULATOR_TIMINGS) console.log(`seed ${seedMs} ms, full sync ${ms} ms`);
+    });
+  });
+
+  describe('snapshot, restore and stateFile', () => {
+    let dir: string;
+    const others: GoogleCalendarEmulator[] = [];
+    const team = 'team@group.calendar.google.com';
+    const weekly = {
+      summary: 'Standup',
+      start: { dateTime: '2025-03-03T10:00:00+01:00', timeZone: 'Europe/Berlin' },
+      end: { dateTime: '2025-03-03T10:30:00+01:00', timeZone: 'Europe/Berlin' },
+      recurrence: ['RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6'],
+    };
+
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'google-emulator-state-'));
+    });
+
+    afterEach(async () => {
+      await Promise.all(others.splice(0).map((o) => o.stop(false)));
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    async function another(options: Parameters<typeof GoogleCalendarEmulator.start>[0] = {}) {
+      const o = await GoogleCalendarEmulator.start({ maxChannelTtlSeconds: 86_400, ...options });
+      others.push(o);
+      return o;
+    }
+
+    /** The real client against any emulator, from the refresh token alone (as the service holds it). */
+    function clientOf(target: GoogleCalendarEmulator, refreshToken = alice.refreshToken) {
+      const auth = new OAuth2Client({
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        endpoints: { oauth2TokenUrl: target.tokenUrl },
+        transporterOptions,
+      });
+      auth.setCredentials({ refresh_token: refreshToken });
+      return google.calendar({ version: 'v3', rootUrl: target.url, auth });
+    }
+
+    /** A calendar with a bit of everything: single, all-day, deleted, a series with an edited and a cancelled instance. */
+    function populate(target: GoogleCalendarEmulator) {
+      target.addCalendar(ALICE, { id: team, summary: 'Team', timeZone: 'Europe/Berlin' });
+      const call = target.createEvent(ALICE, {
+        summary: 'Intro call',
+        start: { dateTime: at(4, 10) },
+        end: { dateTime: at(4, 10, 30) },
+        attendees: [{ email: 'guest@example.com' }],
+        extendedProperties: { private: { bookingUid: 'b-1' } },
+      });
+      const gone = target.createEvent(ALICE, { summary: 'gone', start: { date: '2025-03-05' }, end: { date: '2025-03-06' } });
+      target.deleteEvent(ALICE, gone.id);
+      const series = target.createEvent(ALICE, weekly);
+      target.updateEvent(ALICE, `${series.id}_20250305T090000Z`, { summary: 'Standup (moved)' });
+      target.deleteEvent(ALICE, `${series.id}_20250310T090000Z`);
+      target.createEvent(team, { summary: 'Team lunch', start: { dateTime: at(6, 12) }, end: { dateTime: at(6, 13) } });
+      return { call, gone, series };
+    }
+
+    async function everything(target: GoogleCalendarEmulator) {
+      const cal = clientOf(target);
+      const lists = await Promise.all(
+        [ALICE, team].flatMap((calendarId) => [
+          cal.events.list({ calendarId, showDeleted: true }),
+          cal.events.list({ calendarId, singleEvents: true, orderBy: 'startTime', showDeleted: true }),
+        ]),
+      );
+      return {
+        lists: lists.map((l) => l.data.items),
+        calendars: (await cal.calendarList.list()).data.items?.map((c) => [c.id, c.summary, c.timeZone, c.primary ?? false]),
+        busy: target.freeBusy(ALICE, '2025-03-01T00:00:00Z', '2025-03-31T00:00:00Z'),
+      };
+    }
+
+    it('a snapshot restored into another emulator serves the same calendars and events, tombstones included', async () => {
+      const { call, series } = populate(emu);
+      const before = await everything(emu);
+      expect(before.lists[1]?.map((e) => e.summary ?? e.status)).toContain('Standup (moved)');
+
+      const copy = await another();
+      // Through JSON, as a state file holds it.
+      copy.restore(JSON.parse(JSON.stringify(emu.snapshot())));
+      const comparable = (o: GoogleCalendarEmulator) => ({ ...o.snapshot(), savedAt: '', url: '' });
+      expect(comparable(copy)).toEqual(comparable(emu));
+      expect(await everything(copy)).toEqual(before);
+      expect(copy.listEvents(ALICE, { includeDeleted: true })).toEqual(emu.listEvents(ALICE, { includeDeleted: true }));
+      expect(copy.getEvent(ALICE, call.id)).toEqual(emu.getEvent(ALICE, call.id));
+
+      // The copy carries on: writes get a new etag and a later `updated`; a live duplicate iCalUID is still refused.
+      const patched = (await clientOf(copy).events.patch({ calendarId: ALICE, eventId: call.id, requestBody: { summary: 'x' } }))
+        .data;
+      expect(patched.etag).not.toBe(call.etag);
+      expect(Date.parse(patched.updated!)).toBeGreaterThan(Date.parse(call.updated));
+      expect(() =>
+        copy.createEvent(ALICE, { iCalUID: series.iCalUID, start: { date: '2025-03-01' }, end: { date: '2025-03-02' } }),
+      ).toThrow(/409/);
+      // The original is untouched by what happens to the copy, and the snapshot is a copy too.
+      expect(emu.getEvent(ALICE, call.id)?.summary).toBe('Intro call');
+      const snap = emu.snapshot();
+      snap.store.calendars[0].events[0].ev.summary = 'mutated';
+      expect(emu.getEvent(ALICE, call.id)?.summary).toBe('Intro call');
+    });
+
+    it('sync and page tokens issued before the snapshot keep working after restore (no 410)', async () => {
+      const { call } = populate(emu);
+      const cal = clientOf(emu);
+      const { syncToken } = await fullSync(cal, { calendarId: ALICE, singleEvents: true });
+      const firstPage = (await cal.events.list({ calendarId: ALICE, singleEvents: true, maxResults: 2 })).data;
+      emu.updateEvent(ALICE, call.id, { start: { dateTime: at(4, 12) }, end: { dateTime: at(4, 12, 30) } });
+
+      const copy = await another();
+      copy.restore(JSON.parse(JSON.stringify(emu.snapshot())));
+      const after = clientOf(copy);
+      const inc = await fullSync(after, { calendarId: ALICE, singleEvents: true, syncToken });
+      expect(inc.items.map((e) => [e.id, e.start?.dateTime])).toEqual([[call.id, '2025-03-04T12:00:00Z']]);
+      // The rest of a full sync that began before the snapshot.
+      const rest = { items: [] as calendar_v3.Schema$Event[] };
+      for (let pageToken = firstPage.nextPageToken; pageToken;) {
+        const { data } = await after.events.list({ calendarId: ALICE, singleEvents: true, maxResults: 2, pageToken });
+        rest.items.push(...(data.items ?? []));
+        pageToken = data.nextPageToken;
+      }
+      const fresh = await fullSync(cal, { calendarId: ALICE, singleEvents: true });
+      expect([...firstPage.items!, ...rest.items].map((e) => e.id).sort()).toEqual(fresh.items.map((e) => e.id).sort());
+      expect(fresh.items).toHaveLength(6); // the call and the series' 6 instances but the cancelled one
+      // Changes made after the restore reach the next incremental sync, once.
+      copy.deleteEvent(ALICE, call.id);
+      const next = await fullSync(after, { calendarId: ALICE, singleEvents: true, syncToken: inc.syncToken });
+      expect(next.items.map((e) => [e.id, e.status])).toEqual([[call.id, 'cancelled']]);
+      expect((await fullSync(after, { calendarId: ALICE, singleEvents: true, syncToken: next.syncToken })).items).toEqual([]);
+      // Invalidation still works on the restored calendars.
+      copy.faults.invalidateSyncTokens(ALICE);
+      expect((await apiError(after.events.list({ calendarId: ALICE, syncToken: next.syncToken }))).status).toBe(410);
+    });
+
+    it('channels keep pushing after restore, with the next message number and the new server in the resource URI', async () => {
+      const cal = clientOf(emu);
+      const ch = (
+        await cal.events.watch({
+          calendarId: ALICE,
+          requestBody: { id: 'chan-persist', type: 'web_hook', address: receiver.url, token: 'secret-token' },
+        })
+      ).data;
+      await receiver.waitFor(1, 'chan-persist');
+      emu.createEvent(ALICE, { start: { date: '2025-03-01' }, end: { date: '2025-03-02' } });
+      await receiver.waitFor(2, 'chan-persist');
+      const snap = emu.snapshot();
+
+      const copy = await another();
+      copy.restore(snap);
+      expect(copy.liveChannels(ALICE).map((c) => [c.id, c.messageNumber, c.expiration])).toEqual([
+        ['chan-persist', 2, Number(ch.expiration)],
+      ]);
+      copy.createEvent(ALICE, { start: { date: '2025-03-02' }, end: { date: '2025-03-03' } });
+      const pushes = await receiver.waitFor(3, 'chan-persist');
+      expect(pushes[2].headers).toMatchObject({
+        'x-goog-channel-token': 'secret-token',
+        'x-goog-resource-id': ch.resourceId,
+        'x-goog-resource-state': 'exists',
+        'x-goog-message-number': '3',
+        'x-goog-resource-uri': `${copy.url}calendar/v3/calendars/${encodeURIComponent(ALICE)}/events?alt=json`,
+      });
+      // The restored channel can be stopped by its owner like any other.
+      await clientOf(copy).channels.stop({ requestBody: { id: 'chan-persist', resourceId: ch.resourceId } });
+      expect(copy.liveChannels()).toEqual([]);
+    });
+
+    it('a stateFile survives stop and start: events, tokens, sync tokens and channels', async () => {
+      const stateFile = join(dir, 'sandbox', 'google.json');
+      const first = await another({ stateFile });
+      const acct = first.addAccount({ email: ALICE, refreshToken: 'rt-file' });
+      const ev = first.createEvent(ALICE, { summary: 'Kept', start: { dateTime: at(4, 9) }, end: { dateTime: at(4, 10) } });
+      const { syncToken } = await fullSync(clientOf(first, acct.refreshToken), { calendarId: ALICE, singleEvents: true });
+      await clientOf(first, acct.refreshToken).events.watch({
+        calendarId: ALICE,
+        requestBody: { id: 'chan-file', type: 'web_hook', address: receiver.url, token: 'secret-token' },
+      });
+      await receiver.waitFor(1, 'chan-file');
+      first.updateEvent(ALICE, ev.id, { summary: 'Kept and renamed' });
+      await receiver.waitFor(2, 'chan-file');
+      await first.stop();
+      expect((await readdir(join(dir, 'sandbox'))).sort()).toEqual(['google.json']); // no temporary file left behind
+
+      const second = await another({ stateFile });
+      expect(second.stateFile).toBe(stateFile);
+      expect(second.getEvent(ALICE, ev.id)?.summary).toBe('Kept and renamed');
+      // The stored refresh token still gets access tokens; the old sync token still answers the change.
+      const inc = await fullSync(clientOf(second, acct.refreshToken), { calendarId: ALICE, singleEvents: true, syncToken });
+      expect(inc.items.map((e) => e.summary)).toEqual(['Kept and renamed']);
+      second.deleteEvent(ALICE, ev.id);
+      const pushes = await receiver.waitFor(3, 'chan-file');
+      expect(pushes.map((p) => p.headers['x-goog-message-number']).sort()).toEqual(['1', '2', '3']);
+    });
+
+    it('saves soon after a change, without waiting for stop (a killed process loses at most the last moments)', async () => {
+      const stateFile = join(dir, 'google.json');
+      const running = await another({ stateFile, saveDelayMs: 20 });
+      running.addAccount({ email: ALICE, refreshToken: 'rt-file' });
+      const ev = running.createEvent(ALICE, { summary: 'Saved', start: { date: '2025-03-01' }, end: { date: '2025-03-02' } });
+      let saved = '';
+      const deadline = Date.now() + 2000;
+      while (!saved.includes(ev.id) && Date.now() < deadline) {
+        saved = await readFile(stateFile, 'utf8').catch(() => '');
+        await sleep(10);
+      }
+      expect(saved).toContain(ev.id);
+      // A second process reading the file as it is now (the first one never stopped) sees the event.
+      const copy = join(dir, 'copy.json');
+      await writeFile(copy, saved);
+      const reader = await another({ stateFile: copy });
+      expect(reader.listEvents(ALICE).map((e) => e.summary)).toEqual(['Saved']);
+    });
+
+    it('refuses an unreadable state file or a foreign snapshot, naming it, and changes nothing', async () => {
+      const stateFile = join(dir, 'google.json');
+      await writeFile(stateFile, '{"kind": "something else"');
+      await expect(GoogleCalendarEmulator.start({ stateFile })).rejects.toThrow(`state file ${stateFile} is not valid JSON`);
+      await writeFile(stateFile, '{"kind": "something else"}');
+      await expect(GoogleCalendarEmulator.start({ stateFile })).rejects.toThrow(
+        new RegExp(`cannot restore the Google emulator from ${stateFile}: not a Google Calendar emulator snapshot`),
+      );
+      emu.createEvent(ALICE, { start: { date: '2025-03-01' }, end: { date: '2025-03-02' } });
+      const res = await fetch(`${emu.url}__emulator/snapshot`, { method: 'POST', body: '{"kind":"nope"}' });
+      expect(res.status).toBe(400);
+      expect(emu.listEvents(ALICE)).toHaveLength(1);
+    });
+
+    it('GET / and GET /__emulator answer an index of the control routes and the calendars', async () => {
+      emu.addCalendar(ALICE, { id: team, summary: 'Team' });
+      for (const path of ['', '__emulator']) {
+        const res = await fetch(`${emu.url}${path}`);
+        expect(res.status).toBe(200);
+        const index = (await res.json()) as { url: string; tokenUrl: string; calendars: string[]; controlRoutes: string[] };
+        expect(index).toMatchObject({ url: emu.url, tokenUrl: emu.tokenUrl });
+        expect(index.calendars).toEqual([`${ALICE} (primary calendar of ${ALICE})`, `${team} (Team of ${ALICE})`]);
+        expect(index.controlRoutes.some((r) => /^PATCH +\/__emulator\/calendars\/:cal\/events\/:id /.test(r))).toBe(true);
+        expect(index.controlRoutes.some((r) => /^DELETE +\/__emulator\/calendars\/:cal\/events\/:id /.test(r))).toBe(true);
+      }
+      const calendars = (await (await fetch(`${emu.url}__emulator/calendars`)).json()) as { items: Array<{ id: string }> };
+      expect(calendars.items.map((c) => c.id)).toEqual([ALICE, team]);
     });
   });
 

@@ -1,4 +1,5 @@
-export { GoogleCalendarEmulator } from './google-calendar.emulator.js';
+export { GoogleCalendarEmulator, type CalendarInfo } from './google-calendar.emulator.js';
+export type { EmulatorSnapshot } from './snapshot.js';
 export type { GoogleFaults } from './faults.js';
 export type {
   BusyInterval,

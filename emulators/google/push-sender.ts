@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { FaultState } from './faults.js';
+import type { ChannelSnapshot } from './snapshot.js';
 import type { ChannelInfo, PushLogEntry, PushState } from './types.js';
 
 /**
@@ -118,6 +119,17 @@ export class PushSender {
       this.log.push({ at: Date.now(), channelId: ch.id, state, messageNumber, status: 'error' });
       throw err;
     }
+  }
+
+  /** Channels as snapshot.ts stores them, message counters included. */
+  snapshotChannels(): ChannelSnapshot[] {
+    return [...this.channels.values()].map((ch) => ({ ...ch }));
+  }
+
+  /** Replaces every channel (and forgets held pushes and the log); `rebase` maps a stored resourceUri to the current server. */
+  restoreChannels(channels: ChannelSnapshot[], rebase: (resourceUri: string) => string): void {
+    this.reset();
+    for (const ch of channels) this.channels.set(ch.id, { ...ch, resourceUri: rebase(ch.resourceUri) });
   }
 
   reset(): void {

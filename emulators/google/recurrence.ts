@@ -21,18 +21,30 @@ export interface Zone {
   offsetAt(utcMs: number): number;
   toUtc(floatingMs: number): number;
   readonly isUtc: boolean;
+  /** What `zoneFromSpec` rebuilds it from (snapshots): `UTC`, `offset:<ms>` or an IANA zone name. */
+  readonly spec: string;
 }
 
-export const UTC_ZONE: Zone = { offsetAt: () => 0, toUtc: (f) => f, isUtc: true };
+export const UTC_ZONE: Zone = { offsetAt: () => 0, toUtc: (f) => f, isUtc: true, spec: 'UTC' };
 
 export function fixedZone(offsetMs: number): Zone {
   if (offsetMs === 0) return UTC_ZONE;
-  return { offsetAt: () => offsetMs, toUtc: (f) => f - offsetMs, isUtc: false };
+  return { offsetAt: () => offsetMs, toUtc: (f) => f - offsetMs, isUtc: false, spec: `offset:${offsetMs}` };
 }
 
 export function namedZone(name: string): Zone {
   if (name === 'UTC' || name === 'Etc/UTC' || name === 'GMT') return UTC_ZONE;
-  return { offsetAt: (u) => zoneOffsetMs(name, u), toUtc: (f) => floatingToUtc(f, name), isUtc: false };
+  return { offsetAt: (u) => zoneOffsetMs(name, u), toUtc: (f) => floatingToUtc(f, name), isUtc: false, spec: name };
+}
+
+export function zoneFromSpec(spec: string): Zone {
+  if (spec.startsWith('offset:')) {
+    const offsetMs = Number(spec.slice('offset:'.length));
+    if (!Number.isInteger(offsetMs)) throw new Error(`invalid zone spec ${spec}`);
+    return fixedZone(offsetMs);
+  }
+  if (!isValidTimeZone(spec)) throw new Error(`invalid zone spec ${spec}`);
+  return namedZone(spec);
 }
 
 /** The zone a series repeats in: its own timeZone, else the offset it was written with, else the calendar's. */

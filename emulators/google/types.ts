@@ -6,6 +6,13 @@ export interface EmulatorOptions {
   /** Caps the expiry of watch channels, like Google's own (undocumented, shorter-than-asked) cap. */
   maxChannelTtlSeconds?: number;
   accessTokenTtlSeconds?: number;
+  /**
+   * Keep the state in this JSON file: loaded at start when it exists, written (debounced, to a temporary
+   * file renamed over it) after changes and on stop.
+   */
+  stateFile?: string;
+  /** Longest a change waits before the state file is written (default 200 ms). */
+  saveDelayMs?: number;
 }
 
 export interface EventTime {

@@ -1,8 +1,12 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { AppConfig } from '../config/app-config.js';
-import type { Sandbox } from './sandbox.js';
+import type { Sandbox, SandboxAccount } from './sandbox.js';
+
+export const SANDBOX_EXAMPLE_FILE = 'sandbox-example.sh';
 
 /** What a developer needs after `npm start`: where things are, the keys, and a loop to try. */
-export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?: Sandbox): string {
+export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?: Sandbox, examplePath?: string): string {
   const base = config.appUrl;
   const lines = [
     '',
@@ -12,33 +16,234 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
     `  health:    ${base}/health   metrics: ${base}/metrics`,
   ];
   if (config.generated.apiKey || config.generated.adminApiKey) {
-    lines.push(
-      `  API_KEY:       ${config.apiKey}${config.generated.apiKey ? '   (generated for development, kept in .data/)' : ''}`,
-    );
-    lines.push(
-      `  ADMIN_API_KEY: ${config.adminApiKey}${config.generated.adminApiKey ? '   (generated for development, kept in .data/)' : ''}`,
-    );
+    const kept = `   (generated for development, kept in ${display(config.dataDir)}/dev-secrets.json)`;
+    lines.push(`  API_KEY:       ${config.apiKey}${config.generated.apiKey ? kept : ''}`);
+    lines.push(`  ADMIN_API_KEY: ${config.adminApiKey}${config.generated.adminApiKey ? kept : ''}`);
   }
   if (sandbox) {
-    const a = sandbox.account;
-    const auth = `-H 'Authorization: Bearer ${config.apiKey}' -H 'Content-Type: application/json'`;
-    const start = new Date(Date.now() + 2 * 86400_000);
-    start.setUTCHours(10, 0, 0, 0);
-    const end = new Date(start.getTime() + 30 * 60_000);
     lines.push(
       '',
-      `Sandbox Google Calendar (no GOOGLE_CLIENT_ID set): ${sandbox.googleUrl}`,
-      `  account ${a.email}, refresh token ${a.refreshToken}; its calendars live in memory and start empty each run.`,
-      '',
-      'Try the loop (copy and paste):',
-      `  curl -s ${auth} -X POST ${base}/api/v1/users -d '{"email":"${a.email}","name":"Demo Host","timeZone":"Europe/Berlin"}'`,
-      `  curl -s ${auth} -X POST ${base}/api/v1/users/<userId>/credentials -d '{"provider":"google_calendar","accessToken":"${a.accessToken}","refreshToken":"${a.refreshToken}","expiresAt":"${new Date(Date.now() + 3600_000).toISOString()}"}'`,
-      `  curl -s ${auth} -X PUT ${base}/api/v1/users/<userId>/destination-calendar -d '{"credentialId":<credentialId>,"externalId":"${a.email}"}'`,
-      `  curl -s ${auth} -X POST ${base}/api/v1/bookings -d '{"userId":<userId>,"title":"Intro call","startTime":"${start.toISOString()}","endTime":"${end.toISOString()}","attendees":[{"email":"guest@example.com","name":"Guest"}]}'`,
-      `  curl -s ${sandbox.googleUrl}__emulator/calendars/${encodeURIComponent(a.email)}/events     # the event, in the sandbox calendar`,
-      `  curl -s ${auth} ${base}/api/v1/bookings/<bookingId>`,
+      `Sandbox calendars (no provider credentials set); their state is kept in ${display(sandbox.stateDir)}/ between runs.`,
     );
+    for (const a of sandbox.accounts) {
+      const event = `${a.controlBaseUrl}${fillPath(a.eventPath, encodeURIComponent(a.calendarId), 'EVENT_ID')}`;
+      const move = fill(a.moveBody, { start: '2030-01-07T12:00:00Z', end: '2030-01-07T12:30:00Z' });
+      lines.push(
+        `  ${a.label}: ${a.url}   (curl it for the index of its control routes)`,
+        `    account ${a.email}, refresh token ${a.refreshToken}; calendars ${a.calendarIds.join(', ')}`,
+        `    see an event:    curl ${event}`,
+        `    move it:         curl -X PATCH ${event} -H 'Content-Type: application/json' -d '${move}'`,
+        `    delete it:       curl -X DELETE ${event}`,
+      );
+    }
+    lines.push(
+      '',
+      'Try the whole loop: create a user, connect the sandbox account, set the destination calendar, turn on',
+      'the sync flags, open the push channel, book; then move and delete the event in the sandbox and watch',
+      'the booking get rescheduled and cancelled.',
+    );
+    if (examplePath) {
+      lines.push(`Copy-paste shell, in ${display(examplePath)} (rewritten at each start):`, `  bash ${display(examplePath)}`);
+    } else {
+      lines.push(
+        sandboxExampleScript({
+          appUrl: base,
+          apiKey: config.apiKey,
+          adminApiKey: config.adminApiKey,
+          accounts: sandbox.accounts,
+        }),
+      );
+    }
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** Writes the example to `DATA_DIR/sandbox-example.sh`; undefined when it cannot (the banner then prints it whole). */
+export function writeSandboxExample(config: AppConfig, sandbox: Sandbox): string | undefined {
+  const path = join(config.dataDir, SANDBOX_EXAMPLE_FILE);
+  const script = sandboxExampleScript({
+    appUrl: config.appUrl,
+    apiKey: config.apiKey,
+    adminApiKey: config.adminApiKey,
+    accounts: sandbox.accounts,
+  });
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    // It holds the API keys: readable by the owner only, like dev-secrets.json.
+    writeFileSync(path, script, { mode: 0o600 });
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SandboxExampleInput {
+  /** The service's base URL, without a trailing slash. */
+  appUrl: string;
+  apiKey: string;
+  adminApiKey: string;
+  /** One section of the script per account: a user of its own, connected to that account, and the loop. */
+  accounts: SandboxAccount[];
+}
+
+/**
+ * The whole loop as shell that runs as is (bash or zsh, pasted or as a file): nothing to fill in, ids are
+ * captured in variables. Provider details come from the accounts (control routes and the move body), so a
+ * second sandbox provider adds a section without changes here.
+ */
+export function sandboxExampleScript(input: SandboxExampleInput): string {
+  // No # comments and no shebang: pasted into an interactive zsh (macOS' default shell) they would be run as
+  // commands. Notes are `: '...'` no-ops instead, and every step prints what it does.
+  const lines = [
+    ": 'calsync sandbox: the whole two-way loop, by hand. npm start rewrites this file at each start.'",
+    ": 'Run it with bash, or paste it into a bash or zsh shell. It needs curl, and node to read the JSON answers.'",
+    '',
+    `API=${shq(`${input.appUrl}/api/v1`)}`,
+    `KEY=${shq(input.apiKey)}`,
+    `ADMIN_KEY=${shq(input.adminApiKey)}`,
+    '',
+    `api()   { curl -sS -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }`,
+    `admin() { curl -sS -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' "$@"; }`,
+    'step()  { printf "\\n== %s\\n" "$*"; }',
+    ": 'show FIELD...: prints fields of the JSON on stdin (paths like references.0.externalEventId); one field'",
+    ": 'prints its bare value, so it can be captured; a missing one prints the whole answer on stderr'",
+    `show()  { node -e '${SHOW_JS}' "$@"; }`,
+    ": 'wait_for BOOKING FIELD [VALUE]: asks for the booking until FIELD has VALUE (or any value), up to 20 s'",
+    'wait_for() {',
+    '  for i in $(seq 40); do',
+    '    v=$(api "$API/bookings/$1" | show "$2" 2>/dev/null)',
+    '    if [ -n "$v" ] && { [ -z "$3" ] || [ "$v" = "$3" ]; }; then echo "$v"; return 0; fi',
+    '    sleep 0.5',
+    '  done',
+    '  echo "timed out waiting for $2 $3" >&2; return 1',
+    '}',
+    '',
+    ": 'RUN makes the user of each run unique, so the script can run again; DAY is the day after tomorrow (UTC)'",
+    'RUN=$(date +%s)',
+    "DAY=$(node -p 'new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10)')",
+    'START="${DAY}T10:00:00.000Z"; END="${DAY}T10:30:00.000Z"',
+    'NEW_START="${DAY}T12:00:00.000Z"; NEW_END="${DAY}T12:30:00.000Z"',
+  ];
+  input.accounts.forEach((account, i) => lines.push('', ...accountSection(account, i + 1)));
+  lines.push('');
+  return lines.join('\n');
+}
+
+function accountSection(a: SandboxAccount, n: number): string[] {
+  const event = `"$SANDBOX${fillPath(a.eventPath, '$CAL', '$EVENT_ID')}"`;
+  const sect = (title: string) => `step ${shq(`${n}.${title}`)}`;
+  return [
+    `: ${shq(`---- ${a.label}: sandbox account ${a.email}; curl ${a.url} lists the control routes of its sandbox ----`)}`,
+    `SANDBOX=${shq(a.controlBaseUrl)}`,
+    `CAL=${shq(encodeURIComponent(a.calendarId))}`,
+    '',
+    sect('1 Create a host user'),
+    `USER_ID=$(api -X POST "$API/users" -d ${json({ email: 'host-@RUN@@example.com', name: `${a.label} host`, timeZone: 'Europe/Berlin' })} | show id); echo "user $USER_ID"`,
+    '',
+    sect(`2 Connect the sandbox ${a.label} account (tokens the sandbox issued)`),
+    `CREDENTIAL_ID=$(api -X POST "$API/users/$USER_ID/credentials" -d ${json({
+      provider: a.provider,
+      accessToken: a.accessToken,
+      refreshToken: a.refreshToken,
+      expiresAt: a.accessTokenExpiresAt,
+    })} | show id); echo "credential $CREDENTIAL_ID"`,
+    '',
+    sect(`3 Make ${a.calendarId} the destination calendar: bookings go there, changes made there come back`),
+    `api -X PUT "$API/users/$USER_ID/destination-calendar" -d ${json({ credentialId: num('CREDENTIAL_ID'), externalId: a.calendarId })} | show externalId`,
+    '',
+    sect('4 Turn on calendar sync and the busy-time cache for this user (admin API)'),
+    'for flag in calendar-subscription-sync calendar-subscription-cache; do',
+    `  admin -X PUT "$API/admin/features/$flag/users/$USER_ID" -d ${json({ enabled: true })} | show featureId enabled`,
+    'done',
+    '',
+    sect('5 Open the push channel now (the scheduler would within a minute)'),
+    'admin -X POST "$API/admin/tasks/subscribe-calendars/run" | show result',
+    '',
+    sect('6 Book a 30-minute call; calsync writes it to the calendar'),
+    `BOOKING_ID=$(api -X POST "$API/bookings" -d ${json({
+      userId: num('USER_ID'),
+      title: 'Intro call',
+      startTime: '@START@',
+      endTime: '@END@',
+      attendees: [{ email: 'guest@example.com', name: 'Guest' }],
+    })} | show id); echo "booking $BOOKING_ID"`,
+    'EVENT_ID=$(wait_for "$BOOKING_ID" references.0.externalEventId); echo "event $EVENT_ID"',
+    '',
+    sect(`7 The event, in the sandbox ${a.label}`),
+    `curl -sS ${event} | show summary start end attendees`,
+    '',
+    sect(`8 The host drags it two hours later in ${a.label}`),
+    `curl -sS -X PATCH ${event} -H 'Content-Type: application/json' -d ${shellJson(fill(a.moveBody, { start: '@NEW_START@', end: '@NEW_END@' }))} | show start end`,
+    '',
+    sect('9 A moment later the booking is rescheduled, and its history says so'),
+    'wait_for "$BOOKING_ID" startTime "$NEW_START" >/dev/null',
+    'api "$API/bookings/$BOOKING_ID" | show status startTime endTime history',
+    '',
+    sect(`10 The host deletes the event in ${a.label}`),
+    `curl -sS -X DELETE ${event} -o /dev/null -w 'HTTP %{http_code}\\n'`,
+    '',
+    sect('11 ...and the booking is cancelled'),
+    'wait_for "$BOOKING_ID" status cancelled >/dev/null',
+    'api "$API/bookings/$BOOKING_ID" | show status cancellationReason history',
+  ];
+}
+
+/**
+ * Reads JSON on stdin; prints the fields named by the arguments. Written without `!` and single quotes, so
+ * it sits in single quotes in any shell, history expansion or not.
+ */
+const SHOW_JS = [
+  'let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => {',
+  '  let d; try { d = JSON.parse(s); } catch (e) { console.error("not JSON: " + s.trim()); process.exit(1); }',
+  '  const get = (p) => p.split(".").reduce((v, k) => (v == null ? undefined : v[k]), d);',
+  '  const fmt = (v) => (v && typeof v === "object" ? JSON.stringify(v) : String(v));',
+  '  const paths = process.argv.slice(1);',
+  '  if (paths.length === 1) {',
+  '    const v = get(paths[0]);',
+  '    if (v === undefined) { console.error("no " + paths[0] + " in: " + s.trim()); process.exit(1); }',
+  '    console.log(fmt(v));',
+  '  } else for (const p of paths) {',
+  '    const v = get(p);',
+  '    if (Array.isArray(v)) { console.log(p + ":"); for (const x of v) console.log("  " + fmt(x)); }',
+  '    else console.log(p + ": " + fmt(v));',
+  '  }',
+  '});',
+].join('\n');
+
+/** A shell variable holding a number, spliced into JSON unquoted. */
+const num = (name: string) => `@#${name}@`;
+
+/**
+ * JSON as a single-quoted shell word. `@NAME@` inside a string is replaced by the shell variable NAME;
+ * a whole value `num('NAME')` becomes the variable unquoted (a number).
+ */
+function json(value: unknown): string {
+  return shellJson(JSON.stringify(value));
+}
+
+function shellJson(text: string): string {
+  const quoted = text
+    .replace(/'/g, `'\\''`)
+    .replace(/"@#([A-Z_]+)@"/g, `'"$$$1"'`)
+    .replace(/@([A-Z_]+)@/g, `'"$$$1"'`);
+  return `'${quoted}'`;
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+function fillPath(template: string, calendar: string, event: string): string {
+  return fill(template, { calendarId: calendar, eventId: event });
+}
+
+function shq(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A path as the user typed it: relative to the working directory when it is inside it. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith(`..${sep}`) && rel !== '..' ? rel : path;
 }
