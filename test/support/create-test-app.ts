@@ -6,6 +6,7 @@ import { createApp } from '../../src/bootstrap/create-app.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
+import { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
 import { type TestDatabase, createTestDatabase } from './test-database.js';
 import { freePort } from '../../emulators/free-port.js';
 
@@ -20,6 +21,8 @@ export interface TestApp {
   api: ApiClient;
   admin: ApiClient;
   google: GoogleCalendarEmulator;
+  /** The Graph emulator, when the app was created with `microsoft` (otherwise Outlook is not enabled). */
+  microsoft: MicrosoftGraphEmulator;
   /** Stops the app; the database stays (for restart tests) until `close`. */
   stop(): Promise<void>;
   /** Starts the app again on the same database and port, as after a crash. */
@@ -31,16 +34,39 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type ApiClient = Record<Method, (path: string) => request.Test>;
 
 export const TEST_WEBHOOK_TOKEN = 'test-google-channel-token';
+export const TEST_MICROSOFT_CLIENT_STATE = 'test-graph-client-state';
 
 /**
  * Boots the real application (same `createApp`/`configureApp` as main.ts) on a fresh copy of the
  * migrated template database, with the googleapis client pointed at a Google emulator.
  */
 export async function createTestApp(
-  options: { env?: Record<string, string>; google?: GoogleCalendarEmulator } = {},
+  options: {
+    env?: Record<string, string>;
+    google?: GoogleCalendarEmulator;
+    /** Enable Outlook against a Graph emulator (this one, or a new one). */
+    microsoft?: boolean | MicrosoftGraphEmulator;
+  } = {},
 ): Promise<TestApp> {
   const google = options.google ?? (await GoogleCalendarEmulator.start());
   const ownsEmulator = !options.google;
+  const microsoft =
+    options.microsoft instanceof MicrosoftGraphEmulator
+      ? options.microsoft
+      : options.microsoft
+        ? await MicrosoftGraphEmulator.start()
+        : null;
+  const ownsMicrosoft = microsoft !== null && !(options.microsoft instanceof MicrosoftGraphEmulator);
+  const microsoftEnv: Record<string, string> = microsoft
+    ? {
+        MICROSOFT_CLIENT_ID: 'calsync-test-client',
+        MICROSOFT_CLIENT_SECRET: 'calsync-test-secret',
+        MICROSOFT_GRAPH_BASE_URL: microsoft.url,
+        MICROSOFT_TOKEN_URL: microsoft.tokenUrl,
+        MICROSOFT_OAUTH_AUTHORIZE_URL: microsoft.authorizeUrl,
+        MICROSOFT_WEBHOOK_TOKEN: TEST_MICROSOFT_CLIENT_STATE,
+      }
+    : {};
   const db = await createTestDatabase();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -62,10 +88,13 @@ export async function createTestApp(
       SCHEDULER_ENABLED: 'false',
       QUEUE_POLL_INTERVAL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+      ...microsoftEnv,
       ...options.env,
     },
     { persistGeneratedSecrets: false },
   );
+  // The Graph emulator's certificate is self-signed: trust it for Graph calls only.
+  if (microsoft) config.microsoft.caCertificate = microsoft.caCertificate;
 
   let app: NestFastifyApplication;
   try {
@@ -73,6 +102,7 @@ export async function createTestApp(
   } catch (error) {
     await db.drop().catch(() => undefined);
     if (ownsEmulator) await google.stop();
+    if (ownsMicrosoft) await microsoft?.stop();
     throw error;
   }
   const client = (key: string): ApiClient => {
@@ -95,6 +125,10 @@ export async function createTestApp(
     api: client(config.apiKey),
     admin: client(config.adminApiKey),
     google,
+    get microsoft(): MicrosoftGraphEmulator {
+      if (!microsoft) throw new Error('createTestApp({ microsoft: true }) enables Outlook');
+      return microsoft;
+    },
     async stop() {
       if (!running) return;
       running = false;
@@ -110,6 +144,7 @@ export async function createTestApp(
       await testApp.stop();
       await db.drop();
       if (ownsEmulator) await google.stop();
+      if (ownsMicrosoft) await microsoft?.stop();
     },
   };
   return testApp;

@@ -56,3 +56,44 @@ export function slot(daysAhead: number, hour = 10, minutes = 30): { startTime: s
   const end = new Date(start.getTime() + minutes * 60_000);
   return { startTime: start.toISOString(), endTime: end.toISOString() };
 }
+
+/**
+ * A user with an Outlook account in the Graph emulator, connected through the API, whose default
+ * calendar is the destination calendar.
+ */
+export async function connectOutlookHost(
+  t: TestApp,
+  options: { id?: number; timeZone?: string; destination?: boolean } = {},
+): Promise<Host> {
+  counter += 1;
+  const email = `outlook${counter}.${process.pid}@example.com`;
+  const account = t.microsoft.addAccount({ email });
+  const user = await t.api
+    .post('/api/v1/users')
+    .send({
+      ...(options.id ? { id: options.id } : {}),
+      email,
+      name: `Outlook host ${counter}`,
+      timeZone: options.timeZone ?? 'Europe/Berlin',
+    })
+    .expect(201);
+  const credential = await t.api
+    .post(`/api/v1/users/${user.body.id}/credentials`)
+    .send({
+      provider: 'office365_calendar',
+      accessToken: account.accessToken,
+      refreshToken: account.refreshToken,
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    })
+    .expect(201);
+  const calendars = await t.api.get(`/api/v1/users/${user.body.id}/credentials/${credential.body.id}/calendars`).expect(200);
+  const calendarId = (calendars.body as Array<{ id: string; primary: boolean }>).find((c) => c.primary)?.id;
+  if (!calendarId) throw new Error('the Outlook account has no default calendar');
+  if (options.destination !== false) {
+    await t.api
+      .put(`/api/v1/users/${user.body.id}/destination-calendar`)
+      .send({ credentialId: credential.body.id, externalId: calendarId })
+      .expect(200);
+  }
+  return { userId: user.body.id, email, credentialId: credential.body.id, calendarId, refreshToken: account.refreshToken };
+}

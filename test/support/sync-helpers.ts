@@ -43,6 +43,14 @@ export async function afterPush(t: TestApp, change: () => unknown | Promise<unkn
   await waitForQueueIdle(t);
 }
 
+/** The same for a change in the Graph emulator: waits for its notifications and the work they caused. */
+export async function afterNotification(t: TestApp, change: () => unknown | Promise<unknown>): Promise<void> {
+  const before = t.microsoft.notificationLog.length;
+  await change();
+  await expectEventually(() => expect(t.microsoft.notificationLog.length).toBeGreaterThan(before), { timeoutMs: 10_000 });
+  await waitForQueueIdle(t);
+}
+
 export interface SyncedBooking {
   id: number;
   uid: string;
