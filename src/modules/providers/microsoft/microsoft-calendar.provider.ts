@@ -1,0 +1,531 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { AuthenticationHandler, Client, TelemetryHandler, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
+import { CalendarProvider } from '../calendar-provider.port.js';
+import type {
+  BusyInterval,
+  ChangePage,
+  ChannelHandle,
+  CreateEventInput,
+  EventInput,
+  ExternalCalendar,
+  ExternalEvent,
+  ListChangesInput,
+  WatchInput,
+} from '../external-event.js';
+import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
+import { ProviderError, isProviderError } from '../provider.errors.js';
+import { withProviderRetry } from '../retry-policy.js';
+import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
+import { GraphAccessTokens } from './graph-access-tokens.js';
+import { toGraphProviderError } from './graph-errors.js';
+import { type GraphEvent, busyIntervals, eventMatchesInput, fromGraphEvent, toGraphEventBody } from './graph-event.mapper.js';
+import { GraphHttp, GraphHttpHandler } from './graph-http.js';
+import { GraphOAuthClient, graphAuthorizeUrl } from './graph-oauth.js';
+import { GraphWebhookParser } from './graph-webhook.js';
+
+/** Every Graph call is aborted after this long. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Creating or renewing a subscription waits for Graph to validate both URLs (≤ 10 s each). */
+const SUBSCRIPTION_TIMEOUT_MS = 30_000;
+/** Delta page size asked for (`odata.maxpagesize`); Outlook serves at most 1000 per page. */
+const DELTA_PAGE_SIZE = 1000;
+/** `$top` of plain listings (calendarView, calendars, $filter queries). */
+const LIST_PAGE_SIZE = 500;
+/** Outlook event subscriptions live at most 10,080 minutes; keep a margin for clock skew. */
+const MAX_SUBSCRIPTION_MINUTES = 10_070;
+/** A listing that keeps handing out nextLinks past this is looping (a known Graph fault). */
+const MAX_PAGES = 1000;
+const SUBSCRIPTION_KIND = 'microsoft.graph.subscription';
+const GRAPH_HOST = 'graph.microsoft.com';
+
+/**
+ * Event reads and writes ask for UTC times (so `dateTime` values without an offset are UTC) and
+ * for text bodies. Several preferences go in one `Prefer` header, comma-separated (RFC 7240).
+ */
+const PREFER_EVENTS = 'outlook.timezone="UTC", outlook.body-content-type="text"';
+const PREFER_DELTA = `${PREFER_EVENTS}, odata.maxpagesize=${DELTA_PAGE_SIZE}`;
+
+const BUSY_FIELDS = 'start,end,showAs,isCancelled,isAllDay,responseStatus';
+
+interface GraphPage<T> {
+  value?: T[];
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+interface GraphCalendar {
+  id?: string;
+  name?: string;
+  isDefaultCalendar?: boolean;
+  canEdit?: boolean;
+  canShare?: boolean;
+}
+
+interface GraphSubscription {
+  id?: string;
+  resource?: string;
+  expirationDateTime?: string;
+}
+
+/** Per call: the token sent (to name the one a 401 rejected) and a token failure to keep whole. */
+interface AuthSession {
+  sent: string | null;
+  rejected: string | null;
+  failure: ProviderError | null;
+  /** Headers of the last raw answer (see GraphHttpHandler). */
+  answerHeaders: Headers | null;
+}
+
+const segment = (value: string): string => encodeURIComponent(value);
+/** OData string literal: single quotes doubled. */
+const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+/**
+ * Outlook calendars through Microsoft Graph v1.0 and the official @microsoft/microsoft-graph-client,
+ * pointed at `MICROSOFT_GRAPH_BASE_URL`.
+ *
+ * The client's middleware chain is ours: AuthenticationHandler (bearer only for Graph's hosts and
+ * `customHosts`) → TelemetryHandler (client-request-id) → GraphHttpHandler (node:https with the
+ * optional CA, per-request timeout). The default chain's RetryHandler is left out on purpose:
+ * `withProviderRetry` already retries 429/503/504 honouring Retry-After, and within one budget
+ * (it gives up and leaves a long Retry-After to the durable job); the RetryHandler would retry up
+ * to 3 times inside each of our attempts, sleeping up to 180 s per Retry-After, which multiplies
+ * attempts and outlives every timeout. The RedirectHandler is left out too: it decides whether to
+ * drop the bearer token from `response.url`, which a constructed Response does not carry, and no
+ * call made here is redirected.
+ */
+@Injectable()
+export class MicrosoftCalendarProvider extends CalendarProvider implements OnModuleDestroy {
+  readonly name = 'office365_calendar' as const;
+  /** A calendarView deltaLink is bound to the window of the full listing that produced it. */
+  readonly cursorScope = 'window' as const;
+  readonly webhookBaseUrl: string;
+
+  private readonly logger = new Logger('MicrosoftCalendarProvider');
+  private readonly http: GraphHttp;
+  private readonly oauth: GraphOAuthClient;
+  private readonly tokens: GraphAccessTokens;
+  private readonly webhooks: GraphWebhookParser;
+  private readonly baseUrl: string;
+  private readonly baseOrigin: string | null;
+  private readonly customHosts: Set<string> | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+    const microsoft = config.microsoft;
+    this.webhookBaseUrl = microsoft.webhookUrl;
+    this.webhooks = new GraphWebhookParser(microsoft.webhookToken);
+    this.http = new GraphHttp({ caCertificate: microsoft.caCertificate, timeoutMs: REQUEST_TIMEOUT_MS });
+    this.oauth = new GraphOAuthClient(microsoft, this.http.fetch);
+    this.tokens = new GraphAccessTokens(
+      { refresh: (refreshToken) => this.measured('oauth.refresh', () => this.oauth.refresh(refreshToken)) },
+      this.logger,
+    );
+    this.baseUrl = microsoft.graphBaseUrl.replace(/\/+$/, '');
+    let host: string | null = null;
+    try {
+      const url = new URL(this.baseUrl);
+      host = url.hostname;
+      this.baseOrigin = url.origin;
+    } catch {
+      this.baseOrigin = null;
+    }
+    // The client sends the bearer token only to Graph's own hosts and to `customHosts`, which
+    // takes bare hostnames (no scheme, no port, no slash).
+    this.customHosts = host && host !== GRAPH_HOST ? new Set([host.replace(/^\[|\]$/g, '')]) : undefined;
+  }
+
+  onModuleDestroy(): void {
+    this.http.close();
+  }
+
+  // ---- OAuth ------------------------------------------------------------------------------------
+
+  authorizeUrl(redirectUri: string, state: string, loginHint?: string): string {
+    return graphAuthorizeUrl(this.config.microsoft, redirectUri, state, loginHint);
+  }
+
+  exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens> {
+    return this.measured('oauth.token', () => this.oauth.exchangeCode(code, redirectUri));
+  }
+
+  // ---- Calendars and events ---------------------------------------------------------------------
+
+  async listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]> {
+    const calendars: ExternalCalendar[] = [];
+    const first = `/me/calendars?$select=id,name,isDefaultCalendar,canEdit,canShare&$top=${LIST_PAGE_SIZE}`;
+    await this.eachPage<GraphCalendar>(auth, 'calendars.list', first, undefined, (item) => {
+      if (!item.id) return;
+      const owner = item.canShare === true || item.isDefaultCalendar === true;
+      calendars.push({
+        id: item.id,
+        name: item.name ?? item.id,
+        primary: item.isDefaultCalendar === true,
+        // Graph's calendar resource carries no time zone (that is a mailbox setting).
+        timeZone: null,
+        accessRole: item.canEdit ? (owner ? 'owner' : 'writer') : 'reader',
+      });
+    });
+    return calendars;
+  }
+
+  async createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent> {
+    // `transactionId` makes Graph answer a repeated create with the event the first one made, so
+    // a retry (ours, or the job's) never doubles the event. When the input changed in between,
+    // Outlook refuses the reuse (400 ErrorDuplicateTransactionId, mapped to `conflict`): find the
+    // event by its transactionId and patch it. Graph assigns the iCalUId itself.
+    const body = { ...toGraphEventBody(input), transactionId: input.idempotencyKey };
+    let event: ExternalEvent;
+    try {
+      const created = await this.call(auth, 'events.create', (client) =>
+        client
+          .api(`/me/calendars/${segment(calendarId)}/events`)
+          .header('Prefer', PREFER_EVENTS)
+          .post(body),
+      );
+      event = fromGraphEvent(created as GraphEvent);
+    } catch (error) {
+      if (!isProviderError(error, 'conflict')) throw error;
+      const existing = await this.findByTransactionId(auth, calendarId, input.idempotencyKey);
+      if (!existing) throw error;
+      event = existing;
+    }
+    // An event made by an earlier attempt may predate a change of the input: converge on it.
+    return eventMatchesInput(event, input) ? event : this.updateEvent(auth, calendarId, event.id, input);
+  }
+
+  async updateEvent(auth: ProviderAuth, _calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent> {
+    const updated = await this.call(auth, 'events.update', (client) =>
+      client
+        .api(`/me/events/${segment(eventId)}`)
+        .header('Prefer', PREFER_EVENTS)
+        .patch(toGraphEventBody(input)),
+    );
+    return fromGraphEvent(updated as GraphEvent);
+  }
+
+  async deleteEvent(auth: ProviderAuth, _calendarId: string, eventId: string): Promise<void> {
+    try {
+      await this.call(auth, 'events.delete', (client) => client.api(`/me/events/${segment(eventId)}`).delete());
+    } catch (error) {
+      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) return;
+      throw error;
+    }
+  }
+
+  async getEvent(auth: ProviderAuth, _calendarId: string, eventId: string): Promise<ExternalEvent | null> {
+    try {
+      const event = await this.call(auth, 'events.get', (client) =>
+        client
+          .api(`/me/events/${segment(eventId)}`)
+          .header('Prefer', PREFER_EVENTS)
+          .get(),
+      );
+      return fromGraphEvent(event as GraphEvent);
+    } catch (error) {
+      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) return null;
+      throw error;
+    }
+  }
+
+  async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
+    const filter = segment(`iCalUId eq ${odataString(iCalUID)}`);
+    const events: ExternalEvent[] = [];
+    const first = `/me/calendars/${segment(calendarId)}/events?$filter=${filter}&$top=${LIST_PAGE_SIZE}`;
+    await this.eachPage<GraphEvent>(auth, 'events.list', first, PREFER_EVENTS, (item) => {
+      const event = fromGraphEvent(item);
+      if (event.status !== 'cancelled') events.push(event);
+    });
+    return events;
+  }
+
+  /**
+   * One page of a calendarView delta round. A full round starts from the window; later pages and
+   * rounds GET the absolute `@odata.nextLink` / `@odata.deltaLink` as is (the client strips the
+   * https origin and keeps the token). Series masters are skipped: their occurrences come one by one.
+   */
+  async listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage> {
+    const link = input.pageToken ?? input.cursor;
+    let path: string;
+    if (link) {
+      path = this.checkedLink(link);
+    } else {
+      const start = segment(input.window.start.toISOString());
+      const end = segment(input.window.end.toISOString());
+      path = `/me/calendars/${segment(input.calendarId)}/calendarView/delta?startDateTime=${start}&endDateTime=${end}`;
+    }
+    const page = (await this.call(auth, 'events.delta', (client) =>
+      client.api(path).header('Prefer', PREFER_DELTA).get(),
+    )) as GraphPage<GraphEvent>;
+    const events: ExternalEvent[] = [];
+    for (const item of page.value ?? []) {
+      if (item.type === 'seriesMaster' && !item['@removed']) continue;
+      events.push(fromGraphEvent(item, { listing: true }));
+    }
+    const nextPageToken = page['@odata.nextLink'] ?? null;
+    return { events, nextPageToken, nextCursor: nextPageToken ? null : (page['@odata.deltaLink'] ?? null) };
+  }
+
+  /**
+   * Busy time per calendar from its calendarView (occurrences expanded), with the same `busy` rule
+   * as the sync. Not getSchedule: that works per mailbox and sees only the default calendar, while
+   * the cache holds exactly the selected calendars' views.
+   */
+  async busyTimes(
+    auth: ProviderAuth,
+    calendarIds: string[],
+    range: { start: Date; end: Date },
+  ): Promise<Map<string, BusyInterval[]>> {
+    const start = segment(range.start.toISOString());
+    const end = segment(range.end.toISOString());
+    const entries = await Promise.all(
+      calendarIds.map(async (calendarId) => {
+        const events: ExternalEvent[] = [];
+        const first =
+          `/me/calendars/${segment(calendarId)}/calendarView?startDateTime=${start}&endDateTime=${end}` +
+          `&$select=${BUSY_FIELDS}&$top=${LIST_PAGE_SIZE}`;
+        await this.eachPage<GraphEvent>(auth, 'events.calendarView', first, PREFER_EVENTS, (item) => {
+          events.push(fromGraphEvent(item));
+        });
+        return [calendarId, busyIntervals(events, range)] as const;
+      }),
+    );
+    return new Map(entries);
+  }
+
+  // ---- Push channels (Graph subscriptions) ------------------------------------------------------
+
+  async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
+    const expiration = this.expirationFor(input.ttlSeconds);
+    // Ids may hold URL-reserved characters (Graph's end in '='): the resource is a path, so encode.
+    const resource = `/me/calendars/${segment(calendarId)}/events`;
+    const subscription = (await this.call(auth, 'subscriptions.create', (client) =>
+      client.api('/subscriptions').option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS).post({
+        changeType: 'created,updated,deleted',
+        notificationUrl: input.address,
+        lifecycleNotificationUrl: input.lifecycleAddress,
+        resource,
+        expirationDateTime: expiration.toISOString(),
+        clientState: this.config.microsoft.webhookToken,
+      }),
+    )) as GraphSubscription;
+    if (!subscription?.id) {
+      throw new ProviderError(this.name, 'permanent', 'Microsoft Graph created a subscription without an id');
+    }
+    return {
+      id: subscription.id,
+      resourceId: null,
+      resourceUri: subscription.resource ?? resource,
+      kind: SUBSCRIPTION_KIND,
+      expiration: parseDate(subscription.expirationDateTime) ?? expiration,
+    };
+  }
+
+  /** PATCHes the expiry; a subscription Graph no longer knows throws `not_found`: watch anew. */
+  async renew(
+    auth: ProviderAuth,
+    _calendarId: string,
+    current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
+    const expiration = this.expirationFor(input.ttlSeconds);
+    const subscription = (await this.call(auth, 'subscriptions.update', (client) =>
+      client
+        .api(`/subscriptions/${segment(current.id)}`)
+        .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+        .patch({ expirationDateTime: expiration.toISOString() }),
+    )) as GraphSubscription | undefined;
+    return {
+      channel: {
+        ...current,
+        resourceUri: subscription?.resource ?? current.resourceUri,
+        kind: SUBSCRIPTION_KIND,
+        expiration: parseDate(subscription?.expirationDateTime) ?? expiration,
+      },
+      replaces: false,
+    };
+  }
+
+  async reauthorize(
+    auth: ProviderAuth,
+    calendarId: string,
+    current: ChannelHandle,
+    input: WatchInput,
+  ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
+    await this.call(auth, 'subscriptions.reauthorize', (client) =>
+      client
+        .api(`/subscriptions/${segment(current.id)}/reauthorize`)
+        .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+        .post({}),
+    );
+    return this.renew(auth, calendarId, current, input);
+  }
+
+  async stopWatch(auth: ProviderAuth, channel: ChannelHandle): Promise<void> {
+    try {
+      await this.call(auth, 'subscriptions.delete', (client) => client.api(`/subscriptions/${segment(channel.id)}`).delete());
+    } catch (error) {
+      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) return;
+      throw error;
+    }
+  }
+
+  parseWebhook(request: IncomingWebhook): ParsedWebhook {
+    return this.webhooks.parse(request);
+  }
+
+  // ---- Plumbing ---------------------------------------------------------------------------------
+
+  /** Follows `@odata.nextLink` from `first`, handing every item to `each`. */
+  private async eachPage<T>(
+    auth: ProviderAuth,
+    method: string,
+    first: string,
+    prefer: string | undefined,
+    each: (item: T) => void,
+  ): Promise<void> {
+    let path: string | null = first;
+    for (let pages = 0; path; pages++) {
+      if (pages >= MAX_PAGES) {
+        throw new ProviderError(this.name, 'transient', `Microsoft Graph ${method} kept paging past ${MAX_PAGES} pages`);
+      }
+      const current: string = path;
+      const page = (await this.call(auth, method, (client) => {
+        const request = client.api(current);
+        return (prefer ? request.header('Prefer', prefer) : request).get();
+      })) as GraphPage<T>;
+      for (const item of page.value ?? []) each(item);
+      path = page['@odata.nextLink'] ? this.checkedLink(page['@odata.nextLink']) : null;
+    }
+  }
+
+  private async findByTransactionId(
+    auth: ProviderAuth,
+    calendarId: string,
+    transactionId: string,
+  ): Promise<ExternalEvent | null> {
+    const filter = segment(`transactionId eq ${odataString(transactionId)}`);
+    const page = (await this.call(auth, 'events.list', (client) =>
+      client
+        .api(`/me/calendars/${segment(calendarId)}/events?$filter=${filter}&$top=1`)
+        .header('Prefer', PREFER_EVENTS)
+        .get(),
+    )) as GraphPage<GraphEvent>;
+    const found = page.value?.[0];
+    return found ? fromGraphEvent(found) : null;
+  }
+
+  /**
+   * A nextLink/deltaLink to GET as is. It must be https (the client strips only an https origin;
+   * anything else turns into a broken path) on the configured Graph origin (the token goes nowhere
+   * else); one that is not cannot be followed, and a full resync is the way out.
+   */
+  private checkedLink(link: string): string {
+    let origin: string | null;
+    try {
+      const url = new URL(link);
+      origin = url.protocol === 'https:' ? url.origin : null;
+    } catch {
+      origin = null;
+    }
+    if (!origin || (this.baseOrigin && origin !== this.baseOrigin)) {
+      throw new ProviderError(
+        this.name,
+        'cursor_expired',
+        'The stored Microsoft Graph link is not an https link of the configured Graph endpoint',
+      );
+    }
+    return link;
+  }
+
+  private expirationFor(ttlSeconds: number): Date {
+    const minutes = Math.max(1, Math.min(ttlSeconds / 60, MAX_SUBSCRIPTION_MINUTES));
+    return new Date(Date.now() + Math.floor(minutes * 60_000));
+  }
+
+  /**
+   * One Graph request with its retries: rate limits and passing faults through `withProviderRetry`,
+   * and one more attempt with a refreshed token after a 401.
+   */
+  private async call<T>(auth: ProviderAuth, method: string, request: (client: Client) => Promise<T>): Promise<T> {
+    const session: AuthSession = { sent: null, rejected: null, failure: null, answerHeaders: null };
+    const client = this.client(auth, session);
+    let refreshedAfter401 = false;
+    return withProviderRetry(async () => {
+      try {
+        return await this.attempt(method, session, () => request(client));
+      } catch (error) {
+        if (!isProviderError(error, 'unauthorized') || refreshedAfter401) throw error;
+        // Graph rejected a token we thought valid (revoked, rotated, clock skew): refresh once.
+        refreshedAfter401 = true;
+        session.rejected = session.sent;
+        return await this.attempt(method, session, () => request(client));
+      }
+    });
+  }
+
+  private async attempt<T>(method: string, session: AuthSession, send: () => Promise<T>): Promise<T> {
+    session.answerHeaders = null;
+    try {
+      const result = await send();
+      this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+      return result;
+    } catch (error) {
+      // A token failure inside the client comes back wrapped in a GraphError: use the original.
+      const mapped = session.failure ?? toGraphProviderError(error, method, session.answerHeaders);
+      session.failure = null;
+      this.metrics.providerCalls.inc({ provider: this.name, method, result: mapped.kind });
+      throw mapped;
+    }
+  }
+
+  private async measured<T>(method: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+      return result;
+    } catch (error) {
+      const kind = error instanceof ProviderError ? error.kind : 'permanent';
+      this.metrics.providerCalls.inc({ provider: this.name, method, result: kind });
+      throw error;
+    }
+  }
+
+  private client(auth: ProviderAuth, session: AuthSession): Client {
+    const authProvider: AuthenticationProvider = {
+      getAccessToken: async () => {
+        try {
+          const token = await this.tokens.accessToken(auth, session.rejected);
+          session.sent = token;
+          return token;
+        } catch (error) {
+          session.failure = error instanceof ProviderError ? error : toGraphProviderError(error, 'oauth.refresh');
+          throw error;
+        }
+      },
+    };
+    return Client.initWithMiddleware({
+      baseUrl: this.baseUrl,
+      defaultVersion: 'v1.0',
+      customHosts: this.customHosts,
+      middleware: [
+        new AuthenticationHandler(authProvider),
+        new TelemetryHandler(),
+        new GraphHttpHandler(this.http.fetch, (response) => {
+          session.answerHeaders = response.headers;
+        }),
+      ],
+    });
+  }
+}
+
+function parseDate(value: string | undefined | null): Date | null {
+  if (!value) return null;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : new Date(at);
+}
