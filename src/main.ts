@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './bootstrap/banner.js';
 import { createApp } from './bootstrap/create-app.js';
-import { type Sandbox, startSandbox } from './bootstrap/sandbox.js';
+import { type Sandbox, sandboxProviders, startSandbox } from './bootstrap/sandbox.js';
 import { ConfigError } from './config/config.error.js';
 import { loadConfigFromProcess } from './config/load-config.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
 
   let sandbox: Sandbox | undefined;
-  if (config.sandbox) {
+  if (sandboxProviders(config).length > 0) {
     sandbox = await startSandbox(config, { log: (line) => logger.warn(line) });
     config = sandbox.config;
   }

@@ -23,24 +23,32 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
   if (sandbox) {
     lines.push(
       '',
-      `Sandbox calendars (no provider credentials set); their state is kept in ${display(sandbox.stateDir)}/ between runs.`,
+      `Sandbox calendars (standing in for the providers without credentials); their state is kept in ${display(sandbox.stateDir)}/ between runs.`,
     );
     for (const a of sandbox.accounts) {
-      const event = `${a.controlBaseUrl}${fillPath(a.eventPath, encodeURIComponent(a.calendarId), 'EVENT_ID')}`;
+      const curl = a.caFile ? `curl -sS --cacert ${shq(display(a.caFile))}` : 'curl -sS';
+      const events = `${a.controlBaseUrl}${fill(a.eventsPath, { calendarId: encodeURIComponent(a.calendarId) })}`;
+      const event = `"${a.controlBaseUrl}${fillPath(a.eventPath, encodeURIComponent(a.calendarId), '$EVENT_ID')}"`;
       const move = fill(a.moveBody, { start: '2030-01-07T12:00:00Z', end: '2030-01-07T12:30:00Z' });
       lines.push(
-        `  ${a.label}: ${a.url}   (curl it for the index of its control routes)`,
-        `    account ${a.email}, refresh token ${a.refreshToken}; calendars ${a.calendarIds.join(', ')}`,
-        `    see an event:    curl ${event}`,
-        `    move it:         curl -X PATCH ${event} -H 'Content-Type: application/json' -d '${move}'`,
-        `    delete it:       curl -X DELETE ${event}`,
+        `  ${a.label}: ${a.url}   (${curl} ${a.controlBaseUrl} lists its control routes)`,
+        `    account ${a.email}, refresh token ${a.refreshToken}`,
+        `    calendars ${a.calendarIds.map((id) => (id === a.calendarId ? `${id} (the one below)` : id)).join(', ')}`,
+        ...(a.caFile
+          ? [`    HTTPS with its own CA, kept across runs: ${display(a.caFile)} (curl --cacert, or NODE_EXTRA_CA_CERTS)`]
+          : []),
+        `    its events:      ${curl} ${events}`,
+        `    take the last:   EVENT_ID=$(${curl} ${events} | node -p '${LAST_ID_JS}'); echo $EVENT_ID`,
+        `    see it:          ${curl} ${event}`,
+        `    move it:         ${curl} -X PATCH ${event} -H 'Content-Type: application/json' -d '${move}'`,
+        `    delete it:       ${curl} -X DELETE ${event}`,
       );
     }
     lines.push(
       '',
-      'Try the whole loop: create a user, connect the sandbox account, set the destination calendar, turn on',
-      'the sync flags, open the push channel, book; then move and delete the event in the sandbox and watch',
-      'the booking get rescheduled and cancelled.',
+      `Try the whole loop with ${sandbox.accounts.map((a) => a.label).join(' and ')}: for each, create a user, connect the`,
+      'sandbox account, set the destination calendar, turn on the sync flags, open the push channel, book; then move and',
+      'delete the event in the sandbox and watch the booking get rescheduled and cancelled.',
     );
     if (examplePath) {
       lines.push(`Copy-paste shell, in ${display(examplePath)} (rewritten at each start):`, `  bash ${display(examplePath)}`);
@@ -131,15 +139,22 @@ export function sandboxExampleScript(input: SandboxExampleInput): string {
 }
 
 function accountSection(a: SandboxAccount, n: number): string[] {
+  const curl = a.caFile ? 'curl -sS --cacert "$CA"' : 'curl -sS';
   const event = `"$SANDBOX${fillPath(a.eventPath, '$CAL', '$EVENT_ID')}"`;
   const sect = (title: string) => `step ${shq(`${n}.${title}`)}`;
   return [
-    `: ${shq(`---- ${a.label}: sandbox account ${a.email}; curl ${a.url} lists the control routes of its sandbox ----`)}`,
+    `: ${shq(`---- ${a.label}: sandbox account ${a.email}; ${a.caFile ? `curl --cacert ${a.caFile}` : 'curl'} ${a.controlBaseUrl} lists the control routes of its sandbox ----`)}`,
     `SANDBOX=${shq(a.controlBaseUrl)}`,
     `CAL=${shq(encodeURIComponent(a.calendarId))}`,
+    ...(a.caFile
+      ? [
+          `: ${shq('the sandbox answers HTTPS with a certificate of its own CA, kept across runs in this file')}`,
+          `CA=${shq(a.caFile)}`,
+        ]
+      : []),
     '',
     sect('1 Create a host user'),
-    `USER_ID=$(api -X POST "$API/users" -d ${json({ email: 'host-@RUN@@example.com', name: `${a.label} host`, timeZone: 'Europe/Berlin' })} | show id); echo "user $USER_ID"`,
+    `USER_ID=$(api -X POST "$API/users" -d ${json({ email: `host${n}-@RUN@@example.com`, name: `${a.label} host`, timeZone: 'Europe/Berlin' })} | show id); echo "user $USER_ID"`,
     '',
     sect(`2 Connect the sandbox ${a.label} account (tokens the sandbox issued)`),
     `CREDENTIAL_ID=$(api -X POST "$API/users/$USER_ID/credentials" -d ${json({
@@ -171,23 +186,26 @@ function accountSection(a: SandboxAccount, n: number): string[] {
     'EVENT_ID=$(wait_for "$BOOKING_ID" references.0.externalEventId); echo "event $EVENT_ID"',
     '',
     sect(`7 The event, in the sandbox ${a.label}`),
-    `curl -sS ${event} | show summary start end attendees`,
+    `${curl} ${event} | show ${a.eventFields.join(' ')}`,
     '',
     sect(`8 The host drags it two hours later in ${a.label}`),
-    `curl -sS -X PATCH ${event} -H 'Content-Type: application/json' -d ${shellJson(fill(a.moveBody, { start: '@NEW_START@', end: '@NEW_END@' }))} | show start end`,
+    `${curl} -X PATCH ${event} -H 'Content-Type: application/json' -d ${shellJson(fill(a.moveBody, { start: '@NEW_START@', end: '@NEW_END@' }))} | show start end`,
     '',
     sect('9 A moment later the booking is rescheduled, and its history says so'),
     'wait_for "$BOOKING_ID" startTime "$NEW_START" >/dev/null',
     'api "$API/bookings/$BOOKING_ID" | show status startTime endTime history',
     '',
     sect(`10 The host deletes the event in ${a.label}`),
-    `curl -sS -X DELETE ${event} -o /dev/null -w 'HTTP %{http_code}\\n'`,
+    `${curl} -X DELETE ${event} -o /dev/null -w 'HTTP %{http_code}\\n'`,
     '',
     sect('11 ...and the booking is cancelled'),
     'wait_for "$BOOKING_ID" status cancelled >/dev/null',
     'api "$API/bookings/$BOOKING_ID" | show status cancellationReason history',
   ];
 }
+
+/** Prints the id of the last item of `{items}` on stdin (nothing when there is none); no `!` and no single quotes. */
+const LAST_ID_JS = 'JSON.parse(require("fs").readFileSync(0, "utf8")).items.pop()?.id ?? ""';
 
 /**
  * Reads JSON on stdin; prints the fields named by the arguments. Written without `!` and single quotes, so

@@ -44,7 +44,7 @@ export interface AppConfig {
   encryptionKey: Buffer;
   google: GoogleConfig;
   microsoft: MicrosoftConfig;
-  /** Start the loopback Google emulator and point the Google adapter at it. */
+  /** Serve loopback emulators for the providers without credentials (development only) and point their adapters at them. */
   sandbox: boolean;
   syncWindowDays: number;
   resyncIntervalSeconds: number;

@@ -103,7 +103,6 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
 
   const googleClientId = str('GOOGLE_CLIENT_ID');
   const googleEnabled = googleClientId !== '';
-  const sandbox = bool('SANDBOX', !googleEnabled && !production);
   const googleWebhookToken = str('GOOGLE_WEBHOOK_TOKEN');
   if (googleEnabled && !googleWebhookToken) {
     problems.push('GOOGLE_WEBHOOK_TOKEN is required when Google is enabled (GOOGLE_CLIENT_ID is set)');
@@ -120,6 +119,10 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     problems.push('MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled (MICROSOFT_CLIENT_ID is set)');
   }
   if (microsoftWebhookToken.length > 128) problems.push('MICROSOFT_WEBHOOK_TOKEN must be at most 128 characters');
+
+  // One switch for the sandbox; it stands in for each provider that has no credentials (src/bootstrap/sandbox.ts),
+  // so real Google can run next to a sandbox Outlook and the other way round.
+  const sandbox = bool('SANDBOX', (!googleEnabled || !microsoftEnabled) && !production);
 
   const logLevel = (str('LOG_LEVEL') || (nodeEnv === 'test' ? 'warn' : 'log')) as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
