@@ -64,17 +64,32 @@ export class ChannelManager {
     const current = ChannelStore.channelOf(calendar);
     try {
       const { channel, replaces } = await this.open(provider, auth, calendar, current, operation);
-      await this.dataSource.transaction(async (manager) => {
-        await this.store.save(manager, calendar.id, channel, replaces && current ? current.id : null);
-        // Catch up on whatever changed while no channel was listening.
-        await this.jobs.enqueue(
-          SYNC_CALENDAR_JOB,
-          { selectedCalendarId: calendar.id, reason: operation },
-          syncJobOptions(calendar.id),
+      const saved = await this.dataSource.transaction(async (manager) => {
+        const stored = await this.store.save(
           manager,
+          calendar.id,
+          channel,
+          current?.id ?? null,
+          replaces && current ? current.id : null,
         );
+        // Catch up on whatever changed while no channel was listening.
+        if (stored) {
+          await this.jobs.enqueue(
+            SYNC_CALENDAR_JOB,
+            { selectedCalendarId: calendar.id, reason: operation },
+            syncJobOptions(calendar.id),
+            manager,
+          );
+        }
+        return stored;
       });
-      this.metrics.subscriptions.inc({ provider: provider.name, operation, result: 'ok' });
+      this.metrics.subscriptions.inc({ provider: provider.name, operation, result: saved ? 'ok' : 'superseded' });
+      if (!saved) {
+        // Another channel operation on this calendar won the race: ours is surplus (unless it is the
+        // same channel, extended in place).
+        if (channel.id !== current?.id) await this.stopQuietly(calendar.integration, calendar.credentialId, channel);
+        return;
+      }
       // A removed channel is gone already; any other replaced one is stopped only now that its successor is stored.
       if (replaces && current && operation !== 'recreate') {
         await this.stopQuietly(calendar.integration, calendar.credentialId, current);

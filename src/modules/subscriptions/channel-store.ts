@@ -32,18 +32,37 @@ export class ChannelStore {
   }
 
   /**
-   * Stores `channel` as the calendar's current one; `previousId` is the channel it replaces (kept
-   * so that channel's late pushes are recognised), or null.
+   * Stores `channel` as the calendar's current one, if the calendar still has the channel
+   * `expectedCurrentId` the caller started from (compare-and-set: two channel operations racing
+   * for one calendar, say a renewal and a life-cycle recreate, cannot both win). `replacedId` is
+   * the channel it replaces (kept so that channel's late pushes are recognised), or null. False
+   * when another operation got there first: the caller's new channel is surplus.
    */
-  async save(manager: EntityManager, selectedCalendarId: number, channel: ChannelHandle, previousId: string | null): Promise<void> {
-    await manager.query(
+  async save(
+    manager: EntityManager,
+    selectedCalendarId: number,
+    channel: ChannelHandle,
+    expectedCurrentId: string | null,
+    replacedId: string | null,
+  ): Promise<boolean> {
+    const result: [unknown[], number] = await manager.query(
       `UPDATE "SelectedCalendar" SET "channelId" = $2, "channelResourceId" = $3, "channelResourceUri" = $4,
               "channelKind" = $5, "channelExpiration" = $6,
               "channelPreviousId" = CASE WHEN $7::text IS NULL OR $7::text = $2 THEN "channelPreviousId" ELSE $7::text END,
               "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "lastError" = NULL, "updatedAt" = now()
-        WHERE "id" = $1`,
-      [selectedCalendarId, channel.id, channel.resourceId, channel.resourceUri, channel.kind, channel.expiration, previousId],
+        WHERE "id" = $1 AND "channelId" IS NOT DISTINCT FROM $8::text`,
+      [
+        selectedCalendarId,
+        channel.id,
+        channel.resourceId,
+        channel.resourceUri,
+        channel.kind,
+        channel.expiration,
+        replacedId,
+        expectedCurrentId,
+      ],
     );
+    return (result[1] ?? 0) > 0;
   }
 
   /** Forgets the channel (and the cursor, when changes will no longer be followed). */

@@ -1,0 +1,60 @@
+import { findById } from '../../src/infrastructure/database/find-by-id.js';
+import { SelectedCalendarEntity } from '../../src/modules/connections/entities/selected-calendar.entity.js';
+import { ChannelManager } from '../../src/modules/subscriptions/channel-manager.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { connectGoogleHost, connectOutlookHost } from '../support/fixtures.js';
+import { enableFlagForUser, runTask, waitForQueueIdle } from '../support/sync-helpers.js';
+
+const SYNC = 'calendar-subscription-sync';
+
+/**
+ * Two channel operations for one calendar at the same moment (the minute's renewal and a Graph
+ * life-cycle job, two instances' ticks) both start from the same stored channel. Only one may win:
+ * the calendar keeps exactly one live channel at the provider, and the loser's is stopped.
+ */
+describe('channel operations racing for one calendar', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ microsoft: true });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const row = async (credentialId: number) => {
+    const rows: Array<{ id: number }> = await t.dataSource.query(
+      `SELECT "id" FROM "SelectedCalendar" WHERE "credentialId" = $1`,
+      [credentialId],
+    );
+    return (await findById(t.dataSource, SelectedCalendarEntity, rows[0].id))!;
+  };
+
+  it('Google: a renewal and a re-watch from the same state leave one live channel, the one stored', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const stale = await row(host.credentialId);
+    const channels = t.app.get(ChannelManager);
+    await Promise.all([channels.watch(stale, 'renew'), channels.watch(stale, 'watch'), channels.watch(stale, 'renew')]);
+    const stored = await row(host.credentialId);
+    const live = t.google.liveChannels(host.calendarId);
+    expect(live.map((c) => c.id)).toEqual([stored.channelId]);
+    expect(stored.channelId).not.toBe(stale.channelId);
+  });
+
+  it('Outlook: two recreates racing leave one new subscription, the one stored', async () => {
+    const host = await connectOutlookHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const stale = await row(host.credentialId);
+    const channels = t.app.get(ChannelManager);
+    await Promise.all([channels.watch(stale, 'recreate'), channels.watch(stale, 'recreate')]);
+    const stored = await row(host.credentialId);
+    const subscriptions = t.microsoft.subscriptions().filter((s) => s.calendarIds.includes(host.calendarId) && !s.expired);
+    // The old one was not stopped by us (a recreate answers its removal), the surplus new one was.
+    expect(subscriptions.map((s) => s.id).filter((id) => id !== stale.channelId)).toEqual([stored.channelId]);
+  });
+});
