@@ -97,3 +97,16 @@ export async function connectOutlookHost(
   }
   return { userId: user.body.id, email, credentialId: credential.body.id, calendarId, refreshToken: account.refreshToken };
 }
+
+/** An instant as Graph's `{dateTime, timeZone}` (what the user's Outlook writes), in UTC. */
+export function graphDateTime(iso: string): { dateTime: string; timeZone: string } {
+  return { dateTime: iso.replace(/Z$/, ''), timeZone: 'UTC' };
+}
+
+/** `start`/`end` of a Graph event patch for the instants `start` and `end`. */
+export function graphTimes(
+  start: string,
+  end: string,
+): { start: { dateTime: string; timeZone: string }; end: { dateTime: string; timeZone: string } } {
+  return { start: graphDateTime(start), end: graphDateTime(end) };
+}

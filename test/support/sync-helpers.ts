@@ -1,5 +1,5 @@
 import type { TestApp } from './create-test-app.js';
-import { expectEventually } from './expect-eventually.js';
+import { expectConsistently, expectEventually } from './expect-eventually.js';
 import { type Host, slot } from './fixtures.js';
 
 /** Turns a flag on for one user the way the seed document does it: plain SQL. */
@@ -43,12 +43,18 @@ export async function afterPush(t: TestApp, change: () => unknown | Promise<unkn
   await waitForQueueIdle(t);
 }
 
-/** The same for a change in the Graph emulator: waits for its notifications and the work they caused. */
+/**
+ * The same for a change in the Graph emulator: waits for its notifications and the work they caused.
+ * Graph sends 2–4 notifications per edit (a create or update is echoed by a second `updated` a
+ * little later, in its own POST), so waiting for the first one is not enough: once one arrived,
+ * this waits until the emulator stopped notifying and every sync they caused is done
+ * (`settleNotifications`). Dropped notifications count as arrived (they are logged as `dropped`).
+ */
 export async function afterNotification(t: TestApp, change: () => unknown | Promise<unknown>): Promise<void> {
-  const before = t.microsoft.notificationLog.length;
+  const before = graphNotificationCount(t);
   await change();
-  await expectEventually(() => expect(t.microsoft.notificationLog.length).toBeGreaterThan(before), { timeoutMs: 10_000 });
-  await waitForQueueIdle(t);
+  await expectEventually(() => expect(graphNotificationCount(t)).toBeGreaterThan(before), { timeoutMs: 10_000 });
+  await settleNotifications(t);
 }
 
 export interface SyncedBooking {
@@ -103,4 +109,30 @@ export async function getBooking(t: TestApp, id: number) {
 
 export function shifted(iso: string, minutes: number): string {
   return new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+}
+
+/** Change notifications (not validations or life-cycle events) the Graph emulator finished sending, dropped ones included. */
+export function graphNotificationCount(t: TestApp): number {
+  return t.microsoft.notificationLog.filter((entry) => entry.kind === 'notification').length;
+}
+
+/**
+ * Waits until the Graph emulator has been quiet for `quietMs` (no notification finished, so its
+ * echoes, 20 ms after an edit, and retries are all in) and no sync or write job is left; repeats
+ * while notifications keep coming. A booking made through the API is echoed too (created, then
+ * updated): settle after `bookAndSettle` before counting a later edit's notifications.
+ */
+export async function settleNotifications(t: TestApp, quietMs = 150, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = graphNotificationCount(t);
+    await waitForQueueIdle(t, Math.max(1, deadline - Date.now()));
+    try {
+      await expectConsistently(() => expect(graphNotificationCount(t)).toBe(seen), { durationMs: quietMs, intervalMs: 10 });
+      await waitForQueueIdle(t, Math.max(1, deadline - Date.now()));
+      if (graphNotificationCount(t) === seen) return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+    }
+  }
 }

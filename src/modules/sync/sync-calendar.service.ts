@@ -134,11 +134,15 @@ export class SyncCalendarService {
         throw error;
       }
       pages += 1;
-      events += page.events.length;
-      if (full) for (const e of page.events) seen.add(e.id);
+      // A page may repeat an entity (Graph's delta does, in no particular order): the last copy
+      // wins, as in the cache. Without this a repeated removal or change of a booking's event was
+      // confirmed and recorded once per copy (two outbox rows, two commands for one change).
+      const pageEvents = lastCopyById(page.events);
+      events += pageEvents.length;
+      if (full) for (const e of pageEvents) seen.add(e.id);
 
       const last = !page.nextPageToken;
-      const listed = mode.syncOn ? await this.confirmRemovals(provider, auth, synced, page.events) : page.events;
+      const listed = mode.syncOn ? await this.confirmRemovals(provider, auth, synced, pageEvents) : pageEvents;
       let changed = listed;
       if (last && full && mode.syncOn)
         changed = [...changed, ...(await this.missingBookingEvents(provider, auth, synced, seen, window))];
@@ -230,7 +234,10 @@ export class SyncCalendarService {
    */
   private async findMoves(calendar: SyncedCalendar, events: ExternalEvent[]) {
     const moves = new Map<string, MovedEvent>();
-    const deletions = await this.recorder.linkedDeletions(calendar, events.filter((e) => e.removal !== 'left_view'));
+    const deletions = await this.recorder.linkedDeletions(
+      calendar,
+      events.filter((e) => e.removal !== 'left_view'),
+    );
     if (deletions.length === 0) return moves;
     const candidates = await this.connections.reachableCalendars(calendar.userId, MAX_MOVE_LOOKUPS);
     for (const { eventId, iCalUID } of deletions) {
@@ -269,6 +276,16 @@ export class SyncCalendarService {
       )
       .catch(() => undefined);
   }
+}
+
+/** One entry per event id, the last copy of each, in the order of their last copies. */
+function lastCopyById(events: ExternalEvent[]): ExternalEvent[] {
+  const latest = new Map<string, ExternalEvent>();
+  for (const event of events) {
+    latest.delete(event.id);
+    latest.set(event.id, event);
+  }
+  return latest.size === events.length ? events : [...latest.values()];
 }
 
 function cancelledPlaceholder(id: string): ExternalEvent {
