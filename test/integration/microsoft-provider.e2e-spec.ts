@@ -331,7 +331,7 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     const other = emu.addCalendar('erin@example.com', { name: 'Other' });
     emu.createEvent(other.id, { subject: 'elsewhere', start: at('2030-07-01T08:00:00'), end: at('2030-07-01T08:30:00') });
 
-    const range = { start: new Date('2030-07-01T08:45:00Z'), end: new Date('2030-07-01T18:00:00Z') };
+    const range = { start: new Date('2030-07-01T08:45:00Z'), end: new Date('2030-07-01T18:00:00Z'), timeZone: 'UTC' };
     const busy = await provider.busyTimes(erin.auth, [erin.calendarId, other.id], range);
     const iso = (list = busy.get(erin.calendarId)) => (list ?? []).map((b) => [b.start.toISOString(), b.end.toISOString()]);
     expect(iso()).toEqual([

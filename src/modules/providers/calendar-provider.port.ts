@@ -47,10 +47,15 @@ export abstract class CalendarProvider {
   abstract findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]>;
   /** One page of changes since `cursor`; throws `cursor_expired` when a full sync is needed. */
   abstract listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage>;
+  /**
+   * Live busy time per calendar over `range`, by the same rule as the cache (not free, not
+   * cancelled, not declined by the owner). All-day events cover their dates in `range.timeZone`
+   * (the user's zone), as the cached answer does, where the provider lets the adapter see them.
+   */
   abstract busyTimes(
     auth: ProviderAuth,
     calendarIds: string[],
-    range: { start: Date; end: Date },
+    range: { start: Date; end: Date; timeZone: string },
   ): Promise<Map<string, BusyInterval[]>>;
 
   // Push channels. A channel is an opaque handle: callers store and hand it back, never read it.

@@ -118,12 +118,12 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
         this.countSavedCalls(group);
       }
       for (const part of outside(from, to, window.start, coveredTo)) {
-        intervals.push(...(await this.fromProvider(group, part.start, part.end)));
+        intervals.push(...(await this.fromProvider(group, part.start, part.end, timeZone)));
         usedLive = true;
       }
     }
     if (live.length > 0) {
-      intervals.push(...(await this.fromProvider(live, from, to)));
+      intervals.push(...(await this.fromProvider(live, from, to, timeZone)));
       usedLive = true;
     }
     const usedCache = cachedParts.length > 0;
@@ -228,7 +228,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
   }
 
   /** One provider call per credential, for all of its calendars. */
-  private async fromProvider(calendars: CalendarRow[], from: number, to: number): Promise<Interval[]> {
+  private async fromProvider(calendars: CalendarRow[], from: number, to: number, timeZone: string): Promise<Interval[]> {
     const byCredential = new Map<number, CalendarRow[]>();
     for (const c of calendars) byCredential.set(c.credentialId, [...(byCredential.get(c.credentialId) ?? []), c]);
     const results = await Promise.all(
@@ -237,7 +237,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
         const busy = await this.providers.get(credential.provider).busyTimes(
           auth,
           group.map((c) => c.externalId),
-          { start: new Date(from), end: new Date(to) },
+          { start: new Date(from), end: new Date(to), timeZone },
         );
         return [...busy.values()].flat().map((b) => ({ start: b.start.getTime(), end: b.end.getTime() }));
       }),

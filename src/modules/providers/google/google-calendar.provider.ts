@@ -228,13 +228,16 @@ export class GoogleCalendarProvider extends CalendarProvider {
   async busyTimes(
     auth: ProviderAuth,
     calendarIds: string[],
-    range: { start: Date; end: Date },
+    range: { start: Date; end: Date; timeZone: string },
   ): Promise<Map<string, BusyInterval[]>> {
+    // freeBusy reports intervals, not events: Google itself places all-day events (in the
+    // calendar's zone); `timeZone` only sets the zone of the answer.
     const result = await this.call(auth, 'freebusy.query', (api) =>
       api.freebusy.query({
         requestBody: {
           timeMin: range.start.toISOString(),
           timeMax: range.end.toISOString(),
+          timeZone: range.timeZone,
           items: calendarIds.map((id) => ({ id })),
         },
       }),

@@ -254,6 +254,37 @@ describe('busyIntervals', () => {
   });
 });
 
+describe('busyIntervals for all-day events', () => {
+  const allDay = (startDate: string, endDate: string): ExternalEvent => ({
+    ...removedGraphEvent('a'),
+    status: 'confirmed',
+    removal: null,
+    isAllDay: true,
+    startDate,
+    endDate,
+    start: new Date(`${startDate}T00:00:00.000Z`),
+    end: new Date(`${endDate}T00:00:00.000Z`),
+    busy: true,
+  });
+  const range = { start: new Date('2026-12-01T00:00:00Z'), end: new Date('2026-12-05T00:00:00Z') };
+
+  it('covers the dates in the user’s zone', () => {
+    const [interval] = busyIntervals([allDay('2026-12-02', '2026-12-03')], { ...range, timeZone: 'America/New_York' });
+    expect([interval.start.toISOString(), interval.end.toISOString()]).toEqual([
+      '2026-12-02T05:00:00.000Z',
+      '2026-12-03T05:00:00.000Z',
+    ]);
+  });
+
+  it('keeps UTC midnights without a zone', () => {
+    const [interval] = busyIntervals([allDay('2026-12-02', '2026-12-03')], range);
+    expect([interval.start.toISOString(), interval.end.toISOString()]).toEqual([
+      '2026-12-02T00:00:00.000Z',
+      '2026-12-03T00:00:00.000Z',
+    ]);
+  });
+});
+
 describe('htmlToText', () => {
   it('leaves unknown entities and plain text alone', () => {
     expect(htmlToText('a &unknown; b')).toBe('a &unknown; b');

@@ -197,14 +197,22 @@ const normalizeText = (text: string | null): string => (text ?? '').replace(/\r\
  * The busy time of mapped events within `range`: busy ones only (the `busy` rule above), clipped
  * to the range, sorted, and merged where they overlap or touch.
  */
-export function busyIntervals(events: Iterable<ExternalEvent>, range: { start: Date; end: Date }): BusyInterval[] {
+export function busyIntervals(
+  events: Iterable<ExternalEvent>,
+  range: { start: Date; end: Date; timeZone?: string },
+): BusyInterval[] {
   const from = range.start.getTime();
   const to = range.end.getTime();
   const spans: Array<[number, number]> = [];
   for (const event of events) {
     if (!event.busy || !event.start || !event.end) continue;
-    const start = Math.max(event.start.getTime(), from);
-    const end = Math.min(event.end.getTime(), to);
+    // An all-day event covers its dates in the user's zone (as the cache answers it), not in UTC.
+    const allDay = event.isAllDay && event.startDate && event.endDate && range.timeZone;
+    const eventStart = allDay ? graphDateTimeToDate({ dateTime: event.startDate, timeZone: range.timeZone }) : event.start;
+    const eventEnd = allDay ? graphDateTimeToDate({ dateTime: event.endDate, timeZone: range.timeZone }) : event.end;
+    if (!eventStart || !eventEnd) continue;
+    const start = Math.max(eventStart.getTime(), from);
+    const end = Math.min(eventEnd.getTime(), to);
     if (end > start) spans.push([start, end]);
   }
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);

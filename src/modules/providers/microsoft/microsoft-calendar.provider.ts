@@ -38,6 +38,7 @@ const MAX_SUBSCRIPTION_MINUTES = 10_070;
 /** A listing that keeps handing out nextLinks past this is looping (a known Graph fault). */
 const MAX_PAGES = 1000;
 const SUBSCRIPTION_KIND = 'microsoft.graph.subscription';
+const DAY_MS = 86_400_000;
 const GRAPH_HOST = 'graph.microsoft.com';
 
 /**
@@ -279,10 +280,12 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   async busyTimes(
     auth: ProviderAuth,
     calendarIds: string[],
-    range: { start: Date; end: Date },
+    range: { start: Date; end: Date; timeZone: string },
   ): Promise<Map<string, BusyInterval[]>> {
-    const start = segment(range.start.toISOString());
-    const end = segment(range.end.toISOString());
+    // All-day events are placed in the user's zone below, so one that covers the edge of the range
+    // there may lie outside it in UTC: ask for a day more on each side, then clip.
+    const start = segment(new Date(range.start.getTime() - DAY_MS).toISOString());
+    const end = segment(new Date(range.end.getTime() + DAY_MS).toISOString());
     const entries = await Promise.all(
       calendarIds.map(async (calendarId) => {
         const events: ExternalEvent[] = [];
