@@ -49,6 +49,8 @@ export interface AppConfig {
   syncWindowDays: number;
   resyncIntervalSeconds: number;
   subscriptionRenewBeforeSeconds: number;
+  /** Every provider call is abandoned after this long (a hung provider answers 504, a job backs off). */
+  providerTimeoutMs: number;
   /** Requested channel lifetime; providers may grant less. */
   channelTtlSeconds: number;
   /** A cached calendar whose last sync is older than this is answered live. */

@@ -163,6 +163,7 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     syncWindowDays: int('SYNC_WINDOW_DAYS', 92, 1, 730),
     resyncIntervalSeconds: int('RESYNC_INTERVAL_SECONDS', 900, 5, 86400 * 7),
     subscriptionRenewBeforeSeconds: int('SUBSCRIPTION_RENEW_BEFORE_SECONDS', 86400, 60, 86400 * 30),
+    providerTimeoutMs: int('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
     channelTtlSeconds: int('CHANNEL_TTL_SECONDS', 604800, 300, 86400 * 30),
     cacheStaleAfterSeconds: int('CACHE_STALE_AFTER_SECONDS', 0, 0, 86400 * 30),
     schedulerEnabled: bool('SCHEDULER_ENABLED', true),

@@ -2,6 +2,8 @@ export type ProviderErrorKind =
   | 'cursor_expired'
   | 'rate_limited'
   | 'transient'
+  /** No answer within the provider timeout: not retried in the same operation (the caller gets a 504, a job backs off). */
+  | 'timeout'
   | 'not_found'
   | 'gone'
   | 'conflict'

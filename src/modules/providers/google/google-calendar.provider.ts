@@ -16,6 +16,7 @@ import type {
 } from '../external-event.js';
 import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
+import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
 import { toGoogleProviderError } from './google-errors.js';
 import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
@@ -34,6 +35,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
   readonly webhookBaseUrl: string;
   private readonly webhooks: GoogleWebhookParser;
   private readonly logger = new Logger('GoogleCalendarProvider');
+  private readonly tokens = new AccessTokens({ refresh: (refreshToken) => this.refresh(refreshToken) }, this.logger);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -265,10 +267,9 @@ export class GoogleCalendarProvider extends CalendarProvider {
     method: string,
     request: (api: calendar_v3.Calendar) => Promise<{ data: T }>,
   ): Promise<T> {
-    const { api, oauth } = this.client(auth);
-    const attempt = async (): Promise<T> => {
+    const attempt = async (accessToken: string): Promise<T> => {
       try {
-        const response = await request(api);
+        const response = await request(this.api(accessToken));
         this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
         return response.data;
       } catch (error) {
@@ -277,23 +278,16 @@ export class GoogleCalendarProvider extends CalendarProvider {
         throw mapped;
       }
     };
-    let refreshed = false;
-    try {
-      return await withProviderRetry(async () => {
-        try {
-          return await attempt();
-        } catch (error) {
-          if (!isProviderError(error, 'unauthorized') || refreshed) throw error;
-          // Google rejected a token we thought valid (revoked, rotated): refresh once and try again.
-          refreshed = true;
-          oauth.setCredentials({ ...oauth.credentials, expiry_date: 1 });
-          return await attempt();
-        }
-      });
-    } catch (error) {
-      if (isProviderError(error, 'auth_revoked')) await auth.onGrantRevoked(error.message);
-      throw error;
-    }
+    return withProviderRetry(async () => {
+      const token = await this.tokens.accessToken(auth);
+      try {
+        return await attempt(token);
+      } catch (error) {
+        if (!isProviderError(error, 'unauthorized')) throw error;
+        // Google rejected a token we thought valid (revoked, rotated): refresh once and try again.
+        return attempt(await this.tokens.accessToken(auth, token));
+      }
+    });
   }
 
   private oauthClient() {
@@ -301,39 +295,42 @@ export class GoogleCalendarProvider extends CalendarProvider {
       clientId: this.config.google.clientId,
       clientSecret: this.config.google.clientSecret,
       endpoints: { oauth2TokenUrl: this.config.google.oauthTokenUrl },
+      transporterOptions: { timeout: this.config.providerTimeoutMs },
     });
   }
 
-  private client(auth: ProviderAuth) {
+  /** Exchanges the refresh token at Google's token endpoint (one at a time per credential: AccessTokens). */
+  private async refresh(refreshToken: string): Promise<ProviderTokens> {
     const oauth = this.oauthClient();
-    oauth.setCredentials({
-      access_token: auth.tokens.accessToken,
-      refresh_token: auth.tokens.refreshToken,
-      expiry_date: auth.tokens.expiresAt ?? 1,
-    });
-    oauth.on('tokens', (tokens) => {
-      if (!tokens.access_token) return;
-      const next = {
-        accessToken: tokens.access_token,
-        refreshToken: tokens.refresh_token ?? auth.tokens.refreshToken,
-        expiresAt: tokens.expiry_date ?? null,
-      };
-      auth.tokens = next;
-      // A failed save must not crash the process: the refreshed token still serves this call, and
-      // the stored refresh token stays valid for the next one.
-      auth.onTokensRefreshed(next).catch((error: unknown) => {
-        this.logger.warn(
-          `Credential ${auth.credentialId}: could not store refreshed tokens: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    });
-    const api = google.calendar({
+    oauth.setCredentials({ refresh_token: refreshToken });
+    try {
+      await oauth.getAccessToken();
+      this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.refresh', result: 'ok' });
+    } catch (error) {
+      const mapped = toGoogleProviderError(error, 'oauth.refresh');
+      this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.refresh', result: mapped.kind });
+      throw mapped;
+    }
+    const { access_token: accessToken, refresh_token: rotated, expiry_date: expiresAt } = oauth.credentials;
+    if (!accessToken) throw new ProviderError(this.name, 'transient', 'Google refreshed without an access token');
+    return { accessToken, refreshToken: rotated ?? refreshToken, expiresAt: expiresAt ?? null };
+  }
+
+  /**
+   * A client acting with one access token that AccessTokens keeps fresh: it holds no refresh token,
+   * so it never refreshes on its own (refreshes are serialised per credential there).
+   */
+  private api(accessToken: string): calendar_v3.Calendar {
+    const oauth = this.oauthClient();
+    oauth.setCredentials({ access_token: accessToken });
+    return google.calendar({
       version: 'v3',
       rootUrl: this.config.google.apiRootUrl,
       auth: oauth,
       // Retries are ours (withProviderRetry): gaxios' own ignore 403 rate limits and Retry-After.
       retry: false,
+      // A hung connection must not hold a calendar's queue, a live request or shutdown.
+      timeout: this.config.providerTimeoutMs,
     });
-    return { api, oauth };
   }
 }

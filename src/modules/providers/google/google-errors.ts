@@ -24,7 +24,8 @@ export function toGoogleProviderError(error: unknown, operation: string): Provid
   const retryAfterMs = parseRetryAfter(e.response?.headers);
 
   let kind: ProviderErrorKind;
-  if (reason === 'invalid_grant') kind = 'auth_revoked';
+  if (status === null && isTimeout(e)) kind = 'timeout';
+  else if (reason === 'invalid_grant') kind = 'auth_revoked';
   else if (status === 410 && (reason === 'fullSyncRequired' || reason === 'updatedMinTooLongAgo')) kind = 'cursor_expired';
   else if (status === 410) kind = 'gone';
   else if (status === 429) kind = 'rate_limited';
@@ -37,6 +38,18 @@ export function toGoogleProviderError(error: unknown, operation: string): Provid
   else if (status === null || status === 408 || status >= 500) kind = 'transient';
   else kind = 'permanent';
   return new ProviderError('google_calendar', kind, message, status, retryAfterMs);
+}
+
+/** gaxios aborts a request that outlived its `timeout` (an AbortSignal under fetch, ETIMEDOUT before). */
+function isTimeout(e: GaxiosLikeError & { name?: string; cause?: unknown }): boolean {
+  const cause = (e.cause ?? {}) as { name?: string; code?: string };
+  return (
+    e.code === 'ETIMEDOUT' ||
+    e.name === 'TimeoutError' ||
+    cause.name === 'TimeoutError' ||
+    cause.code === 'ETIMEDOUT' ||
+    /timeout|timed out|aborted/i.test(e.message ?? '')
+  );
 }
 
 function parseRetryAfter(headers: unknown): number | null {

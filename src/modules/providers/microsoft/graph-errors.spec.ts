@@ -54,12 +54,20 @@ describe('toGraphProviderError', () => {
     });
   });
 
-  it('treats a request that got no answer (timeout, reset) as transient', () => {
+  it('treats a request that timed out as a timeout, not retried in the same operation', () => {
     const timeout = new GraphError(-1, 'The operation was aborted due to timeout');
     timeout.code = 'TimeoutError';
     const mapped = toGraphProviderError(timeout, 'events.get');
-    expect(mapped.kind).toBe('transient');
+    expect(mapped.kind).toBe('timeout');
     expect(mapped.status).toBeNull();
+    expect(mapped.retryable).toBe(false);
+  });
+
+  it('treats a request that got no answer otherwise (reset, refused) as transient', () => {
+    const reset = new GraphError(-1, 'socket hang up');
+    reset.code = 'ECONNRESET';
+    const mapped = toGraphProviderError(reset, 'events.get');
+    expect(mapped.kind).toBe('transient');
     expect(mapped.retryable).toBe(true);
   });
 

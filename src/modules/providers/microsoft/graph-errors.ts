@@ -45,8 +45,10 @@ export function graphErrorKind(status: number | null, code: string | null, opera
   if (status === 401) return 'unauthorized';
   if (status === 400) return 'bad_request';
   if (status === 408 || (status !== null && status >= 500)) return 'transient';
-  // No status: the request never got an answer (timeout, reset, refused). A client-side usage
+  // No status: the request never got an answer (timeout, reset, refused). A timed-out call is not
+  // retried in the same operation (the caller answers 504, a job backs off). A client-side usage
   // error (`GraphClientError`) is a bug, not a passing fault.
+  if (status === null && (name === 'TimeoutError' || code === 'TimeoutError')) return 'timeout';
   if (status === null) return name === 'GraphClientError' ? 'permanent' : 'transient';
   return 'permanent';
 }

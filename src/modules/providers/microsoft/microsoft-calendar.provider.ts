@@ -18,15 +18,13 @@ import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { withProviderRetry } from '../retry-policy.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
-import { GraphAccessTokens } from './graph-access-tokens.js';
+import { AccessTokens } from '../access-tokens.js';
 import { toGraphProviderError } from './graph-errors.js';
 import { type GraphEvent, busyIntervals, eventMatchesInput, fromGraphEvent, toGraphEventBody } from './graph-event.mapper.js';
 import { GraphHttp, GraphHttpHandler } from './graph-http.js';
 import { GraphOAuthClient, graphAuthorizeUrl } from './graph-oauth.js';
 import { GraphWebhookParser } from './graph-webhook.js';
 
-/** Every Graph call is aborted after this long. */
-const REQUEST_TIMEOUT_MS = 15_000;
 /** Creating or renewing a subscription waits for Graph to validate both URLs (≤ 10 s each). */
 const SUBSCRIPTION_TIMEOUT_MS = 30_000;
 /** Delta page size asked for (`odata.maxpagesize`); Outlook serves at most 1000 per page. */
@@ -107,7 +105,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   private readonly logger = new Logger('MicrosoftCalendarProvider');
   private readonly http: GraphHttp;
   private readonly oauth: GraphOAuthClient;
-  private readonly tokens: GraphAccessTokens;
+  private readonly tokens: AccessTokens;
   private readonly webhooks: GraphWebhookParser;
   private readonly baseUrl: string;
   private readonly baseOrigin: string | null;
@@ -121,9 +119,9 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const microsoft = config.microsoft;
     this.webhookBaseUrl = microsoft.webhookUrl;
     this.webhooks = new GraphWebhookParser(microsoft.webhookToken);
-    this.http = new GraphHttp({ caCertificate: microsoft.caCertificate, timeoutMs: REQUEST_TIMEOUT_MS });
+    this.http = new GraphHttp({ caCertificate: microsoft.caCertificate, timeoutMs: config.providerTimeoutMs });
     this.oauth = new GraphOAuthClient(microsoft, this.http.fetch);
-    this.tokens = new GraphAccessTokens(
+    this.tokens = new AccessTokens(
       { refresh: (refreshToken) => this.measured('oauth.refresh', () => this.oauth.refresh(refreshToken)) },
       this.logger,
     );

@@ -1,5 +1,5 @@
-import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
-import { isProviderError } from '../provider.errors.js';
+import type { ProviderAuth, ProviderTokens } from './provider-auth.js';
+import { isProviderError } from './provider.errors.js';
 
 export interface TokenRefresher {
   refresh(refreshToken: string): Promise<ProviderTokens>;
@@ -16,15 +16,16 @@ const EXPIRY_MARGIN_MS = 2 * 60_000;
 const MAX_REMEMBERED_ROTATIONS = 10_000;
 
 /**
- * Access tokens for Graph calls, refreshed when expired or nearly so, or after a 401.
+ * Access tokens for provider calls, refreshed when expired or nearly so, or after a 401; shared by
+ * the adapters (each brings its own `TokenRefresher`, one instance per adapter).
  *
- * Microsoft rotates refresh tokens, so two refreshes of one credential racing each other could
+ * Providers may rotate refresh tokens (Microsoft does), so two refreshes of one credential racing each other could
  * leave the stored credential holding the older refresh token. Within the process that cannot
  * happen: a refresh per credential is in flight at most once and every caller joins it, and a
  * caller still holding tokens from before the last rotation (loaded before it was persisted) takes
  * the rotated ones instead of refreshing again with a spent refresh token.
  */
-export class GraphAccessTokens {
+export class AccessTokens {
   private readonly inFlight = new Map<number, Promise<ProviderTokens>>();
   private readonly rotations = new Map<number, { from: string; to: ProviderTokens }>();
 
@@ -35,7 +36,7 @@ export class GraphAccessTokens {
   ) {}
 
   /**
-   * The token to send. `rejected`: the token Graph just answered 401 to; it is not sent again.
+   * The token to send. `rejected`: the token the provider just answered 401 to; it is not sent again.
    * Throws `auth_revoked` (after telling `auth.onGrantRevoked`) when the grant is gone.
    */
   async accessToken(auth: ProviderAuth, rejected: string | null = null): Promise<string> {

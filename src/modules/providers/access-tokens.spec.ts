@@ -1,6 +1,6 @@
-import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
-import { ProviderError, isProviderError } from '../provider.errors.js';
-import { GraphAccessTokens, type TokenRefresher } from './graph-access-tokens.js';
+import type { ProviderAuth, ProviderTokens } from './provider-auth.js';
+import { ProviderError, isProviderError } from './provider.errors.js';
+import { AccessTokens, type TokenRefresher } from './access-tokens.js';
 
 const NOW = 1_800_000_000_000;
 const HOUR = 3_600_000;
@@ -42,10 +42,10 @@ const logger = () => {
   return { errors, log: { warn: (m: string) => errors.push(m), error: (m: string) => errors.push(m) } };
 };
 
-describe('GraphAccessTokens', () => {
+describe('AccessTokens', () => {
   it('uses a token that is valid for a while yet', async () => {
     const endpoint = rotatingEndpoint();
-    const tokens = new GraphAccessTokens(endpoint.refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, logger().log, () => NOW);
     const { auth } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: NOW + HOUR });
     expect(await tokens.accessToken(auth)).toBe('at-0');
     expect(endpoint.seen).toEqual([]);
@@ -57,7 +57,7 @@ describe('GraphAccessTokens', () => {
     ['of unknown expiry', null],
   ])('refreshes a token that is %s and persists the result', async (_label, expiresAt) => {
     const endpoint = rotatingEndpoint();
-    const tokens = new GraphAccessTokens(endpoint.refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, logger().log, () => NOW);
     const { auth, persisted } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt });
     const token = tokens.accessToken(auth);
     endpoint.release();
@@ -68,7 +68,7 @@ describe('GraphAccessTokens', () => {
 
   it('refreshes once for concurrent callers of one credential, and never with a spent refresh token', async () => {
     const endpoint = rotatingEndpoint();
-    const tokens = new GraphAccessTokens(endpoint.refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, logger().log, () => NOW);
     const expired = { accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: NOW - 1 };
     // Two jobs loaded the same credential before either refreshed.
     const a = makeAuth({ ...expired });
@@ -88,7 +88,7 @@ describe('GraphAccessTokens', () => {
 
   it('keeps credentials apart', async () => {
     const endpoint = rotatingEndpoint();
-    const tokens = new GraphAccessTokens(endpoint.refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, logger().log, () => NOW);
     const one = makeAuth({ accessToken: 'x', refreshToken: 'rt-a', expiresAt: null }, 1);
     const two = makeAuth({ accessToken: 'y', refreshToken: 'rt-b', expiresAt: null }, 2);
     const both = Promise.all([tokens.accessToken(one.auth), tokens.accessToken(two.auth)]);
@@ -99,7 +99,7 @@ describe('GraphAccessTokens', () => {
 
   it('refreshes after a 401 for the rejected token, but not when another call already replaced it', async () => {
     const endpoint = rotatingEndpoint();
-    const tokens = new GraphAccessTokens(endpoint.refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, logger().log, () => NOW);
     const { auth } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: NOW + HOUR });
     const first = tokens.accessToken(auth, 'at-0');
     endpoint.release();
@@ -111,7 +111,7 @@ describe('GraphAccessTokens', () => {
   it('logs a failure to persist and goes on with the new token', async () => {
     const endpoint = rotatingEndpoint();
     const log = logger();
-    const tokens = new GraphAccessTokens(endpoint.refresher, log.log, () => NOW);
+    const tokens = new AccessTokens(endpoint.refresher, log.log, () => NOW);
     const { auth } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: null });
     auth.onTokensRefreshed = async () => {
       throw new Error('database down');
@@ -128,7 +128,7 @@ describe('GraphAccessTokens', () => {
         throw new ProviderError('office365_calendar', 'auth_revoked', 'AADSTS50173: the grant was revoked', 400);
       },
     };
-    const tokens = new GraphAccessTokens(refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(refresher, logger().log, () => NOW);
     const { auth, revoked } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: NOW - 1 });
     const results = await Promise.allSettled([tokens.accessToken(auth), tokens.accessToken(auth)]);
     for (const result of results) {
@@ -144,7 +144,7 @@ describe('GraphAccessTokens', () => {
         throw new ProviderError('office365_calendar', 'transient', 'token endpoint down', 503);
       },
     };
-    const tokens = new GraphAccessTokens(refresher, logger().log, () => NOW);
+    const tokens = new AccessTokens(refresher, logger().log, () => NOW);
     const { auth, revoked } = makeAuth({ accessToken: 'at-0', refreshToken: 'rt-0', expiresAt: null });
     await expect(tokens.accessToken(auth)).rejects.toMatchObject({ kind: 'transient' });
     expect(revoked).toEqual([]);
