@@ -52,4 +52,51 @@ describe('Jobs of a crashed process', () => {
     );
     expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toContain('Orphan');
   });
+
+  it('are released by a live sibling within seconds when the dead process’s connection is gone (kill -9), heartbeat or not', async () => {
+    const host = await connectGoogleHost(t);
+    // The killed process: its liveness connection, a fresh heartbeat, and a job it had locked.
+    const killed = new pg.Client({ connectionString: t.db.url });
+    await killed.connect();
+    const backend = await killed.query<{ pid: number; started: Date }>(
+      `SELECT pg_backend_pid() AS pid, (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started`,
+    );
+    await killed.query(
+      `INSERT INTO "QueueWorker" ("workerId", "host", "heartbeatAt", "backendPid", "backendStartedAt")
+       VALUES ('pool-killed', 'gone:2', now(), $1, $2)`,
+      [backend.rows[0].pid, backend.rows[0].started],
+    );
+    const booking = await killed.query<{ id: number }>(
+      `INSERT INTO "Booking" ("uid", "userId", "title", "startTime", "endTime") VALUES (gen_random_uuid(), $1, 'Killed', $2, $3) RETURNING id`,
+      [host.userId, slot(5).startTime, slot(5).endTime],
+    );
+    const bookingId = booking.rows[0].id;
+    await killed.query('BEGIN');
+    await killed.query(
+      `SELECT graphile_worker.add_job('write-booking', json_build_object('bookingId', $1::int), queue_name => 'booking:' || $1, job_key => 'write-booking:' || $1)`,
+      [bookingId],
+    );
+    const locked = await killed.query(
+      `UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'pool-killed'
+        WHERE key = 'write-booking:' || $1`,
+      [bookingId],
+    );
+    expect(locked.rowCount).toBe(1);
+    await killed.query(
+      `UPDATE graphile_worker._private_job_queues SET locked_at = now(), locked_by = 'pool-killed' WHERE queue_name = 'booking:' || $1`,
+      [bookingId],
+    );
+    await killed.query('COMMIT');
+    // kill -9: the socket closes, PostgreSQL ends the backend at once.
+    const died = Date.now();
+    await killed.end();
+    await expectEventually(
+      async () => {
+        const res = await t.api.get(`/api/v1/bookings/${bookingId}`).expect(200);
+        expect(res.body.references).toHaveLength(1);
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(Date.now() - died).toBeLessThan(5_000);
+  });
 });

@@ -16,7 +16,9 @@ import { DATABASE_URL } from '../database/database.tokens.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 
 const HEARTBEAT_MS = 10_000;
-/** A worker silent for this long is taken as dead and its jobs are released to the others. */
+/** How often this worker looks for dead siblings: a dead worker's jobs wait at most this long. */
+const RELEASE_CHECK_MS = 2_000;
+/** A worker silent for this long is taken as dead even if its backend still shows (a hung process). */
 const DEAD_AFTER_SECONDS = 45;
 
 /**
@@ -31,6 +33,10 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private utils?: WorkerUtils;
   private pool?: pg.Pool;
   private heartbeat?: NodeJS.Timeout;
+  private releaseCheck?: NodeJS.Timeout;
+  /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
+  private liveness?: pg.Client;
+  private backend?: { pid: number; startedAt: Date | null };
   private readonly workerIds = new Set<string>();
 
   constructor(
@@ -54,6 +60,13 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     pool.on('error', (error) => this.connectionLost('queue pool', error));
     pool.on('connect', (client) => client.on('error', (error) => this.connectionLost('queue connection', error)));
     this.pool = pool;
+    this.liveness = new pg.Client({ connectionString: this.databaseUrl });
+    this.liveness.on('error', (error) => this.connectionLost('queue liveness connection', error));
+    await this.liveness.connect();
+    const { rows } = await this.liveness.query<{ pid: number; startedAt: Date | null }>(
+      `SELECT pg_backend_pid() AS pid, (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS "startedAt"`,
+    );
+    this.backend = rows[0];
     this.utils = await makeWorkerUtils({ pgPool: pool, logger: this.workerLogger() });
     await this.releaseDeadWorkers();
     // Listen before `run`: the worker pool announces its id while starting.
@@ -72,15 +85,16 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       logger: this.workerLogger(),
     });
     await this.beat();
-    this.heartbeat = setInterval(() => {
-      void this.beat().then(() => this.releaseDeadWorkers());
-    }, HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.releaseCheck = setInterval(() => void this.releaseDeadWorkers(), RELEASE_CHECK_MS);
+    this.releaseCheck.unref();
   }
 
   /** Before the database connections close: running jobs finish on a live database. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.releaseCheck) clearInterval(this.releaseCheck);
     await this.runner?.stop().catch(() => undefined);
     // Anything still marked as ours is released for the other instances (or our next start).
     const ids = [...this.workerIds];
@@ -90,15 +104,16 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     await Promise.resolve(this.utils?.release()).catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
+    await this.liveness?.end().catch(() => undefined);
   }
 
   private async beat(): Promise<void> {
     if (!this.pool || this.workerIds.size === 0) return;
     await this.pool
       .query(
-        `INSERT INTO "QueueWorker" ("workerId", "host") SELECT unnest($1::text[]), $2
+        `INSERT INTO "QueueWorker" ("workerId", "host", "backendPid", "backendStartedAt") SELECT unnest($1::text[]), $2, $3, $4
          ON CONFLICT ("workerId") DO UPDATE SET "heartbeatAt" = now()`,
-        [[...this.workerIds], `${hostname()}:${process.pid}`],
+        [[...this.workerIds], `${hostname()}:${process.pid}`, this.backend?.pid ?? null, this.backend?.startedAt ?? null],
       )
       .catch((error: Error) => this.logger.warn(`heartbeat: ${error.message}`));
   }
@@ -106,8 +121,17 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private async releaseDeadWorkers(): Promise<void> {
     if (!this.pool || !this.utils) return;
     try {
+      // Dead: its liveness backend is gone (PostgreSQL ends it as soon as the process's socket
+      // closes), or it has been silent too long. A backend is matched by pid and start time, so a
+      // recycled pid is not mistaken for the old worker.
       const { rows } = await this.pool.query<{ workerId: string }>(
-        `DELETE FROM "QueueWorker" WHERE "heartbeatAt" < now() - ($1::int * interval '1 second') RETURNING "workerId"`,
+        `DELETE FROM "QueueWorker" q
+          WHERE q."heartbeatAt" < now() - ($1::int * interval '1 second')
+             OR (q."backendPid" IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM pg_stat_activity a
+                   WHERE a.pid = q."backendPid"
+                     AND (q."backendStartedAt" IS NULL OR a.backend_start IS NULL OR a.backend_start = q."backendStartedAt")))
+          RETURNING q."workerId"`,
         [DEAD_AFTER_SECONDS],
       );
       if (rows.length === 0) return;
@@ -133,6 +157,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       // A failed attempt is retried with backoff; only the last one is an error.
       const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
       if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(message.split('\n')[0]);
+      // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
+      else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message)) this.logger.debug(message);
       else if (level === 'error') this.logger.error(message);
       else if (level === 'warning') this.logger.warn(message);
       else if (scope.label === 'job') this.logger.verbose(message);
