@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { JobDefinition } from './job-definition.js';
 
 export interface EnqueueOptions {
   /** Jobs with the same key collapse into one while waiting (graphile-worker `job_key`). */
@@ -29,7 +30,30 @@ export class JobQueue implements OnModuleDestroy {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async enqueue(task: string, payload: object, options: EnqueueOptions = {}, manager?: EntityManager): Promise<EnqueueResult> {
+  /**
+   * Typed: the payload is checked against the job's definition, and the definition's default
+   * options apply under `options`.
+   */
+  enqueueJob<P extends object>(
+    job: JobDefinition<P>,
+    payload: P,
+    options: EnqueueOptions = {},
+    manager?: EntityManager,
+  ): Promise<EnqueueResult> {
+    return this.enqueue(job.name, payload, { ...job.options, ...options }, manager);
+  }
+
+  /**
+   * Untyped, by task name. Also takes a definition (its name, its options under `options`), so a
+   * module can move its job to `defineJob` before all of its callers move to `enqueueJob`.
+   */
+  async enqueue(
+    task: string | JobDefinition<object>,
+    payload: object,
+    options: EnqueueOptions = {},
+    manager?: EntityManager,
+  ): Promise<EnqueueResult> {
+    if (typeof task !== 'string') return this.enqueueJob(task, payload, options, manager);
     const runner = manager ?? this.dataSource.manager;
     const rows: Array<{ ms: number }> = await runner.query(
       `SELECT GREATEST(0, extract(epoch FROM (j.run_at - now())) * 1000)::float8 AS ms

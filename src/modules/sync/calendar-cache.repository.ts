@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { ExternalEvent } from '../providers/external-event.js';
+import { CalendarCache } from './ports/calendar-cache.port.js';
 
 export interface CacheWindow {
   start: Date;
@@ -10,9 +11,10 @@ export interface CacheWindow {
 /**
  * Batched writes to CalendarCacheEvent: per page one upsert and one delete, never a query per event.
  * Only busy events inside the window are kept; anything cancelled, free or outside is removed.
+ * The sync module's own writer; other modules get its `CalendarCache` side (clear, clean-up).
  */
 @Injectable()
-export class CalendarCacheRepository {
+export class CalendarCacheRepository implements CalendarCache {
   async applyPage(
     manager: EntityManager,
     selectedCalendarId: number,

@@ -1,25 +1,9 @@
-export const SYNC_CALENDAR_JOB = 'sync-calendar';
-
-export interface SyncCalendarPayload {
-  selectedCalendarId: number;
-  /** Throw the cursor away and reconcile the cache against a full listing. */
-  full?: boolean;
-  reason?: string;
-}
-
 /**
- * One queue per calendar: its syncs never overlap, on any instance. `next` is the key of the one
- * sync the push intake may plan behind a waiting one during a storm (see NotificationIntake).
+ * Until their callers move to `JobQueue.enqueueJob` with `SYNC_CALENDAR_JOB` from `sync.jobs.ts`,
+ * the sync job is re-exported here, where they import it from (`JobQueue.enqueue` takes the
+ * definition as well as a name). Declared only in `sync.jobs.ts`.
  */
-export function syncJobOptions(selectedCalendarId: number, { full = false, next = false } = {}) {
-  return {
-    // A full resync keeps its own key, so a push arriving meanwhile cannot downgrade it.
-    jobKey: `${full ? 'sync-full' : 'sync'}:${selectedCalendarId}${next ? ':next' : ''}`,
-    jobKeyMode: 'preserve_run_at' as const,
-    queueName: `calendar:${selectedCalendarId}`,
-    maxAttempts: 12,
-  };
-}
+export { SYNC_CALENDAR_JOB, type SyncCalendarPayload, syncJobOptions } from './sync.jobs.js';
 
 /**
  * The stretch the cache covers (and a full sync lists): from today's UTC midnight, `days` ahead.

@@ -2,8 +2,9 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
 import { PendingChangesReplayer } from '../pending-changes.replayer.js';
 import { SyncCalendarService } from '../sync-calendar.service.js';
-import { SYNC_CALENDAR_JOB, type SyncCalendarPayload } from '../sync.constants.js';
+import { SYNC_CALENDAR_JOB } from '../sync.jobs.js';
 
+/** Runs `SYNC_CALENDAR_JOB`: one sync of the calendar, then any outbox rows left behind (now and then). */
 @Injectable()
 export class SyncCalendarJob implements OnModuleInit {
   constructor(
@@ -13,8 +14,7 @@ export class SyncCalendarJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.register(SYNC_CALENDAR_JOB, async (payload) => {
-      const { selectedCalendarId, full } = payload as SyncCalendarPayload;
+    this.registry.handle(SYNC_CALENDAR_JOB, async ({ selectedCalendarId, full }) => {
       await this.sync.sync(selectedCalendarId, { full });
       await this.replayer.replayIfDue();
     });

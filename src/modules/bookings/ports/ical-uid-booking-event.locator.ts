@@ -1,0 +1,56 @@
+import { Injectable, type Provider } from '@nestjs/common';
+import { ConnectionsService } from '../../connections/connections.service.js';
+import { CredentialAuthFactory } from '../../connections/credential-auth.factory.js';
+import { CalendarProviders } from '../../providers/calendar-provider.port.js';
+import type { ExternalEvent } from '../../providers/external-event.js';
+import { ExternalChangeRecorder, type MovedEvent, type SyncedCalendar } from '../external-change.recorder.js';
+import { BookingEventLocator } from './booking-event-locator.port.js';
+
+/** How many of the host's calendars are searched for a deleted booking event. */
+const MAX_MOVE_LOOKUPS = 20;
+
+/**
+ * `BookingEventLocator` by the iCalUID calsync wrote into the booking's event: each reachable
+ * calendar of the host (other than the one reporting the deletion), in order, is asked for a live
+ * event with that iCalUID; the first match is where the event went.
+ */
+@Injectable()
+export class ICalUidBookingEventLocator implements BookingEventLocator {
+  constructor(
+    private readonly recorder: ExternalChangeRecorder,
+    private readonly connections: ConnectionsService,
+    private readonly credentials: CredentialAuthFactory,
+    private readonly providers: CalendarProviders,
+  ) {}
+
+  async findMoves(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<Map<string, MovedEvent>> {
+    const moves = new Map<string, MovedEvent>();
+    const deletions = await this.recorder.linkedDeletions(
+      calendar,
+      events.filter((e) => e.removal !== 'left_view'),
+    );
+    if (deletions.length === 0) return moves;
+    const candidates = await this.connections.reachableCalendars(calendar.userId, MAX_MOVE_LOOKUPS);
+    for (const { eventId, iCalUID } of deletions) {
+      if (!iCalUID) continue;
+      for (const candidate of candidates) {
+        if (candidate.credentialId === calendar.credentialId && candidate.calendarId === calendar.externalCalendarId) continue;
+        const target = this.providers.get(candidate.provider);
+        const auth = this.credentials.authFor(candidate.credential);
+        const matches = await target.findByICalUID(auth, candidate.calendarId, iCalUID).catch(() => []);
+        if (matches.length > 0) {
+          moves.set(eventId, {
+            credentialId: candidate.credentialId,
+            externalCalendarId: candidate.calendarId,
+            event: matches[0],
+          });
+          break;
+        }
+      }
+    }
+    return moves;
+  }
+}
+
+/** Binds the port to this implementation in BookingsModule. */
+export const bookingEventLocatorProvider: Provider = { provide: BookingEventLocator, useClass: ICalUidBookingEventLocator };

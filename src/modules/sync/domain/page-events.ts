@@ -1,0 +1,42 @@
+import type { ExternalEvent } from '../../providers/external-event.js';
+
+/**
+ * One entry per event id, the last copy of each, in the order of their last copies. A page may
+ * repeat an entity (Graph's delta does, in no particular order): the last copy wins, as in the
+ * cache. Without this a repeated removal or change of a booking's event was confirmed and
+ * recorded once per copy (two outbox rows, two commands for one change).
+ */
+export function lastCopyById(events: ExternalEvent[]): ExternalEvent[] {
+  const latest = new Map<string, ExternalEvent>();
+  for (const event of events) {
+    latest.delete(event.id);
+    latest.set(event.id, event);
+  }
+  return latest.size === events.length ? events : [...latest.values()];
+}
+
+/** A booking's event a get no longer finds: it is gone, as if the listing had reported it deleted. */
+export function cancelledPlaceholder(id: string): ExternalEvent {
+  return {
+    id,
+    iCalUID: null,
+    status: 'cancelled',
+    // A get found nothing: the event is gone.
+    removal: 'deleted',
+    start: null,
+    end: null,
+    isAllDay: false,
+    startDate: null,
+    endDate: null,
+    busy: false,
+    title: null,
+    description: null,
+    location: null,
+    attendees: [],
+    organizerEmail: null,
+    recurringEventId: null,
+    etag: null,
+    updated: null,
+    sequence: null,
+  };
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import type { ExternalEventDomainEvent } from '../bookings/events/external-event.events.js';
+import { ExternalChangeRecorder, type MovedEvent } from '../bookings/external-change.recorder.js';
+import type { ExternalEvent } from '../providers/external-event.js';
+import { CalendarCacheRepository } from './calendar-cache.repository.js';
+import { SyncStateStore } from './ports/sync-state-store.port.js';
+import type { SyncRun } from './sync-run.js';
+
+/** One listed page, ready to apply. */
+export interface SyncPage {
+  /** The page's events, removals confirmed: what the cache gets. */
+  listed: ExternalEvent[];
+  /**
+   * What the bookings side compares with its baselines: `listed`, plus on a full listing's last
+   * page the booking events it did not return.
+   */
+  changed: ExternalEvent[];
+  /** Deleted booking events that live on in another calendar, by event id (see BookingEventLocator). */
+  moves: Map<string, MovedEvent>;
+  /** Whether the run is a full listing by now (a cursor the provider forgot turns it into one). */
+  full: boolean;
+  /** The last page: the run's checkpoint is saved with it. */
+  last: boolean;
+  /** The cursor to save with the last page. */
+  cursor: string | null;
+}
+
+/**
+ * Applies one page of a sync run, in one transaction: the cache (one batched upsert and delete),
+ * the booking changes (outbox rows, through ExternalChangeRecorder) and, with the last page, the
+ * full listing's reconcile and the checkpoint (`SyncStateStore.saveCursor`), after every other
+ * effect. A run that dies before that commit is redone from the old cursor to the same state.
+ * Returns the domain events to publish once committed.
+ */
+@Injectable()
+export class SyncPageApplier {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cache: CalendarCacheRepository,
+    private readonly recorder: ExternalChangeRecorder,
+    private readonly state: SyncStateStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  apply(run: SyncRun, page: SyncPage): Promise<ExternalEventDomainEvent[]> {
+    // Nothing changed and nothing to reconcile (what most pushes during a storm find): only the
+    // cursor moves, in one statement that needs no transaction around it.
+    const cursorOnly = page.last && !page.full && page.changed.length === 0 && (run.writeCache || !run.calendar.cacheEnabled);
+    const write = (manager: EntityManager) => this.write(manager, run, page);
+    return cursorOnly ? write(this.dataSource.manager) : this.dataSource.transaction(write);
+  }
+
+  private async write(manager: EntityManager, run: SyncRun, page: SyncPage): Promise<ExternalEventDomainEvent[]> {
+    const { calendar } = run;
+    if (run.writeCache) {
+      const applied = await this.cache.applyPage(manager, calendar.id, page.listed, run.window, run.startedAt);
+      this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'upsert' }, applied.upserted);
+      this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'delete' }, applied.deleted);
+    }
+    const recorded = run.syncOn ? await this.recorder.record(manager, run.synced, page.changed, page.moves) : [];
+    if (page.last) {
+      if (run.writeCache && page.full) await this.cache.removeNotSeenSince(manager, calendar.id, run.startedAt);
+      if (!run.writeCache && calendar.cacheEnabled) await this.cache.clear(manager, calendar.id);
+      await this.state.saveCursor(manager, calendar.id, {
+        cursor: page.cursor,
+        cacheEnabled: run.writeCache,
+        full: page.full,
+        windowEnd: run.window.end,
+      });
+    }
+    return recorded;
+  }
+}
