@@ -21,13 +21,20 @@ export default tseslint.config(
     // One provider port: only an adapter (src/modules/providers/<name>/) knows its provider's name,
     // headers and fields. Type positions (ProviderName unions) are fine; values are not.
     files: ['src/**/*.ts'],
-    ignores: ['src/modules/providers/*/**', 'src/modules/providers/provider-names.ts', 'src/config/**', 'src/bootstrap/**', '**/*.spec.ts'],
+    ignores: [
+      'src/modules/providers/*/**',
+      'src/modules/providers/provider-names.ts',
+      'src/config/**',
+      'src/bootstrap/**',
+      '**/*.spec.ts',
+    ],
     rules: {
       'no-restricted-syntax': [
         'error',
         {
           selector: ':not(TSLiteralType) > Literal[value=/^(google_calendar|office365_calendar)$/]',
-          message: 'Do not branch on a provider name outside src/modules/providers/<name>/: go through the CalendarProvider port.',
+          message:
+            'Do not branch on a provider name outside src/modules/providers/<name>/: go through the CalendarProvider port.',
         },
         {
           selector: 'Literal[value=/(^x-goog-|^x-ms-|^validationToken$|^clientState$|@odata|^resourceData$)/i]',
@@ -43,5 +50,10 @@ export default tseslint.config(
   {
     files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'ormconfig.ts'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // Tool configuration in CommonJS (dependency-cruiser's rules).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
   },
 );

@@ -3,6 +3,8 @@ import { QueueWorkerHeartbeat1763800000001 } from './1763800000001-QueueWorkerHe
 import { CacheCoverage1763800000002 } from './1763800000002-CacheCoverage.js';
 import { CacheVersion1763800000003 } from './1763800000003-CacheVersion.js';
 import { ChannelLifecycle1763800000004 } from './1763800000004-ChannelLifecycle.js';
+import { UserTeamAncestry1763800000006 } from './1763800000006-UserTeamAncestry.js';
+import { QueueWorkerBackend1763800000010 } from './1763800000010-QueueWorkerBackend.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -11,4 +13,6 @@ export const MIGRATIONS = [
   CacheCoverage1763800000002,
   CacheVersion1763800000003,
   ChannelLifecycle1763800000004,
+  UserTeamAncestry1763800000006,
+  QueueWorkerBackend1763800000010,
 ];

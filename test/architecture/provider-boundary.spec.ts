@@ -23,7 +23,9 @@ describe('provider boundary (npm run lint)', () => {
   });
 
   it('allows the same code inside an adapter, and provider names as types anywhere', async () => {
-    expect(await problems(`export const f = (p: string) => p === 'office365_calendar';`, 'src/modules/providers/microsoft/x.ts')).toEqual([]);
+    expect(
+      await problems(`export const f = (p: string) => p === 'office365_calendar';`, 'src/modules/providers/microsoft/x.ts'),
+    ).toEqual([]);
     expect(await problems(`export type Source = 'api' | 'google_calendar';`, 'src/modules/bookings/x.ts')).toEqual([]);
   });
 

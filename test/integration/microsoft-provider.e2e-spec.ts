@@ -61,6 +61,7 @@ async function startReceiver(provider: () => MicrosoftCalendarProvider) {
 
 function configFor(emu: MicrosoftGraphEmulator, webhookUrl: string): AppConfig {
   return {
+    providerTimeoutMs: 10_000,
     microsoft: {
       enabled: true,
       clientId: 'calsync-test-client',

@@ -1,6 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { ProviderError } from '../../modules/providers/provider.errors.js';
+import { DomainError, type DomainErrorKind } from './domain-error.js';
+import { violatedUniqueConstraint } from './unique-violation.js';
 
 interface FastifyReplyLike {
   status(code: number): FastifyReplyLike;
@@ -8,9 +10,19 @@ interface FastifyReplyLike {
   send(body: unknown): void;
 }
 
+const STATUS_OF: Record<DomainErrorKind, HttpStatus> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+};
+
 /**
- * One error shape for everything: `{statusCode, error, message}`. Caller mistakes that slip past
- * validation (a duplicate key, a body Fastify could not parse) still get a 4xx, never a 500.
+ * The one place errors become HTTP, in one shape for everything: `{statusCode, error, message}`.
+ * Domain errors (each module's `<module>.errors.ts`) map by their kind; caller mistakes that slip
+ * past validation (a reference to a missing row, a body Fastify could not parse) still get a 4xx.
+ * A unique violation reaches this filter only when no module declared its constraint as a caller's
+ * conflict (see `onUniqueViolation`): that is a bug, answered 500 and logged.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -20,6 +32,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReplyLike>();
     const { status, message } = this.describe(exception);
     if (status >= 500) {
+      const constraint = violatedUniqueConstraint(exception);
+      if (constraint !== null) this.logger.error(`Unique violation of an undeclared constraint: "${constraint}"`);
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     reply
@@ -29,6 +43,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; message: string | string[] } {
+    if (exception instanceof DomainError) return { status: STATUS_OF[exception.kind], message: exception.message };
     if (exception instanceof HttpException) {
       const response = exception.getResponse();
       const message =
@@ -41,12 +56,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       }
       if (exception.kind === 'not_found') return { status: HttpStatus.NOT_FOUND, message: exception.message };
       if (exception.kind === 'bad_request') return { status: HttpStatus.BAD_REQUEST, message: exception.message };
+      if (exception.kind === 'timeout') {
+        return { status: HttpStatus.GATEWAY_TIMEOUT, message: `The calendar provider did not answer in time: ${exception.message}` };
+      }
       const status = exception.retryable ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY;
       return { status, message: `The calendar provider failed: ${exception.message}` };
     }
     if (exception instanceof QueryFailedError) {
       const code = (exception as QueryFailedError & { code?: string }).code;
-      if (code === '23505') return { status: HttpStatus.CONFLICT, message: 'A record with the same identity already exists' };
       if (code === '23503') return { status: HttpStatus.NOT_FOUND, message: 'A referenced record does not exist' };
       if (code === '22P02' || code === '22007' || code === '22008') {
         return { status: HttpStatus.BAD_REQUEST, message: 'A value has an invalid format' };

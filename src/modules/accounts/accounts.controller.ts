@@ -1,15 +1,15 @@
-import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CreateTeamCommand } from './commands/create-team.command.js';
 import { CreateUserCommand } from './commands/create-user.command.js';
 import { SetMembershipCommand } from './commands/set-membership.command.js';
 import { CreateTeamDto } from './dto/create-team.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
-import { TeamEntity } from './entities/team.entity.js';
-import { UserEntity } from './entities/user.entity.js';
+import type { TeamEntity } from './entities/team.entity.js';
+import type { UserEntity } from './entities/user.entity.js';
 import { GetUserQuery } from './queries/get-user.query.js';
 
 @ApiTags('users and teams')

@@ -1,9 +1,10 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import type { BookingChangeOutcome } from './booking-change-outcome.js';
+import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
 import { BookingsRepository } from './bookings.repository.js';
-import type { BookingChangeOutcome } from './commands/reschedule-booking.command.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 
@@ -42,7 +43,7 @@ export class BookingChangeApplier {
       const booking = await this.bookings.lockBooking(manager, bookingId);
       if (!booking) {
         if (changeId) await this.markChange(manager, changeId, 'booking missing');
-        throw new NotFoundException(`Booking ${bookingId} not found`);
+        throw new BookingNotFoundError(bookingId);
       }
       if (changeId && !(await this.claimChange(manager, changeId))) {
         return { bookingId, changed: false, reason: 'already applied' };
@@ -72,7 +73,7 @@ export class BookingChangeApplier {
   /** Refuses API changes to a cancelled booking; provider changes to it are just ignored. */
   static refuseIfCancelled(booking: BookingEntity, source: ChangeSource): ChangeDecision | null {
     if (booking.status !== 'cancelled') return null;
-    if (source === 'api') throw new ConflictException(`Booking ${booking.id} is cancelled`);
+    if (source === 'api') throw new BookingCancelledError(booking.id);
     return { action: null, reason: 'booking is cancelled' };
   }
 

@@ -1,14 +1,17 @@
-import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CancelBookingCommand } from './commands/cancel-booking.command.js';
 import { CreateBookingCommand } from './commands/create-booking.command.js';
 import { RescheduleBookingCommand } from './commands/reschedule-booking.command.js';
-import { CancelBookingDto, CreateBookingDto, RescheduleBookingDto } from './dto/create-booking.dto.js';
+import { CancelBookingDto } from './dto/cancel-booking.dto.js';
+import { CreateBookingDto } from './dto/create-booking.dto.js';
 import { ListBookingsDto } from './dto/list-bookings.dto.js';
-import { GetBookingQuery, ListBookingsQuery } from './queries/get-booking.query.js';
+import { RescheduleBookingDto } from './dto/reschedule-booking.dto.js';
+import { GetBookingQuery } from './queries/get-booking.query.js';
+import { ListBookingsQuery } from './queries/list-bookings.query.js';
 
 @ApiTags('bookings')
 @ApiKeyProtected()

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConnectionsModule } from '../connections/connections.module.js';
+import { ConnectionsModule } from '../connections/index.js';
 import { BookingChangeApplier } from './booking-change.applier.js';
 import { BookingsController } from './bookings.controller.js';
 import { BookingsRepository } from './bookings.repository.js';
@@ -10,8 +10,12 @@ import { UpdateBookingAttendeesHandler } from './commands/update-booking-attende
 import { UpdateBookingDetailsHandler } from './commands/update-booking-details.handler.js';
 import { ExternalChangeRecorder } from './external-change.recorder.js';
 import { WriteBookingJob } from './jobs/write-booking.job.js';
+import { BookingEventLocator } from './ports/booking-event-locator.port.js';
+import { bookingEventLocatorProvider } from './ports/ical-uid-booking-event.locator.js';
+import { CalendarsWithUpcomingBookingsHandler } from './queries/calendars-with-upcoming-bookings.handler.js';
+import { GetBookingHandler } from './queries/get-booking.handler.js';
+import { ListBookingsHandler } from './queries/list-bookings.handler.js';
 import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
-import { GetBookingHandler, ListBookingsHandler } from './queries/get-booking.handler.js';
 
 @Module({
   imports: [ConnectionsModule],
@@ -26,10 +30,12 @@ import { GetBookingHandler, ListBookingsHandler } from './queries/get-booking.ha
     UpdateBookingAttendeesHandler,
     GetBookingHandler,
     ListBookingsHandler,
+    CalendarsWithUpcomingBookingsHandler,
     WriteBookingJob,
     ExternalChangeRecorder,
     BookingSyncSagas,
+    bookingEventLocatorProvider,
   ],
-  exports: [BookingsRepository, ExternalChangeRecorder],
+  exports: [ExternalChangeRecorder, BookingEventLocator],
 })
 export class BookingsModule {}

@@ -1,30 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import type { BookingView } from './booking-view.js';
 import { AttendeeEntity } from './entities/attendee.entity.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
 import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 
 export const WRITE_BOOKING_JOB = 'write-booking';
-
-export interface BookingView {
-  id: number;
-  uid: string;
-  userId: number;
-  title: string;
-  description: string | null;
-  location: string | null;
-  startTime: string;
-  endTime: string;
-  status: string;
-  cancellationReason: string | null;
-  attendees: Array<{ email: string; name: string | null }>;
-  references: Array<{ provider: string; externalCalendarId: string; externalEventId: string; iCalUID: string | null }>;
-  history: Array<{ at: string; action: HistoryAction; source: ChangeSource; changes: Record<string, unknown> }>;
-  createdAt: string;
-  updatedAt: string;
-}
 
 @Injectable()
 export class BookingsRepository {

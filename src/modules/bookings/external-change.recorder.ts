@@ -55,7 +55,10 @@ export class ExternalChangeRecorder {
    * Events of this calendar, reported deleted, that are an upcoming booking's own event, with the
    * iCalUID calsync wrote for them (to look for the event elsewhere before calling it a cancellation).
    */
-  async linkedDeletions(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<Array<{ eventId: string; iCalUID: string | null }>> {
+  async linkedDeletions(
+    calendar: SyncedCalendar,
+    events: ExternalEvent[],
+  ): Promise<Array<{ eventId: string; iCalUID: string | null }>> {
     const cancelled = events.filter((e) => e.status === 'cancelled');
     if (cancelled.length === 0) return [];
     const ids = new Set(cancelled.map((e) => e.id));

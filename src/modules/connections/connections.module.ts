@@ -3,11 +3,13 @@ import { ProvidersModule } from '../providers/providers.module.js';
 import { ConnectionsController } from './connections.controller.js';
 import { ConnectionsService } from './connections.service.js';
 import { CredentialAuthFactory } from './credential-auth.factory.js';
+import { ListFollowedCalendarsHandler } from './queries/list-followed-calendars.handler.js';
+import { BusySourceCalendarsReadModel } from './read-models/busy-source-calendars.read-model.js';
 
 @Module({
   imports: [ProvidersModule],
   controllers: [ConnectionsController],
-  providers: [ConnectionsService, CredentialAuthFactory],
-  exports: [ConnectionsService, CredentialAuthFactory, ProvidersModule],
+  providers: [ConnectionsService, CredentialAuthFactory, BusySourceCalendarsReadModel, ListFollowedCalendarsHandler],
+  exports: [ConnectionsService, CredentialAuthFactory, ProvidersModule, BusySourceCalendarsReadModel],
 })
 export class ConnectionsModule {}

@@ -1,12 +1,24 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
+import { onUniqueViolation } from '../../common/errors/unique-violation.js';
 import type { ProviderName } from '../../config/app-config.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { GetUserQuery } from '../accounts/queries/get-user.query.js';
+import { GetUserQuery } from '../accounts/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ExternalCalendar } from '../providers/external-event.js';
 import type { ProviderTokens } from '../providers/provider-auth.js';
+import {
+  CalendarAlreadySelectedError,
+  CalendarNotInListError,
+  ConcurrentCalendarChangeError,
+  CredentialInvalidError,
+  CredentialNotFoundError,
+  DESTINATION_CALENDAR_USER_KEY,
+  ProviderNotEnabledError,
+  SELECTED_CALENDAR_KEY,
+  SelectedCalendarNotFoundError,
+} from './connections.errors.js';
 import { CredentialAuthFactory } from './credential-auth.factory.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { DestinationCalendarEntity } from './entities/destination-calendar.entity.js';
@@ -36,7 +48,7 @@ export class ConnectionsService {
   async createCredential(userId: number, provider: ProviderName, tokens: ProviderTokens): Promise<CredentialEntity> {
     await this.queries.execute(new GetUserQuery(userId));
     if (!this.providers.has(provider)) {
-      throw new NotFoundException(`Provider ${provider} is not enabled in this deployment`);
+      throw new ProviderNotEnabledError(provider);
     }
     const credential = this.dataSource.manager.create(CredentialEntity, {
       userId,
@@ -74,18 +86,21 @@ export class ConnectionsService {
     const credential = await this.ownedCredential(userId, credentialId);
     this.assertActive(credential);
     await this.assertCalendarExists(credential, externalId);
-    return this.dataSource.transaction(async (manager) => {
-      const existing = await manager.findOne(SelectedCalendarEntity, {
-        where: { credentialId, externalId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (existing?.busySource) throw new ConflictException(`Calendar ${externalId} is already selected`);
-      if (existing) {
-        existing.busySource = true;
-        return manager.save(existing);
-      }
-      return manager.save(this.newSelectedCalendar(manager, credential, externalId, true));
-    });
+    const races = { [SELECTED_CALENDAR_KEY]: () => new ConcurrentCalendarChangeError(externalId) };
+    return onUniqueViolation(races, () =>
+      this.dataSource.transaction(async (manager) => {
+        const existing = await manager.findOne(SelectedCalendarEntity, {
+          where: { credentialId, externalId },
+          lock: { mode: 'pessimistic_write' },
+        });
+        if (existing?.busySource) throw new CalendarAlreadySelectedError(externalId);
+        if (existing) {
+          existing.busySource = true;
+          return manager.save(existing);
+        }
+        return manager.save(this.newSelectedCalendar(manager, credential, externalId, true));
+      }),
+    );
   }
 
   async listSelectedCalendars(userId: number): Promise<SelectedCalendarEntity[]> {
@@ -106,7 +121,7 @@ export class ConnectionsService {
         where: { id, userId, busySource: true },
         lock: { mode: 'pessimistic_write' },
       });
-      if (!calendar) throw new NotFoundException(`Selected calendar ${id} not found for user ${userId}`);
+      if (!calendar) throw new SelectedCalendarNotFoundError(id, userId);
       const isDestination = await manager.existsBy(DestinationCalendarEntity, { selectedCalendarId: id });
       if (isDestination) {
         await manager.update(SelectedCalendarEntity, { id }, { busySource: false, cacheEnabled: false, cacheCoveredUntil: null });
@@ -123,24 +138,30 @@ export class ConnectionsService {
     const credential = await this.ownedCredential(userId, credentialId);
     this.assertActive(credential);
     await this.assertCalendarExists(credential, externalId);
-    return this.dataSource.transaction(async (manager) => {
-      let calendar = await manager.findOne(SelectedCalendarEntity, {
-        where: { credentialId, externalId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      calendar ??= await manager.save(this.newSelectedCalendar(manager, credential, externalId, false));
-      const previous = await manager.findOneBy(DestinationCalendarEntity, { userId });
-      if (previous) {
-        await manager.update(
-          DestinationCalendarEntity,
-          { id: previous.id },
-          { credentialId, externalId, selectedCalendarId: calendar.id },
-        );
-      } else {
-        await manager.insert(DestinationCalendarEntity, { userId, credentialId, externalId, selectedCalendarId: calendar.id });
-      }
-      return { userId, credentialId, externalId, provider: credential.provider, selectedCalendarId: calendar.id };
-    });
+    const races = {
+      [SELECTED_CALENDAR_KEY]: () => new ConcurrentCalendarChangeError(externalId),
+      [DESTINATION_CALENDAR_USER_KEY]: () => new ConcurrentCalendarChangeError(externalId),
+    };
+    return onUniqueViolation(races, () =>
+      this.dataSource.transaction(async (manager) => {
+        let calendar = await manager.findOne(SelectedCalendarEntity, {
+          where: { credentialId, externalId },
+          lock: { mode: 'pessimistic_write' },
+        });
+        calendar ??= await manager.save(this.newSelectedCalendar(manager, credential, externalId, false));
+        const previous = await manager.findOneBy(DestinationCalendarEntity, { userId });
+        if (previous) {
+          await manager.update(
+            DestinationCalendarEntity,
+            { id: previous.id },
+            { credentialId, externalId, selectedCalendarId: calendar.id },
+          );
+        } else {
+          await manager.insert(DestinationCalendarEntity, { userId, credentialId, externalId, selectedCalendarId: calendar.id });
+        }
+        return { userId, credentialId, externalId, provider: credential.provider, selectedCalendarId: calendar.id };
+      }),
+    );
   }
 
   async getDestinationCalendar(userId: number) {
@@ -213,22 +234,18 @@ export class ConnectionsService {
   private async ownedCredential(userId: number, credentialId: number, manager = this.dataSource.manager) {
     await this.queries.execute(new GetUserQuery(userId));
     const credential = await manager.findOneBy(CredentialEntity, { id: credentialId, userId });
-    if (!credential) throw new NotFoundException(`Credential ${credentialId} not found for user ${userId}`);
+    if (!credential) throw new CredentialNotFoundError(credentialId, userId);
     return credential;
   }
 
   private assertActive(credential: CredentialEntity): void {
-    if (credential.status !== 'active') {
-      throw new ConflictException(
-        `Credential ${credential.id} is no longer valid (${credential.invalidReason ?? 'access revoked'}); connect the account again`,
-      );
-    }
+    if (credential.status !== 'active') throw new CredentialInvalidError(credential.id, credential.invalidReason);
   }
 
   private async assertCalendarExists(credential: CredentialEntity, externalId: string): Promise<void> {
     const calendars = await this.providers.get(credential.provider).listCalendars(this.auth.authFor(credential));
     if (!calendars.some((c) => c.id === externalId)) {
-      throw new NotFoundException(`Calendar ${externalId} is not in the calendar list of credential ${credential.id}`);
+      throw new CalendarNotInListError(externalId, credential.id);
     }
   }
 }

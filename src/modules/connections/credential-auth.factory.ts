@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
 import { findById } from '../../infrastructure/database/find-by-id.js';
 import type { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
+import { CredentialNotFoundError } from './connections.errors.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { CredentialInvalidated } from './events/credential-invalidated.event.js';
 
@@ -32,7 +33,7 @@ export class CredentialAuthFactory {
 
   async open(credentialId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth }> {
     const credential = await findById(this.dataSource, CredentialEntity, credentialId);
-    if (!credential) throw new NotFoundException(`Credential ${credentialId} not found`);
+    if (!credential) throw new CredentialNotFoundError(credentialId);
     return { credential, auth: this.authFor(credential) };
   }
 

@@ -1,11 +1,11 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { GetTeamQuery } from '../accounts/queries/get-team.query.js';
-import { GetUserQuery } from '../accounts/queries/get-user.query.js';
+import { GetTeamQuery, GetUserQuery } from '../accounts/index.js';
 import type { AssignmentScope } from './domain/feature-assignment.js';
 import { FeatureFlagRepository } from './feature-flag.repository.js';
+import { FeatureNotFoundError } from './feature-flags.errors.js';
 
-/** The 404s of the assignment routes, flag first, each with a message naming what is missing. */
+/** Existence checks of the assignment routes, flag first, each failing with an error naming what is missing. */
 @Injectable()
 export class AssignmentTargets {
   constructor(
@@ -14,7 +14,7 @@ export class AssignmentTargets {
   ) {}
 
   async ensureFeature(slug: string): Promise<void> {
-    if (!(await this.features.find(slug))) throw new NotFoundException(`Feature "${slug}" not found`);
+    if (!(await this.features.find(slug))) throw new FeatureNotFoundError(slug);
   }
 
   async ensureTarget(scope: AssignmentScope, targetId: number): Promise<void> {

@@ -107,11 +107,6 @@ export class FeatureFlagRepository {
     );
     return rows.length > 0;
   }
-
-  /**
-   * The accounts module offers no team query yet, so team existence is read here; users go
-   * through its GetUserQuery.
-   */
 }
 
 function split<T>({ changed, ...row }: T & { changed: boolean }): Written<T> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { USER_TEAM_ANCESTRY } from '../accounts/index.js';
 import { type FlagResolution, resolveFlag } from './domain/resolve-flag.js';
 
 export const CACHE_FLAG = 'calendar-subscription-cache';
@@ -8,9 +9,10 @@ export const SYNC_FLAG = 'calendar-subscription-sync';
 const TTL_MS = 2000;
 
 /**
- * Resolves flags for users in one indexed query (teams and parent teams walked in SQL), with a
- * short-lived cache: an admin's change takes effect on every instance within `TTL_MS`, and at
- * once on the instance that made it.
+ * Resolves flags for users in one indexed query, with a short-lived cache: an admin's change takes
+ * effect on every instance within `TTL_MS`, and at once on the instance that made it. The users'
+ * teams and parent teams come from accounts' read model `USER_TEAM_ANCESTRY`, joined into that
+ * same query; this module reads only its own tables besides.
  */
 @Injectable()
 export class FeatureFlagService {
@@ -38,17 +40,12 @@ export class FeatureFlagService {
     if (missing.length === 0) return result;
     const rows: Array<{ userId: number; userFlag: boolean | null; teamFlags: boolean[] | null; globalFlag: boolean | null }> =
       await this.dataSource.query(
-        `WITH RECURSIVE ancestry AS (
-           SELECT m."userId", m."teamId", 0 AS depth FROM "Membership" m WHERE m."userId" = ANY($1::int[])
-           UNION
-           SELECT a."userId", t."parentId", a.depth + 1
-             FROM ancestry a JOIN "Team" t ON t."id" = a."teamId"
-            WHERE t."parentId" IS NOT NULL AND a.depth < 32
-         )
+        `WITH ancestry AS MATERIALIZED (SELECT "userId", "teamId" FROM ${USER_TEAM_ANCESTRY}($1::int[]))
          SELECT u.id AS "userId",
                 (SELECT uf."enabled" FROM "UserFeatures" uf WHERE uf."userId" = u.id AND uf."featureId" = $2) AS "userFlag",
-                (SELECT array_agg(tf."enabled") FROM (SELECT DISTINCT "teamId" FROM ancestry WHERE "userId" = u.id) a
-                   JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = $2) AS "teamFlags",
+                (SELECT array_agg(tf."enabled") FROM ancestry a
+                   JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = $2
+                  WHERE a."userId" = u.id) AS "teamFlags",
                 (SELECT f."enabled" FROM "Feature" f WHERE f."slug" = $2) AS "globalFlag"
            FROM unnest($1::int[]) AS u(id)`,
         [missing, slug],

@@ -10,7 +10,7 @@ import { FeatureFlagsAdminController } from './feature-flags-admin.controller.js
 import { FeatureGuard } from './feature.guard.js';
 import { ExplainFeatureHandler } from './queries/explain-feature.handler.js';
 import { GetFeatureHandler } from './queries/get-feature.handler.js';
-import { ResolveFeatureHandler } from './queries/is-feature-enabled.handler.js';
+import { ResolveFeatureHandler } from './queries/resolve-feature.handler.js';
 import { ListFeaturesHandler } from './queries/list-features.handler.js';
 
 /**

@@ -2,8 +2,8 @@ import { BadRequestException, type CanActivate, type ExecutionContext, Forbidden
 import { Reflector } from '@nestjs/core';
 import { QueryBus } from '@nestjs/cqrs';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
-import { GetUserQuery } from '../accounts/queries/get-user.query.js';
-import { ResolveFeatureQuery } from './queries/is-feature-enabled.query.js';
+import { GetUserQuery } from '../accounts/index.js';
+import { ResolveFeatureQuery } from './queries/resolve-feature.query.js';
 
 export const REQUIRED_FEATURE_KEY = 'calsync:required-feature';
 

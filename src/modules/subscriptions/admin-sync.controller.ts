@@ -1,14 +1,15 @@
-import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
-import { BadRequestException } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
+import { type FollowedCalendar, ListFollowedCalendarsQuery } from '../connections/index.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { TaskRunner } from './task-runner.js';
 
 const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired'] as const;
+type CalendarStatus = (typeof STATUSES)[number];
 
 @ApiTags('admin')
 @AdminRoute()
@@ -17,7 +18,7 @@ const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired'] as const;
 export class AdminSyncController {
   constructor(
     private readonly tasks: TaskRunner,
-    private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
     private readonly jobs: JobQueue,
   ) {}
 
@@ -34,19 +35,8 @@ export class AdminSyncController {
     if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
       throw new BadRequestException(`status must be one of: ${STATUSES.join(', ')}`);
     }
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT sc."id", sc."userId", sc."credentialId", sc."integration", sc."externalId", sc."busySource",
-              EXISTS (SELECT 1 FROM "DestinationCalendar" d WHERE d."selectedCalendarId" = sc."id") AS "isDestination",
-              sc."channelId", sc."channelExpiration", sc."syncSubscribedAt", sc."syncedAt", sc."syncErrorAt",
-              sc."syncErrorCount", sc."lastError", sc."cacheEnabled", (sc."syncToken" IS NOT NULL) AS "hasCursor",
-              c."status" AS "credentialStatus",
-              CASE WHEN sc."syncErrorCount" > 0 THEN 'error'
-                   WHEN sc."channelId" IS NULL THEN 'unsubscribed'
-                   WHEN sc."channelExpiration" <= now() THEN 'expired'
-                   ELSE 'subscribed' END AS "status"
-         FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId"
-        ORDER BY sc."id"`,
-    );
+    const now = Date.now();
+    const rows = (await this.queries.execute(new ListFollowedCalendarsQuery())).map((calendar) => toAdminView(calendar, now));
     return status ? rows.filter((r) => r.status === status) : rows;
   }
 
@@ -54,13 +44,44 @@ export class AdminSyncController {
   @Post('selected-calendars/:id/resync')
   @HttpCode(202)
   async resync(@Param('id', IdParamPipe) id: number) {
-    const exists: unknown[] = await this.dataSource.query(`SELECT 1 FROM "SelectedCalendar" WHERE "id" = $1`, [id]);
-    if (exists.length === 0) throw new NotFoundException(`Selected calendar ${id} not found`);
-    await this.jobs.enqueue(
+    const found = await this.queries.execute(new ListFollowedCalendarsQuery({ id }));
+    if (found.length === 0) throw new NotFoundException(`Selected calendar ${id} not found`);
+    await this.jobs.enqueueJob(
       SYNC_CALENDAR_JOB,
       { selectedCalendarId: id, full: true, reason: 'admin' },
       syncJobOptions(id, { full: true }),
     );
     return { id, resync: 'queued', full: true };
   }
+}
+
+/** A failing calendar is in error whatever its channel; otherwise its channel says. */
+function statusOf(calendar: FollowedCalendar, now: number): CalendarStatus {
+  if (calendar.syncErrorCount > 0) return 'error';
+  if (calendar.channelId === null) return 'unsubscribed';
+  if (calendar.channelExpiration !== null && new Date(calendar.channelExpiration).getTime() <= now) return 'expired';
+  return 'subscribed';
+}
+
+function toAdminView(calendar: FollowedCalendar, now: number) {
+  return {
+    id: calendar.id,
+    userId: calendar.userId,
+    credentialId: calendar.credentialId,
+    integration: calendar.integration,
+    externalId: calendar.externalId,
+    busySource: calendar.busySource,
+    isDestination: calendar.isDestination,
+    channelId: calendar.channelId,
+    channelExpiration: calendar.channelExpiration,
+    syncSubscribedAt: calendar.syncSubscribedAt,
+    syncedAt: calendar.syncedAt,
+    syncErrorAt: calendar.syncErrorAt,
+    syncErrorCount: calendar.syncErrorCount,
+    lastError: calendar.lastError,
+    cacheEnabled: calendar.cacheEnabled,
+    hasCursor: calendar.syncToken !== null,
+    credentialStatus: calendar.credentialStatus,
+    status: statusOf(calendar, now),
+  };
 }

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { UserEntity } from '../entities/user.entity.js';
+import type { UserEntity } from '../entities/user.entity.js';
 
 export class CreateUserCommand extends Command<UserEntity> {
   constructor(readonly input: { id?: number; email: string; name?: string | null; timeZone: string }) {

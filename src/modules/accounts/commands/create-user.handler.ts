@@ -1,7 +1,8 @@
-import { ConflictException } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { onUniqueViolation } from '../../../common/errors/unique-violation.js';
 import { insertWithOptionalId } from '../../../infrastructure/database/insert-with-optional-id.js';
+import { USER_EMAIL_KEY, USER_ID_KEY, UserEmailTakenError, UserIdTakenError } from '../accounts.errors.js';
 import { UserEntity } from '../entities/user.entity.js';
 import { CreateUserCommand } from './create-user.command.js';
 
@@ -11,23 +12,26 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand> {
 
   async execute({ input }: CreateUserCommand): Promise<UserEntity> {
     const email = input.email.trim().toLowerCase();
-    return this.dataSource.transaction(async (manager) => {
-      const clash = await manager
-        .createQueryBuilder(UserEntity, 'u')
-        .where('lower(u.email) = :email', { email })
-        .orWhere(input.id ? 'u.id = :id' : 'false', { id: input.id })
-        .getOne();
-      if (clash) {
-        throw new ConflictException(
-          clash.id === input.id ? `User ${input.id} already exists` : `A user with email ${email} already exists`,
-        );
-      }
-      const id = await insertWithOptionalId(manager, 'User', input.id, {
-        email,
-        name: input.name ?? null,
-        timeZone: input.timeZone,
-      });
-      return manager.findOneByOrFail(UserEntity, { id });
-    });
+    const { id } = input;
+    const races = {
+      [USER_EMAIL_KEY]: () => new UserEmailTakenError(email),
+      ...(id ? { [USER_ID_KEY]: () => new UserIdTakenError(id) } : {}),
+    };
+    return onUniqueViolation(races, () =>
+      this.dataSource.transaction(async (manager) => {
+        const clash = await manager
+          .createQueryBuilder(UserEntity, 'u')
+          .where('lower(u.email) = :email', { email })
+          .orWhere(id ? 'u.id = :id' : 'false', { id })
+          .getOne();
+        if (clash) throw clash.id === id ? new UserIdTakenError(clash.id) : new UserEmailTakenError(email);
+        const created = await insertWithOptionalId(manager, 'User', id, {
+          email,
+          name: input.name ?? null,
+          timeZone: input.timeZone,
+        });
+        return manager.findOneByOrFail(UserEntity, { id: created });
+      }),
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { NotFoundException } from '@nestjs/common';
 import { CommandHandler, EventBus, type ICommandHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { TeamNotFoundError, UserNotFoundError } from '../accounts.errors.js';
 import { MembershipEntity } from '../entities/membership.entity.js';
 import { TeamEntity } from '../entities/team.entity.js';
 import { UserEntity } from '../entities/user.entity.js';
@@ -17,8 +17,8 @@ export class SetMembershipHandler implements ICommandHandler<SetMembershipComman
 
   async execute({ teamId, userId, member }: SetMembershipCommand): Promise<void> {
     const changed = await this.dataSource.transaction(async (manager) => {
-      if (!(await manager.existsBy(TeamEntity, { id: teamId }))) throw new NotFoundException(`Team ${teamId} not found`);
-      if (!(await manager.existsBy(UserEntity, { id: userId }))) throw new NotFoundException(`User ${userId} not found`);
+      if (!(await manager.existsBy(TeamEntity, { id: teamId }))) throw new TeamNotFoundError(teamId);
+      if (!(await manager.existsBy(UserEntity, { id: userId }))) throw new UserNotFoundError(userId);
       if (member) {
         const result = await manager
           .createQueryBuilder()

@@ -1,6 +1,6 @@
-import { NotFoundException } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { TeamNotFoundError } from '../accounts.errors.js';
 import { TeamEntity } from '../entities/team.entity.js';
 import { GetTeamQuery } from './get-team.query.js';
 
@@ -10,7 +10,7 @@ export class GetTeamHandler implements IQueryHandler<GetTeamQuery> {
 
   async execute({ teamId }: GetTeamQuery): Promise<TeamEntity> {
     const team = await this.dataSource.manager.findOneBy(TeamEntity, { id: teamId });
-    if (!team) throw new NotFoundException(`Team ${teamId} not found`);
+    if (!team) throw new TeamNotFoundError(teamId);
     return team;
   }
 }

@@ -1,6 +1,6 @@
-import { NotFoundException } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { UserNotFoundError } from '../accounts.errors.js';
 import { UserEntity } from '../entities/user.entity.js';
 import { GetUserQuery } from './get-user.query.js';
 
@@ -10,7 +10,7 @@ export class GetUserHandler implements IQueryHandler<GetUserQuery> {
 
   async execute({ userId }: GetUserQuery): Promise<UserEntity> {
     const user = await this.dataSource.manager.findOneBy(UserEntity, { id: userId });
-    if (!user) throw new NotFoundException(`User ${userId} not found`);
+    if (!user) throw new UserNotFoundError(userId);
     return user;
   }
 }

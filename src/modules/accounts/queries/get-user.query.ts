@@ -1,7 +1,7 @@
 import { Query } from '@nestjs/cqrs';
-import { UserEntity } from '../entities/user.entity.js';
+import type { UserEntity } from '../entities/user.entity.js';
 
-/** Resolves to the user, or throws 404. */
+/** Resolves to the user, or throws `UserNotFoundError`. */
 export class GetUserQuery extends Query<UserEntity> {
   constructor(readonly userId: number) {
     super();

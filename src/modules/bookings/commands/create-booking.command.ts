@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import type { BookingView } from '../bookings.repository.js';
+import type { BookingView } from '../booking-view.js';
 
 export class CreateBookingCommand extends Command<BookingView> {
   constructor(

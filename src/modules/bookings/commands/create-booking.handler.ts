@@ -1,10 +1,11 @@
-import { BadRequestException, ConflictException } from '@nestjs/common';
 import { CommandHandler, EventBus, type ICommandHandler, QueryBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { GetUserQuery } from '../../accounts/queries/get-user.query.js';
-import { ConnectionsService } from '../../connections/connections.service.js';
-import { type BookingView, BookingsRepository } from '../bookings.repository.js';
+import { GetUserQuery } from '../../accounts/index.js';
+import { ConnectionsService } from '../../connections/index.js';
+import type { BookingView } from '../booking-view.js';
+import { DuplicateAttendeeError, NoDestinationCalendarError } from '../bookings.errors.js';
+import { BookingsRepository } from '../bookings.repository.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingCreated } from '../events/booking.events.js';
@@ -23,13 +24,9 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
   async execute({ input }: CreateBookingCommand): Promise<BookingView> {
     await this.queries.execute(new GetUserQuery(input.userId));
     const destination = await this.connections.getDestinationCalendar(input.userId);
-    if (!destination) {
-      throw new ConflictException(
-        `User ${input.userId} has no destination calendar; set one with PUT /api/v1/users/${input.userId}/destination-calendar`,
-      );
-    }
+    if (!destination) throw new NoDestinationCalendarError(input.userId);
     const emails = input.attendees.map((a) => a.email.trim().toLowerCase());
-    if (new Set(emails).size !== emails.length) throw new BadRequestException('attendees must not repeat an email');
+    if (new Set(emails).size !== emails.length) throw new DuplicateAttendeeError();
 
     const view = await this.dataSource.transaction(async (manager) => {
       const booking = await manager.save(

@@ -1,12 +1,6 @@
 import { Command } from '@nestjs/cqrs';
+import type { BookingChangeOutcome } from '../booking-change-outcome.js';
 import type { ChangeSource } from '../entities/booking-history.entity.js';
-
-export interface BookingChangeOutcome {
-  bookingId: number;
-  /** false when the booking already was in the asked state, or the change was refused by a rule. */
-  changed: boolean;
-  reason?: string;
-}
 
 export class RescheduleBookingCommand extends Command<BookingChangeOutcome> {
   constructor(

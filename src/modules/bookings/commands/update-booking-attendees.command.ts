@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
+import type { BookingChangeOutcome } from '../booking-change-outcome.js';
 import type { ChangeSource } from '../entities/booking-history.entity.js';
-import type { BookingChangeOutcome } from './reschedule-booking.command.js';
 
 export class UpdateBookingAttendeesCommand extends Command<BookingChangeOutcome> {
   constructor(

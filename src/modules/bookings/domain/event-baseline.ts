@@ -1,3 +1,5 @@
+import type { ExternalEvent } from '../../providers/external-event.js';
+
 /**
  * The fields of a calendar event that calsync compares, as last written by calsync or accepted from
  * the provider. A provider change is whatever differs from this.
@@ -13,8 +15,6 @@ export interface EventBaseline {
   updated: string | null;
   sequence: number | null;
 }
-
-import type { ExternalEvent } from '../../providers/external-event.js';
 
 /** Guests only: the organizer (the host) and rooms are not the booking's attendees. */
 export function guestsOf(event: ExternalEvent): Array<{ email: string; name: string | null }> {

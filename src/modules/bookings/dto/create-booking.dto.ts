@@ -69,22 +69,3 @@ export class CreateBookingDto {
   @Type(() => AttendeeDto)
   attendees!: AttendeeDto[];
 }
-
-export class RescheduleBookingDto {
-  @ApiProperty()
-  @IsInstant()
-  startTime!: string;
-
-  @ApiProperty()
-  @IsInstant()
-  @IsAfter('startTime')
-  endTime!: string;
-}
-
-export class CancelBookingDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  reason?: string;
-}

@@ -1,14 +1,9 @@
 import { Query } from '@nestjs/cqrs';
-import type { BookingView } from '../bookings.repository.js';
+import type { BookingView } from '../booking-view.js';
 
+/** Resolves to the booking, or throws `BookingNotFoundError`. */
 export class GetBookingQuery extends Query<BookingView> {
   constructor(readonly bookingId: number) {
-    super();
-  }
-}
-
-export class ListBookingsQuery extends Query<BookingView[]> {
-  constructor(readonly filter: { userId?: number; status?: 'accepted' | 'cancelled' }) {
     super();
   }
 }

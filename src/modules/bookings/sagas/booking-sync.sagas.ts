@@ -8,7 +8,6 @@ import { UpdateBookingAttendeesCommand } from '../commands/update-booking-attend
 import { UpdateBookingDetailsCommand } from '../commands/update-booking-details.command.js';
 import { EventAttendeesChanged, EventDeleted, EventDetailsChanged, EventRescheduled } from '../events/external-event.events.js';
 
-
 /** Pure event → command maps; the commands do the work idempotently. */
 @Injectable()
 export class BookingSyncSagas {

@@ -4,7 +4,6 @@ import type { ProviderName } from '../../../config/app-config.js';
 import { PROVIDER_NAMES } from '../../providers/provider-names.js';
 import { IsInstant } from '../../../common/validation/validators.js';
 
-
 export class CreateCredentialDto {
   @ApiProperty({ enum: PROVIDER_NAMES })
   @IsIn([...PROVIDER_NAMES], { message: `provider must be one of: ${PROVIDER_NAMES.join(', ')}` })

@@ -1,9 +1,9 @@
-import { ConflictException } from '@nestjs/common';
 import { CommandHandler, EventBus, type ICommandHandler } from '@nestjs/cqrs';
 import type { FeatureEntity } from '../entities/feature.entity.js';
 import { FeatureFlagChanged } from '../events/feature-flag-changed.event.js';
 import { FeatureFlagService } from '../feature-flag.service.js';
 import { FeatureFlagRepository } from '../feature-flag.repository.js';
+import { FeatureExistsError } from '../feature-flags.errors.js';
 import { CreateFeatureCommand } from './create-feature.command.js';
 
 @CommandHandler(CreateFeatureCommand)
@@ -22,7 +22,7 @@ export class CreateFeatureHandler implements ICommandHandler<CreateFeatureComman
       type: input.type ?? 'RELEASE',
       actor,
     });
-    if (!feature) throw new ConflictException(`Feature "${input.slug}" already exists`);
+    if (!feature) throw new FeatureExistsError(input.slug);
     // Resolutions of a slug that did not exist yet were cached as "off".
     this.flags.invalidate();
     this.eventBus.publish(new FeatureFlagChanged(feature.slug, 'global'));

@@ -1,9 +1,9 @@
-import { NotFoundException } from '@nestjs/common';
 import { CommandHandler, EventBus, type ICommandHandler } from '@nestjs/cqrs';
 import { AssignmentTargets } from '../assignment-targets.js';
 import { FeatureFlagChanged } from '../events/feature-flag-changed.event.js';
 import { FeatureFlagService } from '../feature-flag.service.js';
 import { FeatureFlagRepository } from '../feature-flag.repository.js';
+import { AssignmentNotFoundError } from '../feature-flags.errors.js';
 import { UnassignFeatureCommand } from './unassign-feature.command.js';
 
 @CommandHandler(UnassignFeatureCommand)
@@ -23,6 +23,6 @@ export class UnassignFeatureHandler implements ICommandHandler<UnassignFeatureCo
     }
     // Nothing deleted: say whether the flag, the target or only the assignment is missing.
     await this.targets.ensure(slug, scope, targetId);
-    throw new NotFoundException(`${scope === 'user' ? 'User' : 'Team'} ${targetId} has no assignment of feature "${slug}"`);
+    throw new AssignmentNotFoundError(slug, scope, targetId);
   }
 }

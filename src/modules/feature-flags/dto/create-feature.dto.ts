@@ -3,11 +3,12 @@ import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class
 import { FEATURE_TYPES, type FeatureType } from '../entities/feature.entity.js';
 
 export const FEATURE_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const FEATURE_SLUG_MAX_LENGTH = 64;
 
 export class CreateFeatureDto {
-  @ApiProperty({ example: 'calendar-subscription-cache', maxLength: 64, pattern: FEATURE_SLUG.source })
+  @ApiProperty({ example: 'calendar-subscription-cache', maxLength: FEATURE_SLUG_MAX_LENGTH, pattern: FEATURE_SLUG.source })
   @IsString()
-  @MaxLength(64, { message: 'slug must be at most 64 characters' })
+  @MaxLength(FEATURE_SLUG_MAX_LENGTH, { message: `slug must be at most ${FEATURE_SLUG_MAX_LENGTH} characters` })
   @Matches(FEATURE_SLUG, {
     message: 'slug must be lowercase letters and digits in words joined by single hyphens, e.g. calendar-subscription-cache',
   })

@@ -3,7 +3,8 @@ import type { FlagResolution } from '../domain/resolve-flag.js';
 
 /**
  * Whether a flag is on for a user and which level decided it, for admins. Unlike
- * ResolveFeatureQuery it throws 404 for an unknown flag or user instead of answering "off".
+ * ResolveFeatureQuery it throws (`FeatureNotFoundError`, `UserNotFoundError`) for an unknown flag
+ * or user instead of answering "off".
  */
 export class ExplainFeatureQuery extends Query<FlagResolution> {
   constructor(

@@ -1,7 +1,7 @@
-import { NotFoundException } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import type { FeatureEntity } from '../entities/feature.entity.js';
 import { FeatureFlagRepository } from '../feature-flag.repository.js';
+import { FeatureNotFoundError } from '../feature-flags.errors.js';
 import { GetFeatureQuery } from './get-feature.query.js';
 
 @QueryHandler(GetFeatureQuery)
@@ -10,7 +10,7 @@ export class GetFeatureHandler implements IQueryHandler<GetFeatureQuery> {
 
   async execute({ slug }: GetFeatureQuery): Promise<FeatureEntity> {
     const feature = await this.features.find(slug);
-    if (!feature) throw new NotFoundException(`Feature "${slug}" not found`);
+    if (!feature) throw new FeatureNotFoundError(slug);
     return feature;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { CalendarCacheRepository } from '../../sync/calendar-cache.repository.js';
+import { CalendarCache } from '../../sync/ports/calendar-cache.port.js';
 
 const ATTEMPTS = 3;
 
@@ -9,7 +9,7 @@ const ATTEMPTS = 3;
 export class CleanupCacheTask {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly cache: CalendarCacheRepository,
+    private readonly cache: CalendarCache,
   ) {}
 
   async run(): Promise<{ deletedEvents: number }> {

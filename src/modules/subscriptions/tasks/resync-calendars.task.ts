@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
+import { ListFollowedCalendarsQuery } from '../../connections/index.js';
 import { PendingChangesReplayer } from '../../sync/pending-changes.replayer.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.constants.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.jobs.js';
 
 /**
  * The safety net: an incremental sync of every subscribed calendar whether or not pushes came,
@@ -13,18 +15,18 @@ import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.constants.js'
 export class ResyncCalendarsTask {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
     private readonly jobs: JobQueue,
     private readonly replayer: PendingChangesReplayer,
   ) {}
 
   async run(): Promise<{ enqueued: number; replayedChanges: number }> {
-    const rows: Array<{ id: number }> = await this.dataSource.query(
-      `SELECT sc."id" FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId"
-        WHERE sc."channelId" IS NOT NULL AND c."status" = 'active' ORDER BY sc."id"`,
-    );
+    // Every calendar with a channel (subscriptions' own column) whose credential is still active.
+    const followed = await this.queries.execute(new ListFollowedCalendarsQuery({ activeCredentialsOnly: true }));
+    const rows = followed.filter((calendar) => calendar.channelId !== null);
     await this.dataSource.transaction(async (manager) => {
       for (const row of rows) {
-        await this.jobs.enqueue(
+        await this.jobs.enqueueJob(
           SYNC_CALENDAR_JOB,
           { selectedCalendarId: row.id, reason: 'resync' },
           syncJobOptions(row.id),

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { QueryBus } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
-import { SelectedCalendarEntity } from '../../connections/entities/selected-calendar.entity.js';
-import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../../feature-flags/feature-flag.service.js';
+import { CalendarsWithUpcomingBookingsQuery } from '../../bookings/index.js';
+import { type FollowedCalendar, ListFollowedCalendarsQuery } from '../../connections/index.js';
+import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../../feature-flags/index.js';
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import { ChannelManager } from '../channel-manager.js';
 
@@ -14,8 +15,6 @@ export interface SubscribeSummary {
   failed: number;
   deferred: number;
 }
-
-type Row = SelectedCalendarEntity & { credentialStatus: string; isDestination: boolean; hasBookings: boolean };
 
 const CONCURRENCY = 4;
 
@@ -30,7 +29,7 @@ export class SubscribeCalendarsTask {
   private readonly logger = new Logger('SubscribeCalendars');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly queries: QueryBus,
     private readonly flags: FeatureFlagService,
     private readonly channels: ChannelManager,
     private readonly providers: CalendarProviders,
@@ -38,20 +37,20 @@ export class SubscribeCalendarsTask {
   ) {}
 
   async run(): Promise<SubscribeSummary> {
-    const rows: Row[] = await this.dataSource.query(
-      `SELECT sc.*, c."status" AS "credentialStatus",
-              EXISTS (SELECT 1 FROM "DestinationCalendar" d WHERE d."selectedCalendarId" = sc."id") AS "isDestination",
-              EXISTS (SELECT 1 FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
-                       WHERE r."credentialId" = sc."credentialId" AND r."externalCalendarId" = sc."externalId"
-                         AND r."deletedAt" IS NULL AND b."status" = 'accepted' AND b."endTime" > now()) AS "hasBookings"
-         FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId"
-        ORDER BY sc."id"`,
-    );
+    // Connections' read model of the followed calendars, then bookings' answer to which of them
+    // hold upcoming bookings (asked alongside the flags): one round trip each.
+    const rows: FollowedCalendar[] = await this.queries.execute(new ListFollowedCalendarsQuery());
     const userIds = [...new Set(rows.map((r) => r.userId))];
-    const [cache, sync] = await Promise.all([
+    const [holding, cache, sync] = await Promise.all([
+      this.queries.execute(
+        new CalendarsWithUpcomingBookingsQuery(
+          rows.map((r) => ({ credentialId: r.credentialId, externalCalendarId: r.externalId })),
+        ),
+      ),
       this.flags.resolveMany(CACHE_FLAG, userIds),
       this.flags.resolveMany(SYNC_FLAG, userIds),
     ]);
+    const withBookings = new Set(holding.map((c) => calendarKey(c.credentialId, c.externalCalendarId)));
     const summary: SubscribeSummary = { calendars: rows.length, watched: 0, renewed: 0, stopped: 0, failed: 0, deferred: 0 };
     const renewBefore = Date.now() + this.config.subscriptionRenewBeforeSeconds * 1000;
     const now = Date.now();
@@ -59,7 +58,8 @@ export class SubscribeCalendarsTask {
     const work: Array<() => Promise<void>> = [];
     for (const row of rows) {
       const cacheOn = row.busySource && (cache.get(row.userId)?.enabled ?? false);
-      const syncOn = (row.isDestination || row.hasBookings) && (sync.get(row.userId)?.enabled ?? false);
+      const hasBookings = withBookings.has(calendarKey(row.credentialId, row.externalId));
+      const syncOn = (row.isDestination || hasBookings) && (sync.get(row.userId)?.enabled ?? false);
       const usable = row.credentialStatus === 'active' && this.providers.has(row.integration);
       const needed = usable && (cacheOn || syncOn);
       const expiration = row.channelExpiration ? new Date(row.channelExpiration).getTime() : 0;
@@ -95,6 +95,11 @@ export class SubscribeCalendarsTask {
     await runWithConcurrency(work, CONCURRENCY);
     return summary;
   }
+}
+
+/** One key per (credential, calendar); a credential id never contains the separator. */
+function calendarKey(credentialId: number, externalCalendarId: string): string {
+  return `${credentialId}:${externalCalendarId}`;
 }
 
 async function runWithConcurrency(work: Array<() => Promise<void>>, limit: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import type { FlagResolution } from '../domain/resolve-flag.js';
 import { FeatureFlagService } from '../feature-flag.service.js';
-import { ResolveFeatureQuery } from './is-feature-enabled.query.js';
+import { ResolveFeatureQuery } from './resolve-feature.query.js';
 
 @QueryHandler(ResolveFeatureQuery)
 export class ResolveFeatureHandler implements IQueryHandler<ResolveFeatureQuery> {

@@ -1,0 +1,27 @@
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../common/errors/domain-error.js';
+
+export class BookingNotFoundError extends NotFoundError {
+  constructor(readonly bookingId: number) {
+    super(`Booking ${bookingId} not found`);
+  }
+}
+
+/** A change asked through the API of a booking that is cancelled (changes from a calendar are ignored instead). */
+export class BookingCancelledError extends ConflictError {
+  constructor(readonly bookingId: number) {
+    super(`Booking ${bookingId} is cancelled`);
+  }
+}
+
+/** A booking needs a calendar to live in. */
+export class NoDestinationCalendarError extends ConflictError {
+  constructor(readonly userId: number) {
+    super(`User ${userId} has no destination calendar; set one with PUT /api/v1/users/${userId}/destination-calendar`);
+  }
+}
+
+export class DuplicateAttendeeError extends InvalidRequestError {
+  constructor() {
+    super('attendees must not repeat an email');
+  }
+}
