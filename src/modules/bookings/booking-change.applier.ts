@@ -45,8 +45,13 @@ export class BookingChangeApplier {
         if (changeId) await this.markChange(manager, changeId, 'booking missing');
         throw new BookingNotFoundError(bookingId);
       }
-      if (changeId && !(await this.claimChange(manager, changeId))) {
-        return { bookingId, changed: false, reason: 'already applied' };
+      if (changeId) {
+        const claim = await this.claimChange(manager, changeId);
+        if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
+        if (claim === 'superseded') {
+          await this.markChange(manager, changeId, 'ignored: superseded by a newer change');
+          return { bookingId, changed: false, reason: 'superseded by a newer change' };
+        }
       }
       if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
         if (changeId) await this.markChange(manager, changeId, 'ignored: booking already ended');
@@ -77,12 +82,32 @@ export class BookingChangeApplier {
     return { action: null, reason: 'booking is cancelled' };
   }
 
-  private async claimChange(manager: EntityManager, changeId: string): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `SELECT 1 FROM "ExternalEventChange" WHERE "id" = $1 AND "appliedAt" IS NULL FOR UPDATE SKIP LOCKED`,
+  /**
+   * Takes the outbox row for this transaction. A row replayed late (its command never ran: the
+   * process died, a deploy closed the pool) must never be applied over a newer change of the same
+   * kind: `superseded` when the booking has a newer recorded change of that kind (or a deletion),
+   * or when a change of that kind (the same fields), from any source (an API reschedule, say), or
+   * a cancellation, was applied to the booking after this one was detected. The calendar already
+   * shows the newer state (the newer change's own write or echo put it there).
+   */
+  private async claimChange(manager: EntityManager, changeId: string): Promise<'claimed' | 'taken' | 'superseded'> {
+    const rows: Array<{ superseded: boolean }> = await manager.query(
+      `SELECT EXISTS (SELECT 1 FROM "ExternalEventChange" n
+                       WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND (n."kind" = c."kind" OR n."kind" = 'deleted'))
+           OR EXISTS (SELECT 1 FROM "BookingHistory" h
+                       WHERE h."bookingId" = c."bookingId" AND h."at" > c."detectedAt"
+                         AND (h."action" = 'cancelled'
+                              OR (c."kind" = 'rescheduled' AND h."action" = 'rescheduled')
+                              OR (c."kind" = 'attendees' AND h."action" = 'updated' AND h."changes" ? 'attendees')
+                              OR (c."kind" = 'details' AND h."action" = 'updated'
+                                  AND h."changes" ?| ARRAY['title', 'description', 'location']))) AS superseded
+         FROM "ExternalEventChange" c
+        WHERE c."id" = $1 AND c."appliedAt" IS NULL
+          FOR UPDATE OF c SKIP LOCKED`,
       [changeId],
     );
-    return rows.length > 0;
+    if (rows.length === 0) return 'taken';
+    return rows[0].superseded ? 'superseded' : 'claimed';
   }
 
   private async markChange(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
