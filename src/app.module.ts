@@ -13,6 +13,7 @@ import { FeatureFlagsModule } from './modules/feature-flags/feature-flags.module
 import { OperationsModule } from './modules/operations/operations.module.js';
 import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
+import { LifecycleModule } from './infrastructure/lifecycle/lifecycle.module.js';
 
 @Global()
 @Module({})
@@ -41,6 +42,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(databaseUrl),
+        LifecycleModule,
         MetricsModule,
         QueueModule,
         FeatureFlagsModule,

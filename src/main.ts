@@ -6,6 +6,7 @@ import { type Sandbox, sandboxProviders, startSandbox } from './bootstrap/sandbo
 import { ConfigError } from './config/config.error.js';
 import { loadConfigFromProcess } from './config/load-config.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
+import { ShutdownState } from './infrastructure/lifecycle/shutdown-state.js';
 
 async function main(): Promise<void> {
   let config;
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: shutting down`);
+    // Readiness turns 503 first; then the server stops accepting, in-flight requests and jobs finish.
+    app.get(ShutdownState).drain();
     await app.close().catch((error: unknown) => logger.error(String(error)));
     await sandbox?.stop().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);

@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpStatus, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
+import { ShutdownState } from '../../infrastructure/lifecycle/shutdown-state.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 
 interface Reply {
@@ -17,10 +18,16 @@ export class OperationsController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
+  /** Readiness: 503 once the instance is draining, so no new work is sent to it while it stops. */
   @Get('health')
   async health(@Res() reply: Reply): Promise<void> {
+    if (this.shutdown.draining) {
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE).send({ status: 'draining' });
+      return;
+    }
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), 2000);
       reply.status(HttpStatus.OK).send({ status: 'ok', database: 'up' });
