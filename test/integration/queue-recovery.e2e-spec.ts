@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
-import { expectEventually } from '../support/expect-eventually.js';
+import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
 
 /**
@@ -53,18 +53,14 @@ describe('Jobs of a crashed process', () => {
     expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toContain('Orphan');
   });
 
-  it('are released by a live sibling within seconds when the dead process’s connection is gone (kill -9), heartbeat or not', async () => {
+  it('are released by a live sibling within seconds when the dead process’s connection is gone (kill -9), heartbeat or not, and never while it lives', async () => {
     const host = await connectGoogleHost(t);
     // The killed process: its liveness connection, a fresh heartbeat, and a job it had locked.
     const killed = new pg.Client({ connectionString: t.db.url });
     await killed.connect();
-    const backend = await killed.query<{ pid: number; started: Date }>(
-      `SELECT pg_backend_pid() AS pid, (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS started`,
-    );
     await killed.query(
       `INSERT INTO "QueueWorker" ("workerId", "host", "heartbeatAt", "backendPid", "backendStartedAt")
-       VALUES ('pool-killed', 'gone:2', now(), $1, $2)`,
-      [backend.rows[0].pid, backend.rows[0].started],
+       SELECT 'pool-killed', 'gone:2', now(), pg_backend_pid(), backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
     );
     const booking = await killed.query<{ id: number }>(
       `INSERT INTO "Booking" ("uid", "userId", "title", "startTime", "endTime") VALUES (gen_random_uuid(), $1, 'Killed', $2, $3) RETURNING id`,
@@ -87,6 +83,22 @@ describe('Jobs of a crashed process', () => {
       [bookingId],
     );
     await killed.query('COMMIT');
+    // While its connection lives, the sibling is alive: neither it nor this instance's own worker is released.
+    const ownBefore: Array<{ workerId: string; startedAt: Date }> = await t.dataSource.query(
+      `SELECT "workerId", "startedAt" FROM "QueueWorker" WHERE "workerId" <> 'pool-killed' ORDER BY "workerId"`,
+    );
+    expect(ownBefore.length).toBeGreaterThan(0);
+    // Over two release checks (every 2 s).
+    await expectConsistently(
+      async () => {
+        const alive: Array<{ workerId: string; startedAt: Date }> = await t.dataSource.query(
+          `SELECT "workerId", "startedAt" FROM "QueueWorker" ORDER BY "workerId"`,
+        );
+        expect(alive.map((w) => w.workerId)).toContain('pool-killed');
+        expect(alive.filter((w) => w.workerId !== 'pool-killed')).toEqual(ownBefore);
+      },
+      { durationMs: 4500, intervalMs: 250 },
+    );
     // kill -9: the socket closes, PostgreSQL ends the backend at once.
     const died = Date.now();
     await killed.end();

@@ -36,7 +36,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private releaseCheck?: NodeJS.Timeout;
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
-  private backend?: { pid: number; startedAt: Date | null };
+  private backendPid?: number;
   private readonly workerIds = new Set<string>();
 
   constructor(
@@ -63,10 +63,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.liveness = new pg.Client({ connectionString: this.databaseUrl });
     this.liveness.on('error', (error) => this.connectionLost('queue liveness connection', error));
     await this.liveness.connect();
-    const { rows } = await this.liveness.query<{ pid: number; startedAt: Date | null }>(
-      `SELECT pg_backend_pid() AS pid, (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS "startedAt"`,
-    );
-    this.backend = rows[0];
+    const { rows } = await this.liveness.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+    this.backendPid = rows[0].pid;
     this.utils = await makeWorkerUtils({ pgPool: pool, logger: this.workerLogger() });
     await this.releaseDeadWorkers();
     // Listen before `run`: the worker pool announces its id while starting.
@@ -111,9 +109,12 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     if (!this.pool || this.workerIds.size === 0) return;
     await this.pool
       .query(
-        `INSERT INTO "QueueWorker" ("workerId", "host", "backendPid", "backendStartedAt") SELECT unnest($1::text[]), $2, $3, $4
+        // The backend's start time is read in SQL, never round-tripped through a JS Date (which
+        // would cut its microseconds, and the comparison in releaseDeadWorkers would then fail).
+        `INSERT INTO "QueueWorker" ("workerId", "host", "backendPid", "backendStartedAt")
+         SELECT unnest($1::text[]), $2, $3::int, (SELECT backend_start FROM pg_stat_activity WHERE pid = $3::int)
          ON CONFLICT ("workerId") DO UPDATE SET "heartbeatAt" = now()`,
-        [[...this.workerIds], `${hostname()}:${process.pid}`, this.backend?.pid ?? null, this.backend?.startedAt ?? null],
+        [[...this.workerIds], `${hostname()}:${process.pid}`, this.backendPid ?? null],
       )
       .catch((error: Error) => this.logger.warn(`heartbeat: ${error.message}`));
   }
@@ -126,13 +127,14 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       // recycled pid is not mistaken for the old worker.
       const { rows } = await this.pool.query<{ workerId: string }>(
         `DELETE FROM "QueueWorker" q
-          WHERE q."heartbeatAt" < now() - ($1::int * interval '1 second')
+          WHERE q."workerId" <> ALL ($2::text[])
+            AND (q."heartbeatAt" < now() - ($1::int * interval '1 second')
              OR (q."backendPid" IS NOT NULL AND NOT EXISTS (
                   SELECT 1 FROM pg_stat_activity a
                    WHERE a.pid = q."backendPid"
-                     AND (q."backendStartedAt" IS NULL OR a.backend_start IS NULL OR a.backend_start = q."backendStartedAt")))
+                     AND (q."backendStartedAt" IS NULL OR a.backend_start IS NULL OR a.backend_start = q."backendStartedAt"))))
           RETURNING q."workerId"`,
-        [DEAD_AFTER_SECONDS],
+        [DEAD_AFTER_SECONDS, [...this.workerIds]],
       );
       if (rows.length === 0) return;
       await this.utils.forceUnlockWorkers(rows.map((r) => r.workerId));
@@ -158,7 +160,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
       if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(message.split('\n')[0]);
       // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
-      else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message)) this.logger.debug(message);
+      else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message))
+        this.logger.debug(message);
       else if (level === 'error') this.logger.error(message);
       else if (level === 'warning') this.logger.warn(message);
       else if (scope.label === 'job') this.logger.verbose(message);
