@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
+import { CredentialAuthFactory } from '../connections/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { Interval } from './domain/intervals.js';
 

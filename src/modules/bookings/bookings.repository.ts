@@ -2,12 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import type { BookingView } from './booking-view.js';
+import { WRITE_BOOKING_JOB, writeBookingJobOptions } from './bookings.jobs.js';
 import { AttendeeEntity } from './entities/attendee.entity.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
 import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
-
-export const WRITE_BOOKING_JOB = 'write-booking';
 
 @Injectable()
 export class BookingsRepository {
@@ -32,12 +31,7 @@ export class BookingsRepository {
 
   /** Makes the host's calendar match the booking, durably: retried with backoff until it lands. */
   async enqueueCalendarWrite(manager: EntityManager, bookingId: number): Promise<void> {
-    await this.jobs.enqueue(
-      WRITE_BOOKING_JOB,
-      { bookingId },
-      { jobKey: `write-booking:${bookingId}`, jobKeyMode: 'replace', queueName: `booking:${bookingId}`, maxAttempts: 30 },
-      manager,
-    );
+    await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, writeBookingJobOptions(bookingId), manager);
   }
 
   /**

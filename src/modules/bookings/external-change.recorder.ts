@@ -12,6 +12,7 @@ import {
   EventRescheduled,
   type ExternalEventDomainEvent,
 } from './events/external-event.events.js';
+import type { PendingExternalChanges } from './ports/pending-external-changes.port.js';
 
 /** The calendar a page of provider events came from. */
 export interface SyncedCalendar {
@@ -28,6 +29,17 @@ export interface MovedEvent {
   externalCalendarId: string;
   event: ExternalEvent;
 }
+
+/**
+ * An outbox row as `pendingEvents` reads it: each kind with the payload `record` wrote for it
+ * (jsonb, parsed by the driver).
+ */
+type PendingRow = { id: string; bookingId: number; source: ProviderName } & (
+  | { kind: 'rescheduled'; payload: { startTime: string; endTime: string } }
+  | { kind: 'deleted'; payload: Record<string, never> }
+  | { kind: 'details'; payload: EventDetailsChanged['details'] }
+  | { kind: 'attendees'; payload: { attendees: EventAttendeesChanged['attendees'] } }
+);
 
 interface LinkedRow {
   referenceId: number;
@@ -48,7 +60,7 @@ interface LinkedRow {
  * (the same one that advances the cursor). Returns the domain events to publish after commit.
  */
 @Injectable()
-export class ExternalChangeRecorder {
+export class ExternalChangeRecorder implements PendingExternalChanges {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -164,29 +176,22 @@ export class ExternalChangeRecorder {
 
   /** Outbox rows whose command never ran (the process died after commit): their events again. */
   async pendingEvents(olderThanMs: number): Promise<ExternalEventDomainEvent[]> {
-    const rows: Array<{
-      id: string;
-      bookingId: number;
-      source: ProviderName;
-      kind: ExternalChangeKind;
-      payload: Record<string, unknown>;
-    }> = await this.dataSource.query(
+    const rows: PendingRow[] = await this.dataSource.query(
       `SELECT "id"::text AS id, "bookingId", "source", "kind", "payload" FROM "ExternalEventChange"
           WHERE "appliedAt" IS NULL AND "detectedAt" < clock_timestamp() - ($1::int * interval '1 millisecond')
           ORDER BY "id" LIMIT 500`,
       [olderThanMs],
     );
     return rows.map((row) => {
-      const p = row.payload as Record<string, never>;
       switch (row.kind) {
         case 'rescheduled':
-          return new EventRescheduled(row.id, row.bookingId, row.source, p.startTime, p.endTime);
+          return new EventRescheduled(row.id, row.bookingId, row.source, row.payload.startTime, row.payload.endTime);
         case 'deleted':
           return new EventDeleted(row.id, row.bookingId, row.source);
         case 'details':
-          return new EventDetailsChanged(row.id, row.bookingId, row.source, p);
+          return new EventDetailsChanged(row.id, row.bookingId, row.source, row.payload);
         case 'attendees':
-          return new EventAttendeesChanged(row.id, row.bookingId, row.source, p.attendees);
+          return new EventAttendeesChanged(row.id, row.bookingId, row.source, row.payload.attendees);
       }
     });
   }

@@ -19,7 +19,7 @@ export {
   SelectedCalendarNotFoundError,
 } from './connections.errors.js';
 export { ConnectionsModule } from './connections.module.js';
-export { ConnectionsService, STOP_CHANNEL_JOB, type StopChannelPayload } from './connections.service.js';
+export { ConnectionsService } from './connections.service.js';
 export { CredentialAuthFactory } from './credential-auth.factory.js';
 export { CredentialInvalidated } from './events/credential-invalidated.event.js';
 export {

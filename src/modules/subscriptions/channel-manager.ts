@@ -4,13 +4,13 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig, type ProviderName } from '../../config/app-config.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
-import { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
+import { CredentialAuthFactory, type SelectedCalendarRecord } from '../connections/index.js';
 import { CalendarProvider, CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ChannelHandle, WatchInput } from '../providers/external-event.js';
 import type { ProviderAuth } from '../providers/provider-auth.js';
 import { isProviderError } from '../providers/provider.errors.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
+import { SyncStateStore } from '../sync/ports/sync-state-store.port.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { ChannelStore } from './channel-store.js';
 
 export const WEBHOOK_PATH = '/api/webhooks/calendar-subscription';
@@ -38,6 +38,7 @@ export class ChannelManager {
     private readonly providers: CalendarProviders,
     private readonly credentials: CredentialAuthFactory,
     private readonly store: ChannelStore,
+    private readonly syncState: SyncStateStore,
     private readonly jobs: JobQueue,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -47,7 +48,7 @@ export class ChannelManager {
     return `${provider.webhookBaseUrl}${WEBHOOK_PATH}/${provider.name}`;
   }
 
-  private watchInput(calendar: SelectedCalendarEntity, provider: CalendarProvider): WatchInput {
+  private watchInput(calendar: SelectedCalendarRecord, provider: CalendarProvider): WatchInput {
     const address = this.webhookAddress(provider);
     return {
       channelId: `calsync-${calendar.id}-${randomBytes(12).toString('hex')}`,
@@ -58,7 +59,7 @@ export class ChannelManager {
   }
 
   /** Opens, renews, reauthorizes or recreates the calendar's channel, then queues a catch-up sync. */
-  async watch(calendar: SelectedCalendarEntity, operation: ChannelOperation): Promise<void> {
+  async watch(calendar: SelectedCalendarRecord, operation: ChannelOperation): Promise<void> {
     const provider = this.providers.get(calendar.integration);
     const { auth } = await this.credentials.open(calendar.credentialId);
     const current = ChannelStore.channelOf(calendar);
@@ -72,9 +73,11 @@ export class ChannelManager {
           current?.id ?? null,
           replaces && current ? current.id : null,
         );
-        // Catch up on whatever changed while no channel was listening.
         if (stored) {
-          await this.jobs.enqueue(
+          // A channel is open: whatever failed before is over (sync's column, through its port).
+          await this.syncState.clearLastError(manager, calendar.id);
+          // Catch up on whatever changed while no channel was listening.
+          await this.jobs.enqueueJob(
             SYNC_CALENDAR_JOB,
             { selectedCalendarId: calendar.id, reason: operation },
             syncJobOptions(calendar.id),
@@ -104,7 +107,7 @@ export class ChannelManager {
   private async open(
     provider: CalendarProvider,
     auth: ProviderAuth,
-    calendar: SelectedCalendarEntity,
+    calendar: SelectedCalendarRecord,
     current: ChannelHandle | null,
     operation: ChannelOperation,
   ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
@@ -123,27 +126,23 @@ export class ChannelManager {
   }
 
   async requestSync(selectedCalendarId: number): Promise<void> {
-    await this.jobs.enqueue(
+    await this.jobs.enqueueJob(
       SYNC_CALENDAR_JOB,
       { selectedCalendarId, reason: 'purpose changed' },
       syncJobOptions(selectedCalendarId),
     );
   }
 
-  /** Stops the channel and forgets it; the cursor goes too, since changes will no longer be followed. */
-  async unwatch(calendar: SelectedCalendarEntity, dropCache: boolean): Promise<void> {
+  /**
+   * Stops the channel and forgets it; the cursor goes too (through sync's port), since changes will
+   * no longer be followed, and with `dropCache` the cached events.
+   */
+  async unwatch(calendar: SelectedCalendarRecord, dropCache: boolean): Promise<void> {
     const current = ChannelStore.channelOf(calendar);
     if (current) await this.stopQuietly(calendar.integration, calendar.credentialId, current);
     await this.dataSource.transaction(async (manager) => {
       await this.store.clear(manager, calendar.id);
-      await manager.query(
-        `UPDATE "SelectedCalendar" SET "syncToken" = NULL, "syncCursorWindowEnd" = NULL,
-                "cacheEnabled" = CASE WHEN $2 THEN false ELSE "cacheEnabled" END,
-                "cacheCoveredUntil" = CASE WHEN $2 THEN NULL ELSE "cacheCoveredUntil" END, "updatedAt" = now()
-          WHERE "id" = $1`,
-        [calendar.id, dropCache],
-      );
-      if (dropCache) await manager.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [calendar.id]);
+      await this.syncState.resetCursor(manager, calendar.id, { dropCache });
     });
   }
 
@@ -166,16 +165,15 @@ export class ChannelManager {
     }
   }
 
-  private async recordFailure(calendar: SelectedCalendarEntity, error: unknown): Promise<void> {
+  /** The failure is sync's error columns (through its port); the next attempt's time is ours. One transaction. */
+  private async recordFailure(calendar: SelectedCalendarRecord, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const failures = calendar.syncErrorCount + 1;
     // Exponential backoff with jitter: 30 s, 1 min, 2 min … capped at an hour.
     const delayMs = Math.min(3600_000, 30_000 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
-    await this.dataSource.query(
-      `UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2,
-              "nextSubscribeAttemptAt" = now() + ($3::int * interval '1 millisecond'), "updatedAt" = now()
-        WHERE "id" = $1`,
-      [calendar.id, `subscribe failed: ${message}`.slice(0, 500), Math.round(delayMs)],
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await this.syncState.recordError(calendar.id, `subscribe failed: ${message}`, manager);
+      await this.store.deferNextAttempt(manager, calendar.id, delayMs);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
+import type { SelectedCalendarRecord } from '../connections/index.js';
 import type { ChannelHandle } from '../providers/external-event.js';
 
 /** Where a push's channel id led: the calendar, and whether the channel is current or one a renewal replaced. */
@@ -20,7 +20,7 @@ export class ChannelStore {
   constructor(private readonly dataSource: DataSource) {}
 
   /** The calendar's current channel, or null. */
-  static channelOf(row: SelectedCalendarEntity): ChannelHandle | null {
+  static channelOf(row: SelectedCalendarRecord): ChannelHandle | null {
     if (!row.channelId) return null;
     return {
       id: row.channelId,
@@ -36,7 +36,8 @@ export class ChannelStore {
    * `expectedCurrentId` the caller started from (compare-and-set: two channel operations racing
    * for one calendar, say a renewal and a life-cycle recreate, cannot both win). `replacedId` is
    * the channel it replaces (kept so that channel's late pushes are recognised), or null. False
-   * when another operation got there first: the caller's new channel is surplus.
+   * when another operation got there first: the caller's new channel is surplus. (The calendar's
+   * `lastError`, sync's column, is cleared by the caller through `SyncStateStore`.)
    */
   async save(
     manager: EntityManager,
@@ -49,7 +50,7 @@ export class ChannelStore {
       `UPDATE "SelectedCalendar" SET "channelId" = $2, "channelResourceId" = $3, "channelResourceUri" = $4,
               "channelKind" = $5, "channelExpiration" = $6,
               "channelPreviousId" = CASE WHEN $7::text IS NULL OR $7::text = $2 THEN "channelPreviousId" ELSE $7::text END,
-              "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "lastError" = NULL, "updatedAt" = now()
+              "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "updatedAt" = now()
         WHERE "id" = $1 AND "channelId" IS NOT DISTINCT FROM $8::text`,
       [
         selectedCalendarId,
@@ -65,7 +66,19 @@ export class ChannelStore {
     return (result[1] ?? 0) > 0;
   }
 
-  /** Forgets the channel (and the cursor, when changes will no longer be followed). */
+  /**
+   * A channel operation on the calendar failed: no new attempt before `delayMs` from now (the
+   * failure itself is sync's error columns, recorded through `SyncStateStore.recordError`).
+   */
+  async deferNextAttempt(manager: EntityManager, selectedCalendarId: number, delayMs: number): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "nextSubscribeAttemptAt" = now() + ($2::int * interval '1 millisecond'), "updatedAt" = now()
+        WHERE "id" = $1`,
+      [selectedCalendarId, Math.round(delayMs)],
+    );
+  }
+
+  /** Forgets the channel (the caller resets the cursor through `SyncStateStore` when changes will no longer be followed). */
   async clear(manager: EntityManager, selectedCalendarId: number): Promise<void> {
     await manager.query(
       `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,

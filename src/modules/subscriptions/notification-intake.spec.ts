@@ -6,13 +6,12 @@ import { ChannelStore } from './channel-store.js';
 /** A queue that behaves like graphile-worker's add_job for timing: the job may start `delayMs` after insert. */
 function fakeQueue(roundTripMs: number) {
   const calls: Array<{ at: number; delayMs: number }> = [];
-  const queue = {
-    enqueue: async (_task: string, _payload: object, options: EnqueueOptions = {}) => {
-      calls.push({ at: performance.now(), delayMs: options.delayMs ?? 0 });
-      await new Promise((resolve) => setTimeout(resolve, roundTripMs));
-      return { msUntilRun: Math.max(0, (options.delayMs ?? 0) - roundTripMs) };
-    },
+  const enqueue = async (_task: unknown, _payload: object, options: EnqueueOptions = {}) => {
+    calls.push({ at: performance.now(), delayMs: options.delayMs ?? 0 });
+    await new Promise((resolve) => setTimeout(resolve, roundTripMs));
+    return { msUntilRun: Math.max(0, (options.delayMs ?? 0) - roundTripMs) };
   };
+  const queue = { enqueue, enqueueJob: enqueue };
   return { queue: queue as unknown as JobQueue, calls };
 }
 
@@ -113,23 +112,22 @@ function keyedQueue(roundTripMs: number, pickUpMs: number) {
       }
     }
   };
-  const queue = {
-    enqueue: async (_task: string, _payload: object, options: EnqueueOptions = {}) => {
-      adds.push(performance.now());
-      await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
-      const now = performance.now();
-      startDue(now);
-      const key = options.jobKey as string;
-      let job = waiting.get(key);
-      if (!job) {
-        job = { createdAt: now, runAt: now + Math.max(0, options.delayMs ?? 0) };
-        waiting.set(key, job);
-      }
-      const msUntilRun = Math.max(0, job.runAt - now);
-      await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
-      return { msUntilRun };
-    },
+  const enqueue = async (_task: unknown, _payload: object, options: EnqueueOptions = {}) => {
+    adds.push(performance.now());
+    await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
+    const now = performance.now();
+    startDue(now);
+    const key = options.jobKey as string;
+    let job = waiting.get(key);
+    if (!job) {
+      job = { createdAt: now, runAt: now + Math.max(0, options.delayMs ?? 0) };
+      waiting.set(key, job);
+    }
+    const msUntilRun = Math.max(0, job.runAt - now);
+    await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
+    return { msUntilRun };
   };
+  const queue = { enqueue, enqueueJob: enqueue };
   return { queue: queue as unknown as JobQueue, jobs, adds, startDue };
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.constants.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { ChannelStore, type ChannelTarget as StoredChannel } from './channel-store.js';
 
 type ChannelTarget = StoredChannel & { at: number };
@@ -24,7 +24,9 @@ export const STORM_PUSHES = 20;
 export const STORM_SYNC_SPACING_MS = 1000;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
+/** Bounds on this instance's memory (intake state per calendar, cached channel lookups): past one, that map starts afresh. */
 const MAX_TRACKED_CALENDARS = 50_000;
+const MAX_CACHED_CHANNELS = 50_000;
 
 /** What this instance knows about one calendar's pushes and the sync jobs it planned for them. */
 interface CalendarIntake {
@@ -95,7 +97,7 @@ export class NotificationIntake {
       return null;
     }
     const target = { ...found, at: Date.now() };
-    if (this.channels.size > 50_000) this.channels.clear();
+    if (this.channels.size > MAX_CACHED_CHANNELS) this.channels.clear();
     this.channels.set(channelId, target);
     return target;
   }
@@ -126,7 +128,7 @@ export class NotificationIntake {
     next: boolean,
     reason: string,
   ): Promise<void> {
-    const { msUntilRun } = await this.jobs.enqueue(
+    const { msUntilRun } = await this.jobs.enqueueJob(
       SYNC_CALENDAR_JOB,
       { selectedCalendarId, reason },
       { ...syncJobOptions(selectedCalendarId, { next }), delayMs },

@@ -7,7 +7,8 @@ import { ChannelManager } from './channel-manager.js';
 import { ChannelStore } from './channel-store.js';
 import { RecordNotificationHandler } from './commands/record-notification/record-notification.handler.js';
 import { ChannelLifecycleJob } from './jobs/channel-lifecycle.job.js';
-import { SubscriptionJobs } from './jobs/subscription.jobs.js';
+import { RunTaskJob } from './jobs/run-task.job.js';
+import { StopChannelJob } from './jobs/stop-channel.job.js';
 import { SubscriptionsChangedHandler } from './jobs/subscriptions-changed.handler.js';
 import { NotificationIntake } from './notification-intake.js';
 import { TaskRunner } from './task-runner.js';
@@ -29,7 +30,8 @@ import { WebhooksController } from './webhooks.controller.js';
     ResyncCalendarsTask,
     CleanupCacheTask,
     TaskRunner,
-    SubscriptionJobs,
+    RunTaskJob,
+    StopChannelJob,
     SubscriptionsChangedHandler,
   ],
   exports: [TaskRunner],

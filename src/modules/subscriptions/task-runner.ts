@@ -1,11 +1,10 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { UnknownTaskError } from './subscriptions.errors.js';
+import { TASK_NAMES, type TaskName } from './subscriptions.jobs.js';
 import { CleanupCacheTask } from './tasks/cleanup-cache.task.js';
 import { ResyncCalendarsTask } from './tasks/resync-calendars.task.js';
 import { SubscribeCalendarsTask } from './tasks/subscribe-calendars.task.js';
-
-export const TASK_NAMES = ['subscribe-calendars', 'resync-calendars', 'cleanup-cache'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
 
 export interface TaskReport {
   task: TaskName;
@@ -31,7 +30,7 @@ export class TaskRunner {
 
   static parse(name: string): TaskName {
     if (!(TASK_NAMES as readonly string[]).includes(name)) {
-      throw new BadRequestException(`task must be one of: ${TASK_NAMES.join(', ')}`);
+      throw new UnknownTaskError(name, TASK_NAMES);
     }
     return name as TaskName;
   }

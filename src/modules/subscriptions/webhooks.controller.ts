@@ -6,7 +6,10 @@ import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
 import type { ProviderName } from '../../config/app-config.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { IncomingWebhook } from '../providers/webhook.js';
-import { type NotificationResult, RecordNotificationCommand } from './commands/record-notification/record-notification.command.js';
+import {
+  type NotificationResult,
+  RecordNotificationCommand,
+} from './commands/record-notification/record-notification.command.js';
 
 /** The answer for a single notification's result, serialized once: pushes arrive by the thousand. */
 const SINGLE: Record<NotificationResult, string> = {

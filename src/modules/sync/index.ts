@@ -5,7 +5,8 @@
  *
  * Nothing listed here loads SyncModule or SyncCalendarService (which load connections' and
  * bookings' Nest modules and services), so those modules may import this file without a cycle;
- * SyncModule is imported from `sync.module.ts`.
+ * SyncModule is imported from `sync.module.ts`. `PendingChangesReplayer` reaches bookings only
+ * through its `PendingExternalChanges` port (a file of types), never through bookings' index.
  */
 export { CalendarCache } from './ports/calendar-cache.port.js';
 export { type SyncCheckpoint, SyncStateStore } from './ports/sync-state-store.port.js';

@@ -1,16 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { findById } from '../../infrastructure/database/find-by-id.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import type { ExternalEventDomainEvent } from '../bookings/events/external-event.events.js';
-import { ExternalChangeRecorder, type MovedEvent } from '../bookings/external-change.recorder.js';
+import { ExternalChangeRecorder, type ExternalEventDomainEvent, type MovedEvent } from '../bookings/index.js';
 import { BookingEventLocator } from '../bookings/ports/booking-event-locator.port.js';
-import { ConnectionsService } from '../connections/connections.service.js';
-import { CredentialAuthFactory } from '../connections/credential-auth.factory.js';
-import { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
-import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/feature-flag.service.js';
+import { ConnectionsService, CredentialAuthFactory } from '../connections/index.js';
+import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ChangePage, ExternalEvent } from '../providers/external-event.js';
 import { isProviderError } from '../providers/provider.errors.js';
@@ -18,6 +13,7 @@ import type { CacheWindow } from './calendar-cache.repository.js';
 import { cancelledPlaceholder, lastCopyById } from './domain/page-events.js';
 import { planSync } from './domain/plan-sync.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';
+import { CalendarToSyncReadModel } from './read-models/calendar-to-sync.read-model.js';
 import { SyncPageApplier } from './sync-page.applier.js';
 import type { SyncRun } from './sync-run.js';
 import { cacheWindow } from './sync.constants.js';
@@ -55,7 +51,7 @@ export class SyncCalendarService {
   private readonly logger = new Logger('SyncCalendar');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly calendars: CalendarToSyncReadModel,
     private readonly providers: CalendarProviders,
     private readonly credentials: CredentialAuthFactory,
     private readonly connections: ConnectionsService,
@@ -90,12 +86,13 @@ export class SyncCalendarService {
   }
 
   /**
-   * The calendar (identity, cursor and cache state: one row by id, without the ORM's query
-   * building, as this runs for every push), its credential and its owner's flags; then the plan.
+   * The calendar (identity, cursor and cache state: one row by id through `CalendarToSyncReadModel`,
+   * without the ORM's query building, as this runs for every push), its credential and its owner's
+   * flags; then the plan.
    * Skipped when the calendar is gone, its credential revoked, or no feature needs it.
    */
   private async loadAndPlan(selectedCalendarId: number, options: { full?: boolean }): Promise<SyncRun | { skipped: string }> {
-    const calendar = await findById(this.dataSource, SelectedCalendarEntity, selectedCalendarId);
+    const calendar = await this.calendars.byId(selectedCalendarId);
     if (!calendar) return { skipped: 'calendar removed' };
     const { credential, auth } = await this.credentials.open(calendar.credentialId);
     if (credential.status !== 'active') return { skipped: 'credential invalid' };

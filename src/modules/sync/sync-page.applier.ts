@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import type { ExternalEventDomainEvent } from '../bookings/events/external-event.events.js';
-import { ExternalChangeRecorder, type MovedEvent } from '../bookings/external-change.recorder.js';
+import { ExternalChangeRecorder, type ExternalEventDomainEvent, type MovedEvent } from '../bookings/index.js';
 import type { ExternalEvent } from '../providers/external-event.js';
 import { CalendarCacheRepository } from './calendar-cache.repository.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';

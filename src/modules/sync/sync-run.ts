@@ -1,12 +1,12 @@
-import type { SyncedCalendar } from '../bookings/external-change.recorder.js';
-import type { SelectedCalendarEntity } from '../connections/entities/selected-calendar.entity.js';
+import type { SyncedCalendar } from '../bookings/index.js';
+import type { SelectedCalendarRecord } from '../connections/index.js';
 import type { CalendarProvider } from '../providers/calendar-provider.port.js';
 import type { ProviderAuth } from '../providers/provider-auth.js';
 import type { CacheWindow } from './calendar-cache.repository.js';
 
 /** A sync run of one calendar, loaded and planned: what every step of `SyncCalendarService` works from. */
 export interface SyncRun {
-  calendar: SelectedCalendarEntity;
+  calendar: SelectedCalendarRecord;
   /** The calendar as the bookings side knows it. */
   synced: SyncedCalendar;
   provider: CalendarProvider;

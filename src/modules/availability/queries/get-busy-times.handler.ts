@@ -1,13 +1,15 @@
-import { BadRequestException, ConflictException, Inject, NotFoundException } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
+import { UserNotFoundError } from '../../accounts/index.js';
 import {
   type BusySourceCalendar,
   BusySourceCalendarsReadModel,
 } from '../../connections/read-models/busy-source-calendars.read-model.js';
-import { CACHE_FLAG, FeatureFlagService } from '../../feature-flags/feature-flag.service.js';
-import { cacheWindow } from '../../sync/sync.constants.js';
+import { CACHE_FLAG, FeatureFlagService } from '../../feature-flags/index.js';
+import { cacheWindow } from '../../sync/index.js';
+import { BusyRangeTooLongError, CalendarCredentialRevokedError } from '../availability.errors.js';
 import { BusyCacheReader } from '../busy-cache.reader.js';
 import { type CacheTrustConfig, isCacheTrusted, needsResync } from '../domain/cache-trust.js';
 import { type Interval, mergeIntervals, outside } from '../domain/intervals.js';
@@ -44,11 +46,11 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
 
   async execute({ userId, start, end }: GetBusyTimesQuery): Promise<BusyTimes> {
     if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * 86_400_000) {
-      throw new BadRequestException(`The range may span at most ${MAX_RANGE_DAYS} days`);
+      throw new BusyRangeTooLongError(MAX_RANGE_DAYS);
     }
     const [sources, cacheOn] = await Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
     // As `GetUserQuery` would answer.
-    if (!sources) throw new NotFoundException(`User ${userId} not found`);
+    if (!sources) throw new UserNotFoundError(userId);
     const { timeZone, calendars } = sources;
     const from = start.getTime();
     const to = end.getTime();
@@ -59,9 +61,7 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     const live: BusySourceCalendar[] = [];
     for (const calendar of calendars) {
       if (calendar.credentialStatus !== 'active') {
-        throw new ConflictException(
-          `Calendar ${calendar.externalId} cannot be read: its credential ${calendar.credentialId} was revoked; connect it again`,
-        );
+        throw new CalendarCredentialRevokedError(calendar.externalId, calendar.credentialId);
       }
       const state = { ...calendar, cacheOn };
       const trusted = isCacheTrusted(state, now, this.trust);

@@ -7,14 +7,14 @@ import { ConnectionsService, CredentialAuthFactory } from '../../connections/ind
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import type { EventInput } from '../../providers/external-event.js';
 import { isProviderError } from '../../providers/provider.errors.js';
-import { WRITE_BOOKING_JOB } from '../bookings.repository.js';
+import { WRITE_BOOKING_JOB } from '../bookings.jobs.js';
 import { baselineOf } from '../domain/event-baseline.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingReferenceEntity } from '../entities/booking-reference.entity.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 
 /**
- * Makes the host's calendar match the booking as it is now (not as it was when the job was
+ * Runs `WRITE_BOOKING_JOB`: makes the host's calendar match the booking as it is now (not as it was when the job was
  * queued), so retries, duplicates and out-of-order runs all converge. Runs on the durable queue
  * and is retried with backoff while the provider is down.
  */
@@ -32,7 +32,7 @@ export class WriteBookingJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.register(WRITE_BOOKING_JOB, (payload) => this.run((payload as { bookingId: number }).bookingId));
+    this.registry.handle(WRITE_BOOKING_JOB, ({ bookingId }) => this.run(bookingId));
   }
 
   async run(bookingId: number): Promise<void> {

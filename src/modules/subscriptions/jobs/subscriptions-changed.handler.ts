@@ -2,11 +2,10 @@ import { type IEventHandler, EventsHandler } from '@nestjs/cqrs';
 import { Inject, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
-import { MembershipChanged } from '../../accounts/events/membership-changed.event.js';
-import { CredentialInvalidated } from '../../connections/events/credential-invalidated.event.js';
-import { FeatureFlagChanged } from '../../feature-flags/events/feature-flag-changed.event.js';
-import { CACHE_FLAG, SYNC_FLAG } from '../../feature-flags/feature-flag.service.js';
-import { RUN_TASK_JOB } from './subscription.jobs.js';
+import { MembershipChanged } from '../../accounts/index.js';
+import { CredentialInvalidated } from '../../connections/index.js';
+import { CACHE_FLAG, FeatureFlagChanged, SYNC_FLAG } from '../../feature-flags/index.js';
+import { RUN_TASK_JOB, runTaskJobOptions } from '../subscriptions.jobs.js';
 
 type SubscriptionsChanged = FeatureFlagChanged | MembershipChanged | CredentialInvalidated;
 
@@ -30,11 +29,11 @@ export class SubscriptionsChangedHandler implements IEventHandler<SubscriptionsC
     if (!this.config.schedulerEnabled) return;
     if (event instanceof FeatureFlagChanged && event.slug !== CACHE_FLAG && event.slug !== SYNC_FLAG) return;
     await this.jobs
-      .enqueue(
+      .enqueueJob(
         RUN_TASK_JOB,
         { task: 'subscribe-calendars' },
         // A little later than now: the flag cache of other instances expires within two seconds.
-        { jobKey: 'task:subscribe-calendars', jobKeyMode: 'replace', delayMs: 2500, maxAttempts: 3 },
+        runTaskJobOptions('subscribe-calendars', 'replace', 2500),
       )
       .catch((error: Error) => this.logger.warn(`Could not queue subscribe-calendars: ${error.message}`));
   }

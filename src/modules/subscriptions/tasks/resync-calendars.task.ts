@@ -3,8 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
 import { ListFollowedCalendarsQuery } from '../../connections/index.js';
-import { PendingChangesReplayer } from '../../sync/pending-changes.replayer.js';
-import { SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/sync.jobs.js';
+import { PendingChangesReplayer, SYNC_CALENDAR_JOB, syncJobOptions } from '../../sync/index.js';
 
 /**
  * The safety net: an incremental sync of every subscribed calendar whether or not pushes came,

@@ -1,11 +1,11 @@
-import { ForbiddenException } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { ProviderName } from '../../../../config/app-config.js';
 import { JobQueue } from '../../../../infrastructure/queue/job-queue.js';
 import { MetricsService } from '../../../../infrastructure/metrics/metrics.service.js';
 import type { WebhookItem } from '../../../providers/webhook.js';
-import { CHANNEL_LIFECYCLE_JOB, channelLifecycleJobOptions } from '../../jobs/channel-lifecycle.job.js';
 import { NotificationIntake } from '../../notification-intake.js';
+import { InvalidChannelTokenError } from '../../subscriptions.errors.js';
+import { CHANNEL_LIFECYCLE_JOB, channelLifecycleJobOptions } from '../../subscriptions.jobs.js';
 import { type NotificationResult, RecordNotificationCommand } from './record-notification.command.js';
 
 type Outcome = NotificationResult | 'forbidden';
@@ -31,7 +31,7 @@ export class RecordNotificationHandler implements ICommandHandler<RecordNotifica
     // One forged item taints the whole request: nothing in it is trusted.
     if (items.length === 0 || items.some((item) => !item.secretValid)) {
       counters.forbidden.inc();
-      throw new ForbiddenException('Invalid channel token');
+      throw new InvalidChannelTokenError();
     }
     if (items.length === 1) {
       const result = await this.record(items[0]);
@@ -60,7 +60,7 @@ export class RecordNotificationHandler implements ICommandHandler<RecordNotifica
       case 'reauthorize':
       case 'removed': {
         const operation = item.kind === 'removed' ? 'recreate' : 'reauthorize';
-        await this.jobs.enqueue(
+        await this.jobs.enqueueJob(
           CHANNEL_LIFECYCLE_JOB,
           { selectedCalendarId: channel.selectedCalendarId, operation, channelId: item.channelId },
           channelLifecycleJobOptions(channel.selectedCalendarId),

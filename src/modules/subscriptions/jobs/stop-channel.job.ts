@@ -1,0 +1,26 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
+import { ChannelManager } from '../channel-manager.js';
+import { STOP_CHANNEL_JOB, type StopChannelPayload } from '../subscriptions.jobs.js';
+
+/** Runs `STOP_CHANNEL_JOB` (queued by connections): stops a channel whose calendar row is gone. */
+@Injectable()
+export class StopChannelJob implements OnModuleInit {
+  constructor(
+    private readonly registry: JobHandlerRegistry,
+    private readonly channels: ChannelManager,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.handle(STOP_CHANNEL_JOB, (payload) => this.run(payload));
+  }
+
+  async run({ provider, credentialId, channel, sealedKey }: StopChannelPayload): Promise<void> {
+    await this.channels.stopQuietly(
+      provider,
+      credentialId,
+      { ...channel, expiration: new Date(channel.expiration ?? 0) },
+      sealedKey,
+    );
+  }
+}
