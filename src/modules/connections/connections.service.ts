@@ -8,6 +8,8 @@ import { GetUserQuery } from '../accounts/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ExternalCalendar } from '../providers/external-event.js';
 import type { ProviderTokens } from '../providers/provider-auth.js';
+import { STOP_CHANNEL_JOB, type StopChannelPayload, stopChannelJobOptions } from '../subscriptions/subscriptions.jobs.js';
+import { SyncStateStore } from '../sync/ports/sync-state-store.port.js';
 import {
   CalendarAlreadySelectedError,
   CalendarNotInListError,
@@ -23,17 +25,7 @@ import { CredentialAuthFactory } from './credential-auth.factory.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { DestinationCalendarEntity } from './entities/destination-calendar.entity.js';
 import { SelectedCalendarEntity } from './entities/selected-calendar.entity.js';
-
-/** Job the subscriptions module runs to stop a channel whose calendar row is gone. */
-export const STOP_CHANNEL_JOB = 'stop-channel';
-export interface StopChannelPayload {
-  provider: ProviderName;
-  credentialId: number;
-  /** The provider's channel handle, as stored (see ChannelStore). */
-  channel: { id: string; resourceId: string | null; resourceUri: string | null; kind: string | null; expiration: string | null };
-  /** The credential's sealed tokens, for when the credential itself is being deleted. */
-  sealedKey: string;
-}
+import { isProviderError } from '../providers/provider.errors.js';
 
 @Injectable()
 export class ConnectionsService {
@@ -43,6 +35,7 @@ export class ConnectionsService {
     private readonly providers: CalendarProviders,
     private readonly auth: CredentialAuthFactory,
     private readonly jobs: JobQueue,
+    private readonly syncState: SyncStateStore,
   ) {}
 
   async createCredential(userId: number, provider: ProviderName, tokens: ProviderTokens): Promise<CredentialEntity> {
@@ -124,8 +117,9 @@ export class ConnectionsService {
       if (!calendar) throw new SelectedCalendarNotFoundError(id, userId);
       const isDestination = await manager.existsBy(DestinationCalendarEntity, { selectedCalendarId: id });
       if (isDestination) {
-        await manager.update(SelectedCalendarEntity, { id }, { busySource: false, cacheEnabled: false, cacheCoveredUntil: null });
-        await manager.query('DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1', [id]);
+        await manager.update(SelectedCalendarEntity, { id }, { busySource: false });
+        // The cache is sync's (cacheEnabled, coverage, cached events): dropped through its port.
+        await this.syncState.dropCache(manager, id);
         return;
       }
       const credential = await manager.findOneByOrFail(CredentialEntity, { id: calendar.credentialId });
@@ -172,18 +166,26 @@ export class ConnectionsService {
   }
 
   /** Every calendar the user's active credentials can reach, up to `limit` (for finding moved events). */
-  async reachableCalendars(userId: number, limit: number) {
+  /**
+   * Every calendar of every active credential of the user, as the providers list them now. A
+   * provider that fails to answer fails the caller (the sync is retried): a guess would turn a
+   * 429 into a cancellation. A credential whose grant turns out revoked is skipped (its calendars
+   * cannot be read; it is marked invalid on the way).
+   */
+  async reachableCalendars(userId: number) {
     const credentials = await this.dataSource.manager.find(CredentialEntity, { where: { userId, status: 'active' } });
     const result: Array<{ credentialId: number; credential: CredentialEntity; provider: ProviderName; calendarId: string }> = [];
     for (const credential of credentials) {
       if (!this.providers.has(credential.provider)) continue;
-      const calendars = await this.providers
-        .get(credential.provider)
-        .listCalendars(this.auth.authFor(credential))
-        .catch(() => []);
+      let calendars;
+      try {
+        calendars = await this.providers.get(credential.provider).listCalendars(this.auth.authFor(credential));
+      } catch (error) {
+        if (isProviderError(error, 'auth_revoked')) continue;
+        throw error;
+      }
       for (const calendar of calendars) {
         result.push({ credentialId: credential.id, credential, provider: credential.provider, calendarId: calendar.id });
-        if (result.length >= limit) return result;
       }
     }
     return result;
@@ -228,7 +230,7 @@ export class ConnectionsService {
       },
       sealedKey: credential.encryptedKey,
     };
-    await this.jobs.enqueue(STOP_CHANNEL_JOB, payload, { jobKey: `stop-channel:${calendar.channelId}`, maxAttempts: 5 }, manager);
+    await this.jobs.enqueueJob(STOP_CHANNEL_JOB, payload, stopChannelJobOptions(calendar.channelId), manager);
   }
 
   private async ownedCredential(userId: number, credentialId: number, manager = this.dataSource.manager) {

@@ -1,0 +1,68 @@
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectEventually } from '../support/expect-eventually.js';
+import { type Host, connectGoogleHost } from '../support/fixtures.js';
+import { bookAndSettle, enableFlagForUser, getBooking, runTask, waitForQueueIdle } from '../support/sync-helpers.js';
+
+const SYNC = 'calendar-subscription-sync';
+
+/**
+ * A booking's event reported deleted may have been moved by the host to another of their
+ * calendars. Before calling it a cancellation, calsync looks in every calendar the host has; a
+ * provider that fails to answer during that search makes the sync try again, never a cancellation.
+ */
+describe('move detection', () => {
+  let t: TestApp;
+  let host: Host;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    t.google.faults.clear();
+    host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+  });
+
+  it('finds the event in the host’s 25th calendar', async () => {
+    const calendars = Array.from({ length: 24 }, (_, i) => t.google.addCalendar(host.email, { summary: `Calendar ${i + 1}` }));
+    const last = calendars.at(-1)!;
+    const booking = await bookAndSettle(t, host);
+    t.google.moveEvent(host.calendarId, booking.eventId, last.id);
+    await expectEventually(async () => expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(last.id), {
+      timeoutMs: 15_000,
+    });
+    await waitForQueueIdle(t);
+    expect((await getBooking(t, booking.id)).status).toBe('accepted');
+  });
+
+  it('a provider answering 429 while calsync looks for the event cancels nothing; the move is followed once it answers', async () => {
+    const other = t.google.addCalendar(host.email, { summary: 'Work' });
+    const booking = await bookAndSettle(t, host);
+    // Enough 429s to outlast one sync run's own retries: the run fails and the job tries again later.
+    t.google.faults.failNext({
+      count: 4,
+      operation: 'calendarList.list',
+      status: 429,
+      reason: 'rateLimitExceeded',
+      retryAfterSeconds: 0,
+    });
+    t.google.moveEvent(host.calendarId, booking.eventId, other.id);
+    await expectEventually(async () => expect(t.google.callCount('calendarList.list')).toBeGreaterThanOrEqual(4));
+    expect((await getBooking(t, booking.id)).status).toBe('accepted');
+    await expectEventually(
+      async () => expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(other.id),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    await waitForQueueIdle(t, 20_000);
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('accepted');
+    expect(after.history.map((h) => h.action)).toEqual(['created']);
+  }, 40_000);
+});
