@@ -38,7 +38,17 @@ export abstract class CalendarProvider {
   abstract listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]>;
   /** Idempotent per `input.idempotencyKey`: a retried create converges on the first event. */
   abstract createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent>;
-  abstract updateEvent(auth: ProviderAuth, calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent>;
+  /**
+   * `ifMatch`: the event's version (`ExternalEvent.etag`) the write is based on; when the event
+   * changed since, the provider refuses it (`precondition_failed`) instead of overwriting the edit.
+   */
+  abstract updateEvent(
+    auth: ProviderAuth,
+    calendarId: string,
+    eventId: string,
+    input: EventInput,
+    options?: { ifMatch?: string | null },
+  ): Promise<ExternalEvent>;
   /** An event that is already gone counts as deleted. */
   abstract deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void>;
   /** null when the event does not exist (deleted, or never was). */

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
 import { GetUserQuery } from '../../accounts/index.js';
 import { ConnectionsService, CredentialAuthFactory } from '../../connections/index.js';
@@ -78,23 +78,54 @@ export class WriteBookingJob implements OnModuleInit {
       return;
     }
 
-    const baseline = reference.baseline;
-    if (baseline && matches(baseline, input)) return;
     if (!reference.credentialId) return this.skip(bookingId, 'the calendar credential was removed');
     const { credential, auth } = await this.credentials.open(reference.credentialId);
     if (credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
-    try {
-      const event = await this.providers
-        .get(reference.provider)
-        .updateEvent(auth, reference.externalCalendarId, reference.externalEventId, input);
-      await manager.update(BookingReferenceEntity, { id: reference.id }, { baseline: baselineOf(event) });
-    } catch (error) {
-      if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) {
-        // Deleted in the calendar meanwhile; the sync turns that into a cancellation.
-        return this.skip(bookingId, 'the event no longer exists in the calendar');
+    const provider = this.providers.get(reference.provider);
+    // The reference stays locked from reading its baseline to saving the new one: a sync reading
+    // our own echo meanwhile waits here (the recorder locks the same row) and then finds the echo
+    // equal to the new baseline, instead of taking it for the host's change against the old one.
+    await this.dataSource.transaction(async (tx) => {
+      const locked = await tx.findOne(BookingReferenceEntity, {
+        where: { id: reference.id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!locked || locked.deletedAt) return;
+      if (locked.baseline && matches(locked.baseline, input)) return;
+      const at = { calendarId: locked.externalCalendarId, eventId: locked.externalEventId };
+      let event;
+      try {
+        // Based on the version calsync last saw: an edit the host made since is never silently overwritten.
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, input, { ifMatch: locked.baseline?.etag ?? null });
+      } catch (error) {
+        if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) {
+          // Deleted in the calendar meanwhile; the sync turns that into a cancellation.
+          return this.skip(bookingId, 'the event no longer exists in the calendar');
+        }
+        if (!isProviderError(error, 'precondition_failed')) throw error;
+        const current = await provider.getEvent(auth, at.calendarId, at.eventId);
+        if (!current || current.status === 'cancelled') return this.skip(bookingId, 'the event no longer exists in the calendar');
+        if (await this.hostEditIsLater(tx, bookingId, current.updated)) {
+          // The later intent wins: the host's edit stays, and the sync (the edit's own push, or the
+          // safety net) brings the booking in line with it, in the history after the API change.
+          this.logger.log(`Booking ${bookingId}: the host edited its event after the API change; the host's edit wins`);
+          return;
+        }
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, input, { ifMatch: current.etag });
       }
-      throw error;
-    }
+      await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(event) });
+    });
+  }
+
+  /** Whether the event's last change in the calendar came after the booking's last change through the API. */
+  private async hostEditIsLater(tx: EntityManager, bookingId: number, eventUpdated: string | null): Promise<boolean> {
+    if (!eventUpdated) return false;
+    const rows: Array<{ at: Date | null }> = await tx.query(
+      `SELECT max("at") AS at FROM "BookingHistory" WHERE "bookingId" = $1 AND "source" = 'api'`,
+      [bookingId],
+    );
+    const apiAt = rows[0]?.at ? new Date(rows[0].at).getTime() : 0;
+    return Date.parse(eventUpdated) > apiAt;
   }
 
   private async desiredEvent(booking: BookingEntity): Promise<EventInput> {

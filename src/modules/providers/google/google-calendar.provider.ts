@@ -119,9 +119,16 @@ export class GoogleCalendarProvider extends CalendarProvider {
     }
   }
 
-  async updateEvent(auth: ProviderAuth, calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent> {
+  async updateEvent(
+    auth: ProviderAuth,
+    calendarId: string,
+    eventId: string,
+    input: EventInput,
+    options: { ifMatch?: string | null } = {},
+  ): Promise<ExternalEvent> {
+    const headers = options.ifMatch ? { 'If-Match': options.ifMatch } : undefined;
     const updated = await this.call(auth, 'events.patch', (api) =>
-      api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: toGoogleEventBody(input) }),
+      api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: toGoogleEventBody(input) }, { headers }),
     );
     return fromGoogleEvent(updated);
   }

@@ -198,13 +198,17 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     return eventMatchesInput(event, input) ? event : this.updateEvent(auth, calendarId, event.id, input);
   }
 
-  async updateEvent(auth: ProviderAuth, _calendarId: string, eventId: string, input: EventInput): Promise<ExternalEvent> {
-    const updated = await this.call(auth, 'events.update', (client) =>
-      client
-        .api(`/me/events/${segment(eventId)}`)
-        .header('Prefer', PREFER_EVENTS)
-        .patch(toGraphEventBody(input)),
-    );
+  async updateEvent(
+    auth: ProviderAuth,
+    _calendarId: string,
+    eventId: string,
+    input: EventInput,
+    options: { ifMatch?: string | null } = {},
+  ): Promise<ExternalEvent> {
+    const updated = await this.call(auth, 'events.update', (client) => {
+      const request = client.api(`/me/events/${segment(eventId)}`).header('Prefer', PREFER_EVENTS);
+      return (options.ifMatch ? request.header('If-Match', options.ifMatch) : request).patch(toGraphEventBody(input));
+    });
     return fromGraphEvent(updated as GraphEvent);
   }
 
