@@ -5,6 +5,7 @@ import { CacheVersion1763800000003 } from './1763800000003-CacheVersion.js';
 import { ChannelLifecycle1763800000004 } from './1763800000004-ChannelLifecycle.js';
 import { UserTeamAncestry1763800000006 } from './1763800000006-UserTeamAncestry.js';
 import { QueueWorkerBackend1763800000010 } from './1763800000010-QueueWorkerBackend.js';
+import { SyncHolds1763800000011 } from './1763800000011-SyncHolds.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ChannelLifecycle1763800000004,
   UserTeamAncestry1763800000006,
   QueueWorkerBackend1763800000010,
+  SyncHolds1763800000011,
 ];

@@ -53,6 +53,11 @@ export interface AppConfig {
   providerTimeoutMs: number;
   /** Requested channel lifetime; providers may grant less. */
   channelTtlSeconds: number;
+  /**
+   * A sync run that would cancel more of one user's upcoming bookings than this holds them for a
+   * person instead (`SYNC_MASS_CANCEL_THRESHOLD`; see the admin routes of held changes).
+   */
+  syncMassCancelThreshold: number;
   /** A cached calendar whose last sync is older than this is answered live. */
   cacheStaleAfterSeconds: number;
   /** Run the scheduled tasks (subscribe, resync, clean-up) on timers in this process. */

@@ -166,6 +166,7 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     providerTimeoutMs: int('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
     channelTtlSeconds: int('CHANNEL_TTL_SECONDS', 604800, 300, 86400 * 30),
     cacheStaleAfterSeconds: int('CACHE_STALE_AFTER_SECONDS', 0, 0, 86400 * 30),
+    syncMassCancelThreshold: int('SYNC_MASS_CANCEL_THRESHOLD', 10, 0, 1_000_000),
     schedulerEnabled: bool('SCHEDULER_ENABLED', true),
     workerConcurrency: int('WORKER_CONCURRENCY', 8, 1, 100),
     queuePollIntervalMs: int('QUEUE_POLL_INTERVAL_MS', 2000, 50, 60000),

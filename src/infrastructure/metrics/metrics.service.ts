@@ -28,6 +28,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly syncHolds = new Counter({
+    name: 'calsync_sync_holds_total',
+    help: 'Sync runs whose cancellations were held for a person (more than SYNC_MASS_CANCEL_THRESHOLD), by provider',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsApplied = new Counter({
     name: 'calsync_events_applied_total',
     help: 'Provider events applied to the cache, by provider and operation (upsert/delete)',

@@ -25,3 +25,20 @@ export class DuplicateAttendeeError extends InvalidRequestError {
     super('attendees must not repeat an email');
   }
 }
+
+/** No hold of held changes with this id. */
+export class HeldChangesNotFoundError extends NotFoundError {
+  constructor(readonly holdId: number) {
+    super(`Held changes ${holdId} not found`);
+  }
+}
+
+/** A hold a person already confirmed or discarded (the second of two racing admins gets this). */
+export class HeldChangesResolvedError extends ConflictError {
+  constructor(
+    readonly holdId: number,
+    readonly resolution: string,
+  ) {
+    super(`Held changes ${holdId} were already ${resolution}`);
+  }
+}

@@ -9,6 +9,10 @@ import { RescheduleBookingHandler } from './commands/reschedule-booking.handler.
 import { UpdateBookingAttendeesHandler } from './commands/update-booking-attendees.handler.js';
 import { UpdateBookingDetailsHandler } from './commands/update-booking-details.handler.js';
 import { ExternalChangeRecorder } from './external-change.recorder.js';
+import { HeldChangesAdminController } from './held-changes/held-changes-admin.controller.js';
+import { ConfirmHeldChangesHandler, DiscardHeldChangesHandler } from './held-changes/held-changes.handlers.js';
+import { CalendarsWithHeldChangesHandler, ListHeldChangesHandler } from './held-changes/held-changes.queries.handler.js';
+import { HeldChangesRepository } from './held-changes/held-changes.repository.js';
 import { WriteBookingJob } from './jobs/write-booking.job.js';
 import { BookingEventLocator } from './ports/booking-event-locator.port.js';
 import { bookingEventLocatorProvider } from './ports/ical-uid-booking-event.locator.js';
@@ -19,7 +23,7 @@ import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
 
 @Module({
   imports: [ConnectionsModule],
-  controllers: [BookingsController],
+  controllers: [BookingsController, HeldChangesAdminController],
   providers: [
     BookingsRepository,
     BookingChangeApplier,
@@ -33,6 +37,11 @@ import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
     CalendarsWithUpcomingBookingsHandler,
     WriteBookingJob,
     ExternalChangeRecorder,
+    HeldChangesRepository,
+    ConfirmHeldChangesHandler,
+    DiscardHeldChangesHandler,
+    ListHeldChangesHandler,
+    CalendarsWithHeldChangesHandler,
     BookingSyncSagas,
     bookingEventLocatorProvider,
   ],

@@ -12,6 +12,7 @@ import {
   EventRescheduled,
   type ExternalEventDomainEvent,
 } from './events/external-event.events.js';
+import { type DeletionToHold, HeldChangesRepository } from './held-changes/held-changes.repository.js';
 import type { PendingExternalChanges } from './ports/pending-external-changes.port.js';
 
 /** The calendar a page of provider events came from. */
@@ -28,6 +29,28 @@ export interface MovedEvent {
   credentialId: number;
   externalCalendarId: string;
   event: ExternalEvent;
+}
+
+/**
+ * The brake on mass cancellation (`SYNC_MASS_CANCEL_THRESHOLD`): when one `record` call would
+ * cancel more upcoming bookings than `above`, those deletions are held for a person instead (a
+ * "SyncHold" with one "SyncHoldChange" per booking, in the same transaction): no outbox row, no
+ * domain event, the references stay as they are, so nothing is cancelled and nothing is lost if
+ * the process dies right after. The admin routes of held changes confirm or discard them.
+ */
+export interface DeletionBrake {
+  /** Hold the deletions when there are more than this many. */
+  above: number;
+  /** Why, in words a person reads, given how many would have been cancelled. */
+  reason: (count: number) => string;
+}
+
+/** What `record` did, for the caller to act on once the transaction committed. */
+export interface RecordedChanges {
+  /** The domain events to publish after commit. */
+  events: ExternalEventDomainEvent[];
+  /** The deletions held instead of recorded (see `DeletionBrake`), or null. */
+  held: { holdId: number; count: number } | null;
 }
 
 /**
@@ -52,6 +75,8 @@ interface LinkedRow {
   deletedAt: Date | null;
   status: string;
   endTime: Date;
+  /** Its deletion waits in a hold nobody resolved yet: not recorded again. */
+  held: boolean;
 }
 
 /**
@@ -61,11 +86,15 @@ interface LinkedRow {
  */
 @Injectable()
 export class ExternalChangeRecorder implements PendingExternalChanges {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly holds: HeldChangesRepository,
+  ) {}
 
   /**
    * Events of this calendar, reported deleted, that are an upcoming booking's own event, with the
    * iCalUID calsync wrote for them (to look for the event elsewhere before calling it a cancellation).
+   * A booking whose deletion is already held is left out: it waits for a person.
    */
   async linkedDeletions(
     calendar: SyncedCalendar,
@@ -79,6 +108,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       .filter(
         (l) =>
           !l.deletedAt &&
+          !l.held &&
           l.status === 'accepted' &&
           l.credentialId === calendar.credentialId &&
           l.externalCalendarId === calendar.externalCalendarId &&
@@ -89,30 +119,42 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
 
   /**
    * Upcoming bookings whose event lives in this calendar but was not among `seenIds` of a full
-   * sync: a full sync omits deleted events, so these must be checked one by one.
+   * sync: a full sync omits deleted events, so these must be checked one by one. Bookings whose
+   * deletion is already held are left out (they wait for a person; no need to ask again).
    */
   async referencesMissingFrom(calendar: SyncedCalendar, seenIds: Set<string>, windowEnd: Date): Promise<string[]> {
     const rows: Array<{ externalEventId: string }> = await this.dataSource.query(
       `SELECT r."externalEventId" FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
         WHERE r."credentialId" = $1 AND r."externalCalendarId" = $2 AND r."deletedAt" IS NULL
-          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now() AND b."startTime" < $4`,
+          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now() AND b."startTime" < $4
+          AND NOT EXISTS (SELECT 1 FROM "SyncHoldChange" h WHERE h."bookingId" = b."id" AND h."resolvedAt" IS NULL)`,
       [calendar.credentialId, calendar.externalCalendarId, calendar.userId, windowEnd],
     );
     return rows.map((r) => r.externalEventId).filter((id) => !seenIds.has(id));
   }
 
+  /**
+   * Compares `events` (of `calendar`) with the baselines of the bookings behind them and records
+   * what changed as outbox rows, in the caller's transaction. Deletions are counted first and
+   * written after the other changes: with `brake`, more of them than `brake.above` are held for a
+   * person instead (see `DeletionBrake`). A sync run hands every deletion it found to one call (its
+   * last page's), so the brake sees the run's total.
+   */
   async record(
     manager: EntityManager,
     calendar: SyncedCalendar,
     events: ExternalEvent[],
     moves: Map<string, MovedEvent> = new Map(),
-  ): Promise<ExternalEventDomainEvent[]> {
-    if (events.length === 0) return [];
+    brake: DeletionBrake | null = null,
+  ): Promise<RecordedChanges> {
+    const recorded: RecordedChanges = { events: [], held: null };
+    if (events.length === 0) return recorded;
     const linked = await this.findLinked(manager, calendar, events, true);
-    if (linked.length === 0) return [];
+    if (linked.length === 0) return recorded;
     const byEventId = new Map(linked.map((l) => [l.externalEventId, l]));
     const byICalUID = new Map(linked.filter((l) => l.iCalUID).map((l) => [l.iCalUID as string, l]));
-    const domainEvents: ExternalEventDomainEvent[] = [];
+    const domainEvents = recorded.events;
+    const deletions: LinkedRow[] = [];
     const now = Date.now();
 
     for (const event of events) {
@@ -130,16 +172,14 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       if (event.status === 'cancelled') {
         // Still there, only no longer in this listing's view: not a cancellation.
         if (event.removal === 'left_view') continue;
+        // Already held by an earlier run: it waits for a person, not counted or recorded again.
+        if (link.held) continue;
         const moved = moves.get(event.id);
         if (moved) {
           await this.relocate(manager, link.referenceId, moved.credentialId, moved.externalCalendarId, moved.event.id);
           continue;
         }
-        await manager.query(`UPDATE "BookingReference" SET "deletedAt" = now(), "updatedAt" = now() WHERE "id" = $1`, [
-          link.referenceId,
-        ]);
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'deleted', {});
-        domainEvents.push(new EventDeleted(changeId, link.bookingId, calendar.provider));
+        deletions.push(link);
         continue;
       }
 
@@ -171,7 +211,22 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
         domainEvents.push(new EventAttendeesChanged(changeId, link.bookingId, calendar.provider, changes.attendees));
       }
     }
-    return domainEvents;
+
+    if (brake && deletions.length > brake.above) {
+      const held: DeletionToHold[] = [
+        ...new Map(deletions.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
+      ];
+      recorded.held = await this.holds.create(manager, calendar, held, brake.reason(held.length));
+      return recorded;
+    }
+    for (const link of deletions) {
+      await manager.query(`UPDATE "BookingReference" SET "deletedAt" = now(), "updatedAt" = now() WHERE "id" = $1`, [
+        link.referenceId,
+      ]);
+      const changeId = await this.outbox(manager, link.bookingId, calendar, 'deleted', {});
+      domainEvents.push(new EventDeleted(changeId, link.bookingId, calendar.provider));
+    }
+    return recorded;
   }
 
   /** Outbox rows whose command never ran (the process died after commit): their events again. */
@@ -208,7 +263,8 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     // (same iCalUID, another user) never matches.
     return manager.query(
       `SELECT r."id" AS "referenceId", r."bookingId", r."credentialId", r."externalCalendarId", r."externalEventId",
-              r."iCalUID", r."baseline", r."deletedAt", b."status", b."endTime"
+              r."iCalUID", r."baseline", r."deletedAt", b."status", b."endTime",
+              EXISTS (SELECT 1 FROM "SyncHoldChange" h WHERE h."bookingId" = r."bookingId" AND h."resolvedAt" IS NULL) AS "held"
          FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
         WHERE b."userId" = $1
           AND ((r."credentialId" = $2 AND r."externalCalendarId" = $3 AND r."externalEventId" = ANY($4::text[]))

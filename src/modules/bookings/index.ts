@@ -3,7 +3,8 @@
  * references): all another module may import from it, besides `bookings.module.ts` and the ports
  * in `ports/`. Everything else in this folder is internal; `npm run lint` refuses imports of it
  * from other modules. Tables: "Booking", "Attendee", "BookingReference", "BookingHistory",
- * "ExternalEventChange" (the outbox of changes seen in calendars).
+ * "ExternalEventChange" (the outbox of changes seen in calendars), "SyncHold" and "SyncHoldChange"
+ * (cancellations a sync run held for a person: `SYNC_MASS_CANCEL_THRESHOLD`).
  */
 export type { BookingChangeOutcome } from './booking-change-outcome.js';
 export type { BookingView } from './booking-view.js';
@@ -11,6 +12,8 @@ export {
   BookingCancelledError,
   BookingNotFoundError,
   DuplicateAttendeeError,
+  HeldChangesNotFoundError,
+  HeldChangesResolvedError,
   NoDestinationCalendarError,
 } from './bookings.errors.js';
 export { BookingsModule } from './bookings.module.js';
@@ -28,7 +31,20 @@ export {
   EventRescheduled,
   type ExternalEventDomainEvent,
 } from './events/external-event.events.js';
-export { ExternalChangeRecorder, type MovedEvent, type SyncedCalendar } from './external-change.recorder.js';
+export {
+  type DeletionBrake,
+  ExternalChangeRecorder,
+  type MovedEvent,
+  type RecordedChanges,
+  type SyncedCalendar,
+} from './external-change.recorder.js';
+export { ConfirmHeldChangesCommand, DiscardHeldChangesCommand } from './held-changes/held-changes.commands.js';
+export {
+  type CalendarHeldChanges,
+  CalendarsWithHeldChangesQuery,
+  ListHeldChangesQuery,
+} from './held-changes/held-changes.queries.js';
+export type { HeldChangesStatus, HeldChangesView } from './held-changes/held-changes-view.js';
 export { type CalendarRef, CalendarsWithUpcomingBookingsQuery } from './queries/calendars-with-upcoming-bookings.query.js';
 export { GetBookingQuery } from './queries/get-booking.query.js';
 export { ListBookingsQuery } from './queries/list-bookings.query.js';

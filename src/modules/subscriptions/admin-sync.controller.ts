@@ -4,11 +4,12 @@ import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { CalendarsWithHeldChangesQuery } from '../bookings/index.js';
 import { type FollowedCalendar, ListFollowedCalendarsQuery } from '../connections/index.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { TaskRunner } from './task-runner.js';
 
-const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired'] as const;
+const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired', 'held'] as const;
 type CalendarStatus = (typeof STATUSES)[number];
 
 @ApiTags('admin')
@@ -36,7 +37,12 @@ export class AdminSyncController {
       throw new BadRequestException(`status must be one of: ${STATUSES.join(', ')}`);
     }
     const now = Date.now();
-    const rows = (await this.queries.execute(new ListFollowedCalendarsQuery())).map((calendar) => toAdminView(calendar, now));
+    const [calendars, held] = await Promise.all([
+      this.queries.execute(new ListFollowedCalendarsQuery()),
+      this.queries.execute(new CalendarsWithHeldChangesQuery()),
+    ]);
+    const heldCounts = new Map(held.map((h) => [h.selectedCalendarId, h.count]));
+    const rows = calendars.map((calendar) => toAdminView(calendar, now, heldCounts.get(calendar.id) ?? 0));
     return status ? rows.filter((r) => r.status === status) : rows;
   }
 
@@ -55,15 +61,20 @@ export class AdminSyncController {
   }
 }
 
-/** A failing calendar is in error whatever its channel; otherwise its channel says. */
-function statusOf(calendar: FollowedCalendar, now: number): CalendarStatus {
+/**
+ * A calendar whose sync holds cancellations for a person is `held` (`heldCount` bookings; see
+ * `GET /api/v1/admin/held-changes`); a failing one is in error whatever its channel; otherwise its
+ * channel says.
+ */
+function statusOf(calendar: FollowedCalendar, now: number, heldCount: number): CalendarStatus {
+  if (heldCount > 0) return 'held';
   if (calendar.syncErrorCount > 0) return 'error';
   if (calendar.channelId === null) return 'unsubscribed';
   if (calendar.channelExpiration !== null && new Date(calendar.channelExpiration).getTime() <= now) return 'expired';
   return 'subscribed';
 }
 
-function toAdminView(calendar: FollowedCalendar, now: number) {
+function toAdminView(calendar: FollowedCalendar, now: number, heldCount: number) {
   return {
     id: calendar.id,
     userId: calendar.userId,
@@ -82,6 +93,7 @@ function toAdminView(calendar: FollowedCalendar, now: number) {
     cacheEnabled: calendar.cacheEnabled,
     hasCursor: calendar.syncToken !== null,
     credentialStatus: calendar.credentialStatus,
-    status: statusOf(calendar, now),
+    status: statusOf(calendar, now, heldCount),
+    heldCount,
   };
 }

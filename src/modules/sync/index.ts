@@ -8,6 +8,7 @@
  * SyncModule is imported from `sync.module.ts`. `PendingChangesReplayer` reaches bookings only
  * through its `PendingExternalChanges` port (a file of types), never through bookings' index.
  */
+export { CalendarSyncHeld } from './events/calendar-sync-held.event.js';
 export { CalendarCache } from './ports/calendar-cache.port.js';
 export { type SyncCheckpoint, SyncStateStore } from './ports/sync-state-store.port.js';
 export { PendingChangesReplayer } from './pending-changes.replayer.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import { ExternalChangeRecorder, type ExternalEventDomainEvent, type MovedEvent } from '../bookings/index.js';
+import { type DeletionBrake, ExternalChangeRecorder, type MovedEvent, type RecordedChanges } from '../bookings/index.js';
 import { BookingEventLocator } from '../bookings/ports/booking-event-locator.port.js';
 import { ConnectionsService, CredentialAuthFactory } from '../connections/index.js';
 import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/index.js';
@@ -10,8 +10,9 @@ import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ChangePage, ExternalEvent } from '../providers/external-event.js';
 import { isProviderError } from '../providers/provider.errors.js';
 import type { CacheWindow } from './calendar-cache.repository.js';
-import { cancelledPlaceholder, lastCopyById } from './domain/page-events.js';
+import { cancelledPlaceholder, deferDeletions, lastCopyById } from './domain/page-events.js';
 import { planSync } from './domain/plan-sync.js';
+import { CalendarSyncHeld } from './events/calendar-sync-held.event.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';
 import { CalendarToSyncReadModel } from './read-models/calendar-to-sync.read-model.js';
 import { SyncPageApplier } from './sync-page.applier.js';
@@ -24,6 +25,8 @@ export interface SyncOutcome {
   events: number;
   bookingChanges: number;
   reason?: string;
+  /** The run's cancellations were held for a person (`SYNC_MASS_CANCEL_THRESHOLD`). */
+  held?: { holdId: number; count: number };
 }
 
 /** Where a run's listing stands between pages. */
@@ -37,6 +40,12 @@ interface ListingProgress {
   pages: number;
   events: number;
   bookingChanges: number;
+  /**
+   * Deletions of earlier pages, by event id, waiting for the last page (see `deferDeletions`).
+   * Forgotten with the rest when a forgotten cursor restarts the listing.
+   */
+  deletions: Map<string, ExternalEvent>;
+  held: { holdId: number; count: number } | null;
 }
 
 /**
@@ -45,6 +54,12 @@ interface ListingProgress {
  * events, apply (SyncPageApplier: one transaction; the cursor is saved with the last page, after
  * every effect, so a run that dies halfway is redone from the old cursor to the same state),
  * publish.
+ *
+ * The brake on mass cancellation: a run that would cancel more of the user's upcoming bookings than
+ * `SYNC_MASS_CANCEL_THRESHOLD` holds them all for a person instead (ExternalChangeRecorder's
+ * `DeletionBrake`); the bookings stay, and the run warns, counts `calsync_sync_holds_total` and
+ * publishes `CalendarSyncHeld` (`calendar.sync_failed`). The run's deletions all reach the
+ * bookings side with its last page, so the brake judges the run's total, exactly.
  */
 @Injectable()
 export class SyncCalendarService {
@@ -142,6 +157,8 @@ export class SyncCalendarService {
       pages: 0,
       events: 0,
       bookingChanges: 0,
+      deletions: new Map(),
+      held: null,
     };
     for (;;) {
       const page = await this.fetchPage(run, progress);
@@ -152,20 +169,23 @@ export class SyncCalendarService {
       const last = !page.nextPageToken;
 
       const listed = run.syncOn ? await this.confirmRemovals(run, pageEvents) : pageEvents;
-      const changed =
+      const found =
         last && progress.full && run.syncOn ? [...listed, ...(await this.missingBookingEvents(run, progress.seen))] : listed;
+      const changed = run.syncOn ? deferDeletions(progress.deletions, found, last) : found;
       const moves = run.syncOn ? await this.locator.findMoves(run.synced, changed) : new Map<string, MovedEvent>();
 
-      const domainEvents = await this.applier.apply(run, {
+      const recorded = await this.applier.apply(run, {
         listed,
         changed,
         moves,
         full: progress.full,
         last,
         cursor: page.nextCursor ?? progress.cursor,
+        brake: run.syncOn ? this.brake(progress) : null,
       });
-      progress.bookingChanges += domainEvents.length;
-      await this.publish(run, domainEvents, moves);
+      progress.bookingChanges += recorded.events.length;
+      if (recorded.held) progress.held = recorded.held;
+      await this.publish(run, recorded, moves);
       if (last) break;
       progress.pageToken = page.nextPageToken;
     }
@@ -174,6 +194,7 @@ export class SyncCalendarService {
       pages: progress.pages,
       events: progress.events,
       bookingChanges: progress.bookingChanges,
+      ...(progress.held ? { held: progress.held } : {}),
     };
   }
 
@@ -194,6 +215,7 @@ export class SyncCalendarService {
         progress.cursor = null;
         progress.pageToken = null;
         progress.seen.clear();
+        progress.deletions.clear();
       }
     }
   }
@@ -230,15 +252,55 @@ export class SyncCalendarService {
     return found;
   }
 
+  /** More cancellations than `SYNC_MASS_CANCEL_THRESHOLD` in this run are held for a person. */
+  private brake(progress: ListingProgress): DeletionBrake {
+    const threshold = this.config.syncMassCancelThreshold;
+    return {
+      above: threshold,
+      reason: (count) =>
+        `A ${progress.full ? 'full' : 'incremental'} sync would cancel ${count} of the user's upcoming bookings at once, ` +
+        `more than SYNC_MASS_CANCEL_THRESHOLD (${threshold}): held for a person to confirm or discard`,
+    };
+  }
+
   /**
-   * After the page's commit: its booking changes go to the sagas, and calsync follows the
-   * calendars booking events moved to (connections adds them, for their bookings only).
+   * After the page's commit: its booking changes go to the sagas, a hold is announced, and calsync
+   * follows the calendars booking events moved to (connections adds them, for their bookings only).
    */
-  private async publish(run: SyncRun, domainEvents: ExternalEventDomainEvent[], moves: Map<string, MovedEvent>): Promise<void> {
-    for (const event of domainEvents) this.eventBus.publish(event);
+  private async publish(run: SyncRun, recorded: RecordedChanges, moves: Map<string, MovedEvent>): Promise<void> {
+    for (const event of recorded.events) this.eventBus.publish(event);
+    if (recorded.held) this.announceHold(run, recorded.held);
     for (const moved of moves.values()) {
       await this.connections.followCalendar(run.calendar.userId, moved.credentialId, moved.externalCalendarId);
     }
+  }
+
+  /**
+   * A hold is for a person: a warning, `calsync_sync_holds_total`, and `CalendarSyncHeld` on the
+   * event bus (the `calendar.sync_failed` webhook, once outgoing webhooks exist). If the process
+   * dies before this, the hold is committed all the same and listed by the admin routes; only the
+   * announcement is lost.
+   */
+  private announceHold(run: SyncRun, held: { holdId: number; count: number }): void {
+    const threshold = this.config.syncMassCancelThreshold;
+    const message =
+      `Calendar ${run.calendar.id} (user ${run.calendar.userId}): a sync would cancel ${held.count} upcoming bookings at once, ` +
+      `more than SYNC_MASS_CANCEL_THRESHOLD (${threshold}); held for a person as held changes ${held.holdId} ` +
+      `(POST /api/v1/admin/held-changes/${held.holdId}/confirm or /discard)`;
+    this.metrics.syncHolds.inc({ provider: run.provider.name });
+    this.logger.warn(message);
+    this.eventBus.publish(
+      new CalendarSyncHeld(
+        run.calendar.id,
+        run.calendar.userId,
+        run.provider.name,
+        run.calendar.externalId,
+        held.holdId,
+        held.count,
+        threshold,
+        message,
+      ),
+    );
   }
 
   private window(): CacheWindow {

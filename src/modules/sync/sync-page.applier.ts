@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import { ExternalChangeRecorder, type ExternalEventDomainEvent, type MovedEvent } from '../bookings/index.js';
+import { type DeletionBrake, ExternalChangeRecorder, type MovedEvent, type RecordedChanges } from '../bookings/index.js';
 import type { ExternalEvent } from '../providers/external-event.js';
 import { CalendarCacheRepository } from './calendar-cache.repository.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';
@@ -13,7 +13,8 @@ export interface SyncPage {
   listed: ExternalEvent[];
   /**
    * What the bookings side compares with its baselines: `listed`, plus on a full listing's last
-   * page the booking events it did not return.
+   * page the booking events it did not return. Deletions wait for the last page (see
+   * `SyncCalendarService.run`), so the brake below sees all of the run's at once.
    */
   changed: ExternalEvent[];
   /** Deleted booking events that live on in another calendar, by event id (see BookingEventLocator). */
@@ -24,6 +25,8 @@ export interface SyncPage {
   last: boolean;
   /** The cursor to save with the last page. */
   cursor: string | null;
+  /** Too many cancellations at once are held for a person (`SYNC_MASS_CANCEL_THRESHOLD`). */
+  brake: DeletionBrake | null;
 }
 
 /**
@@ -31,7 +34,8 @@ export interface SyncPage {
  * the booking changes (outbox rows, through ExternalChangeRecorder) and, with the last page, the
  * full listing's reconcile and the checkpoint (`SyncStateStore.saveCursor`), after every other
  * effect. A run that dies before that commit is redone from the old cursor to the same state.
- * Returns the domain events to publish once committed.
+ * Returns the domain events to publish once committed, and the hold the brake made, if any (in the
+ * same transaction: a run that dies before the commit holds nothing and is redone).
  */
 @Injectable()
 export class SyncPageApplier {
@@ -43,7 +47,7 @@ export class SyncPageApplier {
     private readonly metrics: MetricsService,
   ) {}
 
-  apply(run: SyncRun, page: SyncPage): Promise<ExternalEventDomainEvent[]> {
+  apply(run: SyncRun, page: SyncPage): Promise<RecordedChanges> {
     // Nothing changed and nothing to reconcile (what most pushes during a storm find): only the
     // cursor moves, in one statement that needs no transaction around it.
     const cursorOnly = page.last && !page.full && page.changed.length === 0 && (run.writeCache || !run.calendar.cacheEnabled);
@@ -51,14 +55,16 @@ export class SyncPageApplier {
     return cursorOnly ? write(this.dataSource.manager) : this.dataSource.transaction(write);
   }
 
-  private async write(manager: EntityManager, run: SyncRun, page: SyncPage): Promise<ExternalEventDomainEvent[]> {
+  private async write(manager: EntityManager, run: SyncRun, page: SyncPage): Promise<RecordedChanges> {
     const { calendar } = run;
     if (run.writeCache) {
       const applied = await this.cache.applyPage(manager, calendar.id, page.listed, run.window, run.startedAt);
       this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'upsert' }, applied.upserted);
       this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'delete' }, applied.deleted);
     }
-    const recorded = run.syncOn ? await this.recorder.record(manager, run.synced, page.changed, page.moves) : [];
+    const recorded: RecordedChanges = run.syncOn
+      ? await this.recorder.record(manager, run.synced, page.changed, page.moves, page.brake)
+      : { events: [], held: null };
     if (page.last) {
       if (run.writeCache && page.full) await this.cache.removeNotSeenSince(manager, calendar.id, run.startedAt);
       if (!run.writeCache && calendar.cacheEnabled) await this.cache.clear(manager, calendar.id);

@@ -1,12 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { type ICommand, type IEvent, Saga, ofType } from '@nestjs/cqrs';
 import { Observable, map } from 'rxjs';
+import type { ProviderName } from '../../../config/app-config.js';
 import { PROVIDER_LABELS } from '../../providers/provider-names.js';
 import { CancelBookingCommand } from '../commands/cancel-booking.command.js';
 import { RescheduleBookingCommand } from '../commands/reschedule-booking.command.js';
 import { UpdateBookingAttendeesCommand } from '../commands/update-booking-attendees.command.js';
 import { UpdateBookingDetailsCommand } from '../commands/update-booking-details.command.js';
 import { EventAttendeesChanged, EventDeleted, EventDetailsChanged, EventRescheduled } from '../events/external-event.events.js';
+
+/** The cancellation reason of a booking whose event was deleted in the calendar. */
+export function deletionReason(source: ProviderName): string {
+  return `The event was deleted in ${PROVIDER_LABELS[source] ?? source}`;
+}
 
 /** Pure event → command maps; the commands do the work idempotently. */
 @Injectable()
@@ -22,15 +28,7 @@ export class BookingSyncSagas {
   deleted = (events$: Observable<IEvent>): Observable<ICommand> =>
     events$.pipe(
       ofType(EventDeleted),
-      map(
-        (e) =>
-          new CancelBookingCommand(
-            e.bookingId,
-            `The event was deleted in ${PROVIDER_LABELS[e.source] ?? e.source}`,
-            e.source,
-            e.changeId,
-          ),
-      ),
+      map((e) => new CancelBookingCommand(e.bookingId, deletionReason(e.source), e.source, e.changeId)),
     );
 
   @Saga()

@@ -1,5 +1,5 @@
 import type { ExternalEvent } from '../../providers/external-event.js';
-import { cancelledPlaceholder, lastCopyById } from './page-events.js';
+import { cancelledPlaceholder, deferDeletions, lastCopyById } from './page-events.js';
 
 const copy = (id: string, title: string): ExternalEvent => ({
   ...cancelledPlaceholder(id),
@@ -35,5 +35,43 @@ describe('lastCopyById', () => {
   it('returns the page itself when nothing repeats', () => {
     const page = [copy('a', '1'), copy('b', '1')];
     expect(lastCopyById(page)).toBe(page);
+  });
+});
+
+describe('deferDeletions: a run hands all its deletions to the bookings side with its last page', () => {
+  const gone = (id: string) => cancelledPlaceholder(id);
+  const ids = (events: ExternalEvent[]) => events.map((e) => `${e.id}:${e.status === 'cancelled' ? 'x' : e.title}`);
+
+  it.each<[string, Array<{ page: ExternalEvent[]; now: string[] }>]>([
+    ['one page: everything at once', [{ page: [copy('a', '1'), gone('b')], now: ['a:1', 'b:x'] }]],
+    [
+      'deletions of earlier pages wait, changes do not',
+      [
+        { page: [copy('a', '1'), gone('b')], now: ['a:1'] },
+        { page: [gone('c')], now: [] },
+        { page: [copy('d', '1')], now: ['b:x', 'c:x', 'd:1'] },
+      ],
+    ],
+    [
+      'a later copy of the event replaces its waiting deletion',
+      [
+        { page: [gone('a'), gone('b')], now: [] },
+        { page: [copy('a', '2')], now: ['a:2'] },
+        { page: [], now: ['b:x'] },
+      ],
+    ],
+    [
+      'a deletion on the last page replaces an earlier copy',
+      [
+        { page: [copy('a', '1')], now: ['a:1'] },
+        { page: [gone('a')], now: ['a:x'] },
+      ],
+    ],
+  ])('%s', (_name, pages) => {
+    const waiting = new Map<string, ExternalEvent>();
+    pages.forEach(({ page, now }, i) => {
+      expect(ids(deferDeletions(waiting, page, i === pages.length - 1))).toEqual(now);
+    });
+    expect(waiting.size).toBe(0);
   });
 });

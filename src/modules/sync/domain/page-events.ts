@@ -40,3 +40,27 @@ export function cancelledPlaceholder(id: string): ExternalEvent {
     sequence: null,
   };
 }
+
+/**
+ * Deletions wait for the run's last page, so the brake on mass cancellation judges the run's total
+ * at once (a run that would cancel too many holds them all; none slips through on an earlier
+ * page). A later copy of an event replaces its waiting deletion. Only the bookings side waits: the
+ * cache drops a deleted event with its page. Nothing is lost if the run dies first: its cursor is
+ * saved with the last page only, so the next run lists the deletions again. Returns the events
+ * for the bookings side now: the page without its deletions, or on the last page every deletion
+ * of the run and the page.
+ */
+export function deferDeletions(waiting: Map<string, ExternalEvent>, events: ExternalEvent[], last: boolean): ExternalEvent[] {
+  for (const event of events) waiting.delete(event.id);
+  if (last) {
+    const all = [...waiting.values(), ...events];
+    waiting.clear();
+    return all;
+  }
+  const now: ExternalEvent[] = [];
+  for (const event of events) {
+    if (event.status === 'cancelled') waiting.set(event.id, event);
+    else now.push(event);
+  }
+  return now;
+}

@@ -1,0 +1,56 @@
+import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { AdminRoute, ApiKeyProtected } from '../../../common/auth/api-auth.decorator.js';
+import { IdParamPipe } from '../../../common/validation/id-param.pipe.js';
+import { HeldChangesNotFoundError } from '../bookings.errors.js';
+import { HELD_CHANGES_STATUSES, type HeldChangesStatus } from './held-changes-view.js';
+import { ConfirmHeldChangesCommand, DiscardHeldChangesCommand } from './held-changes.commands.js';
+import { ListHeldChangesQuery } from './held-changes.queries.js';
+
+/**
+ * Held changes (`SYNC_MASS_CANCEL_THRESHOLD`): cancellations a sync run held for a person because
+ * it would have cancelled too many of a user's upcoming bookings at once. Confirm applies them,
+ * discard drops them and writes the bookings' events back to the calendar.
+ */
+@ApiTags('admin')
+@AdminRoute()
+@ApiKeyProtected()
+@Controller('api/v1/admin/held-changes')
+export class HeldChangesAdminController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  /** Holds, newest first, each with its bookings; `status` keeps one kind (`held`: waiting for a person). */
+  @Get()
+  @ApiQuery({ name: 'status', required: false, enum: HELD_CHANGES_STATUSES })
+  list(@Query('status') status?: string) {
+    if (status !== undefined && !(HELD_CHANGES_STATUSES as readonly string[]).includes(status)) {
+      throw new BadRequestException(`status must be one of: ${HELD_CHANGES_STATUSES.join(', ')}`);
+    }
+    return this.queries.execute(new ListHeldChangesQuery({ status: status as HeldChangesStatus | undefined }));
+  }
+
+  @Get(':id')
+  async get(@Param('id', IdParamPipe) id: number) {
+    const [hold] = await this.queries.execute(new ListHeldChangesQuery({ id }));
+    if (!hold) throw new HeldChangesNotFoundError(id);
+    return hold;
+  }
+
+  /** Applies the held cancellations (a booking whose event exists again is kept); 409 when already resolved. */
+  @Post(':id/confirm')
+  @HttpCode(200)
+  confirm(@Param('id', IdParamPipe) id: number) {
+    return this.commands.execute(new ConfirmHeldChangesCommand(id));
+  }
+
+  /** Drops them: the bookings stay and their events are written back; 409 when already resolved. */
+  @Post(':id/discard')
+  @HttpCode(200)
+  discard(@Param('id', IdParamPipe) id: number) {
+    return this.commands.execute(new DiscardHeldChangesCommand(id));
+  }
+}
