@@ -113,9 +113,19 @@ export class GoogleCalendarProvider extends CalendarProvider {
       );
       return fromGoogleEvent(created);
     } catch (error) {
-      // A retried create whose first attempt landed: converge the existing event instead.
-      if (isProviderError(error, 'conflict')) return this.updateEvent(auth, calendarId, id, input);
-      throw error;
+      if (!isProviderError(error, 'conflict')) throw error;
+      // The id is taken: a retried create whose first attempt landed, or the event's own deleted
+      // self (written back after a discarded hold). Converge on it, alive (a patch revives a
+      // cancelled event only when it says so).
+      const revived = await this.call(auth, 'events.patch', (api) =>
+        api.events.patch({
+          calendarId,
+          eventId: id,
+          sendUpdates: 'all',
+          requestBody: { ...toGoogleEventBody(input), status: 'confirmed' },
+        }),
+      );
+      return fromGoogleEvent(revived);
     }
   }
 
