@@ -18,6 +18,9 @@ import { CalendarToSyncReadModel } from './read-models/calendar-to-sync.read-mod
 import { SyncPageApplier } from './sync-page.applier.js';
 import type { SyncRun } from './sync-run.js';
 import { cacheWindow } from './sync.constants.js';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { syncBackoffUntil } from './domain/sync-backoff.js';
+import { SYNC_CALENDAR_JOB, syncJobOptions } from './sync.jobs.js';
 
 export interface SyncOutcome {
   kind: 'full' | 'incremental' | 'skipped';
@@ -77,12 +80,27 @@ export class SyncCalendarService {
     private readonly state: SyncStateStore,
     private readonly eventBus: EventBus,
     private readonly metrics: MetricsService,
+    private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async sync(selectedCalendarId: number, options: { full?: boolean } = {}): Promise<SyncOutcome> {
     const run = await this.loadAndPlan(selectedCalendarId, options);
     if ('skipped' in run) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: run.skipped };
+    // A failing calendar backs off whatever asked for this run; an admin's full resync does not wait.
+    const backoffUntil = options.full
+      ? null
+      : syncBackoffUntil(run.calendar.syncErrorCount, run.calendar.syncErrorAt, Date.now());
+    if (backoffUntil !== null) {
+      await this.jobs.enqueueJob(
+        SYNC_CALENDAR_JOB,
+        { selectedCalendarId, reason: 'after backoff' },
+        // Its own key: a waiting retry must not hold back (preserve_run_at) a sync asked for later,
+        // once the wait is over or an admin clears the errors.
+        { ...syncJobOptions(selectedCalendarId), jobKey: `sync-retry:${selectedCalendarId}`, delayMs: backoffUntil - Date.now() },
+      );
+      return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: 'backing off after failures' };
+    }
     const { provider } = run;
     const started = process.hrtime.bigint();
     try {
