@@ -17,12 +17,7 @@ export interface SyncPlanInput {
 }
 
 export type SyncPlanReason =
-  | 'requested'
-  | 'no cursor'
-  | 'cache turned on'
-  | 'cache coverage lapsed'
-  | 'cursor window slid'
-  | 'incremental';
+  'requested' | 'no cursor' | 'cache turned on' | 'cache coverage lapsed' | 'cursor window slid' | 'incremental';
 
 /** How far the window may slide past a full listing before one is redone: a day. */
 export const REANCHOR_AFTER_MS = 86_400_000;
@@ -34,7 +29,8 @@ export const REANCHOR_AFTER_MS = 86_400_000;
  * incremental sync, and a window-bound cursor (Graph) does not even see it.
  */
 export function planSync(input: SyncPlanInput): { full: boolean; reason: SyncPlanReason } {
-  const slid = (coveredUntil: Date | null) => !coveredUntil || coveredUntil.getTime() < input.windowEnd.getTime() - REANCHOR_AFTER_MS;
+  const slid = (coveredUntil: Date | null) =>
+    !coveredUntil || coveredUntil.getTime() < input.windowEnd.getTime() - REANCHOR_AFTER_MS;
   if (input.requestedFull) return { full: true, reason: 'requested' };
   if (!input.cursor) return { full: true, reason: 'no cursor' };
   if (input.writeCache && !input.cacheEnabled) return { full: true, reason: 'cache turned on' };
