@@ -12,7 +12,9 @@ export class ChannelLifecycle1763800000004 implements MigrationInterface {
   name = 'ChannelLifecycle1763800000004';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE "SelectedCalendar" ADD COLUMN "channelPreviousId" TEXT, ADD COLUMN "syncCursorWindowEnd" TIMESTAMPTZ`);
+    await q.query(
+      `ALTER TABLE "SelectedCalendar" ADD COLUMN "channelPreviousId" TEXT, ADD COLUMN "syncCursorWindowEnd" TIMESTAMPTZ`,
+    );
     await q.query(
       `CREATE INDEX "SelectedCalendar_channelPreviousId_idx" ON "SelectedCalendar" ("channelPreviousId") WHERE "channelPreviousId" IS NOT NULL`,
     );

@@ -57,7 +57,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (exception.kind === 'not_found') return { status: HttpStatus.NOT_FOUND, message: exception.message };
       if (exception.kind === 'bad_request') return { status: HttpStatus.BAD_REQUEST, message: exception.message };
       if (exception.kind === 'timeout') {
-        return { status: HttpStatus.GATEWAY_TIMEOUT, message: `The calendar provider did not answer in time: ${exception.message}` };
+        return {
+          status: HttpStatus.GATEWAY_TIMEOUT,
+          message: `The calendar provider did not answer in time: ${exception.message}`,
+        };
       }
       const status = exception.retryable ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY;
       return { status, message: `The calendar provider failed: ${exception.message}` };
