@@ -6,6 +6,7 @@ import { type FollowedCalendar, ListFollowedCalendarsQuery } from '../../connect
 import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../../feature-flags/index.js';
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import { ChannelManager } from '../channel-manager.js';
+import { planChannel } from '../domain/plan-channel.js';
 
 export interface SubscribeSummary {
   calendars: number;
@@ -52,35 +53,37 @@ export class SubscribeCalendarsTask {
     ]);
     const withBookings = new Set(holding.map((c) => calendarKey(c.credentialId, c.externalCalendarId)));
     const summary: SubscribeSummary = { calendars: rows.length, watched: 0, renewed: 0, stopped: 0, failed: 0, deferred: 0 };
-    const renewBefore = Date.now() + this.config.subscriptionRenewBeforeSeconds * 1000;
     const now = Date.now();
 
     const work: Array<() => Promise<void>> = [];
     for (const row of rows) {
       const cacheOn = row.busySource && (cache.get(row.userId)?.enabled ?? false);
       const hasBookings = withBookings.has(calendarKey(row.credentialId, row.externalId));
-      const syncOn = (row.isDestination || hasBookings) && (sync.get(row.userId)?.enabled ?? false);
-      const usable = row.credentialStatus === 'active' && this.providers.has(row.integration);
-      const needed = usable && (cacheOn || syncOn);
-      const expiration = row.channelExpiration ? new Date(row.channelExpiration).getTime() : 0;
-
-      if (!needed) {
-        const dropCache = row.cacheEnabled && !cacheOn;
-        if (row.channelId || dropCache) {
-          work.push(async () => {
-            await this.channels.unwatch(row, dropCache);
-            summary.stopped += 1;
-          });
-        }
-        continue;
-      }
-      if (row.cacheEnabled && !cacheOn) work.push(() => this.channels.requestSync(row.id));
-      if (row.channelId && expiration > renewBefore) continue;
-      if (row.nextSubscribeAttemptAt && new Date(row.nextSubscribeAttemptAt).getTime() > now) {
+      const plan = planChannel({
+        cacheOn,
+        syncOn: (row.isDestination || hasBookings) && (sync.get(row.userId)?.enabled ?? false),
+        usable: row.credentialStatus === 'active' && this.providers.has(row.integration),
+        cacheEnabled: row.cacheEnabled,
+        hasChannel: row.channelId !== null,
+        channelExpiration: row.channelExpiration ? new Date(row.channelExpiration).getTime() : null,
+        nextAttemptAt: row.nextSubscribeAttemptAt ? new Date(row.nextSubscribeAttemptAt).getTime() : null,
+        now,
+        renewBeforeMs: this.config.subscriptionRenewBeforeSeconds * 1000,
+      });
+      if (plan.requestSync) work.push(() => this.channels.requestSync(row.id));
+      if (plan.action === 'keep') continue;
+      if (plan.action === 'defer') {
         summary.deferred += 1;
         continue;
       }
-      const operation = row.channelId && expiration > now ? 'renew' : 'watch';
+      if (plan.action === 'stop') {
+        work.push(async () => {
+          await this.channels.unwatch(row, plan.dropCache);
+          summary.stopped += 1;
+        });
+        continue;
+      }
+      const operation = plan.action;
       work.push(async () => {
         try {
           await this.channels.watch(row, operation);

@@ -1,0 +1,58 @@
+import { type ChannelPlan, type ChannelPlanInput, planChannel } from './plan-channel.js';
+
+const now = Date.parse('2026-12-01T12:00:00.000Z');
+const hour = 3_600_000;
+const day = 24 * hour;
+const base: ChannelPlanInput = {
+  cacheOn: false,
+  syncOn: true,
+  usable: true,
+  cacheEnabled: false,
+  hasChannel: true,
+  channelExpiration: now + 6 * day,
+  nextAttemptAt: null,
+  now,
+  renewBeforeMs: day,
+};
+const plan = (action: ChannelPlan['action'], extra: Partial<ChannelPlan> = {}): ChannelPlan => ({
+  action,
+  dropCache: false,
+  requestSync: false,
+  ...extra,
+});
+
+describe('planChannel', () => {
+  it.each<[string, Partial<ChannelPlanInput>, ChannelPlan]>([
+    ['a live channel outside the renewal window is kept', {}, plan('keep')],
+    ['no channel yet: watch', { hasChannel: false, channelExpiration: null }, plan('watch')],
+    ['inside the renewal window: renew', { channelExpiration: now + 23 * hour }, plan('renew')],
+    ['exactly at the window’s edge: kept', { channelExpiration: now + day + 1 }, plan('keep')],
+    ['lapsed: watch anew', { channelExpiration: now - 1 }, plan('watch')],
+    [
+      'a failed attempt still backing off: defer',
+      { hasChannel: false, channelExpiration: null, nextAttemptAt: now + 1000 },
+      plan('defer'),
+    ],
+    ['the backoff is over: watch', { hasChannel: false, channelExpiration: null, nextAttemptAt: now - 1 }, plan('watch')],
+    ['only the cache needs it', { syncOn: false, cacheOn: true, cacheEnabled: true }, plan('keep')],
+    ['nobody needs it: stop', { syncOn: false }, plan('stop')],
+    [
+      'nobody needs it and it has no channel: nothing',
+      { syncOn: false, hasChannel: false, channelExpiration: null },
+      plan('keep'),
+    ],
+    [
+      'the cache flag went off: stop and drop the cache',
+      { syncOn: false, cacheEnabled: true },
+      plan('stop', { dropCache: true }),
+    ],
+    [
+      'the cache went off but sync still needs it: keep, and a sync clears the cache',
+      { cacheEnabled: true },
+      plan('keep', { requestSync: true }),
+    ],
+    ['a revoked credential: stop', { usable: false }, plan('stop')],
+  ])('%s', (_name, overrides, expected) => {
+    expect(planChannel({ ...base, ...overrides })).toEqual(expected);
+  });
+});

@@ -1,0 +1,48 @@
+/** What `subscribe-calendars` knows about one followed calendar. Times are epoch ms. */
+export interface ChannelPlanInput {
+  /** The cache flag is on for the owner and the calendar is a busy-time source. */
+  cacheOn: boolean;
+  /** The sync flag is on for the owner and the calendar holds (or receives) their bookings. */
+  syncOn: boolean;
+  /** The credential is active and its provider enabled in this deployment. */
+  usable: boolean;
+  /** The last sync wrote this calendar's events into the cache. */
+  cacheEnabled: boolean;
+  hasChannel: boolean;
+  channelExpiration: number | null;
+  /** A failed subscribe attempt waits until then. */
+  nextAttemptAt: number | null;
+  now: number;
+  /** Renew a channel this long before it expires (`SUBSCRIPTION_RENEW_BEFORE_SECONDS`). */
+  renewBeforeMs: number;
+}
+
+export interface ChannelPlan {
+  /**
+   * - `stop`: nobody needs the calendar (or the cache must be dropped): stop the channel, forget it;
+   * - `watch`: open a channel (none, or the current one lapsed);
+   * - `renew`: the live channel is inside the renewal window;
+   * - `defer`: it needs a channel, but the last attempt failed and its backoff is not over;
+   * - `keep`: nothing to do.
+   */
+  action: 'stop' | 'watch' | 'renew' | 'defer' | 'keep';
+  /** With `stop`: the cache was on and must go. */
+  dropCache: boolean;
+  /** The cache was just turned off while the calendar stays followed: a sync clears it. */
+  requestSync: boolean;
+}
+
+/** The channel decision for one calendar: whether it needs one, and whether it is time to renew it. */
+export function planChannel(input: ChannelPlanInput): ChannelPlan {
+  const needed = input.usable && (input.cacheOn || input.syncOn);
+  if (!needed) {
+    const dropCache = input.cacheEnabled && !input.cacheOn;
+    return { action: input.hasChannel || dropCache ? 'stop' : 'keep', dropCache, requestSync: false };
+  }
+  const requestSync = input.cacheEnabled && !input.cacheOn;
+  const expiration = input.channelExpiration ?? 0;
+  if (input.hasChannel && expiration > input.now + input.renewBeforeMs) return { action: 'keep', dropCache: false, requestSync };
+  if (input.nextAttemptAt !== null && input.nextAttemptAt > input.now) return { action: 'defer', dropCache: false, requestSync };
+  const action = input.hasChannel && expiration > input.now ? 'renew' : 'watch';
+  return { action, dropCache: false, requestSync };
+}
