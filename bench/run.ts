@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- name ...]`: boots calsync on 127.0.0.1 (DATABASE_URL, or a fresh embedded
- * PostgreSQL in a temp dir that is removed at the end) with the Google emulator, runs the benches
+ * PostgreSQL in a temp dir that is removed at the end) with the Google and Microsoft Graph emulators, runs the benches
  * one after the other, writes bench/results/<name>.json for each and prints one table. Figures are
  * reported, not asserted: the exit code is 0 unless the environment itself could not be set up.
  */
@@ -10,11 +10,21 @@ import type { Bench } from './support/bench.js';
 import { waitForQueueIdle } from './support/hosts.js';
 import { BenchReport, describeEnvironment, renderTable, writeResult } from './support/report.js';
 import { busyTimesBench } from './busy-times.bench.js';
-import { fullSyncBench } from './full-sync.bench.js';
-import { pushToRescheduleBench } from './push-to-reschedule.bench.js';
+import { fullSyncBench, outlookFullSyncBench } from './full-sync.bench.js';
+import { graphIntakeBench } from './graph-intake.bench.js';
+import { outlookPushToRescheduleBench, pushToRescheduleBench } from './push-to-reschedule.bench.js';
 import { webhookIntakeBench } from './webhook-intake.bench.js';
 
-const BENCHES: Bench[] = [webhookIntakeBench, pushToRescheduleBench, fullSyncBench, busyTimesBench];
+/** Each Outlook bench right after its Google counterpart, so their rows sit side by side in the table. */
+const BENCHES: Bench[] = [
+  webhookIntakeBench,
+  graphIntakeBench,
+  pushToRescheduleBench,
+  outlookPushToRescheduleBench,
+  fullSyncBench,
+  outlookFullSyncBench,
+  busyTimesBench,
+];
 
 /** No single bench may take longer than this; the run goes on with the next one. */
 const BENCH_TIMEOUT_MS = 120_000;
@@ -62,7 +72,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     env = await startBenchApp(database.url);
-    out(`  calsync on ${env.baseUrl}, Google emulator on ${env.emulator.url}`);
+    out(`  calsync on ${env.baseUrl}, Google emulator on ${env.emulator.url}, Graph emulator on ${env.microsoft.url}`);
     for (const bench of benches) {
       const report = new BenchReport(bench.name, bench.description);
       out(`\n▸ ${bench.name}: ${bench.description}`);

@@ -6,7 +6,6 @@
  * Two shapes: every push for one calendar (the intake coalesces those into one enqueue in
  * flight) and pushes spread over 50 calendars (one enqueue per calendar in flight).
  */
-import Fastify from 'fastify';
 import type { Bench, BenchContext } from './support/bench.js';
 import {
   CACHE_FLAG,
@@ -18,7 +17,7 @@ import {
   waitForQueueIdle,
 } from './support/hosts.js';
 import { type LoadRequest, type LoadResult, runLoad } from './support/load.js';
-import { MetricsService } from '../src/infrastructure/metrics/metrics.service.js';
+import { diffCounts as diff, intakeCounters as counters, startBareServer } from './support/intake.js';
 import type { BenchReport } from './support/report.js';
 import { median, round, roundSummary } from './support/stats.js';
 
@@ -85,11 +84,8 @@ export const webhookIntakeBench: Bench = {
     }
     await waitForQueueIdle(env);
 
-    const bare = Fastify({ logger: false });
-    bare.post('/bare', async () => ({ result: 'accepted' }));
-    await bare.listen({ port: 0, host: '127.0.0.1' });
-    const bareAddress = bare.server.address();
-    const bareUrl = `http://127.0.0.1:${typeof bareAddress === 'object' && bareAddress ? bareAddress.port : 0}`;
+    const bare = await startBareServer((server) => server.post('/bare', async () => ({ result: 'accepted' })));
+    const bareUrl = bare.url;
 
     const runs: Record<Variant, LoadResult[]> = { bare: [], 'intake-1': [], 'intake-50': [] };
     const jobsRun: Record<Variant, number[]> = { bare: [], 'intake-1': [], 'intake-50': [] };
@@ -187,19 +183,3 @@ export const webhookIntakeBench: Bench = {
     await removeHost(env, host);
   },
 };
-
-/** The app's own counters: sync runs, and pushes by result (to prove they were accepted, not ignored). */
-async function counters(env: BenchContext['env']): Promise<{ syncRuns: number; pushes: Record<string, number> }> {
-  const metrics = env.app.get(MetricsService);
-  const runs = await metrics.syncRuns.get();
-  const pushes = await metrics.notificationsReceived.get();
-  const byResult: Record<string, number> = {};
-  for (const v of pushes.values) byResult[String(v.labels.result)] = (byResult[String(v.labels.result)] ?? 0) + v.value;
-  return { syncRuns: runs.values.reduce((sum, v) => sum + v.value, 0), pushes: byResult };
-}
-
-function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(after)) if (value - (before[key] ?? 0) > 0) out[key] = value - (before[key] ?? 0);
-  return out;
-}

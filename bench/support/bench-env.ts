@@ -9,6 +9,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startEmbeddedDatabase } from '../../src/infrastructure/database/embedded-database.js';
 import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
+import { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
 import { freePort } from '../../emulators/free-port.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -53,14 +54,19 @@ export interface ApiResponse<T = unknown> {
 
 /**
  * The real application (same createApp/configureApp as main.ts) on 127.0.0.1, production settings
- * and warn-level logging, with its googleapis client pointed at an in-process Google emulator.
+ * and warn-level logging, with its googleapis client pointed at an in-process Google emulator and
+ * Outlook enabled against an in-process Microsoft Graph emulator (HTTPS with its own CA, which the
+ * Graph adapter trusts through `config.microsoft.caCertificate`, as in the tests).
  * The scheduler is off so only what a bench triggers runs; the queue keeps its default poll
  * interval, so job pick-up is LISTEN/NOTIFY's.
  */
 export interface BenchApp {
   app: NestFastifyApplication;
   config: AppConfig;
+  /** The Google Calendar emulator. */
   emulator: GoogleCalendarEmulator;
+  /** The Microsoft Graph emulator (Outlook). */
+  microsoft: MicrosoftGraphEmulator;
   baseUrl: string;
   dataSource: DataSource;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
@@ -70,6 +76,13 @@ export interface BenchApp {
 
 export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
   const emulator = await GoogleCalendarEmulator.start({ host: '127.0.0.1' });
+  let microsoft: MicrosoftGraphEmulator;
+  try {
+    microsoft = await MicrosoftGraphEmulator.start({ host: '127.0.0.1' });
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   let app: NestFastifyApplication | undefined;
@@ -89,11 +102,19 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
         GOOGLE_OAUTH_TOKEN_URL: emulator.tokenUrl,
         GOOGLE_OAUTH_AUTHORIZE_URL: emulator.authorizeUrl,
         GOOGLE_WEBHOOK_TOKEN: `bench-channel-${randomBytes(12).toString('hex')}`,
+        MICROSOFT_CLIENT_ID: 'calsync-bench-client',
+        MICROSOFT_CLIENT_SECRET: 'calsync-bench-secret',
+        MICROSOFT_GRAPH_BASE_URL: microsoft.url,
+        MICROSOFT_TOKEN_URL: microsoft.tokenUrl,
+        MICROSOFT_OAUTH_AUTHORIZE_URL: microsoft.authorizeUrl,
+        MICROSOFT_WEBHOOK_TOKEN: `bench-client-state-${randomBytes(12).toString('hex')}`,
         SCHEDULER_ENABLED: 'false',
         LOG_LEVEL: 'warn',
       },
       { persistGeneratedSecrets: false },
     );
+    // The Graph emulator's certificate is signed by its own CA: trusted for Graph calls only.
+    config.microsoft.caCertificate = microsoft.caCertificate;
     app = await createApp(config, databaseUrl);
     await app.listen(port, '127.0.0.1');
     const started = app;
@@ -122,6 +143,7 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
       app: started,
       config,
       emulator,
+      microsoft,
       baseUrl,
       dataSource: started.get(DataSource),
       api: call(config.apiKey),
@@ -132,13 +154,13 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
         try {
           await started.close();
         } finally {
-          await emulator.stop();
+          await Promise.all([emulator.stop(), microsoft.stop()]);
         }
       },
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
-    await emulator.stop();
+    await Promise.all([emulator.stop(), microsoft.stop()]);
     throw error;
   }
 }

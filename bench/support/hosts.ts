@@ -3,12 +3,17 @@ import { type BenchApp, expectStatus, sleep } from './bench-env.js';
 export const CACHE_FLAG = 'calendar-subscription-cache';
 export const SYNC_FLAG = 'calendar-subscription-sync';
 
+export type BenchProvider = 'google_calendar' | 'office365_calendar';
+
 export interface BenchHost {
+  provider: BenchProvider;
   userId: number;
   email: string;
   credentialId: number;
-  /** The account's primary calendar (its id is the email). */
+  /** The account's primary calendar (Google: its id is the email; Outlook: the default calendar's id). */
   primaryCalendarId: string;
+  /** Outlook only: the Graph user id, as notifications name it in `resource`. */
+  graphUserId?: string;
 }
 
 let counter = 0;
@@ -40,7 +45,70 @@ export async function createGoogleHost(b: BenchApp, label: string, options: { de
       'set destination calendar',
     );
   }
-  return { userId: user.id, email, credentialId: credential.id, primaryCalendarId: email };
+  return { provider: 'google_calendar', userId: user.id, email, credentialId: credential.id, primaryCalendarId: email };
+}
+
+/**
+ * A user with an Outlook account in the Graph emulator, connected through the API (as
+ * `connectOutlookHost` in the tests); its default calendar, found through the app's calendar
+ * listing, optionally becomes the destination calendar.
+ */
+export async function createOutlookHost(b: BenchApp, label: string, options: { destination?: boolean } = {}): Promise<BenchHost> {
+  counter += 1;
+  const email = `bench-${label}-${counter}-${process.pid}-${Date.now().toString(36)}@example.com`;
+  const account = b.microsoft.addAccount({ email });
+  const user = expectStatus(
+    await b.api<{ id: number }>('POST', '/api/v1/users', { email, name: `Bench ${label}`, timeZone: 'UTC' }),
+    201,
+    'create user',
+  );
+  const credential = expectStatus(
+    await b.api<{ id: number }>('POST', `/api/v1/users/${user.id}/credentials`, {
+      provider: 'office365_calendar',
+      accessToken: account.accessToken,
+      refreshToken: account.refreshToken,
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    }),
+    201,
+    'connect Outlook',
+  );
+  const calendars = expectStatus(
+    await b.api<Array<{ id: string; primary: boolean }>>(
+      'GET',
+      `/api/v1/users/${user.id}/credentials/${credential.id}/calendars`,
+    ),
+    200,
+    'list Outlook calendars',
+  );
+  const primary = calendars.find((c) => c.primary)?.id;
+  if (primary !== account.calendarId) {
+    throw new Error(`the app lists ${String(primary)} as the default Outlook calendar, the emulator ${account.calendarId}`);
+  }
+  if (options.destination) {
+    expectStatus(
+      await b.api('PUT', `/api/v1/users/${user.id}/destination-calendar`, { credentialId: credential.id, externalId: primary }),
+      200,
+      'set destination calendar',
+    );
+  }
+  return {
+    provider: 'office365_calendar',
+    userId: user.id,
+    email,
+    credentialId: credential.id,
+    primaryCalendarId: primary,
+    graphUserId: account.userId,
+  };
+}
+
+/** A host of either provider. */
+export function createHost(
+  b: BenchApp,
+  provider: BenchProvider,
+  label: string,
+  options: { destination?: boolean } = {},
+): Promise<BenchHost> {
+  return provider === 'google_calendar' ? createGoogleHost(b, label, options) : createOutlookHost(b, label, options);
 }
 
 /** Selects a calendar for busy times; returns the SelectedCalendar id. */
