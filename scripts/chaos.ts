@@ -33,7 +33,7 @@
  *   --seed N      the schedule's seed (default: random, printed first; replay a failure with it)
  *   --duration S  seconds of chaos (default 300)
  *   --kills K     kill -9s over the run (default 24)
- *   --short       the CI size (40 s, 4 kills, fewer hosts), as test/chaos/chaos.e2e-spec.ts runs it
+ *   --short       a short run (40 s, 4 kills, fewer hosts): the size a CI run would use once it finds no mismatches
  *   --keep        keep the work directory (instance logs) and the database
  *   --verbose     print every op as it happens
  * Uses DATABASE_URL's server when set (a fresh database, dropped at the end), else an embedded PostgreSQL.

@@ -129,8 +129,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const workDir = makeWorkDir();
   const cleanups: Array<() => Promise<void> | void> = [];
   const instances: ServiceInstance[] = [];
+  // The service processes never outlive the harness: on exit, and on Ctrl-C (which exits by itself only
+  // when no one else, such as the embedded PostgreSQL's shutdown hook, listens for it).
   const onExit = () => instances.forEach((i) => i.killNow());
+  const onInterrupt = () => {
+    onExit();
+    if (process.listenerCount('SIGINT') === 0) process.exit(130);
+  };
   process.once('exit', onExit);
+  process.once('SIGINT', onInterrupt);
   let database: ChaosDatabase | undefined;
   let emulators: Emulators | undefined;
   let world: World | undefined;
@@ -310,6 +317,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.allSettled(instances.map((i) => i.kill9()));
     for (const i of instances) i.close();
     process.removeListener('exit', onExit);
+    process.removeListener('SIGINT', onInterrupt);
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
     await emulators?.stop().catch(() => undefined);

@@ -129,7 +129,7 @@ export interface TickReport {
   windowMs: number;
   intervalSeconds: number;
   ticks: number;
-  /** Runs of resync-calendars seen (distinct run-task job ids keyed task:resync-calendars). */
+  /** Runs of resync-calendars seen (distinct run-task job ids whose payload names it). */
   resyncRuns: number;
   /** Runs of any scheduled task, by task. */
   runsByTask: Record<string, number>;
@@ -149,10 +149,14 @@ export async function measureTicks(world: World, intervalSeconds: number, ticks:
   client.on('error', () => undefined);
   await client.connect();
   const poll = async () => {
-    const { rows } = await client.query<{ id: string; key: string | null }>(
-      `SELECT id::text, key FROM graphile_worker.jobs WHERE task_identifier = 'run-task'`,
+    // The payload names the task (the public jobs view has no payload); a job's key may be cleared
+    // while it runs (a new tick added the same key), its payload never.
+    const { rows } = await client.query<{ id: string; task: string | null }>(
+      `SELECT j.id::text, j.payload->>'task' AS task
+         FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+        WHERE t.identifier = 'run-task'`,
     );
-    for (const r of rows) seen.set(r.id, r.key ?? '?');
+    for (const r of rows) seen.set(r.id, r.task ?? '?');
   };
   // Jobs present before the window began are not counted.
   await poll();
@@ -175,7 +179,7 @@ export async function measureTicks(world: World, intervalSeconds: number, ticks:
   await client.end();
   for (const id of before) seen.delete(id);
   const runsByTask: Record<string, number> = {};
-  for (const key of seen.values()) runsByTask[key.replace(/^task:/, '')] = (runsByTask[key.replace(/^task:/, '')] ?? 0) + 1;
+  for (const task of seen.values()) runsByTask[task] = (runsByTask[task] ?? 0) + 1;
   const listings = new Map<string, number>();
   for (const host of world.hosts) listings.set(host.calendarId, 0);
   for (const c of world.emulators.google.calls.slice(googleFrom)) {

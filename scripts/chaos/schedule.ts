@@ -165,20 +165,28 @@ export function buildSchedule(o: ScheduleOptions): Schedule {
     }
   };
 
-  // Host edits in the calendars, some followed closely by a second edit of the same event.
-  for (let at = exponential(rng, 1000 / o.editsPerSecond); at < o.durationMs; at += exponential(rng, 1000 / o.editsPerSecond)) {
-    const candidates = live(at);
-    if (candidates.length === 0) continue;
-    const { i } = rng.pick(candidates);
-    hostEdit(Math.round(at), i, { move: 45, rename: 15, guests: 15, delete: 3, recurring: 3 });
-    if (rng.chance(0.15) && model[i].cancelledAt > at) {
-      hostEdit(Math.round(at + rng.int(30, 400)), i, { move: 50, rename: 25, guests: 25, delete: 0, recurring: 0 });
+  // Host edits (some followed closely by a second edit of the same event) and API calls (a third of
+  // them racing a host edit of the same booking), drawn in time order, so that each draw knows which
+  // bookings are cancelled or deleted by then.
+  const editGap = () => exponential(rng, 1000 / o.editsPerSecond);
+  const apiGap = () => exponential(rng, 1000 / o.apiPerSecond);
+  let nextEdit = editGap();
+  let nextApi = apiGap();
+  while (Math.min(nextEdit, nextApi) < o.durationMs) {
+    if (nextEdit <= nextApi) {
+      const at = nextEdit;
+      nextEdit += editGap();
+      const candidates = live(at);
+      if (candidates.length === 0) continue;
+      const { i } = rng.pick(candidates);
+      hostEdit(Math.round(at), i, { move: 45, rename: 15, guests: 15, delete: 3, recurring: 3 });
+      if (rng.chance(0.15) && model[i].cancelledAt > at) {
+        hostEdit(Math.round(at + rng.int(30, 400)), i, { move: 50, rename: 25, guests: 25, delete: 0, recurring: 0 });
+      }
+      continue;
     }
-  }
-
-  // API calls, a third of them racing a host edit of the same booking.
-  for (let at = exponential(rng, 1000 / o.apiPerSecond); at < o.durationMs; at += exponential(rng, 1000 / o.apiPerSecond)) {
-    const t = Math.round(at);
+    const t = Math.round(nextApi);
+    nextApi += apiGap();
     const kind = rng.weighted({ reschedule: 76, cancel: 6, create: 18 });
     if (kind === 'create') {
       const booking = model.length;
