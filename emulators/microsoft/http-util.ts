@@ -1,14 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Reply, parseForm, writeReply as writeShared } from '../shared/http.js';
 import { GraphApiError } from './errors.js';
 
-/** What a route handler answers; the dispatcher writes it (and logs the status) in one place. */
-export interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** Runs once the response is written (e.g. the notifications an API write causes). */
-  after?: () => void;
-}
+export type { Reply } from '../shared/http.js';
 
 export type QueryMap = Record<string, string | string[]>;
 
@@ -75,33 +69,12 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   return parseJsonObject(await readBody(req));
 }
 
-/** Token requests are form-encoded (RFC 6749); JSON is accepted too, for curl users. */
 export async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
-  const raw = (await readBody(req)).toString('utf8');
-  const type = req.headers['content-type'] ?? '';
-  if (type.includes('application/json')) {
-    try {
-      const obj = JSON.parse(raw) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, String(v)]));
-    } catch {
-      return {};
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(raw));
+  return parseForm(await readBody(req), req.headers['content-type']);
 }
 
 export function writeReply(res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-  if (reply.body === undefined || reply.status === 204 || reply.status === 304) {
-    res.writeHead(reply.status, headers);
-    res.end();
-    return;
-  }
-  const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-  headers['Content-Type'] ??= 'application/json; charset=utf-8';
-  headers['Content-Length'] = String(Buffer.byteLength(text));
-  res.writeHead(reply.status, headers);
-  res.end(text);
+  writeShared(res, reply, 'application/json; charset=utf-8');
 }
 
 /** One header as a string (repeated headers joined), or undefined. */
