@@ -134,6 +134,26 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
   }
 
   /**
+   * The booking events among `events`' series: masters (ids) of this calendar's upcoming bookings
+   * that `events` lists instances of, or, when the listing reports removals it cannot attribute
+   * (Graph's `@removed` of occurrences carries nothing but an id), every booking event of this
+   * calendar known to be a series. The sync reads each one again (see `resolveSeries`).
+   */
+  async seriesToCheck(calendar: SyncedCalendar, events: ExternalEvent[]): Promise<string[]> {
+    const masters = [...new Set(events.map((e) => e.recurringEventId).filter((id): id is string => Boolean(id)))];
+    const unattributed = events.some((e) => e.status === 'cancelled' && e.removal === 'unknown');
+    if (masters.length === 0 && !unattributed) return [];
+    const rows: Array<{ externalEventId: string }> = await this.dataSource.query(
+      `SELECT DISTINCT r."externalEventId" FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
+        WHERE r."credentialId" = $1 AND r."externalCalendarId" = $2 AND r."deletedAt" IS NULL
+          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now()
+          AND (r."externalEventId" = ANY($4::text[]) OR ($5 AND r."baseline"->>'series' = 'true'))`,
+      [calendar.credentialId, calendar.externalCalendarId, calendar.userId, masters, unattributed],
+    );
+    return rows.map((r) => r.externalEventId);
+  }
+
+  /**
    * Compares `events` (of `calendar`) with the baselines of the bookings behind them and records
    * what changed as outbox rows, in the caller's transaction. Deletions are counted first and
    * written after the other changes: with `brake`, more of them than `brake.above` are held for a
@@ -165,7 +185,8 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       if (link.credentialId !== calendar.credentialId || link.externalCalendarId !== calendar.externalCalendarId) continue;
       if (link.externalEventId !== event.id) {
         // Found by the iCalUID calsync wrote: the provider gave the event a new id (Graph does on some moves).
-        if (event.status === 'cancelled') continue;
+        // An instance of a series shares its master's iCalUID (Google): never the booking's event.
+        if (event.status === 'cancelled' || event.recurringEventId) continue;
         await this.relocate(manager, link.referenceId, calendar.credentialId, calendar.externalCalendarId, event.id);
       }
 

@@ -40,6 +40,8 @@ export interface ExternalEvent {
   attendees: ExternalAttendee[];
   organizerEmail: string | null;
   recurringEventId: string | null;
+  /** A series master (the event that carries the recurrence), where the adapter can tell. */
+  recurring?: boolean;
   etag: string | null;
   /** Provider's last-modified time, ISO 8601. */
   updated: string | null;

@@ -189,7 +189,8 @@ export class SyncCalendarService {
       const listed = run.syncOn ? await this.confirmRemovals(run, pageEvents) : pageEvents;
       const found =
         last && progress.full && run.syncOn ? [...listed, ...(await this.missingBookingEvents(run, progress.seen))] : listed;
-      const changed = run.syncOn ? deferDeletions(progress.deletions, found, last) : found;
+      const resolved = run.syncOn ? await this.resolveSeries(run, found) : found;
+      const changed = run.syncOn ? deferDeletions(progress.deletions, resolved, last) : resolved;
       const moves = run.syncOn ? await this.locator.findMoves(run.synced, changed) : new Map<string, MovedEvent>();
 
       const recorded = await this.applier.apply(run, {
@@ -257,6 +258,29 @@ export class SyncCalendarService {
       resolved.push(current && current.status !== 'cancelled' ? current : { ...event, removal: 'deleted' });
     }
     return resolved;
+  }
+
+  /**
+   * A booking's event the host made recurring is the series master (its id does not change); the
+   * listing shows its instances instead (Google, Graph), each with the booking's iCalUID on Google.
+   * The rule: the booking follows the series' start, which is its first occurrence. Making the
+   * event recurring keeps the booking's time; moving the whole series moves the booking; editing
+   * or deleting single occurrences leaves it alone; deleting the series cancels it. So instances
+   * never stand for the booking: the master is read again and compared with the baseline instead,
+   * once per series and page, never once per instance racing each other. Graph reports a deleted
+   * series as `@removed` occurrences with nothing but their ids, so when a page has removals it
+   * cannot attribute, the calendar's booking series are read again too. A provider error fails the
+   * run, which is retried: never guessed.
+   */
+  private async resolveSeries(run: SyncRun, events: ExternalEvent[]): Promise<ExternalEvent[]> {
+    const masters = new Set(await this.recorder.seriesToCheck(run.synced, events));
+    if (masters.size === 0) return events;
+    const rest = events.filter((e) => !masters.has(e.id) && !(e.recurringEventId && masters.has(e.recurringEventId)));
+    for (const id of masters) {
+      const master = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
+      rest.push(master && master.status !== 'cancelled' ? { ...master, recurring: master.recurring ?? true } : cancelledPlaceholder(id));
+    }
+    return rest;
   }
 
   /** Booking events a full listing did not return: deleted meanwhile, or outside what it covered. */

@@ -14,6 +14,11 @@ export interface EventBaseline {
   etag: string | null;
   updated: string | null;
   sequence: number | null;
+  /**
+   * The booking's event is a series master (the host made it recurring): its instances are not
+   * the booking's event, the series' start is (see `SyncCalendarService.resolveSeries`).
+   */
+  series?: true;
 }
 
 /** Guests only: the organizer (the host) and rooms are not the booking's attendees. */
@@ -35,5 +40,6 @@ export function baselineOf(event: ExternalEvent): EventBaseline {
     etag: event.etag,
     updated: event.updated,
     sequence: event.sequence,
+    ...(event.recurring ? { series: true as const } : {}),
   };
 }

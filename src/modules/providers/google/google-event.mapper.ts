@@ -34,6 +34,7 @@ export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent 
       })),
     organizerEmail: event.organizer?.email?.toLowerCase() ?? null,
     recurringEventId: event.recurringEventId ?? null,
+    recurring: Boolean(event.recurrence?.length),
     etag: event.etag ?? null,
     updated: event.updated ?? null,
     sequence: event.sequence ?? null,

@@ -108,6 +108,7 @@ export function fromGraphEvent(event: GraphEvent, options: GraphMapOptions = {})
     attendees: (event.attendees ?? []).flatMap(toAttendee),
     organizerEmail: event.organizer?.emailAddress?.address?.toLowerCase() || null,
     recurringEventId: event.seriesMasterId ?? null,
+    recurring: event.type === 'seriesMaster',
     etag: event['@odata.etag'] ?? event.changeKey ?? null,
     updated: event.lastModifiedDateTime ?? null,
     sequence: null,
