@@ -6,6 +6,7 @@ import { ChannelLifecycle1763800000004 } from './1763800000004-ChannelLifecycle.
 import { UserTeamAncestry1763800000006 } from './1763800000006-UserTeamAncestry.js';
 import { QueueWorkerBackend1763800000010 } from './1763800000010-QueueWorkerBackend.js';
 import { SyncHolds1763800000011 } from './1763800000011-SyncHolds.js';
+import { ScheduledTaskTicks1763800000014 } from './1763800000014-ScheduledTaskTicks.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   UserTeamAncestry1763800000006,
   QueueWorkerBackend1763800000010,
   SyncHolds1763800000011,
+  ScheduledTaskTicks1763800000014,
 ];
