@@ -1,21 +1,14 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { HttpExceptionFilter } from '../common/errors/http-exception.filter.js';
 import { createValidationPipe } from '../common/validation/validation.pipe.js';
+import { buildOpenApiDocument } from './openapi.js';
 
 /** Everything main.ts and the e2e tests both apply, so tests see the app users run. */
 export function configureApp(app: NestFastifyApplication): void {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('calsync')
-      .setDescription('Two-way sync between bookings and Google/Outlook calendars, with a busy-time cache')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 

@@ -3,10 +3,24 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
+import { echoRequestId, requestIdFrom } from './request-id.js';
 
 /** Builds the Nest application on Fastify; `listen` is left to the caller. */
-export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: true });
+export async function createApp(
+  config: AppConfig,
+  databaseUrl: string,
+  options: {
+    /** Nest's preview mode: modules and routes without running any provider (no database); for `npm run openapi`. */
+    preview?: boolean;
+  } = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: true,
+    requestIdHeader: false,
+    genReqId: requestIdFrom,
+  });
+  echoRequestId(adapter.getInstance());
   // Google pushes have an empty body, sometimes with a JSON content type; that is not an error.
   adapter
     .getInstance()
@@ -22,11 +36,22 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
         done(failure, undefined);
       }
     });
+  // Every route with a body takes JSON. Fastify would parse text/plain into a string that then
+  // fails every field's validation; answer 415 naming application/json instead. An empty text/plain
+  // body stays accepted: that is how Microsoft Graph sends its subscription validation handshake.
+  adapter
+    .getInstance()
+    .addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text === '') return done(null, undefined);
+      done(Object.assign(new Error('Send the body as application/json'), { statusCode: 415 }), undefined);
+    });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl }), adapter, {
     logger: levelsFrom(config.logLevel),
     bufferLogs: false,
     // JSON is parsed by the parser registered above (it accepts Google's empty push bodies).
     bodyParser: false,
+    preview: options.preview ?? false,
   });
   configureApp(app);
   return app;

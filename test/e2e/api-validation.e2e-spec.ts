@@ -24,7 +24,7 @@ describe('Bad input', () => {
   it('needs the API key', async () => {
     await t.http.get('/api/v1/bookings').expect(401);
     const wrong = await t.http.get('/api/v1/bookings').set('Authorization', 'Bearer nope').expect(401);
-    expect(wrong.body.message).toMatch(/Invalid API key/);
+    expect(wrong.body.detail).toMatch(/Invalid API key/);
     await t.http.get('/api/v1/bookings').set('Authorization', `Bearer ${t.config.adminApiKey}`).expect(401);
   });
 
@@ -39,43 +39,49 @@ describe('Bad input', () => {
       .set('Content-Type', 'application/json')
       .send('{"userId": 1,')
       .expect(400);
-    expect(invalidJson.body.message).toMatch(/JSON/);
+    expect(invalidJson.body).toMatchObject({ status: 400, code: 'invalid_json', detail: expect.stringMatching(/JSON/) });
 
     const unknownField = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, colour: 'red' })
       .expect(400);
-    expect(unknownField.body.message).toContain('property colour is not allowed');
+    expect(unknownField.body.errors).toContainEqual({ field: 'colour', message: 'property colour is not allowed' });
 
     const badDate = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, startTime: '2026-13-45T10:00:00Z' })
       .expect(400);
-    expect(JSON.stringify(badDate.body.message)).toMatch(/startTime must be an ISO 8601/);
+    expect(badDate.body.errors).toContainEqual({
+      field: 'startTime',
+      message: expect.stringMatching(/^startTime must be an ISO 8601/),
+    });
 
     const localTime = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, startTime: '2026-12-01T10:00:00' })
       .expect(400);
-    expect(JSON.stringify(localTime.body.message)).toMatch(/startTime/);
+    expect(localTime.body.errors).toContainEqual({ field: 'startTime', message: expect.stringMatching(/startTime/) });
 
     const backwards = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, startTime: good.endTime, endTime: good.startTime })
       .expect(400);
-    expect(backwards.body.message).toContain('endTime must be after startTime');
+    expect(backwards.body.errors).toContainEqual({ field: 'endTime', message: 'endTime must be after startTime' });
 
     const badAttendee = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, attendees: [{ email: 'not-an-email' }] })
       .expect(400);
-    expect(JSON.stringify(badAttendee.body.message)).toMatch(/attendees\.0\.email must be an email/);
+    expect(badAttendee.body.errors).toContainEqual({
+      field: 'attendees.0.email',
+      message: expect.stringMatching(/^attendees\.0\.email must be an email/),
+    });
 
     const unknownUser = await t.api
       .post('/api/v1/bookings')
       .send({ ...good, userId: 999999 })
       .expect(404);
-    expect(unknownUser.body.message).toBe('User 999999 not found');
+    expect(unknownUser.body.detail).toBe('User 999999 not found');
 
     const noDestination = await connectGoogleHost(t, { destination: false });
     const before2 = await counts();
@@ -83,17 +89,20 @@ describe('Bad input', () => {
       .post('/api/v1/bookings')
       .send({ ...good, userId: noDestination.userId })
       .expect(409);
-    expect(conflict.body.message).toMatch(/no destination calendar/);
+    expect(conflict.body.detail).toMatch(/no destination calendar/);
     expect(await counts()).toEqual(before2);
 
     const badProvider = await t.api
       .post(`/api/v1/users/${host.userId}/credentials`)
       .send({ provider: 'yahoo_calendar', accessToken: 'a', refreshToken: 'b', expiresAt: new Date().toISOString() })
       .expect(400);
-    expect(JSON.stringify(badProvider.body.message)).toContain('provider must be one of: google_calendar, office365_calendar');
+    expect(badProvider.body.errors).toContainEqual({
+      field: 'provider',
+      message: expect.stringContaining('provider must be one of: google_calendar, office365_calendar'),
+    });
 
-    expect((await t.api.get('/api/v1/bookings/abc').expect(400)).body.message).toBe('"abc" is not a valid id');
-    expect((await t.api.get('/api/v1/users/1e3').expect(400)).body.message).toBe('"1e3" is not a valid id');
+    expect((await t.api.get('/api/v1/bookings/abc').expect(400)).body.detail).toBe('"abc" is not a valid id');
+    expect((await t.api.get('/api/v1/users/1e3').expect(400)).body.detail).toBe('"1e3" is not a valid id');
     await t.api.get('/api/v1/bookings/424242').expect(404);
     await t.api.post('/api/v1/bookings/424242/reschedule').send(slot(3)).expect(404);
     await t.api.post('/api/v1/users').send({ email: 'x@example.com', timeZone: 'Mars/Olympus' }).expect(400);

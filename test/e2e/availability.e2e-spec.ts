@@ -226,7 +226,7 @@ describe('Busy times from the cache, live from Google, or both', () => {
       .get(`/api/v1/users/${host.userId}/busy-times`)
       .query({ start: day(2), end: day(1) })
       .expect(400);
-    expect(JSON.stringify(bad.body.message)).toContain('end must be after start');
+    expect(bad.body.errors).toContainEqual({ field: 'end', message: 'end must be after start' });
     await t.api
       .get(`/api/v1/users/${host.userId}/busy-times`)
       .query({ start: 'yesterday', end: day(1) })

@@ -29,7 +29,7 @@ describe('Feature flags drive channels and the cache', () => {
       .expect(201);
     const range = { start: new Date().toISOString(), end: new Date(Date.now() + 7 * 86_400_000).toISOString() };
     const denied = await t.api.get(`/api/v1/users/${host.userId}/cached-events`).query(range).expect(403);
-    expect(denied.body.message).toBe(`Feature "${CACHE}" is not enabled for user ${host.userId}`);
+    expect(denied.body.detail).toBe(`Feature "${CACHE}" is not enabled for user ${host.userId}`);
 
     await t.admin.put(`/api/v1/admin/features/${CACHE}/users/${host.userId}`).send({}).expect(200);
     await expectEventually(() => expect(t.google.liveChannels(host.calendarId)).toHaveLength(1), { timeoutMs: 15_000 });

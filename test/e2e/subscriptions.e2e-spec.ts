@@ -122,7 +122,14 @@ describe('Channels and webhook intake', () => {
       'X-Goog-Resource-State': 'exists',
     };
     const forged = await t.http.post(WEBHOOK).set(headers).set('X-Goog-Channel-Token', 'forged').expect(403);
-    expect(forged.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Invalid channel token' });
+    expect(forged.body).toEqual({
+      type: 'about:blank',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'Invalid channel token',
+      code: 'invalid_channel_token',
+      requestId: forged.headers['x-request-id'],
+    });
     await t.http.post(WEBHOOK).set(headers).expect(403);
     expect(await t.google.sendPush(channel.id, 'exists', { token: 'forged-too' })).toBe(403);
     const jobs: Array<{ count: string }> = await t.dataSource.query(`SELECT count(*)::text AS count FROM graphile_worker.jobs`);

@@ -1,7 +1,9 @@
-import { type ArgumentsHost, ConflictException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, BadRequestException, ConflictException, Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { ConflictError, InvalidRequestError, NotFoundError } from './domain-error.js';
+import { ProviderError } from '../../modules/providers/provider.errors.js';
+import { ConflictError, InvalidRequestError, NotFoundError, codeFromClassName } from './domain-error.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
+import { ProblemException, ValidationFailedException } from './problem.js';
 import { onUniqueViolation } from './unique-violation.js';
 
 class ThingNotFoundError extends NotFoundError {
@@ -19,6 +21,11 @@ class BadThingError extends InvalidRequestError {
     super('things must not repeat');
   }
 }
+class CodedThingError extends InvalidRequestError {
+  constructor() {
+    super('things must be round', 'thing_not_round');
+  }
+}
 
 function uniqueViolation(constraint: string): QueryFailedError {
   return new QueryFailedError(
@@ -31,22 +38,25 @@ function uniqueViolation(constraint: string): QueryFailedError {
   );
 }
 
-/** What the filter sends for `exception`. */
-function reply(exception: unknown): { status: number; body: unknown } {
-  const sent: { status: number; body: unknown } = { status: 0, body: undefined };
+/** What the filter sends for `exception`, answering the request with id `req-1`. */
+function reply(exception: unknown): { status: number; body: unknown; headers: Record<string, string> } {
+  const sent: { status: number; body: unknown; headers: Record<string, string> } = { status: 0, body: undefined, headers: {} };
   const response = {
     status(code: number) {
       sent.status = code;
       return response;
     },
-    header() {
+    header(name: string, value: string) {
+      sent.headers[name] = value;
       return response;
     },
     send(body: unknown) {
       sent.body = body;
     },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => response }) } as unknown as ArgumentsHost;
+  const host = {
+    switchToHttp: () => ({ getResponse: () => response, getRequest: () => ({ id: 'req-1' }) }),
+  } as unknown as ArgumentsHost;
   new HttpExceptionFilter().catch(exception, host);
   return sent;
 }
@@ -72,13 +82,78 @@ describe('HttpExceptionFilter', () => {
   });
 
   it.each([
-    [new ThingNotFoundError(), 404, 'Not Found', 'Thing 7 not found'],
-    [new ThingTakenError(), 409, 'Conflict', 'Thing 7 already exists'],
-    [new BadThingError(), 400, 'Bad Request', 'things must not repeat'],
-    [new ConflictException('Nest exceptions still map as they are'), 409, 'Conflict', 'Nest exceptions still map as they are'],
-  ])('maps %p in the one error shape', (exception, statusCode, error, message) => {
-    expect(reply(exception)).toEqual({ status: statusCode, body: { statusCode, error, message } });
+    [new ThingNotFoundError(), 404, 'Not Found', 'Thing 7 not found', 'thing_not_found'],
+    [new ThingTakenError(), 409, 'Conflict', 'Thing 7 already exists', 'thing_taken'],
+    [new BadThingError(), 400, 'Bad Request', 'things must not repeat', 'bad_thing'],
+    [new CodedThingError(), 400, 'Bad Request', 'things must be round', 'thing_not_round'],
+    [
+      new ConflictException('Nest exceptions still map as they are'),
+      409,
+      'Conflict',
+      'Nest exceptions still map as they are',
+      'conflict',
+    ],
+    [
+      new ProblemException(422, 'thing_mismatch', 'That key was used with another thing'),
+      422,
+      'Unprocessable Content',
+      'That key was used with another thing',
+      'thing_mismatch',
+    ],
+    [new BadRequestException(['a is wrong', 'b is wrong']), 400, 'Bad Request', 'a is wrong; b is wrong', 'bad_request'],
+  ])('maps %p as problem+json', (exception, status, title, detail, code) => {
+    expect(reply(exception)).toEqual({
+      status,
+      body: { type: 'about:blank', title, status, detail, code, requestId: 'req-1' },
+      headers: { 'content-type': 'application/problem+json; charset=utf-8', 'x-request-id': 'req-1' },
+    });
     expect(logged).toEqual([]);
+  });
+
+  it('lists each field of a validation failure, with a readable summary', () => {
+    const failure = new ValidationFailedException([
+      { field: 'attendees', message: 'attendees is required' },
+      { field: 'startTime', message: 'startTime must be an ISO 8601 date-time' },
+    ]);
+    expect(reply(failure).body).toEqual({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: '2 problems in the request: attendees is required; startTime must be an ISO 8601 date-time',
+      code: 'validation_failed',
+      errors: [
+        { field: 'attendees', message: 'attendees is required' },
+        { field: 'startTime', message: 'startTime must be an ISO 8601 date-time' },
+      ],
+      requestId: 'req-1',
+    });
+  });
+
+  it('answers a provider timeout as a 504 with its own code', () => {
+    expect(reply(new ProviderError('p', 'timeout', 'after 5000 ms')).body).toMatchObject({
+      status: 504,
+      code: 'provider_timeout',
+      detail: 'The calendar provider did not answer in time: after 5000 ms',
+    });
+  });
+
+  it('keeps a 500 generic and logs what happened', () => {
+    expect(reply(new Error('secret internals at db.ts:12')).body).toEqual({
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'Internal server error',
+      code: 'internal_error',
+      requestId: 'req-1',
+    });
+    expect(String(logged[0])).toContain('secret internals at db.ts:12');
+    expect(String(logged[0])).toContain('req-1');
+  });
+
+  it('derives a domain error code from the class name', () => {
+    expect(codeFromClassName('BookingNotFoundError')).toBe('booking_not_found');
+    expect(codeFromClassName('OAuthStateError')).toBe('oauth_state');
+    expect(codeFromClassName('HTTPTimeoutError')).toBe('http_timeout');
   });
 
   it('answers a unique violation a module declared as a 409 with that module’s error', async () => {
@@ -86,9 +161,11 @@ describe('HttpExceptionFilter', () => {
       onUniqueViolation({ Thing_key: () => new ThingTakenError() }, () => Promise.reject(uniqueViolation('Thing_key'))),
     );
     expect(error).toBeInstanceOf(ThingTakenError);
-    expect(reply(error)).toEqual({
+    expect(reply(error).body).toMatchObject({
       status: 409,
-      body: { statusCode: 409, error: 'Conflict', message: 'Thing 7 already exists' },
+      title: 'Conflict',
+      detail: 'Thing 7 already exists',
+      code: 'thing_taken',
     });
   });
 
@@ -97,9 +174,13 @@ describe('HttpExceptionFilter', () => {
       onUniqueViolation({ Thing_key: () => new ThingTakenError() }, () => Promise.reject(uniqueViolation('Other_key'))),
     );
     expect(error).toBeInstanceOf(QueryFailedError);
-    expect(reply(error)).toEqual({
+    expect(reply(error).body).toEqual({
+      type: 'about:blank',
+      title: 'Internal Server Error',
       status: 500,
-      body: { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' },
+      detail: 'Internal server error',
+      code: 'internal_error',
+      requestId: 'req-1',
     });
     expect(logged[0]).toBe('Unique violation of an undeclared constraint: "Other_key"');
     expect(String(logged[1])).toContain('duplicate key value violates unique constraint "Other_key"');

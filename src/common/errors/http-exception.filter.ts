@@ -2,6 +2,15 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { QueryFailedError } from 'typeorm';
 import { ProviderError } from '../../modules/providers/provider.errors.js';
 import { DomainError, type DomainErrorKind } from './domain-error.js';
+import {
+  type FieldProblem,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemDetails,
+  ProblemException,
+  ValidationFailedException,
+  codeForStatus,
+  reasonPhrase,
+} from './problem.js';
 import { violatedUniqueConstraint } from './unique-violation.js';
 
 interface FastifyReplyLike {
@@ -15,83 +24,161 @@ const STATUS_OF: Record<DomainErrorKind, HttpStatus> = {
   forbidden: HttpStatus.FORBIDDEN,
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
+  unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
+interface FastifyErrorLike {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+interface Described {
+  status: number;
+  code: string;
+  detail: string;
+  errors?: FieldProblem[];
+}
+
 /**
- * The one place errors become HTTP, in one shape for everything: `{statusCode, error, message}`.
- * Domain errors (each module's `<module>.errors.ts`) map by their kind; caller mistakes that slip
- * past validation (a reference to a missing row, a body Fastify could not parse) still get a 4xx.
- * A unique violation reaches this filter only when no module declared its constraint as a caller's
- * conflict (see `onUniqueViolation`): that is a bug, answered 500 and logged.
+ * The one place errors become HTTP, in one shape for everything: RFC 9457 problem+json
+ * `{type, title, status, detail, code, errors?, requestId}` (see problem.ts).
+ * Domain errors (each module's `<module>.errors.ts`) map by their kind and carry their own `code`;
+ * caller mistakes that slip past validation (a reference to a missing row, a body Fastify could
+ * not parse) still get a 4xx. A unique violation reaches this filter only when no module declared
+ * its constraint as a caller's conflict (see `onUniqueViolation`): that is a bug, answered 500
+ * and logged. Every 5xx is logged with its stack; the answer never shows internals.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReplyLike>();
-    const { status, message } = this.describe(exception);
-    if (status >= 500) {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReplyLike>();
+    const requestId = requestIdOf(http.getRequest<unknown>());
+    const described = this.describe(exception);
+    if (described.status >= 500) {
       const constraint = violatedUniqueConstraint(exception);
       if (constraint !== null) this.logger.error(`Unique violation of an undeclared constraint: "${constraint}"`);
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      const trace = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+      this.logger.error(requestId ? `[${requestId}] ${trace}` : trace);
     }
-    reply
-      .status(status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send({ statusCode: status, error: reasonPhrase(status), message });
+    const body: ProblemDetails = {
+      type: 'about:blank',
+      title: reasonPhrase(described.status),
+      status: described.status,
+      detail: described.detail,
+      code: described.code,
+      ...(described.errors ? { errors: described.errors } : {}),
+      requestId,
+    };
+    reply.status(described.status).header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`);
+    if (requestId) reply.header('x-request-id', requestId);
+    reply.send(body);
   }
 
-  private describe(exception: unknown): { status: number; message: string | string[] } {
-    if (exception instanceof DomainError) return { status: STATUS_OF[exception.kind], message: exception.message };
-    if (exception instanceof HttpException) {
-      const response = exception.getResponse();
-      const message =
-        typeof response === 'string' ? response : ((response as { message?: string | string[] }).message ?? exception.message);
-      return { status: exception.getStatus(), message };
+  private describe(exception: unknown): Described {
+    if (exception instanceof DomainError) {
+      return { status: STATUS_OF[exception.kind], code: exception.code, detail: exception.message };
     }
-    if (exception instanceof ProviderError) {
-      if (exception.kind === 'auth_revoked') {
-        return { status: HttpStatus.CONFLICT, message: 'The calendar account revoked access; connect it again' };
-      }
-      if (exception.kind === 'not_found') return { status: HttpStatus.NOT_FOUND, message: exception.message };
-      if (exception.kind === 'bad_request') return { status: HttpStatus.BAD_REQUEST, message: exception.message };
-      if (exception.kind === 'timeout') {
-        return {
-          status: HttpStatus.GATEWAY_TIMEOUT,
-          message: `The calendar provider did not answer in time: ${exception.message}`,
-        };
-      }
-      const status = exception.retryable ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY;
-      return { status, message: `The calendar provider failed: ${exception.message}` };
+    if (exception instanceof ValidationFailedException) {
+      return { status: HttpStatus.BAD_REQUEST, code: exception.code, detail: exception.message, errors: exception.errors };
     }
+    // Nest's Fastify adapter wraps Fastify's own 4xx errors (body too large, unsupported media type)
+    // in an HttpException; the original, with its code, is the cause.
+    const fastifyError = (exception instanceof HttpException ? exception.cause : exception) as FastifyErrorLike | null;
+    if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      return describeFastifyError(fastifyError.statusCode, fastifyError.code, fastifyError.message);
+    }
+    if (exception instanceof HttpException) return describeHttpException(exception);
+    if (exception instanceof ProviderError) return describeProviderError(exception);
     if (exception instanceof QueryFailedError) {
       const code = (exception as QueryFailedError & { code?: string }).code;
-      if (code === '23503') return { status: HttpStatus.NOT_FOUND, message: 'A referenced record does not exist' };
+      if (code === '23503') {
+        return {
+          status: HttpStatus.NOT_FOUND,
+          code: 'referenced_record_not_found',
+          detail: 'A referenced record does not exist',
+        };
+      }
       if (code === '22P02' || code === '22007' || code === '22008') {
-        return { status: HttpStatus.BAD_REQUEST, message: 'A value has an invalid format' };
+        return { status: HttpStatus.BAD_REQUEST, code: 'invalid_format', detail: 'A value has an invalid format' };
       }
     }
-    const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
-    if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-      if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'Request body is larger than 1 MiB' };
-      }
-      if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'Send the body as application/json' };
-      }
-      return { status: fastifyError.statusCode, message: `Invalid request: ${fastifyError.message ?? 'malformed body'}` };
-    }
-    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' };
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, code: 'internal_error', detail: 'Internal server error' };
   }
 }
 
-function reasonPhrase(status: number): string {
-  const name = HttpStatus[status];
-  return name
-    ? name
-        .split('_')
-        .map((w) => w[0] + w.slice(1).toLowerCase())
-        .join(' ')
-    : 'Error';
+function describeHttpException(exception: HttpException): Described {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  const fields = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+  const raw = typeof response === 'string' ? response : (fields.detail ?? fields.message ?? exception.message);
+  // Nest's own pipes may answer with a list of messages; the answer always has one readable string.
+  const detail = Array.isArray(raw) ? raw.map(String).join('; ') : String(raw);
+  const code =
+    exception instanceof ProblemException
+      ? exception.code
+      : typeof fields.code === 'string' && /^[a-z][a-z0-9_]*$/.test(fields.code)
+        ? fields.code
+        : codeForStatus(status);
+  // A 5xx raised on purpose still says nothing about internals beyond its own message.
+  return { status, code, detail: status >= 500 && !detail ? 'Internal server error' : detail };
+}
+
+function describeProviderError(exception: ProviderError): Described {
+  switch (exception.kind) {
+    case 'auth_revoked':
+      return {
+        status: HttpStatus.CONFLICT,
+        code: 'calendar_access_revoked',
+        detail: 'The calendar account revoked access; connect it again',
+      };
+    case 'not_found':
+      return { status: HttpStatus.NOT_FOUND, code: 'provider_not_found', detail: exception.message };
+    case 'bad_request':
+      return { status: HttpStatus.BAD_REQUEST, code: 'provider_rejected_request', detail: exception.message };
+    case 'timeout':
+      return {
+        status: HttpStatus.GATEWAY_TIMEOUT,
+        code: 'provider_timeout',
+        detail: `The calendar provider did not answer in time: ${exception.message}`,
+      };
+    default:
+      return exception.retryable
+        ? {
+            status: HttpStatus.SERVICE_UNAVAILABLE,
+            code: 'provider_unavailable',
+            detail: `The calendar provider failed: ${exception.message}`,
+          }
+        : {
+            status: HttpStatus.BAD_GATEWAY,
+            code: 'provider_failed',
+            detail: `The calendar provider failed: ${exception.message}`,
+          };
+  }
+}
+
+function describeFastifyError(status: number, code: string | undefined, message: string | undefined): Described {
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { status: HttpStatus.PAYLOAD_TOO_LARGE, code: 'payload_too_large', detail: 'Request body is larger than 1 MiB' };
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) {
+    return {
+      status: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+      code: 'unsupported_media_type',
+      detail: 'Send the body as application/json (Content-Type: application/json)',
+    };
+  }
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message ?? '')) {
+    return { status, code: 'invalid_json', detail: message ?? 'Body is not valid JSON' };
+  }
+  return { status, code: codeForStatus(status), detail: `Invalid request: ${message ?? 'malformed body'}` };
+}
+
+/** The Fastify request id (see `requestIdFrom` in bootstrap), or '' when there is no request. */
+function requestIdOf(request: unknown): string {
+  const id = (request as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : id === undefined || id === null ? '' : String(id);
 }

@@ -40,6 +40,35 @@ export function IsAfter(other: string, options?: ValidationOptions) {
     });
 }
 
+/** How far in the past an instant may be and still count as "now" (clocks of callers drift). */
+export const PAST_TOLERANCE_MS = 60_000;
+
+/**
+ * The decorated instant must not be in the past (more than `PAST_TOLERANCE_MS` ago). A failure
+ * alone in a request is answered with its own `code` (`context.code`, e.g. `booking_in_past`)
+ * instead of `validation_failed`; see the validation pipe.
+ */
+export function IsNotInPast(what: string, code: string, options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isNotInPast',
+      target: object.constructor,
+      propertyName,
+      options: {
+        message: `${propertyName} is in the past: ${what} must start now or later`,
+        context: { code },
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return true;
+          const at = Date.parse(value);
+          return Number.isNaN(at) || at >= Date.now() - PAST_TOLERANCE_MS;
+        },
+      },
+    });
+}
+
 export function isValidTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });

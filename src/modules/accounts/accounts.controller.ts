@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiTags, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CreateTeamCommand } from './commands/create-team.command.js';
@@ -11,6 +11,7 @@ import { CreateUserDto } from './dto/create-user.dto.js';
 import type { TeamEntity } from './entities/team.entity.js';
 import type { UserEntity } from './entities/user.entity.js';
 import { GetUserQuery } from './queries/get-user.query.js';
+import { TeamResponse, UserResponse } from './dto/account.response.js';
 
 @ApiTags('users and teams')
 @ApiKeyProtected()
@@ -21,27 +22,32 @@ export class AccountsController {
     private readonly queries: QueryBus,
   ) {}
 
+  @ApiCreatedResponse({ type: UserResponse })
   @Post('users')
   async createUser(@Body() body: CreateUserDto) {
     return toUserView(await this.commands.execute(new CreateUserCommand(body)));
   }
 
+  @ApiOkResponse({ type: UserResponse })
   @Get('users/:userId')
   async getUser(@Param('userId', IdParamPipe) userId: number) {
     return toUserView(await this.queries.execute(new GetUserQuery(userId)));
   }
 
+  @ApiCreatedResponse({ type: TeamResponse })
   @Post('teams')
   async createTeam(@Body() body: CreateTeamDto) {
     return toTeamView(await this.commands.execute(new CreateTeamCommand(body)));
   }
 
+  @ApiOperation({ operationId: 'addTeamMember' })
   @Put('teams/:teamId/members/:userId')
   @HttpCode(204)
   async addMember(@Param('teamId', IdParamPipe) teamId: number, @Param('userId', IdParamPipe) userId: number) {
     await this.commands.execute(new SetMembershipCommand(teamId, userId, true));
   }
 
+  @ApiOperation({ operationId: 'removeTeamMember' })
   @Delete('teams/:teamId/members/:userId')
   @HttpCode(204)
   async removeMember(@Param('teamId', IdParamPipe) teamId: number, @Param('userId', IdParamPipe) userId: number) {

@@ -1,13 +1,20 @@
 import { BadRequestException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiQuery, ApiTags, ApiAcceptedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
+import { decodeCursor, pageFrom, pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { CalendarsWithHeldChangesQuery } from '../bookings/index.js';
 import { type FollowedCalendar, ListFollowedCalendarsQuery } from '../connections/index.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { TaskRunner } from './task-runner.js';
+import { ApiPageResponse } from '../../common/openapi/responses.js';
+import { FollowedCalendarResponse, ResyncQueuedResponse, TaskReportResponse } from './dto/admin-sync.response.js';
+
+const SELECTED_CALENDARS_CURSOR = 'selected-calendars';
+/** Rows read per round trip while looking for a page of calendars in one status. */
+const SCAN_CHUNK = 500;
 
 const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired', 'held'] as const;
 type CalendarStatus = (typeof STATUSES)[number];
@@ -24,29 +31,51 @@ export class AdminSyncController {
   ) {}
 
   /** Runs a scheduled task now and answers when it is done, with what it did. */
+  @ApiOkResponse({ type: TaskReportResponse })
+  @ApiOperation({ operationId: 'runTask' })
   @Post('tasks/:task/run')
   @HttpCode(200)
   run(@Param('task') task: string) {
     return this.tasks.run(TaskRunner.parse(task));
   }
 
+  /**
+   * Every followed calendar's sync state by id, a page at a time (`{items, nextCursor}`). The
+   * status is computed (channel, errors, held changes), so a filtered page reads the calendars in
+   * chunks until it has a page of matches: a keyset walk on id either way.
+   */
+  @ApiPageResponse(FollowedCalendarResponse)
+  @ApiOperation({ operationId: 'listFollowedCalendars' })
   @Get('selected-calendars')
   @ApiQuery({ name: 'status', required: false, enum: STATUSES })
-  async list(@Query('status') status?: string) {
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'after', required: false, type: String })
+  async list(@Query('status') status?: string, @Query('limit') limitRaw?: string, @Query('after') after?: string) {
     if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
       throw new BadRequestException(`status must be one of: ${STATUSES.join(', ')}`);
     }
+    const limit = pageLimit(limitRaw);
+    let [afterId] = (decodeCursor(SELECTED_CALENDARS_CURSOR, after, ['int']) ?? []) as Array<number | undefined>;
     const now = Date.now();
-    const [calendars, held] = await Promise.all([
-      this.queries.execute(new ListFollowedCalendarsQuery()),
-      this.queries.execute(new CalendarsWithHeldChangesQuery()),
-    ]);
+    const held = await this.queries.execute(new CalendarsWithHeldChangesQuery());
     const heldCounts = new Map(held.map((h) => [h.selectedCalendarId, h.count]));
-    const rows = calendars.map((calendar) => toAdminView(calendar, now, heldCounts.get(calendar.id) ?? 0));
-    return status ? rows.filter((r) => r.status === status) : rows;
+    const matches: Array<ReturnType<typeof toAdminView>> = [];
+    const chunk = status ? SCAN_CHUNK : limit + 1;
+    while (matches.length <= limit) {
+      const calendars = await this.queries.execute(new ListFollowedCalendarsQuery({ afterId, limit: chunk }));
+      for (const calendar of calendars) {
+        const view = toAdminView(calendar, now, heldCounts.get(calendar.id) ?? 0);
+        if (!status || view.status === status) matches.push(view);
+      }
+      if (calendars.length < chunk) break;
+      afterId = calendars[calendars.length - 1].id;
+    }
+    return pageFrom(SELECTED_CALENDARS_CURSOR, matches, limit, (view) => [view.id]);
   }
 
   /** Throws the cursor away and rebuilds the calendar's cache from a full listing. */
+  @ApiAcceptedResponse({ type: ResyncQueuedResponse })
+  @ApiOperation({ operationId: 'resyncFollowedCalendar' })
   @Post('selected-calendars/:id/resync')
   @HttpCode(202)
   async resync(@Param('id', IdParamPipe) id: number) {

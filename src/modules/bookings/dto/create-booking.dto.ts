@@ -13,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsAfter, IsInstant } from '../../../common/validation/validators.js';
+import { IsAfter, IsInstant, IsNotInPast } from '../../../common/validation/validators.js';
 
 export class AttendeeDto {
   @ApiProperty()
@@ -55,6 +55,7 @@ export class CreateBookingDto {
 
   @ApiProperty({ example: '2026-12-01T10:00:00.000Z' })
   @IsInstant()
+  @IsNotInPast('a booking', 'booking_in_past')
   startTime!: string;
 
   @ApiProperty({ example: '2026-12-01T10:30:00.000Z' })

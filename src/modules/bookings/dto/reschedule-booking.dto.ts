@@ -1,9 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsAfter, IsInstant } from '../../../common/validation/validators.js';
+import { IsAfter, IsInstant, IsNotInPast } from '../../../common/validation/validators.js';
 
 export class RescheduleBookingDto {
   @ApiProperty()
   @IsInstant()
+  @IsNotInPast('a rescheduled booking', 'booking_in_past')
   startTime!: string;
 
   @ApiProperty()
