@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { opaqueToken } from './ids.js';
 import type { AuthSnapshot } from './snapshot.js';
 
@@ -27,6 +28,9 @@ interface AuthCode {
   email: string;
   scope: string;
   redirectUri?: string;
+  /** PKCE (RFC 7636): the authorize request's code_challenge and its method (plain when not given). */
+  challenge?: string;
+  challengeMethod?: string;
   expiresAt: number;
 }
 
@@ -118,9 +122,21 @@ export class AuthState {
     this.accessTokens.clear();
   }
 
-  createCode(email: string, scope: string | undefined, redirectUri: string | undefined): string {
+  createCode(
+    email: string,
+    scope: string | undefined,
+    redirectUri: string | undefined,
+    pkce: { challenge?: string; challengeMethod?: string } = {},
+  ): string {
     const code = opaqueToken('4/emu-');
-    this.codes.set(code, { email, scope: scope || CALENDAR_SCOPE, redirectUri, expiresAt: Date.now() + CODE_TTL_MS });
+    this.codes.set(code, {
+      email,
+      // '' when the user unticked every scope; undefined when none was asked for.
+      scope: scope ?? CALENDAR_SCOPE,
+      redirectUri,
+      ...(pkce.challenge ? { challenge: pkce.challenge, challengeMethod: pkce.challengeMethod ?? 'plain' } : {}),
+      expiresAt: Date.now() + CODE_TTL_MS,
+    });
     return code;
   }
 
@@ -141,6 +157,13 @@ export class AuthState {
         if (!code || code.expiresAt <= Date.now()) return oauthError(400, 'invalid_grant', 'Malformed auth code.');
         if (code.redirectUri && form.redirect_uri && code.redirectUri !== form.redirect_uri) {
           return oauthError(400, 'redirect_uri_mismatch', 'Bad Request');
+        }
+        // As Google: a code asked for with a code_challenge needs the matching code_verifier.
+        if (code.challenge !== undefined) {
+          if (!form.code_verifier) return oauthError(400, 'invalid_grant', 'Missing code verifier.');
+          if (!pkceMatches(code.challenge, code.challengeMethod, form.code_verifier)) {
+            return oauthError(400, 'invalid_grant', 'Invalid code verifier.');
+          }
         }
         const rt = opaqueToken('1//emu-');
         this.refreshTokens.set(rt, { email: code.email, scope: code.scope, revoked: false });
@@ -163,6 +186,11 @@ export class AuthState {
     if (includeRefresh) body.refresh_token = refreshToken;
     return body;
   }
+}
+
+function pkceMatches(challenge: string, method: string | undefined, verifier: string): boolean {
+  if ((method ?? 'plain') === 'S256') return createHash('sha256').update(verifier).digest('base64url') === challenge;
+  return verifier === challenge;
 }
 
 function oauthError(status: number, error: string, description: string): TokenResult {

@@ -11,7 +11,7 @@ import { FaultState, type GoogleFaults } from './faults.js';
 import { busyIntervals } from './freebusy.js';
 import { writeReply } from './http-util.js';
 import { newEventId } from './ids.js';
-import { handleAuthorize, handleToken } from './oauth-routes.js';
+import { type ConsentChoice, handleAuthorize, handleToken } from './oauth-routes.js';
 import { type Channel, PushSender } from './push-sender.js';
 import {
   type EmulatorSnapshot,
@@ -71,6 +71,7 @@ export class GoogleCalendarEmulator {
   private dirty = false;
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private consent: ConsentChoice | undefined;
 
   private constructor(private readonly options: ResolvedOptions) {
     this.faultState = new FaultState({
@@ -101,6 +102,11 @@ export class GoogleCalendarEmulator {
       recordCall: (call: CallRecord) => this.callLog.push(call),
       sleep: (ms: number) => this.sleep(ms),
       createAccount: (email: string) => void this.addAccount({ email }),
+      takeConsent: () => {
+        const choice = this.consent;
+        this.consent = undefined;
+        return choice;
+      },
     };
     this.api = new CalendarApi(ctx);
     this.server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.onRequest(req, res, ctx));
@@ -277,6 +283,14 @@ export class GoogleCalendarEmulator {
     this.markChanged();
   }
 
+  /**
+   * What the user does on the next consent screen (one authorize request): sign in as another
+   * account than login_hint names, untick scopes (`grantScopes`: what stays ticked), or cancel.
+   */
+  nextConsent(choice: ConsentChoice | undefined): void {
+    this.consent = choice;
+  }
+
   // ---- "the user does this in Google" -------------------------------------------------------------
 
   createEvent(calendarId: string, event: EventInput): GoogleEvent {
@@ -382,6 +396,7 @@ export class GoogleCalendarEmulator {
   }
 
   reset(): void {
+    this.consent = undefined;
     this.store.reset();
     this.auth.reset();
     this.push.reset();

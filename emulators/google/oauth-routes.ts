@@ -4,7 +4,20 @@ import type { FaultState } from './faults.js';
 import { type Reply, parseQuery, readForm, writeReply } from './http-util.js';
 import type { CallRecord } from './types.js';
 
-/** Google's OAuth endpoints: the token endpoint and a consent screen that always says yes (sandbox). */
+/**
+ * Google's OAuth endpoints: the token endpoint (PKCE checked as Google does, `scope` answered as
+ * granted) and a consent screen that says yes unless a test chose otherwise (`nextConsent`).
+ */
+
+/** What the user does on the next consent screen; one authorize request consumes it. */
+export interface ConsentChoice {
+  /** Sign in as this account, whatever login_hint says (a forwarded link opened by someone else). */
+  account?: string;
+  /** Grant only these of the requested scopes: the user unticks the others (granular consent). */
+  grantScopes?: string[];
+  /** The user presses Cancel: the redirect carries `error=access_denied`. */
+  deny?: boolean;
+}
 
 export interface OAuthContext {
   readonly auth: AuthState;
@@ -13,6 +26,8 @@ export interface OAuthContext {
   sleep(ms: number): Promise<void>;
   /** Creates an account with its primary calendar. */
   createAccount(email: string): void;
+  /** The consent choice a test queued (`nextConsent`), taken once. */
+  takeConsent(): ConsentChoice | undefined;
 }
 
 export async function handleToken(ctx: OAuthContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -71,16 +86,36 @@ export function handleAuthorize(ctx: OAuthContext, res: ServerResponse, url: URL
   }
   const responseType = q.get('response_type') ?? 'code';
   if (responseType !== 'code') return fail('unsupported_response_type', `Unsupported response_type: ${responseType}`);
-  const hint = q.get('login_hint') ?? undefined;
+  const challenge = q.get('code_challenge') ?? undefined;
+  const challengeMethod = q.get('code_challenge_method') ?? undefined;
+  if (challengeMethod !== undefined && !['S256', 'plain'].includes(challengeMethod)) {
+    return fail('invalid_request', `Invalid code_challenge_method: ${challengeMethod}`);
+  }
+  if (challengeMethod !== undefined && !challenge) return fail('invalid_request', 'Missing code_challenge.');
+  const consent = ctx.takeConsent();
+  const state = q.get('state');
+  if (consent?.deny) {
+    target.searchParams.set('error', 'access_denied');
+    if (state !== null) target.searchParams.set('state', state);
+    return writeReply(res, { status: 302, headers: { Location: target.toString() } });
+  }
+  const hint = consent?.account ?? q.get('login_hint') ?? undefined;
   let email: string | undefined;
   if (hint && ctx.auth.accounts.has(hint)) email = hint;
   else if (hint && /^[^@\s]+@[^@\s]+$/.test(hint)) email = hint;
   else email = ctx.auth.accounts.keys().next().value;
   if (!email) return fail('access_denied', 'The emulator has no account to sign in with; add one first.');
   if (!ctx.auth.accounts.has(email)) ctx.createAccount(email);
-  const scope = q.get('scope') ?? undefined;
-  target.searchParams.set('code', ctx.auth.createCode(email, scope, redirectUri));
-  const state = q.get('state');
+  const requested = q.get('scope') || undefined;
+  // Granular consent: the user may untick scopes; the code (and the token answer) carry what was granted.
+  const scope =
+    requested && consent?.grantScopes
+      ? requested
+          .split(/\s+/)
+          .filter((s) => consent.grantScopes?.includes(s))
+          .join(' ')
+      : requested;
+  target.searchParams.set('code', ctx.auth.createCode(email, scope, redirectUri, { challenge, challengeMethod }));
   if (state !== null) target.searchParams.set('state', state);
   if (scope) target.searchParams.set('scope', scope);
   writeReply(res, { status: 302, headers: { Location: target.toString() } });

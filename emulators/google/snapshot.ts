@@ -78,7 +78,12 @@ export interface AuthSnapshot {
   accounts: Array<{ email: string; timeZone: string }>;
   refreshTokens: Array<[string, { email: string; scope: string; revoked: boolean }]>;
   accessTokens: Array<[string, { email: string; expiresAt: number; refreshToken?: string }]>;
-  codes: Array<[string, { email: string; scope: string; redirectUri?: string; expiresAt: number }]>;
+  codes: Array<
+    [
+      string,
+      { email: string; scope: string; redirectUri?: string; challenge?: string; challengeMethod?: string; expiresAt: number },
+    ]
+  >;
 }
 
 export interface ChannelSnapshot {

@@ -11,7 +11,7 @@ import { errorReply, GraphApi } from './graph-routes.js';
 import { writeReply } from './http-util.js';
 import { newGuid } from './ids.js';
 import { NotificationSender } from './notification-sender.js';
-import { handleAuthorize, handleToken, oauthEndpoint } from './oauth-routes.js';
+import { type ConsentChoice, handleAuthorize, handleToken, oauthEndpoint } from './oauth-routes.js';
 import { loadStateFile, STATE_FORMAT, type StateFileContent, StateSaver } from './persistence.js';
 import { applySnapshot, type EmulatorSnapshot, takeSnapshot } from './snapshot.js';
 import { isLive, type Subscription, subscriptionInfo } from './subscriptions.js';
@@ -62,6 +62,7 @@ export class MicrosoftGraphEmulator {
   private tenant = newGuid();
   private baseUrl = '';
   private stopping: Promise<void> | undefined;
+  private consent: ConsentChoice | undefined;
 
   private constructor(
     private readonly options: ResolvedOptions,
@@ -102,6 +103,11 @@ export class MicrosoftGraphEmulator {
       sleep: (ms: number) => this.sleep(ms),
       defaultCalendar: (email: string) => this.defaultCalendarOf(email),
       createAccount: (email: string) => void this.addAccount({ email }),
+      takeConsent: () => {
+        const choice = this.consent;
+        this.consent = undefined;
+        return choice;
+      },
     };
     this.api = new GraphApi(ctx);
     this.tls = saved && isUsableTlsMaterial(saved.tls) ? saved.tls : createTlsMaterial();
@@ -256,6 +262,14 @@ export class MicrosoftGraphEmulator {
     this.touch();
   }
 
+  /**
+   * What the user does on the next consent screen (one authorize request): sign in as another
+   * account than login_hint names, grant fewer scopes than asked, or cancel.
+   */
+  nextConsent(choice: ConsentChoice | undefined): void {
+    this.consent = choice;
+  }
+
   // ---- "the user does this in Outlook" ------------------------------------------------------------
 
   createEvent(calendarId: string, input: EventInput): GraphEvent {
@@ -404,6 +418,7 @@ export class MicrosoftGraphEmulator {
 
   /** Forgets everything: accounts, calendars, subscriptions, logs, fault switches. Old tokens become unknown. */
   reset(): void {
+    this.consent = undefined;
     this.store.reset();
     this.auth.reset();
     this.subs.clear();

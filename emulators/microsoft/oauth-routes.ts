@@ -7,8 +7,19 @@ import type { CallRecord } from './types.js';
 
 /**
  * The Microsoft identity platform's v2.0 endpoints under any tenant segment (common, organizations,
- * consumers, a tenant id): the token endpoint, and an authorize "consent screen" that always says yes.
+ * consumers, a tenant id): the token endpoint (PKCE checked, `scope` answered as granted), and an
+ * authorize "consent screen" that says yes unless a test chose otherwise (`nextConsent`).
  */
+
+/** What the user does on the next consent screen; one authorize request consumes it. */
+export interface ConsentChoice {
+  /** Sign in as this account, whatever login_hint says (a forwarded link opened by someone else). */
+  account?: string;
+  /** Grant only these of the requested scopes (openid, profile, email, offline_access always stay). */
+  grantScopes?: string[];
+  /** The user cancels: the redirect carries `error=access_denied`. */
+  deny?: boolean;
+}
 
 export interface OAuthContext {
   readonly auth: AuthState;
@@ -17,6 +28,8 @@ export interface OAuthContext {
   sleep(ms: number): Promise<void>;
   /** Creates an account with its default calendar. */
   createAccount(email: string): void;
+  /** The consent choice a test queued (`nextConsent`), taken once. */
+  takeConsent(): ConsentChoice | undefined;
 }
 
 const OAUTH_PATH = /^\/[^/]+\/oauth2\/v2\.0\/(token|authorize)$/;
@@ -113,7 +126,18 @@ export function handleAuthorize(ctx: OAuthContext, req: IncomingMessage, res: Se
   if (challengeMethod !== undefined && !['S256', 'plain'].includes(challengeMethod)) {
     return fail(501491, 'invalid_request', `Invalid code_challenge_method: ${challengeMethod}`);
   }
-  const hint = q.get('login_hint') ?? undefined;
+  const consent = ctx.takeConsent();
+  if (consent?.deny) {
+    const denied: Record<string, string> = {
+      error: 'access_denied',
+      error_description: 'AADSTS65004: User declined to consent to access the app.',
+    };
+    const state = q.get('state');
+    if (state !== null) denied.state = state;
+    for (const [k, v] of Object.entries(denied)) target.searchParams.set(k, v);
+    return finish({ status: 302, headers: { Location: target.toString() } });
+  }
+  const hint = consent?.account ?? q.get('login_hint') ?? undefined;
   let email: string | undefined;
   if (hint && /^[^@\s]+@[^@\s]+$/.test(hint)) email = ctx.auth.account(hint)?.email ?? hint;
   else email = ctx.auth.accounts.values().next().value?.email;
@@ -123,7 +147,7 @@ export function handleAuthorize(ctx: OAuthContext, req: IncomingMessage, res: Se
   const code = ctx.auth.createCode({
     email,
     scope: q.get('scope') ?? undefined,
-    limit: ctx.faults.grantedScopes,
+    limit: consent?.grantScopes ?? ctx.faults.grantedScopes,
     clientId,
     redirectUri,
     challenge,

@@ -123,10 +123,12 @@ describe('Bookings write through to the host’s Google calendar', () => {
       .send({ userId: host.userId, title: 'B', ...slot(9), attendees: [] })
       .expect(201);
     await t.api.post(`/api/v1/bookings/${a.body.id}/cancel`).send({}).expect(200);
+    // In ("updatedAt", id) order: A was cancelled after B was made.
     const all = await t.api.get(`/api/v1/bookings?userId=${host.userId}`).expect(200);
-    expect(all.body.map((b: { title: string }) => b.title)).toEqual(['A', 'B']);
+    expect(all.body.items.map((b: { title: string }) => b.title)).toEqual(['B', 'A']);
+    expect(all.body.nextCursor).toBeNull();
     const cancelled = await t.api.get(`/api/v1/bookings?userId=${host.userId}&status=cancelled`).expect(200);
-    expect(cancelled.body.map((b: { title: string }) => b.title)).toEqual(['A']);
+    expect(cancelled.body.items.map((b: { title: string }) => b.title)).toEqual(['A']);
     await t.api.get('/api/v1/bookings?status=maybe').expect(400);
   });
 });

@@ -90,23 +90,24 @@ describe('Feature flag admin API', () => {
     it.each(routes)('%s %s needs the admin key', async (method, path) => {
       const before = await snapshot();
       const none = await t.http[method](path).send({ enabled: true, slug: 'auth-probe' }).expect(401);
-      expect(none.body.message).toMatch(/Missing bearer token/);
+      expect(none.body.detail).toMatch(/Missing bearer token/);
       const app = await t.api[method](path).send({ enabled: true, slug: 'auth-probe' }).expect(401);
-      expect(app.body.message).toBe('Invalid admin API key');
+      expect(app.body.detail).toBe('Invalid admin API key');
       expect(await snapshot()).toEqual(before);
     });
 
     it('the admin key opens the admin routes and nothing else', async () => {
       await t.admin.get('/api/v1/admin/features').expect(200);
       const bookings = await t.admin.get('/api/v1/bookings').expect(401);
-      expect(bookings.body.message).toBe('Invalid API key');
+      expect(bookings.body.detail).toBe('Invalid API key');
     });
   });
 
   describe('flags', () => {
     it('lists the migrated flags with every field', async () => {
       const res = await t.admin.get('/api/v1/admin/features').expect(200);
-      const cache = res.body.find((f: { slug: string }) => f.slug === 'calendar-subscription-cache');
+      expect(res.body.nextCursor).toBeNull();
+      const cache = res.body.items.find((f: { slug: string }) => f.slug === 'calendar-subscription-cache');
       expect(Object.keys(cache).sort()).toEqual(FEATURE_KEYS);
       expect(cache).toMatchObject({
         enabled: false,
@@ -117,10 +118,10 @@ describe('Feature flag admin API', () => {
         updatedBy: null,
       });
       expect(cache.createdAt).toMatch(ISO);
-      expect(res.body.map((f: { slug: string }) => f.slug)).toEqual(
+      expect(res.body.items.map((f: { slug: string }) => f.slug)).toEqual(
         expect.arrayContaining(['calendar-subscription-cache', 'calendar-subscription-sync']),
       );
-      const slugs = res.body.map((f: { slug: string }) => f.slug);
+      const slugs = res.body.items.map((f: { slug: string }) => f.slug);
       expect(slugs).toEqual([...slugs].sort());
     });
 
@@ -152,14 +153,14 @@ describe('Feature flag admin API', () => {
       const got = await t.admin.get('/api/v1/admin/features/new-booking-page').expect(200);
       expect(got.body).toEqual(created.body);
       const listed = await t.admin.get('/api/v1/admin/features').expect(200);
-      expect(listed.body).toContainEqual(created.body);
+      expect(listed.body.items).toContainEqual(created.body);
 
       const before = await snapshot();
       const duplicate = await t.admin
         .post('/api/v1/admin/features')
         .send({ slug: 'new-booking-page', enabled: false })
         .expect(409);
-      expect(duplicate.body.message).toBe('Feature "new-booking-page" already exists');
+      expect(duplicate.body.detail).toBe('Feature "new-booking-page" already exists');
       await t.admin.post('/api/v1/admin/features').send({ slug: 'calendar-subscription-sync', enabled: true }).expect(409);
       expect(await snapshot()).toEqual(before);
     });
@@ -179,10 +180,10 @@ describe('Feature flag admin API', () => {
       const userId = await newUser();
       const teamId = await newTeam();
       const before = await snapshot();
-      /** Validation answers a list of messages, the other 400s one; either way, one string to search. */
+      /** Every 400 is problem+json; validation failures also list each field's problem. One string to search. */
       const messages = async (req: request.Test): Promise<string> => {
-        const { message } = (await req.expect(400)).body as { message: string | string[] };
-        return Array.isArray(message) ? message.join('\n') : message;
+        const { detail, errors } = (await req.expect(400)).body as { detail: string; errors?: Array<{ message: string }> };
+        return [detail, ...(errors ?? []).map((e) => e.message)].join('\n');
       };
       const create = (body: object) => t.admin.post('/api/v1/admin/features').send(body);
 
@@ -193,7 +194,7 @@ describe('Feature flag admin API', () => {
       }
       expect(await messages(create({ slug: 'a'.repeat(65), enabled: true }))).toContain('slug must be at most 64 characters');
       expect(await messages(create({ slug: 42, enabled: true }))).toContain('slug must be a string');
-      expect(await messages(create({ enabled: true }))).toContain('slug must be a string');
+      expect(await messages(create({ enabled: true }))).toContain('slug is required');
       expect(await messages(create({ slug: 'good-slug', enabled: true, type: 'NIGHTLY' }))).toContain(
         'type must be one of: RELEASE, EXPERIMENT, OPERATIONAL, KILL_SWITCH, PERMISSION',
       );
@@ -201,7 +202,7 @@ describe('Feature flag admin API', () => {
         'property colour is not allowed',
       );
       expect(await messages(create({ slug: 'good-slug', enabled: 'yes' }))).toContain('enabled must be a boolean value');
-      expect(await messages(create({ slug: 'good-slug' }))).toContain('enabled must be a boolean value');
+      expect(await messages(create({ slug: 'good-slug' }))).toContain('enabled is required');
       expect(await messages(create({ slug: 'good-slug', enabled: true, description: 7 }))).toContain(
         'description must be a string',
       );
@@ -211,13 +212,13 @@ describe('Feature flag admin API', () => {
 
       const patch = (body: object) => t.admin.patch(`/api/v1/admin/features/${slug}`).send(body);
       expect(await messages(patch({ enabled: 'true' }))).toContain('enabled must be a boolean value');
-      expect(await messages(patch({}))).toContain('enabled must be a boolean value');
+      expect(await messages(patch({}))).toContain('enabled is required');
       expect(await messages(patch({ enabled: true, description: 'x' }))).toContain('property description is not allowed');
 
       for (const path of [`users/${userId}`, `teams/${teamId}`]) {
         const put = (body: object) => t.admin.put(`/api/v1/admin/features/${slug}/${path}`).send(body);
         expect(await messages(put({ enabled: 1 }))).toContain('enabled must be a boolean value');
-        expect(await messages(put({ enabled: null }))).toContain('enabled must be a boolean value');
+        expect(await messages(put({ enabled: null }))).toContain('enabled is required');
         expect(await messages(put({ enabled: true, userId }))).toContain('property userId is not allowed');
       }
       // The id is quoted after the global pipe's number conversion ("NaN" for "abc"): a house-wide quirk of IdParamPipe.
@@ -229,7 +230,7 @@ describe('Feature flag admin API', () => {
         .set('Content-Type', 'application/json')
         .send('{"enabled":')
         .expect(400);
-      expect(invalidJson.body.message).toMatch(/JSON/);
+      expect(invalidJson.body.detail).toMatch(/JSON/);
 
       expect(await snapshot()).toEqual(before);
     });
@@ -239,7 +240,7 @@ describe('Feature flag admin API', () => {
       const userId = await newUser();
       const teamId = await newTeam();
       const before = await snapshot();
-      const message = async (req: request.Test) => (await req.expect(404)).body.message;
+      const message = async (req: request.Test) => (await req.expect(404)).body.detail;
 
       expect(await message(t.admin.get('/api/v1/admin/features/no-such-flag'))).toBe('Feature "no-such-flag" not found');
       expect(await message(t.admin.patch('/api/v1/admin/features/no-such-flag').send({ enabled: true }))).toBe(
@@ -554,7 +555,7 @@ ON CONFLICT (slug) DO NOTHING;`);
       expect(await explain('calendar-subscription-sync', teamMate)).toEqual({ enabled: true, reason: 'team' });
 
       // The API lists and changes the seeded rows like its own.
-      const listed = (await t.admin.get('/api/v1/admin/features').expect(200)).body.find(
+      const listed = (await t.admin.get('/api/v1/admin/features').expect(200)).body.items.find(
         (f: { slug: string }) => f.slug === 'seeded-flag',
       );
       expect(listed).toMatchObject({ enabled: false, type: 'OPERATIONAL', updatedBy: null, description: 'Written by SQL' });
@@ -711,17 +712,20 @@ ON CONFLICT (slug) DO NOTHING;`);
       await api(`/probe/users/${viaParentTeam}/thing`).expect(200, { served: true });
       const refused = await api(`/probe/users/${other}/thing`).expect(403);
       expect(refused.body).toEqual({
-        statusCode: 403,
-        error: 'Forbidden',
-        message: `Feature "${GUARDED}" is not enabled for user ${other}`,
+        type: 'about:blank',
+        title: 'Forbidden',
+        status: 403,
+        detail: `Feature "${GUARDED}" is not enabled for user ${other}`,
+        code: 'forbidden',
+        requestId: refused.headers['x-request-id'],
       });
       const ownerRefused = await api(`/probe/owners/${optedOut}/thing`).expect(403);
-      expect(ownerRefused.body.message).toBe(`Feature "${GUARDED}" is not enabled for user ${optedOut}`);
+      expect(ownerRefused.body.detail).toBe(`Feature "${GUARDED}" is not enabled for user ${optedOut}`);
       await api(`/probe/users/${other}/free`).expect(200);
 
-      expect((await api('/probe/users/999999/thing').expect(404)).body.message).toBe('User 999999 not found');
-      expect((await api('/probe/users/abc/thing').expect(400)).body.message).toBe('"abc" is not a valid id');
-      expect((await api('/probe/anonymous').expect(400)).body.message).toBe(
+      expect((await api('/probe/users/999999/thing').expect(404)).body.detail).toBe('User 999999 not found');
+      expect((await api('/probe/users/abc/thing').expect(400)).body.detail).toBe('"abc" is not a valid id');
+      expect((await api('/probe/anonymous').expect(400)).body.detail).toBe(
         `Feature "${GUARDED}" is checked per user, but the route has no userId`,
       );
 

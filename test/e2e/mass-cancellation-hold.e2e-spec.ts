@@ -123,7 +123,7 @@ function steps(app: () => TestApp, setup: ProviderSetup) {
     await enableFlagForUser(t(), SYNC, host.userId);
     await runTask(t(), 'subscribe-calendars');
     await setup.settle(t());
-    const calendars = (await t().admin.get('/api/v1/admin/selected-calendars').expect(200)).body as Array<{
+    const calendars = (await t().admin.get('/api/v1/admin/selected-calendars?limit=200').expect(200)).body.items as Array<{
       id: number;
       userId: number;
       externalId: string;
@@ -150,13 +150,13 @@ function steps(app: () => TestApp, setup: ProviderSetup) {
 
   const holdsOf = async (selectedCalendarId: number, status?: string): Promise<HoldView[]> => {
     const res = await t()
-      .admin.get(`/api/v1/admin/held-changes${status ? `?status=${status}` : ''}`)
+      .admin.get(`/api/v1/admin/held-changes?limit=200${status ? `&status=${status}` : ''}`)
       .expect(200);
-    return (res.body as HoldView[]).filter((h) => h.selectedCalendarId === selectedCalendarId);
+    return (res.body.items as HoldView[]).filter((h) => h.selectedCalendarId === selectedCalendarId);
   };
 
   const calendarState = async (selectedCalendarId: number) => {
-    const rows = (await t().admin.get('/api/v1/admin/selected-calendars').expect(200)).body as Array<{
+    const rows = (await t().admin.get('/api/v1/admin/selected-calendars?limit=200').expect(200)).body.items as Array<{
       id: number;
       status: string;
       heldCount: number;
@@ -438,7 +438,9 @@ describe('held changes: the admin routes', () => {
     await t.http.get('/api/v1/admin/held-changes').expect(401);
     await t.api.get('/api/v1/admin/held-changes').expect(401);
     await t.api.post('/api/v1/admin/held-changes/1/confirm').expect(401);
-    expect((await t.admin.get('/api/v1/admin/held-changes').expect(200)).body).toEqual([]);
+    expect((await t.admin.get('/api/v1/admin/held-changes').expect(200)).body).toEqual({ items: [], nextCursor: null });
+    await t.admin.get('/api/v1/admin/held-changes?limit=0').expect(400);
+    await t.admin.get('/api/v1/admin/held-changes?after=bogus').expect(400);
     await t.admin.get('/api/v1/admin/held-changes?status=nope').expect(400);
     await t.admin.get('/api/v1/admin/held-changes/999999').expect(404);
     await t.admin.post('/api/v1/admin/held-changes/999999/confirm').expect(404);

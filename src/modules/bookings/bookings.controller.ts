@@ -1,7 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiTags, ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
+import { Idempotent } from '../../common/idempotency/index.js';
+import { pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CancelBookingCommand } from './commands/cancel-booking.command.js';
 import { CreateBookingCommand } from './commands/create-booking.command.js';
@@ -12,6 +14,8 @@ import { ListBookingsDto } from './dto/list-bookings.dto.js';
 import { RescheduleBookingDto } from './dto/reschedule-booking.dto.js';
 import { GetBookingQuery } from './queries/get-booking.query.js';
 import { ListBookingsQuery } from './queries/list-bookings.query.js';
+import { ApiPageResponse } from '../../common/openapi/responses.js';
+import { BookingResponse } from './dto/booking.response.js';
 
 @ApiTags('bookings')
 @ApiKeyProtected()
@@ -22,7 +26,9 @@ export class BookingsController {
     private readonly queries: QueryBus,
   ) {}
 
+  @ApiCreatedResponse({ type: BookingResponse })
   @Post()
+  @Idempotent()
   create(@Body() body: CreateBookingDto) {
     return this.commands.execute(
       new CreateBookingCommand({
@@ -33,27 +39,40 @@ export class BookingsController {
     );
   }
 
+  @ApiPageResponse(BookingResponse)
   @Get()
   list(@Query() query: ListBookingsDto) {
     return this.queries.execute(
-      new ListBookingsQuery({ userId: query.userId ? Number(query.userId) : undefined, status: query.status }),
+      new ListBookingsQuery(
+        {
+          userId: query.userId ? Number(query.userId) : undefined,
+          status: query.status,
+          updatedSince: query.updatedSince ? new Date(query.updatedSince) : undefined,
+        },
+        { limit: pageLimit(query.limit), after: query.after },
+      ),
     );
   }
 
+  @ApiOkResponse({ type: BookingResponse })
   @Get(':id')
   get(@Param('id', IdParamPipe) id: number) {
     return this.queries.execute(new GetBookingQuery(id));
   }
 
+  @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
   @Post(':id/reschedule')
   @HttpCode(200)
+  @Idempotent()
   async reschedule(@Param('id', IdParamPipe) id: number, @Body() body: RescheduleBookingDto) {
     await this.commands.execute(new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api'));
     return this.queries.execute(new GetBookingQuery(id));
   }
 
+  @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
   @Post(':id/cancel')
   @HttpCode(200)
+  @Idempotent()
   async cancel(@Param('id', IdParamPipe) id: number, @Body() body: CancelBookingDto) {
     await this.commands.execute(new CancelBookingCommand(id, body.reason ?? null, 'api'));
     return this.queries.execute(new GetBookingQuery(id));

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../common/errors/domain-error.js';
+import { ConflictError, DomainError, InvalidRequestError, NotFoundError } from '../../common/errors/domain-error.js';
 
 /**
  * The unique constraints of connections' tables a caller can run into when two requests select
@@ -63,5 +63,54 @@ export class SelectedCalendarNotFoundError extends NotFoundError {
 export class ConcurrentCalendarChangeError extends ConflictError {
   constructor(readonly externalId: string) {
     super(`Calendar ${externalId} was changed by another request at the same time; try again`);
+  }
+}
+
+// ---- The three-step OAuth flow for host apps (oauth-flows.ts) -------------------------------------
+
+/** `returnUrl` does not start with one of `OAUTH_RETURN_URLS`. */
+export class OAuthReturnUrlNotAllowedError extends InvalidRequestError {
+  constructor(configured: boolean) {
+    super(
+      configured
+        ? 'returnUrl must start with one of the URLs configured in OAUTH_RETURN_URLS'
+        : 'returnUrl is refused: this deployment sets no OAUTH_RETURN_URLS, so no OAuth flow can return anywhere',
+      'return_url_not_allowed',
+    );
+  }
+}
+
+/** The callback's `state` is missing or was never issued by this service (nowhere safe to redirect to). */
+export class OAuthStateInvalidError extends InvalidRequestError {
+  constructor() {
+    super('state is missing or unknown; start the connection again from the application', 'invalid_state');
+  }
+}
+
+/** The completion code is unknown, or was already used (a code completes once). */
+export class OAuthCodeInvalidError extends InvalidRequestError {
+  constructor() {
+    super('code is unknown or was already used; start the connection again', 'invalid_code');
+  }
+}
+
+export class OAuthCodeExpiredError extends InvalidRequestError {
+  constructor() {
+    super('code has expired (a code must be completed within 10 minutes); start the connection again', 'code_expired');
+  }
+}
+
+/**
+ * The flow was started for another user than the one completing it: a consent link forwarded to
+ * someone else. Nothing is stored, and the code is spent.
+ */
+export class OAuthFlowUserMismatchError extends DomainError {
+  readonly kind = 'forbidden' as const;
+
+  constructor() {
+    super(
+      'This connection was started for another user; nothing was stored. The signed-in user must start their own connection',
+      'oauth_user_mismatch',
+    );
   }
 }

@@ -8,6 +8,7 @@ import type { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js
 import { CredentialNotFoundError } from './connections.errors.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { CredentialInvalidated } from './events/credential-invalidated.event.js';
+import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 
 /**
  * Opens a credential for a provider adapter: decrypts its tokens, persists refreshed ones
@@ -23,6 +24,7 @@ export class CredentialAuthFactory {
     private readonly dataSource: DataSource,
     private readonly eventBus: EventBus,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly hostEvents: HostEventRecorder,
   ) {
     this.cipher = new TokenCipher(config.encryptionKey);
   }
@@ -60,11 +62,25 @@ export class CredentialAuthFactory {
         );
       },
       onGrantRevoked: async (reason) => {
-        const result = await this.dataSource.manager.update(
-          CredentialEntity,
-          { id: credential.id, status: 'active' },
-          { status: 'invalid', invalidReason: reason.slice(0, 500) },
-        );
+        // The host's `credential.invalidated` commits with the status change (once: only the
+        // update that turns it invalid records it).
+        const result = await this.dataSource.transaction(async (manager) => {
+          const update = await manager.update(
+            CredentialEntity,
+            { id: credential.id, status: 'active' },
+            { status: 'invalid', invalidReason: reason.slice(0, 500) },
+          );
+          if ((update.affected ?? 0) > 0) {
+            await this.hostEvents.record(manager, {
+              type: 'credential.invalidated',
+              data: {
+                credential: { id: credential.id, userId: credential.userId, provider: credential.provider, status: 'invalid' },
+                reason: reason.slice(0, 500),
+              },
+            });
+          }
+          return update;
+        });
         if ((result.affected ?? 0) > 0) {
           this.logger.warn(`Credential ${credential.id} (${credential.provider}) was revoked by the user; marked invalid`);
           this.eventBus.publish(new CredentialInvalidated(credential.id, credential.userId));

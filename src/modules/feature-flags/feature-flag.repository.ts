@@ -24,8 +24,12 @@ const ASSIGNMENT_TABLES: Record<AssignmentScope, { table: string; column: string
 export class FeatureFlagRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  list(): Promise<FeatureEntity[]> {
-    return this.dataSource.query(`SELECT * FROM "Feature" ORDER BY "slug"`);
+  /** Flags by slug: after `afterSlug` (a page's cursor), at most `limit` of them. */
+  list(page: { afterSlug?: string; limit?: number } = {}): Promise<FeatureEntity[]> {
+    return this.dataSource.query(
+      `SELECT * FROM "Feature" WHERE ($1::text IS NULL OR "slug" > $1) ORDER BY "slug" LIMIT $2`,
+      [page.afterSlug ?? null, page.limit ?? null],
+    );
   }
 
   async find(slug: string): Promise<FeatureEntity | null> {

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiTags, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
+import { PageQueryDto, decodeCursor, pageFrom, pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { AdminActor, DEFAULT_ACTOR } from './admin-actor.decorator.js';
 import { AssignFeatureCommand } from './commands/assign-feature.command.js';
@@ -16,6 +17,10 @@ import type { FeatureEntity } from './entities/feature.entity.js';
 import { ExplainFeatureQuery } from './queries/explain-feature.query.js';
 import { GetFeatureQuery } from './queries/get-feature.query.js';
 import { ListFeaturesQuery } from './queries/list-features.query.js';
+import { ApiPageResponse } from '../../common/openapi/responses.js';
+import { FeatureAssignmentResponse, FeatureExplanationResponse, FeatureResponse } from './dto/feature.response.js';
+
+const FEATURES_CURSOR = 'features';
 
 @ApiTags('admin: feature flags')
 @ApiHeader({
@@ -32,33 +37,45 @@ export class FeatureFlagsAdminController {
     private readonly queries: QueryBus,
   ) {}
 
+  /** Flags by slug, a page at a time (`{items, nextCursor}`). */
+  @ApiPageResponse(FeatureResponse)
   @Get()
-  async list() {
-    return (await this.queries.execute(new ListFeaturesQuery())).map(toFeatureView);
+  async list(@Query() query: PageQueryDto) {
+    const limit = pageLimit(query.limit);
+    const [afterSlug] = (decodeCursor(FEATURES_CURSOR, query.after, ['string']) ?? []) as string[];
+    const rows = await this.queries.execute(new ListFeaturesQuery({ afterSlug, limit: limit + 1 }));
+    return pageFrom(FEATURES_CURSOR, rows, limit, (f) => [f.slug], toFeatureView);
   }
 
+  @ApiCreatedResponse({ type: FeatureResponse })
   @Post()
   async create(@Body() body: CreateFeatureDto, @AdminActor() actor: string) {
     return toFeatureView(await this.commands.execute(new CreateFeatureCommand(body, actor)));
   }
 
+  @ApiOkResponse({ type: FeatureResponse })
   @Get(':slug')
   async get(@Param('slug') slug: string) {
     return toFeatureView(await this.queries.execute(new GetFeatureQuery(slug)));
   }
 
+  @ApiOkResponse({ type: FeatureResponse })
   @Patch(':slug')
   async update(@Param('slug') slug: string, @Body() body: UpdateFeatureDto, @AdminActor() actor: string) {
     return toFeatureView(await this.commands.execute(new UpdateFeatureCommand(slug, body.enabled, actor)));
   }
 
   /** Whether the flag is on for the user, and which level decided: "user", "team" or "global". */
+  @ApiOkResponse({ type: FeatureExplanationResponse })
+  @ApiOperation({ operationId: 'explainFeatureFlagForUser' })
   @Get(':slug/users/:userId')
   async explain(@Param('slug') slug: string, @Param('userId', IdParamPipe) userId: number) {
     const { enabled, reason } = await this.queries.execute(new ExplainFeatureQuery(slug, userId));
     return { enabled, reason };
   }
 
+  @ApiOkResponse({ type: FeatureAssignmentResponse })
+  @ApiOperation({ operationId: 'assignFeatureFlagToUser' })
   @Put(':slug/users/:userId')
   assignUser(
     @Param('slug') slug: string,
@@ -69,12 +86,15 @@ export class FeatureFlagsAdminController {
     return this.assign(slug, 'user', userId, body, actor);
   }
 
+  @ApiOperation({ operationId: 'unassignFeatureFlagFromUser' })
   @Delete(':slug/users/:userId')
   @HttpCode(204)
   async unassignUser(@Param('slug') slug: string, @Param('userId', IdParamPipe) userId: number) {
     await this.commands.execute(new UnassignFeatureCommand(slug, 'user', userId));
   }
 
+  @ApiOkResponse({ type: FeatureAssignmentResponse })
+  @ApiOperation({ operationId: 'assignFeatureFlagToTeam' })
   @Put(':slug/teams/:teamId')
   assignTeam(
     @Param('slug') slug: string,
@@ -85,6 +105,7 @@ export class FeatureFlagsAdminController {
     return this.assign(slug, 'team', teamId, body, actor);
   }
 
+  @ApiOperation({ operationId: 'unassignFeatureFlagFromTeam' })
   @Delete(':slug/teams/:teamId')
   @HttpCode(204)
   async unassignTeam(@Param('slug') slug: string, @Param('teamId', IdParamPipe) teamId: number) {

@@ -10,7 +10,7 @@ import type {
   ListChangesInput,
   WatchInput,
 } from './external-event.js';
-import type { ProviderAuth, ProviderTokens } from './provider-auth.js';
+import type { AuthorizationGrant, ProviderAuth } from './provider-auth.js';
 import type { IncomingWebhook, ParsedWebhook } from './webhook.js';
 
 /**
@@ -31,9 +31,17 @@ export abstract class CalendarProvider {
   /** Base URL the provider pushes to (`…_WEBHOOK_URL`); the subscriptions module appends its paths. */
   abstract readonly webhookBaseUrl: string;
 
-  /** Where to send the user to grant calendar access; `state` comes back to the callback. */
-  abstract authorizeUrl(redirectUri: string, state: string, loginHint?: string): string;
-  abstract exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens>;
+  /**
+   * Where to send the user to grant calendar access; `state` comes back to the callback.
+   * `codeChallenge`: PKCE (RFC 7636), the S256 challenge of the verifier `exchangeCode` will send.
+   */
+  abstract authorizeUrl(redirectUri: string, state: string, loginHint?: string, codeChallenge?: string): string;
+  /**
+   * Exchanges the callback's code (with the PKCE `codeVerifier` when the flow sent a challenge).
+   * `missingScopes`: the calendar scopes calsync needs that the user did not grant (a consent
+   * screen lets them untick some); a caller must not store such a grant.
+   */
+  abstract exchangeCode(code: string, redirectUri: string, codeVerifier?: string): Promise<AuthorizationGrant>;
 
   abstract listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]>;
   /** Idempotent per `input.idempotencyKey`: a retried create converges on the first event. */

@@ -15,3 +15,9 @@ export interface ProviderAuth {
   onTokensRefreshed(tokens: ProviderTokens): Promise<void>;
   onGrantRevoked(reason: string): Promise<void>;
 }
+
+/** What an OAuth code exchange yields: the tokens, and which needed scopes the user left out. */
+export interface AuthorizationGrant extends ProviderTokens {
+  /** Scopes calsync needs that the token response says were not granted; empty when all were. */
+  missingScopes: string[];
+}

@@ -1,6 +1,7 @@
 import { CommandHandler, EventBus, type ICommandHandler, QueryBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { IdempotencyStore } from '../../../common/idempotency/index.js';
 import { GetUserQuery } from '../../accounts/index.js';
 import { ConnectionsService } from '../../connections/index.js';
 import type { BookingView } from '../booking-view.js';
@@ -19,6 +20,7 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
     private readonly connections: ConnectionsService,
     private readonly bookings: BookingsRepository,
     private readonly eventBus: EventBus,
+    private readonly idempotency: IdempotencyStore,
   ) {}
 
   async execute({ input }: CreateBookingCommand): Promise<BookingView> {
@@ -28,33 +30,40 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
     const emails = input.attendees.map((a) => a.email.trim().toLowerCase());
     if (new Set(emails).size !== emails.length) throw new DuplicateAttendeeError();
 
-    const view = await this.dataSource.transaction(async (manager) => {
-      const booking = await manager.save(
-        manager.create(BookingEntity, {
-          uid: randomUUID(),
-          userId: input.userId,
-          title: input.title,
-          description: input.description ?? null,
-          location: input.location ?? null,
-          startTime: input.startTime,
-          endTime: input.endTime,
-          status: 'accepted',
-          cancellationReason: null,
-        }),
-      );
-      if (input.attendees.length > 0) {
-        await manager.insert(
-          AttendeeEntity,
-          input.attendees.map((a, i) => ({ bookingId: booking.id, email: emails[i], name: a.name ?? null })),
-        );
-      }
-      await this.bookings.addHistory(manager, booking.id, 'created', 'api', {
-        startTime: booking.startTime.toISOString(),
-        endTime: booking.endTime.toISOString(),
-      });
-      await this.bookings.enqueueCalendarWrite(manager, booking.id);
-      return (await this.bookings.view(booking.id, manager)) as BookingView;
-    });
+    // With an Idempotency-Key, the key is claimed and the answer stored in this transaction.
+    const view = await this.dataSource.transaction((manager) =>
+      this.idempotency.within(
+        manager,
+        (created) => created,
+        async () => {
+          const booking = await manager.save(
+            manager.create(BookingEntity, {
+              uid: randomUUID(),
+              userId: input.userId,
+              title: input.title,
+              description: input.description ?? null,
+              location: input.location ?? null,
+              startTime: input.startTime,
+              endTime: input.endTime,
+              status: 'accepted',
+              cancellationReason: null,
+            }),
+          );
+          if (input.attendees.length > 0) {
+            await manager.insert(
+              AttendeeEntity,
+              input.attendees.map((a, i) => ({ bookingId: booking.id, email: emails[i], name: a.name ?? null })),
+            );
+          }
+          await this.bookings.addHistory(manager, booking.id, 'created', 'api', {
+            startTime: booking.startTime.toISOString(),
+            endTime: booking.endTime.toISOString(),
+          });
+          await this.bookings.enqueueCalendarWrite(manager, booking.id);
+          return (await this.bookings.view(booking.id, manager)) as BookingView;
+        },
+      ),
+    );
     this.eventBus.publish(new BookingCreated(view.id, view.userId));
     return view;
   }

@@ -1,12 +1,17 @@
 import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiQuery, ApiTags, ApiOkResponse } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../../common/auth/api-auth.decorator.js';
+import { decodeCursor, pageFrom, pageLimit } from '../../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../../common/validation/id-param.pipe.js';
 import { HeldChangesNotFoundError } from '../bookings.errors.js';
 import { HELD_CHANGES_STATUSES, type HeldChangesStatus } from './held-changes-view.js';
 import { ConfirmHeldChangesCommand, DiscardHeldChangesCommand } from './held-changes.commands.js';
 import { ListHeldChangesQuery } from './held-changes.queries.js';
+import { ApiPageResponse } from '../../../common/openapi/responses.js';
+import { HeldChangesResponse } from '../dto/booking.response.js';
+
+const HELD_CHANGES_CURSOR = 'held-changes';
 
 /**
  * Held changes (`SYNC_MASS_CANCEL_THRESHOLD`): cancellations a sync run held for a person because
@@ -23,16 +28,28 @@ export class HeldChangesAdminController {
     private readonly queries: QueryBus,
   ) {}
 
-  /** Holds, newest first, each with its bookings; `status` keeps one kind (`held`: waiting for a person). */
+  /**
+   * Holds, newest first, each with its bookings, a page at a time (`{items, nextCursor}`);
+   * `status` keeps one kind (`held`: waiting for a person).
+   */
+  @ApiPageResponse(HeldChangesResponse)
   @Get()
   @ApiQuery({ name: 'status', required: false, enum: HELD_CHANGES_STATUSES })
-  list(@Query('status') status?: string) {
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'after', required: false, type: String })
+  async list(@Query('status') status?: string, @Query('limit') limitRaw?: string, @Query('after') after?: string) {
     if (status !== undefined && !(HELD_CHANGES_STATUSES as readonly string[]).includes(status)) {
       throw new BadRequestException(`status must be one of: ${HELD_CHANGES_STATUSES.join(', ')}`);
     }
-    return this.queries.execute(new ListHeldChangesQuery({ status: status as HeldChangesStatus | undefined }));
+    const limit = pageLimit(limitRaw);
+    const [beforeId] = (decodeCursor(HELD_CHANGES_CURSOR, after, ['int']) ?? []) as number[];
+    const holds = await this.queries.execute(
+      new ListHeldChangesQuery({ status: status as HeldChangesStatus | undefined, beforeId, limit: limit + 1 }),
+    );
+    return pageFrom(HELD_CHANGES_CURSOR, holds, limit, (hold) => [hold.id]);
   }
 
+  @ApiOkResponse({ type: HeldChangesResponse })
   @Get(':id')
   async get(@Param('id', IdParamPipe) id: number) {
     const [hold] = await this.queries.execute(new ListHeldChangesQuery({ id }));
@@ -41,6 +58,7 @@ export class HeldChangesAdminController {
   }
 
   /** Applies the held cancellations (a booking whose event exists again is kept); 409 when already resolved. */
+  @ApiOkResponse({ type: HeldChangesResponse })
   @Post(':id/confirm')
   @HttpCode(200)
   confirm(@Param('id', IdParamPipe) id: number) {
@@ -48,6 +66,7 @@ export class HeldChangesAdminController {
   }
 
   /** Drops them: the bookings stay and their events are written back; 409 when already resolved. */
+  @ApiOkResponse({ type: HeldChangesResponse })
   @Post(':id/discard')
   @HttpCode(200)
   discard(@Param('id', IdParamPipe) id: number) {

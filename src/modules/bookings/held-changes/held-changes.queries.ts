@@ -1,9 +1,12 @@
 import { Query } from '@nestjs/cqrs';
 import type { HeldChangesStatus, HeldChangesView } from './held-changes-view.js';
 
-/** Holds, newest first, each with its changes (`id`: that one only; `status`: only those). */
+/**
+ * Holds, newest first, each with its changes (`id`: that one only; `status`: only those;
+ * `beforeId`/`limit`: one page of a keyset walk on id, descending).
+ */
 export class ListHeldChangesQuery extends Query<HeldChangesView[]> {
-  constructor(readonly filter: { id?: number; status?: HeldChangesStatus } = {}) {
+  constructor(readonly filter: { id?: number; status?: HeldChangesStatus; beforeId?: number; limit?: number } = {}) {
     super();
   }
 }

@@ -165,15 +165,20 @@ export class HeldChangesRepository {
   }
 
   /** Holds, newest first, each with its changes and what became of them. */
-  async views(filter: { id?: number; status?: HeldChangesStatus } = {}): Promise<HeldChangesView[]> {
+  /** Newest first; `beforeId` and `limit` page through them (a keyset on id, descending). */
+  async views(
+    filter: { id?: number; status?: HeldChangesStatus; beforeId?: number; limit?: number } = {},
+  ): Promise<HeldChangesView[]> {
     const holds: HoldRow[] = await this.dataSource.query(
       `SELECT * FROM "SyncHold"
         WHERE ($1::int IS NULL OR "id" = $1)
           AND ($2::text IS NULL
                OR ($2 = 'held' AND "resolvedAt" IS NULL)
                OR "resolution" = $2)
-        ORDER BY "id" DESC`,
-      [filter.id ?? null, filter.status ?? null],
+          AND ($3::int IS NULL OR "id" < $3)
+        ORDER BY "id" DESC
+        LIMIT $4`,
+      [filter.id ?? null, filter.status ?? null, filter.beforeId ?? null, filter.limit ?? null],
     );
     if (holds.length === 0) return [];
     const changes: Array<{

@@ -1,10 +1,17 @@
 import { Query } from '@nestjs/cqrs';
+import type { Page } from '../../../common/pagination/pagination.js';
 import type { BookingView } from '../booking-view.js';
 import type { BookingStatus } from '../entities/booking.entity.js';
 
-/** Bookings by start time, optionally of one host or in one status; at most `LIST_BOOKINGS_LIMIT`. */
-export class ListBookingsQuery extends Query<BookingView[]> {
-  constructor(readonly filter: { userId?: number; status?: BookingStatus }) {
+/**
+ * One page of bookings in ("updatedAt", id) order, optionally of one host, in one status, or
+ * changed at or after `updatedSince`; `after` is the previous page's `nextCursor`.
+ */
+export class ListBookingsQuery extends Query<Page<BookingView>> {
+  constructor(
+    readonly filter: { userId?: number; status?: BookingStatus; updatedSince?: Date },
+    readonly page: { limit: number; after?: string } = { limit: 50 },
+  ) {
     super();
   }
 }

@@ -17,6 +17,9 @@ export interface FollowedCalendarsFilter {
   id?: number;
   /** Only calendars whose credential is still active. */
   activeCredentialsOnly?: boolean;
+  /** Paging (a keyset on id): only calendars with a greater id, at most `limit` of them. */
+  afterId?: number;
+  limit?: number;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ListFeaturesQuery } from './list-features.query.js';
 export class ListFeaturesHandler implements IQueryHandler<ListFeaturesQuery> {
   constructor(private readonly features: FeatureFlagRepository) {}
 
-  execute(): Promise<FeatureEntity[]> {
-    return this.features.list();
+  execute({ page }: ListFeaturesQuery): Promise<FeatureEntity[]> {
+    return this.features.list(page);
   }
 }

@@ -1,6 +1,6 @@
 import { isProviderError } from '../provider.errors.js';
 import type { FetchLike, HttpRequestInit } from './graph-http.js';
-import { GraphOAuthClient, graphAuthorizeUrl } from './graph-oauth.js';
+import { GraphOAuthClient, graphAuthorizeUrl, missingGraphScopes } from './graph-oauth.js';
 
 const settings = {
   clientId: 'client-123',
@@ -25,10 +25,42 @@ describe('graphAuthorizeUrl', () => {
     });
   });
 
+  it('carries the PKCE S256 challenge when given', () => {
+    const url = new URL(
+      graphAuthorizeUrl(settings, 'https://calsync.example.com/callback', 'state-3', undefined, 'challenge-xyz'),
+    );
+    expect(url.searchParams.get('code_challenge')).toBe('challenge-xyz');
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+  });
+
   it('leaves login_hint out when none is given', () => {
     const url = new URL(graphAuthorizeUrl(settings, 'https://calsync.example.com/callback', 'state-2'));
     expect(url.searchParams.has('login_hint')).toBe(false);
     expect(url.searchParams.get('state')).toBe('state-2');
+  });
+});
+
+describe('missingGraphScopes', () => {
+  it('names the calendar scope the token answer lacks, in any case or with the Graph prefix', () => {
+    expect(missingGraphScopes(undefined)).toEqual([]);
+    expect(missingGraphScopes('openid profile email User.Read')).toEqual(['Calendars.ReadWrite']);
+    expect(missingGraphScopes('')).toEqual(['Calendars.ReadWrite']);
+    expect(missingGraphScopes('calendars.readwrite')).toEqual([]);
+    expect(missingGraphScopes('https://graph.microsoft.com/Calendars.ReadWrite User.Read')).toEqual([]);
+  });
+
+  it('sends the PKCE verifier with the code and reports unticked scopes', async () => {
+    const calls: string[] = [];
+    const fetch: FetchLike = async (_url, init) => {
+      calls.push(String(init?.body));
+      return new Response(JSON.stringify({ access_token: 'at', refresh_token: 'rt', expires_in: 60, scope: 'User.Read' }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const grant = await new GraphOAuthClient(settings, fetch).exchangeCode('code-2', 'https://app/cb', 'verifier-1');
+    expect(new URLSearchParams(calls[0]).get('code_verifier')).toBe('verifier-1');
+    expect(grant.missingScopes).toEqual(['Calendars.ReadWrite']);
   });
 });
 
@@ -47,7 +79,7 @@ describe('GraphOAuthClient', () => {
   it('exchanges a code with a form post', async () => {
     const fake = fakeFetch(200, { access_token: 'at', refresh_token: 'rt', expires_in: 3599, token_type: 'Bearer' });
     const tokens = await new GraphOAuthClient(settings, fake.fetch, () => NOW).exchangeCode('code-1', 'https://app/cb');
-    expect(tokens).toEqual({ accessToken: 'at', refreshToken: 'rt', expiresAt: NOW + 3_599_000 });
+    expect(tokens).toEqual({ accessToken: 'at', refreshToken: 'rt', expiresAt: NOW + 3_599_000, missingScopes: [] });
     expect(fake.calls[0]?.url).toBe(settings.tokenUrl);
     expect(fake.calls[0]?.init?.method).toBe('POST');
     expect(fake.calls[0]?.init?.headers).toMatchObject({ 'content-type': 'application/x-www-form-urlencoded' });

@@ -1,5 +1,5 @@
 import type { MicrosoftConfig } from '../../../config/app-config.js';
-import type { ProviderTokens } from '../provider-auth.js';
+import type { AuthorizationGrant, ProviderTokens } from '../provider-auth.js';
 import { ProviderError } from '../provider.errors.js';
 import { type OAuthErrorBody, toOAuthProviderError } from './graph-errors.js';
 import type { FetchLike } from './graph-http.js';
@@ -15,10 +15,37 @@ interface TokenResponse {
   access_token?: string;
   refresh_token?: string;
   expires_in?: number | string;
+  /** The scopes granted, space-separated (without `offline_access`). */
+  scope?: string;
+}
+
+/** What the calendar needs of GRAPH_SCOPES (offline_access shows as the refresh token instead). */
+const GRAPH_CALENDAR_SCOPES = ['Calendars.ReadWrite'];
+const GRAPH_RESOURCE = 'https://graph.microsoft.com/';
+
+/**
+ * The calendar scopes the token response's `scope` lacks: the consent screen may grant less than
+ * asked. Graph may answer scopes with its resource prefix, and case varies. No `scope`: all granted.
+ */
+export function missingGraphScopes(granted: string | undefined): string[] {
+  if (granted === undefined) return [];
+  const scopes = new Set(
+    granted
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((s) => (s.toLowerCase().startsWith(GRAPH_RESOURCE) ? s.slice(GRAPH_RESOURCE.length) : s).toLowerCase()),
+  );
+  return GRAPH_CALENDAR_SCOPES.filter((scope) => !scopes.has(scope.toLowerCase()));
 }
 
 /** Where to send the user to grant calendar access (Microsoft identity platform v2, auth code flow). */
-export function graphAuthorizeUrl(settings: OAuthSettings, redirectUri: string, state: string, loginHint?: string): string {
+export function graphAuthorizeUrl(
+  settings: OAuthSettings,
+  redirectUri: string,
+  state: string,
+  loginHint?: string,
+  codeChallenge?: string,
+): string {
   const url = new URL(settings.oauthAuthorizeUrl);
   url.search = new URLSearchParams({
     client_id: settings.clientId,
@@ -29,6 +56,7 @@ export function graphAuthorizeUrl(settings: OAuthSettings, redirectUri: string, 
     state,
     prompt: 'select_account',
     ...(loginHint ? { login_hint: loginHint } : {}),
+    ...(codeChallenge ? { code_challenge: codeChallenge, code_challenge_method: 'S256' } : {}),
   }).toString();
   return url.toString();
 }
@@ -45,13 +73,14 @@ export class GraphOAuthClient {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens> {
+  async exchangeCode(code: string, redirectUri: string, codeVerifier?: string): Promise<AuthorizationGrant> {
     try {
       const answer = await this.post('oauth.token', {
         grant_type: 'authorization_code',
         code,
         redirect_uri: redirectUri,
         scope: GRAPH_SCOPES.join(' '),
+        ...(codeVerifier ? { code_verifier: codeVerifier } : {}),
       });
       if (!answer.refresh_token) {
         throw new ProviderError(
@@ -60,7 +89,7 @@ export class GraphOAuthClient {
           'Microsoft returned no refresh token: the consent must include the offline_access scope; connect again',
         );
       }
-      return this.tokens(answer, answer.refresh_token);
+      return { ...this.tokens(answer, answer.refresh_token), missingScopes: missingGraphScopes(answer.scope) };
     } catch (error) {
       // A used, expired or foreign code is a bad request of this flow, not a revoked credential.
       if (error instanceof ProviderError && error.kind === 'auth_revoked') {

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+  UseInterceptors,
+  applyDecorators,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
+import { Reflector } from '@nestjs/core';
+import { ApiHeader } from '@nestjs/swagger';
+import { type Observable, from, lastValueFrom } from 'rxjs';
+import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.errors.js';
+import { IdempotencyStore, type IdempotentRequest, IdempotentReplay, type StoredAnswer } from './idempotency.store.js';
+
+interface RequestLike {
+  method: string;
+  url: string;
+  body?: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  routeOptions?: { url?: string };
+}
+
+interface ReplyLike {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Makes a write route honour `Idempotency-Key` (see `IdempotencyStore`). The route's command must
+ * run its transaction through `IdempotencyStore.within`.
+ */
+export const Idempotent = () =>
+  applyDecorators(
+    UseInterceptors(IdempotencyInterceptor),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Up to 255 characters, unique per request you mean (a UUID): a repeat with the same key and body answers the ' +
+        'first answer and changes nothing; the same key with another body is a 422. Kept 24 hours.',
+    }),
+  );
+
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly reflector: Reflector,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<RequestLike>();
+    const reply = http.getResponse<ReplyLike>();
+    const key = readKey(request.headers['idempotency-key']);
+    if (key === undefined) return next.handle();
+    const status =
+      this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (request.method === 'POST' ? 201 : 200);
+    const idempotent: IdempotentRequest = {
+      scope: `${callerOf(request)}:${request.method} ${request.routeOptions?.url ?? request.url.split('?')[0]}`,
+      key,
+      fingerprint: fingerprint(request),
+      status,
+    };
+    return from(this.handle(idempotent, reply, next));
+  }
+
+  private async handle(request: IdempotentRequest, reply: ReplyLike, next: CallHandler): Promise<unknown> {
+    const stored = await this.store.find(request.scope, request.key);
+    if (stored) return replay(stored, request, reply);
+    try {
+      // next.handle() binds the handler to the async context it is called in: call it inside.
+      const { result, recorded } = await this.store.run(request, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
+      // The stored answer is the answer, byte for byte the same as any replay of it.
+      return recorded ? recorded.body : result;
+    } catch (error) {
+      if (error instanceof IdempotentReplay) return replay(error.stored, request, reply);
+      throw error;
+    }
+  }
+}
+
+function replay(stored: StoredAnswer, request: IdempotentRequest, reply: ReplyLike): unknown {
+  if (stored.fingerprint !== request.fingerprint) throw new IdempotencyKeyReusedError();
+  reply.header('idempotent-replayed', 'true');
+  return stored.body;
+}
+
+function readKey(raw: string | string[] | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) throw new InvalidIdempotencyKeyError('Send one Idempotency-Key header, not several');
+  if (raw.length === 0) throw new InvalidIdempotencyKeyError('Idempotency-Key must not be empty');
+  if (raw.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new InvalidIdempotencyKeyError(`Idempotency-Key must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  if (!/^[\x20-\x7e]+$/.test(raw)) throw new InvalidIdempotencyKeyError('Idempotency-Key must be printable ASCII');
+  return raw;
+}
+
+/** Keys are scoped per API key: a short hash of the bearer token (never the token itself). */
+function callerOf(request: RequestLike): string {
+  const authorization = request.headers.authorization;
+  const token = typeof authorization === 'string' ? authorization.replace(/^Bearer\s+/i, '').trim() : '';
+  return createHash('sha256').update(`calsync idempotency caller:${token}`).digest('base64url').slice(0, 22);
+}
+
+/** Method, path (with the booking id) and body, with object keys sorted so key order does not matter. */
+function fingerprint(request: RequestLike): string {
+  const path = request.url.split('?')[0];
+  return createHash('sha256')
+    .update(canonicalJson({ method: request.method, path, body: request.body ?? null }))
+    .digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
