@@ -14,6 +14,7 @@ import { fullSyncBench, outlookFullSyncBench } from './full-sync.bench.js';
 import { graphIntakeBench } from './graph-intake.bench.js';
 import { outlookPushToRescheduleBench, pushToRescheduleBench } from './push-to-reschedule.bench.js';
 import { webhookIntakeBench } from './webhook-intake.bench.js';
+import { webhookFanoutBench } from './webhook-fanout.bench.js';
 
 /** Each Outlook bench right after its Google counterpart, so their rows sit side by side in the table. */
 const BENCHES: Bench[] = [
@@ -24,6 +25,7 @@ const BENCHES: Bench[] = [
   fullSyncBench,
   outlookFullSyncBench,
   busyTimesBench,
+  webhookFanoutBench,
 ];
 
 /** No single bench may take longer than this; the run goes on with the next one. */

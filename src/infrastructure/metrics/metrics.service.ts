@@ -83,6 +83,37 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'calsync_webhook_deliveries_total',
+    help: 'Outgoing webhook delivery attempts, by result (delivered/retrying/failed/gone)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookLatency = new Histogram({
+    name: 'calsync_webhook_delivery_latency_seconds',
+    help: 'From the change (its event recorded, in the transaction of the change) to a 2xx from the endpoint',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+
+  /** Set on scrape by whoever owns the deliveries (`webhookBacklogSource`). */
+  webhookBacklogSource?: () => Promise<Array<{ endpointId: number; pending: number }>>;
+
+  readonly webhookBacklog = new Gauge({
+    name: 'calsync_webhook_backlog',
+    help: 'Outgoing webhook deliveries not yet delivered nor given up, per endpoint (refreshed on scrape)',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.webhookBacklogSource) return;
+      const backlog = await this.webhookBacklogSource().catch(() => null);
+      if (!backlog) return;
+      this.webhookBacklog.reset();
+      for (const { endpointId, pending } of backlog) this.webhookBacklog.set({ endpoint: String(endpointId) }, pending);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'calsync_' });
   }

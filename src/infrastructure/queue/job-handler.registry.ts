@@ -5,6 +5,13 @@ export interface JobContext {
   attempts: number;
   maxAttempts: number;
   jobId: string;
+  /**
+   * Fires when the job should stop: it ran longer than `JOB_TIMEOUT_MS` (the attempt has then
+   * failed and is retried with backoff), or the worker is shutting down. A handler doing work in
+   * steps checks it between steps (`signal.throwIfAborted()`), so an abandoned attempt stops
+   * writing at the next step boundary instead of running on beside its retry.
+   */
+  signal: AbortSignal;
 }
 
 export type JobHandlerFn = (payload: unknown, context: JobContext) => Promise<void>;
@@ -13,10 +20,32 @@ export type JobHandlerFn = (payload: unknown, context: JobContext) => Promise<vo
 @Injectable()
 export class JobHandlerRegistry {
   private readonly handlers = new Map<string, JobHandlerFn>();
+  /** task → lane; tasks not listed run in the default lane. */
+  private readonly taskLanes = new Map<string, string>();
+  private readonly laneConcurrency = new Map<string, number>();
 
   register(task: string, handler: JobHandlerFn): void {
     if (this.handlers.has(task)) throw new Error(`Job handler for "${task}" registered twice`);
     this.handlers.set(task, handler);
+  }
+
+  /**
+   * Runs `task` in a lane of its own: a separate worker pool with `concurrency` slots, so jobs that
+   * wait on the outside world (an outgoing webhook may take 10 s to time out) never take the slots
+   * of the sync and calendar writes, and the other way round.
+   */
+  useLane(task: string, lane: string, concurrency: number): void {
+    this.taskLanes.set(task, lane);
+    this.laneConcurrency.set(lane, Math.max(concurrency, this.laneConcurrency.get(lane) ?? 0));
+  }
+
+  /** The extra lanes and their concurrency (the default lane is not listed). */
+  lanes(): Array<[string, number]> {
+    return [...this.laneConcurrency.entries()];
+  }
+
+  laneOf(task: string): string | null {
+    return this.taskLanes.get(task) ?? null;
   }
 
   /**

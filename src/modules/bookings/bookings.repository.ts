@@ -7,12 +7,15 @@ import { AttendeeEntity } from './entities/attendee.entity.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
 import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
+import { HOST_EVENT_OF_ACTION, fieldChanges } from './domain/host-event-changes.js';
+import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 
 @Injectable()
 export class BookingsRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly jobs: JobQueue,
+    private readonly hostEvents: HostEventRecorder,
   ) {}
 
   lockBooking(manager: EntityManager, id: number): Promise<BookingEntity | null> {
@@ -27,6 +30,31 @@ export class BookingsRepository {
     changes: Record<string, unknown>,
   ): Promise<void> {
     await manager.insert(BookingHistoryEntity, { bookingId, action, source, changes, at: () => 'clock_timestamp()' } as never);
+    await this.recordHostEvent(manager, bookingId, action, source, changes);
+  }
+
+  /**
+   * The host's event for this change (webhooks, change feed), in the same transaction: every caller
+   * writes the history entry after the booking row, its attendees and references are final, so the
+   * booking read here is the booking as the change left it.
+   */
+  private async recordHostEvent(
+    manager: EntityManager,
+    bookingId: number,
+    action: HistoryAction,
+    source: ChangeSource,
+    changes: Record<string, unknown>,
+  ): Promise<void> {
+    const type = HOST_EVENT_OF_ACTION[action];
+    if (!type) return;
+    const view = await this.view(bookingId, manager, { history: false });
+    if (!view) return;
+    const { history: _history, ...booking } = view;
+    await this.hostEvents.record(manager, {
+      type,
+      bookingId,
+      data: { booking, source, changes: fieldChanges(action, changes, booking) },
+    });
   }
 
   /** Makes the host's calendar match the booking, durably: retried with backoff until it lands. */
@@ -38,13 +66,16 @@ export class BookingsRepository {
    * Bookings with their attendees, references and history, read from one snapshot (a booking and
    * its history are committed together, so they are read together).
    */
-  async views(ids: number[], manager?: EntityManager): Promise<BookingView[]> {
+  async views(ids: number[], manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView[]> {
     if (ids.length === 0) return [];
-    if (!manager) return this.dataSource.transaction('REPEATABLE READ', (snapshot) => this.views(ids, snapshot));
+    if (!manager) return this.dataSource.transaction('REPEATABLE READ', (snapshot) => this.views(ids, snapshot, options));
     const bookings = await manager.find(BookingEntity, { where: { id: In(ids) }, order: { startTime: 'ASC', id: 'ASC' } });
     const attendees = await manager.find(AttendeeEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
     const references = await manager.find(BookingReferenceEntity, { where: { bookingId: In(ids) } });
-    const history = await manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
+    const history =
+      options.history === false
+        ? []
+        : await manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
     const group = <T extends { bookingId: number }>(rows: T[]) => {
       const map = new Map<number, T[]>();
       for (const row of rows) map.set(row.bookingId, [...(map.get(row.bookingId) ?? []), row]);
@@ -84,7 +115,7 @@ export class BookingsRepository {
     }));
   }
 
-  async view(id: number, manager?: EntityManager): Promise<BookingView | null> {
-    return (await this.views([id], manager))[0] ?? null;
+  async view(id: number, manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView | null> {
+    return (await this.views([id], manager, options))[0] ?? null;
   }
 }

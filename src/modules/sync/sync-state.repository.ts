@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CalendarCacheRepository } from './calendar-cache.repository.js';
 import { type SyncCheckpoint, SyncStateStore } from './ports/sync-state-store.port.js';
+import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 
 /** `SyncStateStore` in SQL: one statement per call, on the caller's manager. */
 @Injectable()
@@ -9,6 +10,7 @@ export class SyncStateRepository implements SyncStateStore {
   constructor(
     private readonly dataSource: DataSource,
     private readonly cache: CalendarCacheRepository,
+    private readonly hostEvents: HostEventRecorder,
   ) {}
 
   async saveCursor(manager: EntityManager, selectedCalendarId: number, checkpoint: SyncCheckpoint): Promise<void> {
@@ -42,16 +44,37 @@ export class SyncStateRepository implements SyncStateStore {
     await this.cache.clear(manager, selectedCalendarId);
   }
 
-  async recordError(
-    selectedCalendarId: number,
-    message: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2, "updatedAt" = now()
-        WHERE "id" = $1`,
-      [selectedCalendarId, message.slice(0, 500)],
-    );
+  /**
+   * The first error after a success (the count goes from 0 to 1) is also the host's
+   * `calendar.sync_failed`, in the same transaction; the retries of a failing calendar are not.
+   */
+  async recordError(selectedCalendarId: number, message: string, manager?: EntityManager): Promise<void> {
+    if (!manager) return this.dataSource.transaction((tx) => this.recordError(selectedCalendarId, message, tx));
+    const rows: Array<{ syncErrorCount: number; userId: number; credentialId: number; provider: string; externalId: string }> =
+      await manager.query(
+        `WITH u AS (
+           UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2, "updatedAt" = now()
+            WHERE "id" = $1
+           RETURNING "syncErrorCount", "userId", "credentialId", "integration" AS "provider", "externalId")
+         SELECT * FROM u`,
+        [selectedCalendarId, message.slice(0, 500)],
+      );
+    const row = rows[0];
+    if (row?.syncErrorCount !== 1) return;
+    await this.hostEvents.record(manager, {
+      type: 'calendar.sync_failed',
+      data: {
+        calendar: {
+          id: selectedCalendarId,
+          userId: row.userId,
+          credentialId: row.credentialId,
+          provider: row.provider,
+          externalCalendarId: row.externalId,
+        },
+        reason: 'sync_error',
+        message: message.slice(0, 500),
+      },
+    });
   }
 
   async clearLastError(manager: EntityManager, selectedCalendarId: number): Promise<void> {

@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { HostEventSubscriptions } from './host-event-consumers.registry.js';
+import { HostEventStore } from './host-event.store.js';
+import {
+  CLEANUP_HOST_EVENTS_JOB,
+  HOST_EVENTS_LANE,
+  HOST_EVENTS_LANE_CONCURRENCY,
+  RUN_HOST_EVENT_CONSUMER_JOB,
+  hostEventConsumerJobOptions,
+} from './host-events.jobs.js';
+
+const PAGE = 200;
+
+/**
+ * Runs the extension consumers (`HostEventSubscriptions`) and the feed's retention clean-up.
+ *
+ * A consumer run reads the feed after the consumer's stored position, hands each event of a type it
+ * wants to its handler, and stores the new position after each one: a handler that throws fails
+ * the job (retried with graphile-worker's backoff) and the position stays before that event, so
+ * it is handed again: at least once, in commit order. One run per consumer at a time (its queue).
+ */
+@Injectable()
+export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('HostEventConsumers');
+
+  constructor(
+    private readonly registry: JobHandlerRegistry,
+    private readonly subscriptions: HostEventSubscriptions,
+    private readonly store: HostEventStore,
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.handle(RUN_HOST_EVENT_CONSUMER_JOB, ({ consumer }) => this.run(consumer));
+    this.registry.useLane(RUN_HOST_EVENT_CONSUMER_JOB.name, HOST_EVENTS_LANE, HOST_EVENTS_LANE_CONCURRENCY);
+    this.registry.handle(CLEANUP_HOST_EVENTS_JOB, async () => {
+      const removed = await this.store.removeExpired();
+      if (removed > 0) this.logger.log(`Removed ${removed} host events older than the retention`);
+    });
+  }
+
+  /** Catch up at start: events recorded while no instance ran (or before a consumer existed). */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const consumer of this.subscriptions.all()) {
+      await this.jobs.enqueueJob(
+        RUN_HOST_EVENT_CONSUMER_JOB,
+        { consumer: consumer.name },
+        hostEventConsumerJobOptions(consumer.name),
+      );
+    }
+  }
+
+  /** Hourly: the retention clean-up, as a keyed job (one at a time across instances). */
+  @Interval('host-events-cleanup', 3_600_000)
+  async scheduleCleanup(): Promise<void> {
+    if (!this.config.schedulerEnabled) return;
+    await this.jobs
+      .enqueueJob(CLEANUP_HOST_EVENTS_JOB, {})
+      .catch((error: Error) => this.logger.warn(`cleanup: ${error.message}`));
+  }
+
+  async run(name: string): Promise<void> {
+    const consumer = this.subscriptions.get(name);
+    if (!consumer) return; // registered by another version of the code; nothing to do here
+    await this.dataSource.query(`INSERT INTO "HostEventConsumer" ("name") VALUES ($1) ON CONFLICT ("name") DO NOTHING`, [name]);
+    const rows: Array<{ position: string }> = await this.dataSource.query(
+      `SELECT "position"::text AS "position" FROM "HostEventConsumer" WHERE "name" = $1`,
+      [name],
+    );
+    let position = Number(rows[0].position);
+    await this.store.sequence();
+    for (;;) {
+      const events = await this.store.readSequenced(position, PAGE);
+      if (events.length === 0) return;
+      for (const { position: at, ...event } of events) {
+        if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event);
+        position = at;
+        await this.dataSource.query(`UPDATE "HostEventConsumer" SET "position" = $2, "updatedAt" = now() WHERE "name" = $1`, [
+          name,
+          position,
+        ]);
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { HostEventSubscriptions, type HostEventEnvelope } from './host-event-consumers.registry.js';
+import {
+  DELIVER_WEBHOOKS_JOB,
+  RUN_HOST_EVENT_CONSUMER_JOB,
+  WEBHOOK_SHARDS,
+  deliverWebhooksUnkeyedOptions,
+  hostEventConsumerUnkeyedOptions,
+} from './host-events.jobs.js';
+import { HostEventRecorder, type HostEventType, type NewHostEvent } from './ports/host-event-recorder.port.js';
+
+/** Events stay in the change feed at least this long. */
+export const FEED_RETENTION_DAYS = 30;
+const SEQUENCER_LOCK = 'calsync:host-event-feed';
+
+export interface FeedEvent extends HostEventEnvelope {
+  position: number;
+}
+
+interface FeedRow {
+  cursor: string;
+  id: string;
+  type: HostEventType;
+  createdAt: Date;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The outbox of host events (`HostEvent`), its fan-out to webhook deliveries, and the change feed.
+ *
+ * Commit order. `seq` is a bigserial: assigned at insert, not at commit. Two transactions can
+ * commit out of order (the one holding seq 7 commits after the one holding seq 8), so a consumer
+ * paging by `seq` could read 8, move its cursor past 7, and never see 7. The feed therefore pages
+ * by `position`, which a sequencer assigns after commit: under one advisory lock, every committed
+ * event without a position gets the next ones, in `seq` order. A transaction still in flight is
+ * invisible to it and gets a later position once it commits; positions commit in increasing order
+ * (one sequencer at a time), so a reader that saw position p will only ever find new events above
+ * p. The feed reader and the consumer jobs run the sequencer before they read; it costs one
+ * indexed UPDATE of the events committed since the last run. (A reader that only exposed ids below
+ * the oldest in-flight transaction's would stall behind any long transaction and still need the
+ * inserting transaction's xid on every row; this keeps the feed moving and the rows plain.)
+ *
+ * Per-booking order needs no sequencer: a booking's changes are serialized by its row lock, so its
+ * events' `seq` order is the order they happened, and deliveries follow `seq` per booking.
+ */
+@Injectable()
+export class HostEventStore extends HostEventRecorder {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+    private readonly consumers: HostEventSubscriptions,
+  ) {
+    super();
+  }
+
+  /**
+   * In the caller's transaction: the event, one pending delivery per enabled endpoint that wants
+   * its type, and the jobs that deliver them and feed the extension consumers.
+   */
+  async record(manager: EntityManager, event: NewHostEvent): Promise<{ id: string }> {
+    const id = `evt_${randomUUID().replace(/-/g, '')}`;
+    const bookingId = event.bookingId ?? null;
+    const rows: Array<{ targets: Array<[number, number]> }> = await manager.query(
+      `WITH e AS (
+         INSERT INTO "HostEvent" ("id", "type", "bookingId", "data") VALUES ($1, $2, $3, $4::jsonb) RETURNING "seq"
+       ), d AS (
+         INSERT INTO "WebhookDelivery" ("endpointId", "eventSeq", "orderingKey", "shard", "giveUpAfter")
+         SELECT w."id", e."seq",
+                CASE WHEN $3::int IS NULL THEN 'event:' || e."seq" ELSE 'booking:' || $3::int END,
+                (COALESCE($3::bigint, e."seq") % $5::int)::smallint,
+                clock_timestamp() + interval '24 hours'
+           FROM "WebhookEndpoint" w, e
+          WHERE w."enabled" AND (w."events" IS NULL OR $2 = ANY (w."events"))
+         RETURNING "endpointId", "shard"
+       )
+       SELECT COALESCE((SELECT json_agg(DISTINCT jsonb_build_array("endpointId", "shard")) FROM d), '[]'::json) AS targets`,
+      [id, event.type, bookingId, JSON.stringify(event.data), WEBHOOK_SHARDS],
+    );
+    for (const [endpointId, shard] of rows[0]?.targets ?? []) {
+      await this.jobs.enqueueJob(
+        DELIVER_WEBHOOKS_JOB,
+        { endpointId, shard },
+        deliverWebhooksUnkeyedOptions(endpointId, shard),
+        manager,
+      );
+    }
+    for (const consumer of this.consumers.interestedIn(event.type)) {
+      await this.jobs.enqueueJob(
+        RUN_HOST_EVENT_CONSUMER_JOB,
+        { consumer: consumer.name },
+        hostEventConsumerUnkeyedOptions(consumer.name),
+        manager,
+      );
+    }
+    return { id };
+  }
+
+  /** Gives every committed event without a feed position the next positions (see the class comment). */
+  async sequence(): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [SEQUENCER_LOCK]);
+      await manager.query(
+        `WITH base AS (SELECT COALESCE(max("position"), 0) AS p FROM "HostEvent"),
+              todo AS (SELECT "seq", row_number() OVER (ORDER BY "seq") AS n FROM "HostEvent" WHERE "position" IS NULL)
+         UPDATE "HostEvent" h SET "position" = base.p + todo.n FROM base, todo WHERE h."seq" = todo."seq"`,
+      );
+    });
+  }
+
+  /** The change feed: events after `after`, in commit order. */
+  async feed(after: number, limit: number): Promise<FeedEvent[]> {
+    await this.sequence();
+    return this.readSequenced(after, limit);
+  }
+
+  /** Events already sequenced after `after` (no sequencing: for a caller that just ran it). */
+  async readSequenced(after: number, limit: number): Promise<FeedEvent[]> {
+    const rows: FeedRow[] = await this.dataSource.query(
+      `SELECT h."position"::text AS "cursor", h."id", h."type", h."createdAt", h."data"
+         FROM "HostEvent" h WHERE h."position" > $1 ORDER BY h."position" LIMIT $2`,
+      [after, limit],
+    );
+    return rows.map((r) => ({
+      position: Number(r.cursor),
+      id: r.id,
+      type: r.type,
+      timestamp: new Date(r.createdAt).toISOString(),
+      data: r.data,
+    }));
+  }
+
+  /**
+   * Drops events older than the retention with their deliveries. The newest sequenced event is
+   * always kept: positions continue from it, so a cursor a consumer holds stays valid.
+   */
+  async removeExpired(): Promise<number> {
+    await this.sequence();
+    const rows: Array<{ count: string }> = await this.dataSource.query(
+      `WITH gone AS (
+         DELETE FROM "HostEvent"
+          WHERE "createdAt" < now() - ($1::int * interval '1 day')
+            AND "position" IS NOT NULL
+            AND "position" < (SELECT max("position") FROM "HostEvent")
+         RETURNING 1)
+       SELECT count(*)::text AS count FROM gone`,
+      [FEED_RETENTION_DAYS],
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+}

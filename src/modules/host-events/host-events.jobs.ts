@@ -1,0 +1,69 @@
+import { defineJob } from '../../infrastructure/queue/job-definition.js';
+import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
+
+/**
+ * The host-events module's durable jobs. They run in a lane of their own (`HOST_EVENTS_LANE`, a
+ * separate worker pool), so a slow endpoint or extension never takes the slots of the sync.
+ */
+export const HOST_EVENTS_LANE = 'host-events';
+export const HOST_EVENTS_LANE_CONCURRENCY = 16;
+
+/**
+ * An endpoint's deliveries are spread over this many serial streams (`shard` = booking id modulo
+ * this): one booking always lands in the same one (its events stay in order), and one endpoint
+ * never holds more than this many of the lane's slots, even when every attempt hangs for 10 s.
+ */
+export const WEBHOOK_SHARDS = 4;
+
+export interface DeliverWebhooksPayload {
+  endpointId: number;
+  shard: number;
+}
+
+/** "Deliver what is due for endpoint E, shard S, in event order." */
+export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-webhooks', {
+  jobKeyMode: 'replace',
+  maxAttempts: 25,
+});
+
+/** One waiting drain per (endpoint, shard), in its own queue so it never runs twice at once. */
+export function deliverWebhooksJobOptions(endpointId: number, shard: number): EnqueueOptions {
+  const key = `webhooks:${endpointId}:${shard}`;
+  return { ...DELIVER_WEBHOOKS_JOB.options, jobKey: key, queueName: key };
+}
+
+/**
+ * The same queue without a job key, for the transactions that record events: a job key is one row
+ * that every concurrent transaction enqueueing it would lock until its commit, serializing changes
+ * of unrelated bookings. A drain that finds nothing due ends at once.
+ */
+export function deliverWebhooksUnkeyedOptions(endpointId: number, shard: number): EnqueueOptions {
+  return { ...DELIVER_WEBHOOKS_JOB.options, queueName: `webhooks:${endpointId}:${shard}` };
+}
+
+export interface RunHostEventConsumerPayload {
+  consumer: string;
+}
+
+/** "Hand consumer C (an extension module's handler) the events after its position." */
+export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload>('host-event-consumer', {
+  jobKeyMode: 'preserve_run_at',
+  maxAttempts: 25,
+});
+
+export function hostEventConsumerJobOptions(consumer: string): EnqueueOptions {
+  const key = `host-event-consumer:${consumer}`;
+  return { ...RUN_HOST_EVENT_CONSUMER_JOB.options, jobKey: key, queueName: key };
+}
+
+/** Without a job key, for the transactions that record events (see `deliverWebhooksUnkeyedOptions`). */
+export function hostEventConsumerUnkeyedOptions(consumer: string): EnqueueOptions {
+  return { ...RUN_HOST_EVENT_CONSUMER_JOB.options, queueName: `host-event-consumer:${consumer}` };
+}
+
+/** Drops change-feed events older than the retention (30 days), with their delivery log. */
+export const CLEANUP_HOST_EVENTS_JOB = defineJob<Record<string, never>>('cleanup-host-events', {
+  jobKey: 'cleanup-host-events',
+  jobKeyMode: 'preserve_run_at',
+  maxAttempts: 5,
+});

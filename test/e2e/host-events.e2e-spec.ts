@@ -1,0 +1,460 @@
+import { Webhook } from 'standardwebhooks';
+import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
+import { HostEventRecorder } from '../../src/modules/host-events/index.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
+import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
+import { afterPush, bookAndSettle, enableFlagForUser, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
+import { type HookData, WebhookReceiver } from '../support/webhook-receiver.js';
+
+const SYNC = 'calendar-subscription-sync';
+
+/** Walks the change feed from `after` to its end. */
+async function walkFeed(t: TestApp, after = '0', limit = 500) {
+  const items: Array<{ id: string; type: string; timestamp: string; data: HookData }> = [];
+  let cursor = after;
+  for (;;) {
+    const page = await t.api.get(`/api/v1/changes?after=${cursor}&limit=${limit}`).expect(200);
+    expect(typeof page.body.nextCursor).toBe('string');
+    if (page.body.items.length === 0) return { items, cursor };
+    items.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  }
+}
+
+describe('Host integration: signed outgoing webhooks, the change feed, the extension point', () => {
+  let t: TestApp;
+  const receivers: WebhookReceiver[] = [];
+
+  const receiver = async () => {
+    const r = await WebhookReceiver.start();
+    receivers.push(r);
+    return r;
+  };
+  const endpoint = async (url: string, body: Record<string, unknown> = {}) =>
+    (
+      await t.api
+        .post('/api/v1/webhook-endpoints')
+        .send({ url, ...body })
+        .expect(201)
+    ).body as {
+      id: number;
+      secret: string;
+      enabled: boolean;
+    };
+  const book = async (host: Host, daysAhead = 3) =>
+    (
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Hooked', ...slot(daysAhead), attendees: [{ email: 'guest@example.com' }] })
+        .expect(201)
+    ).body as { id: number };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterEach(async () => {
+    const list = await t.api.get('/api/v1/webhook-endpoints?limit=200').expect(200);
+    for (const e of list.body.items) await t.api.delete(`/api/v1/webhook-endpoints/${e.id}`).expect(204);
+    for (const r of receivers.splice(0)) await r.stop();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('manages endpoints: create shows the secret once, list/get/patch/rotate/delete', async () => {
+    const r = await receiver();
+    const created = await t.api
+      .post('/api/v1/webhook-endpoints')
+      .send({ url: r.url, events: ['booking.created', 'booking.cancelled'], description: 'CRM' })
+      .expect(201);
+    expect(created.body).toMatchObject({ url: r.url, events: ['booking.created', 'booking.cancelled'], enabled: true });
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(Buffer.from(created.body.secret.slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(24);
+    const id = created.body.id;
+
+    const got = await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200);
+    expect(got.body).toMatchObject({ id, url: r.url, description: 'CRM', enabled: true });
+    expect(got.body).not.toHaveProperty('secret');
+    expect(JSON.stringify(got.body)).not.toContain(created.body.secret.slice(6));
+
+    const list = await t.api.get('/api/v1/webhook-endpoints').expect(200);
+    expect(list.body.items.map((e: { id: number }) => e.id)).toContain(id);
+    expect(list.body.nextCursor).toBeNull();
+    expect(JSON.stringify(list.body)).not.toContain('whsec_');
+
+    const patched = await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ events: null, enabled: false }).expect(200);
+    expect(patched.body).toMatchObject({ events: null, enabled: false });
+
+    const rotated = await t.api.post(`/api/v1/webhook-endpoints/${id}/rotate-secret`).expect(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    const stored: Array<{ encryptedSecret: string }> = await t.dataSource.query(
+      `SELECT "encryptedSecret" FROM "WebhookEndpoint" WHERE "id" = $1`,
+      [id],
+    );
+    expect(stored[0].encryptedSecret).not.toContain(rotated.body.secret.slice(6));
+
+    await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(204);
+    await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(404);
+    await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(404);
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/rotate-secret`).expect(404);
+  });
+
+  it('refuses bad input with 400, never 500', async () => {
+    const bad = async (body: unknown, pattern: RegExp) => {
+      const res = await t.api
+        .post('/api/v1/webhook-endpoints')
+        .send(body as object)
+        .expect(400);
+      expect(JSON.stringify(res.body)).toMatch(pattern);
+    };
+    await bad({}, /url/);
+    await bad({ url: 'not a url' }, /absolute http or https URL/);
+    await bad({ url: 'ftp://example.com/hook' }, /http or https/);
+    await bad({ url: 'http://example.com', events: ['booking.exploded'] }, /events/);
+    await bad({ url: 'http://example.com', events: [] }, /events/);
+    await bad({ url: 'http://example.com', secret: 'mine' }, /secret/);
+    await t.api.get('/api/v1/webhook-endpoints/abc').expect(400);
+    await t.api.get('/api/v1/webhook-endpoints?limit=0').expect(400);
+    await t.api.get('/api/v1/webhook-endpoints?limit=201').expect(400);
+    await t.api.get('/api/v1/changes?after=-1').expect(400);
+    await t.api.get('/api/v1/changes?limit=abc').expect(400);
+    await t.api.patch('/api/v1/webhook-endpoints/999999').send({ enabled: true }).expect(404);
+    await t.api.patch('/api/v1/webhook-endpoints/1').send({ enabled: 'yes' }).expect(400);
+    await t.http.get('/api/v1/webhook-endpoints').expect(401);
+    await t.http.get('/api/v1/changes').expect(401);
+  });
+
+  it('a booking created, rescheduled through the API, moved in Google and cancelled: 4 signed events in order, with source and changes', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const r = await receiver();
+    const { secret } = await endpoint(r.url);
+    const feedStart = (await walkFeed(t)).cursor;
+
+    const booking = await bookAndSettle(t, host);
+    const api = { startTime: shifted(booking.startTime, 60), endTime: shifted(booking.endTime, 60) };
+    await afterPush(t, () => t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send(api).expect(200));
+    const moved = { startTime: shifted(booking.startTime, 180), endTime: shifted(booking.endTime, 180) };
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, {
+        start: { dateTime: moved.startTime },
+        end: { dateTime: moved.endTime },
+      }),
+    );
+    await t.api.post(`/api/v1/bookings/${booking.id}/cancel`).send({ reason: 'No longer needed' }).expect(200);
+
+    const mine = () => r.received.filter((h) => h.json.data.booking?.id === booking.id);
+    await expectEventually(() => expect(mine()).toHaveLength(4), { timeoutMs: 15_000 });
+    const hooks = mine();
+
+    // Standard Webhooks' own verifier accepts every delivery, and refuses a tampered one.
+    const verifier = new Webhook(secret);
+    for (const hook of hooks) {
+      expect(hook.headers['webhook-id']).toBe(hook.json.id);
+      expect(hook.headers['webhook-timestamp']).toMatch(/^\d{10}$/);
+      expect(hook.headers['webhook-signature']).toMatch(/^v1,/);
+      expect(() => verifier.verify(hook.body, hook.headers as Record<string, string>)).not.toThrow();
+    }
+    const tampered = hooks[0].body.replace('"booking.created"', '"booking.cancelled"');
+    expect(() => verifier.verify(tampered, hooks[0].headers as Record<string, string>)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(
+        hooks[0].body,
+        hooks[0].headers as Record<string, string>,
+      ),
+    ).toThrow();
+
+    expect(hooks.map((h) => [h.json.type, h.json.data.source])).toEqual([
+      ['booking.created', 'api'],
+      ['booking.rescheduled', 'api'],
+      ['booking.rescheduled', 'google_calendar'],
+      ['booking.cancelled', 'api'],
+    ]);
+    expect(hooks[0].json.data.changes).toEqual({
+      startTime: { from: null, to: booking.startTime },
+      endTime: { from: null, to: booking.endTime },
+    });
+    expect(hooks[1].json.data.changes).toEqual({
+      startTime: { from: booking.startTime, to: api.startTime },
+      endTime: { from: booking.endTime, to: api.endTime },
+    });
+    expect(hooks[2].json.data.changes).toEqual({
+      startTime: { from: api.startTime, to: moved.startTime },
+      endTime: { from: api.endTime, to: moved.endTime },
+    });
+    expect(hooks[3].json.data.changes).toEqual({
+      status: { from: 'accepted', to: 'cancelled' },
+      cancellationReason: { from: null, to: 'No longer needed' },
+    });
+    // Each carries the booking as the change left it (the GET view without history).
+    expect(hooks[1].json.data.booking).toMatchObject({ status: 'accepted', ...api });
+    expect(hooks[2].json.data.booking).toMatchObject({ status: 'accepted', ...moved });
+    const final = (await t.api.get(`/api/v1/bookings/${booking.id}`).expect(200)).body;
+    // (its calendar event is deleted afterwards, by the calendar write: the reference goes then)
+    const { history: _history, references: _references, ...rest } = final;
+    expect(hooks[3].json.data.booking).toEqual({ ...rest, references: hooks[2].json.data.booking.references });
+    expect(hooks[3].json.data.booking.references).toHaveLength(1);
+    expect(hooks[0].json.data.booking.references).toEqual([]);
+    expect(hooks[3].json.data.booking).not.toHaveProperty('history');
+
+    // The change feed has the same events, with the same ids, in the same order.
+    const feed = (await walkFeed(t, feedStart)).items.filter((e) => e.data.booking?.id === booking.id);
+    expect(feed.map((e) => e.id)).toEqual(hooks.map((h) => h.json.id));
+    expect(feed.map((e) => e.type)).toEqual(hooks.map((h) => h.json.type));
+
+    // The example extension recorded both reschedules, once each.
+    await expectEventually(async () => {
+      const trail = await t.api.get(`/api/v1/extensions/audit-trail/bookings/${booking.id}/reschedules`).expect(200);
+      expect(trail.body.items.map((i: { source: string; to: string }) => [i.source, i.to])).toEqual([
+        ['api', api.startTime],
+        ['google_calendar', moved.startTime],
+      ]);
+      expect(trail.body.items.map((i: { eventId: string }) => i.eventId)).toEqual([hooks[1].json.id, hooks[2].json.id]);
+    });
+
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/calsync_webhook_deliveries_total\{result="delivered"\} [1-9]/);
+    expect(metrics.text).toMatch(/calsync_webhook_delivery_latency_seconds_count [1-9]/);
+    expect(metrics.text).toMatch(/calsync_webhook_backlog\{endpoint="\d+"\} 0/);
+  });
+
+  it('retries after a 500 with the same webhook-id, then succeeds', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    r.respond = (_hook, index) => (index === 0 ? 500 : 200);
+    const { id, secret } = await endpoint(r.url, { events: ['booking.created'] });
+    await book(host);
+    await expectEventually(() => expect(r.received).toHaveLength(2), { timeoutMs: 15_000, intervalMs: 100 });
+    expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
+    expect(r.received[1].body).toBe(r.received[0].body);
+    expect(() => new Webhook(secret).verify(r.received[1].body, r.received[1].headers as Record<string, string>)).not.toThrow();
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({
+        eventId: r.received[0].json.id,
+        type: 'booking.created',
+        status: 'delivered',
+        attempts: 2,
+        lastStatusCode: 200,
+        lastError: null,
+        nextAttemptAt: null,
+      });
+      expect(log.body.items[0].deliveredAt).toEqual(expect.any(String));
+    });
+  });
+
+  it('a 410 disables the endpoint', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    r.respond = () => 410;
+    const { id } = await endpoint(r.url);
+    await book(host);
+    await expectEventually(async () => {
+      const e = await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200);
+      expect(e.body.enabled).toBe(false);
+      expect(e.body.disabledReason).toMatch(/410/);
+    });
+    const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    expect(log.body.items[0]).toMatchObject({ status: 'failed', lastStatusCode: 410 });
+    const count = r.received.length;
+    await book(host, 4);
+    await expectConsistently(() => expect(r.received).toHaveLength(count), { durationMs: 700 });
+    // Redelivering to a disabled endpoint is refused until it is enabled again.
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/${log.body.items[0].id}/redeliver`).expect(409);
+  });
+
+  it('a hanging endpoint does not delay another one', async () => {
+    const host = await connectGoogleHost(t);
+    const dead = await receiver();
+    dead.respond = () => 'hang';
+    const alive = await receiver();
+    await endpoint(dead.url, { events: ['booking.created'] });
+    await endpoint(alive.url, { events: ['booking.created'] });
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await book(host, 5 + i)).id);
+    await expectEventually(() => expect(alive.received).toHaveLength(8), { timeoutMs: 9_000 });
+    expect(alive.received.map((h) => h.json.data.booking.id).sort()).toEqual([...ids].sort());
+    // Everything reached the live endpoint while the first attempt at the hanging one was still
+    // waiting for an answer (it is abandoned after 10 s).
+    expect(dead.received.length).toBeGreaterThan(0);
+    expect(Math.max(...alive.received.map((h) => h.receivedAt)) - dead.received[0].receivedAt).toBeLessThan(10_000);
+    const stuck: Array<{ attempts: number }> = await t.dataSource.query(
+      `SELECT d."attempts" FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId" WHERE w."url" = $1`,
+      [dead.url],
+    );
+    expect(stuck.some((d) => d.attempts === 0)).toBe(true);
+    expect(dead.received.length).toBeLessThanOrEqual(4); // at most one stream per shard is stuck on it
+  });
+
+  it('redelivers a delivery on request (202), with the same webhook-id', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    const { id } = await endpoint(r.url, { events: ['booking.created'] });
+    await book(host);
+    await book(host, 4);
+    await expectEventually(() => expect(r.received).toHaveLength(2));
+    const first = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries?limit=1`).expect(200);
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await t.api
+      .get(`/api/v1/webhook-endpoints/${id}/deliveries?limit=1&after=${first.body.nextCursor}`)
+      .expect(200);
+    expect(second.body.items).toHaveLength(1);
+    expect(second.body.items[0].id).toBeLessThan(first.body.items[0].id);
+    expect(second.body.nextCursor).toBeNull();
+
+    const delivery = second.body.items[0];
+    const res = await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/${delivery.id}/redeliver`).expect(202);
+    expect(res.body).toMatchObject({ id: delivery.id, status: 'pending' });
+    await expectEventually(() => expect(r.received).toHaveLength(3));
+    expect(r.received[2].headers['webhook-id']).toBe(delivery.eventId);
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items.find((d: { id: number }) => d.id === delivery.id)).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+      });
+    });
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/99999999/redeliver`).expect(404);
+  });
+
+  it('signs with the new secret once it is rotated', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    const { id, secret } = await endpoint(r.url, { events: ['booking.created'] });
+    const rotated = (await t.api.post(`/api/v1/webhook-endpoints/${id}/rotate-secret`).expect(200)).body.secret;
+    await book(host);
+    await expectEventually(() => expect(r.received).toHaveLength(1));
+    const headers = r.received[0].headers as Record<string, string>;
+    expect(() => new Webhook(rotated).verify(r.received[0].body, headers)).not.toThrow();
+    expect(() => new Webhook(secret).verify(r.received[0].body, headers)).toThrow();
+  });
+
+  it('the change feed walked from the start sees every event once, in commit order', async () => {
+    const host = await connectGoogleHost(t);
+    for (let i = 0; i < 3; i++) await book(host, 10 + i);
+    const walked = await walkFeed(t, '0', 2);
+    const ids = walked.items.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const stored: Array<{ count: string }> = await t.dataSource.query(`SELECT count(*)::text AS count FROM "HostEvent"`);
+    expect(ids).toHaveLength(Number(stored[0].count));
+    for (const item of walked.items) {
+      expect(Object.keys(item).sort()).toEqual(['data', 'id', 'timestamp', 'type']);
+    }
+    // Caught up: the same cursor again, nothing new.
+    const again = await t.api.get(`/api/v1/changes?after=${walked.cursor}`).expect(200);
+    expect(again.body).toEqual({ items: [], nextCursor: walked.cursor });
+  });
+
+  it('commit-order race: the event that got the lower id but committed last is still seen, exactly once', async () => {
+    const recorder = t.app.get(HostEventRecorder);
+    const start = (await walkFeed(t)).cursor;
+    const slow = t.dataSource.createQueryRunner();
+    const fast = t.dataSource.createQueryRunner();
+    await slow.connect();
+    await fast.connect();
+    try {
+      await slow.startTransaction();
+      const first = await recorder.record(slow.manager, { type: 'calendar.sync_failed', data: { test: 'slow' } });
+      await fast.startTransaction();
+      const second = await recorder.record(fast.manager, { type: 'calendar.sync_failed', data: { test: 'fast' } });
+      await fast.commitTransaction();
+      const seqs: Array<{ id: string; seq: string }> = await t.dataSource.query(
+        `SELECT "id", "seq"::text AS "seq" FROM "HostEvent" WHERE "id" = ANY($1) ORDER BY "seq"`,
+        [[first.id, second.id]],
+      );
+      expect(seqs.map((s) => s.id)).toEqual([second.id]); // the slow one is not committed yet
+
+      const page1 = await walkFeed(t, start, 1);
+      expect(page1.items.map((e) => e.id)).toEqual([second.id]);
+
+      await slow.commitTransaction();
+      const order: Array<{ id: string }> = await t.dataSource.query(
+        `SELECT "id" FROM "HostEvent" WHERE "id" = ANY($1) ORDER BY "seq"`,
+        [[first.id, second.id]],
+      );
+      expect(order.map((o) => o.id)).toEqual([first.id, second.id]); // lower id, committed last
+
+      const page2 = await walkFeed(t, page1.cursor, 1);
+      expect(page2.items.map((e) => e.id)).toEqual([first.id]);
+      const whole = (await walkFeed(t, start)).items.map((e) => e.id);
+      expect(whole).toEqual([second.id, first.id]);
+    } finally {
+      if (slow.isTransactionActive) await slow.rollbackTransaction();
+      if (fast.isTransactionActive) await fast.rollbackTransaction();
+      await slow.release();
+      await fast.release();
+    }
+  });
+
+  it('records nothing when the change rolls back (no event without its change)', async () => {
+    const recorder = t.app.get(HostEventRecorder);
+    const start = (await walkFeed(t)).cursor;
+    await expect(
+      t.dataSource.transaction(async (manager) => {
+        await recorder.record(manager, { type: 'calendar.sync_failed', data: { test: 'rolled back' } });
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect((await walkFeed(t, start)).items).toEqual([]);
+  });
+});
+
+describe('Host integration: no SSRF through webhooks when private URLs are not allowed', () => {
+  let t: TestApp;
+  let r: WebhookReceiver;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'false' } });
+    r = await WebhookReceiver.start();
+  });
+  afterAll(async () => {
+    await r.stop();
+    await t.close();
+  });
+
+  it.each([
+    ['loopback', 'http://127.0.0.1:8080/hook'],
+    ['loopback by name', 'http://localhost/hook'],
+    ['IPv6 loopback', 'http://[::1]/hook'],
+    ['private', 'https://10.1.2.3/hook'],
+    ['private (192.168)', 'http://192.168.0.10/hook'],
+    ['link-local (cloud metadata)', 'http://169.254.169.254/latest/meta-data'],
+    ['IPv4-mapped private', 'http://[::ffff:10.0.0.1]/hook'],
+    ['unique-local', 'http://[fd00::1]/hook'],
+  ])('refuses a %s URL with a clear 400', async (_kind, url) => {
+    const res = await t.api.post('/api/v1/webhook-endpoints').send({ url }).expect(400);
+    expect(JSON.stringify(res.body)).toMatch(/loopback, private or link-local address/);
+  });
+
+  it('refuses a private URL on update too', async () => {
+    const created = await t.api.post('/api/v1/webhook-endpoints').send({ url: 'https://93.184.215.14/hook' }).expect(201);
+    const res = await t.api.patch(`/api/v1/webhook-endpoints/${created.body.id}`).send({ url: 'http://127.0.0.1/x' }).expect(400);
+    expect(JSON.stringify(res.body)).toMatch(/WEBHOOK_ALLOW_PRIVATE_URLS/);
+    await t.api.delete(`/api/v1/webhook-endpoints/${created.body.id}`).expect(204);
+  });
+
+  it('checks again at delivery time (a URL that became private is never called)', async () => {
+    // As if the endpoint had been saved while its name resolved to a public address.
+    const sealed = new TokenCipher(t.config.encryptionKey).seal(`whsec_${Buffer.alloc(32, 7).toString('base64')}`);
+    const rows: Array<{ id: number }> = await t.dataSource.query(
+      `INSERT INTO "WebhookEndpoint" ("url", "encryptedSecret") VALUES ($1, $2) RETURNING "id"`,
+      [r.url, sealed],
+    );
+    const host = await connectGoogleHost(t);
+    await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'x', ...slot(3), attendees: [{ email: 'g@example.com' }] })
+      .expect(201);
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${rows[0].id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null });
+      expect(log.body.items[0].lastError).toMatch(/refused: 127\.0\.0\.1 is not a public address/);
+    });
+    expect(r.received).toHaveLength(0);
+  });
+});

@@ -1,0 +1,66 @@
+import { type IncomingHttpHeaders, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A booking event's data (other types carry other fields). */
+export interface HookData {
+  booking: { id: number; references: unknown[]; [field: string]: unknown };
+  source: string;
+  changes: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: { id: string; type: string; timestamp: string; data: HookData };
+  receivedAt: number;
+}
+
+/**
+ * A real HTTP receiver on 127.0.0.1 for outgoing webhooks. `respond` decides each answer (default
+ * 204); returning `'hang'` never answers (the request is held until the receiver stops).
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  respond: (hook: ReceivedWebhook, index: number) => number | 'hang' = () => 204;
+  private readonly held: ServerResponse[] = [];
+
+  private server!: Server;
+
+  static async start(): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver();
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const hook: ReceivedWebhook = { headers: req.headers, body, json: JSON.parse(body), receivedAt: Date.now() };
+        const index = receiver.received.push(hook) - 1;
+        const answer = receiver.respond(hook, index);
+        if (answer === 'hang') {
+          receiver.held.push(res);
+          return;
+        }
+        res.statusCode = answer;
+        res.end();
+      });
+    });
+    receiver.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return receiver;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  ofType(type: string): ReceivedWebhook[] {
+    return this.received.filter((h) => h.json.type === type);
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.held) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
