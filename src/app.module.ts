@@ -1,6 +1,9 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
+import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
+import { RequestTimeoutInterceptor } from './common/http/request-timeout.interceptor.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './infrastructure/database/database.module.js';
 import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
@@ -10,10 +13,12 @@ import { AvailabilityModule } from './modules/availability/availability.module.j
 import { BookingsModule } from './modules/bookings/bookings.module.js';
 import { ConnectionsModule } from './modules/connections/connections.module.js';
 import { FeatureFlagsModule } from './modules/feature-flags/feature-flags.module.js';
+import { HostEventsModule } from './modules/host-events/host-events.module.js';
 import { OperationsModule } from './modules/operations/operations.module.js';
 import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { LifecycleModule } from './infrastructure/lifecycle/lifecycle.module.js';
+import { AuditTrailModule } from './extensions/audit-trail/audit-trail.module.js';
 
 @Global()
 @Module({})
@@ -37,6 +42,7 @@ export class AppModule {
   static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
+      providers: [{ provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor }],
       imports: [
         ConfigHolderModule.forRoot(config),
         CqrsModule.forRoot(),
@@ -45,6 +51,8 @@ export class AppModule {
         LifecycleModule,
         MetricsModule,
         QueueModule,
+        HostEventsModule,
+        IdempotencyModule,
         FeatureFlagsModule,
         AccountsModule,
         ConnectionsModule,
@@ -53,6 +61,7 @@ export class AppModule {
         SubscriptionsModule,
         AvailabilityModule,
         OperationsModule,
+        AuditTrailModule,
       ],
     };
   }

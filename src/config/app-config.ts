@@ -51,6 +51,10 @@ export interface AppConfig {
   subscriptionRenewBeforeSeconds: number;
   /** Every provider call is abandoned after this long (a hung provider answers 504, a job backs off). */
   providerTimeoutMs: number;
+  /** An API request still running after this long is answered 503 (its work may still complete). */
+  requestTimeoutMs: number;
+  /** A job still running after this long is aborted (its signal fires) and retried with backoff. */
+  jobTimeoutMs: number;
   /** Requested channel lifetime; providers may grant less. */
   channelTtlSeconds: number;
   /**
@@ -64,6 +68,17 @@ export interface AppConfig {
   schedulerEnabled: boolean;
   workerConcurrency: number;
   queuePollIntervalMs: number;
+  /**
+   * URL prefixes a host app may ask the OAuth flow to return to (`OAUTH_RETURN_URLS`,
+   * comma-separated); empty: `POST …/oauth/start` refuses every returnUrl.
+   */
+  oauthReturnUrls: string[];
+  /**
+   * Outgoing webhooks may target loopback, private, link-local and unique-local addresses
+   * (`WEBHOOK_ALLOW_PRIVATE_URLS`; default false in production, true otherwise). Off, such URLs are
+   * refused at create/update and again at each delivery (DNS can change): no SSRF through webhooks.
+   */
+  webhookAllowPrivateUrls: boolean;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** Which values were generated rather than given, so start-up can print them. */
   generated: { apiKey: boolean; adminApiKey: boolean; encryptionKey: boolean };

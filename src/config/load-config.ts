@@ -164,12 +164,16 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     resyncIntervalSeconds: int('RESYNC_INTERVAL_SECONDS', 900, 5, 86400 * 7),
     subscriptionRenewBeforeSeconds: int('SUBSCRIPTION_RENEW_BEFORE_SECONDS', 86400, 60, 86400 * 30),
     providerTimeoutMs: int('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    jobTimeoutMs: int('JOB_TIMEOUT_MS', 300_000, 1_000, 3_600_000),
     channelTtlSeconds: int('CHANNEL_TTL_SECONDS', 604800, 300, 86400 * 30),
     cacheStaleAfterSeconds: int('CACHE_STALE_AFTER_SECONDS', 0, 0, 86400 * 30),
     syncMassCancelThreshold: int('SYNC_MASS_CANCEL_THRESHOLD', 10, 0, 1_000_000),
     schedulerEnabled: bool('SCHEDULER_ENABLED', true),
     workerConcurrency: int('WORKER_CONCURRENCY', 8, 1, 100),
     queuePollIntervalMs: int('QUEUE_POLL_INTERVAL_MS', 2000, 50, 60000),
+    oauthReturnUrls: returnUrlPrefixes(env.OAUTH_RETURN_URLS, production, problems),
+    webhookAllowPrivateUrls: bool('WEBHOOK_ALLOW_PRIVATE_URLS', !production),
     logLevel,
     generated: {
       apiKey: apiKey.generated,
@@ -188,6 +192,38 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
   if (problems.length > 0) throw new ConfigError(problems);
   if (persist && !production) writeDevSecrets(dataDir, generatedSecrets);
   return config;
+}
+
+/**
+ * `OAUTH_RETURN_URLS`: absolute http(s) URLs without query or fragment (https in production, except
+ * for loopback), each a prefix a returnUrl must start with. A prefix that is only an origin gets
+ * its `/`, so `https://app.example.com` never lets `https://app.example.com.evil.test` through.
+ */
+function returnUrlPrefixes(raw: string | undefined, production: boolean, problems: string[]): string[] {
+  const prefixes: string[] = [];
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      problems.push(`OAUTH_RETURN_URLS: "${entry}" is not an absolute URL`);
+      continue;
+    }
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+    if (!['http:', 'https:'].includes(parsed.protocol) || (production && parsed.protocol !== 'https:' && !loopback)) {
+      problems.push(`OAUTH_RETURN_URLS: "${entry}" must be an ${production ? 'https' : 'http(s)'} URL`);
+      continue;
+    }
+    if (parsed.search || parsed.hash || parsed.username || parsed.password) {
+      problems.push(`OAUTH_RETURN_URLS: "${entry}" must not carry a query, a fragment or credentials`);
+      continue;
+    }
+    prefixes.push(entry.includes('/', parsed.protocol.length + 2) ? entry : `${entry}/`);
+  }
+  return prefixes;
 }
 
 function parseKey(raw: string): Buffer | null {

@@ -111,4 +111,45 @@ describe('Jobs of a crashed process', () => {
     );
     expect(Date.now() - died).toBeLessThan(5_000);
   });
+
+  it('are released when the worker that locked them never registered (killed while starting), after 30 s, not before', async () => {
+    const host = await connectGoogleHost(t);
+    const booking = await t.dataSource.query(
+      `INSERT INTO "Booking" ("uid", "userId", "title", "startTime", "endTime") VALUES (gen_random_uuid(), $1, 'Unregistered', $2, $3) RETURNING id`,
+      [host.userId, slot(5).startTime, slot(5).endTime],
+    );
+    const bookingId: number = booking[0].id;
+    // What a process killed between its worker pool taking a job and its first heartbeat leaves:
+    // a job and its queue locked by a worker id no "QueueWorker" row knows.
+    await t.dataSource.transaction(async (m) => {
+      await m.query(
+        `SELECT graphile_worker.add_job('write-booking', json_build_object('bookingId', $1::int), queue_name => 'booking:' || $1,
+                run_at => now() + interval '1 hour')`,
+        [bookingId],
+      );
+      await m.query(
+        `UPDATE graphile_worker._private_jobs SET locked_at = now() - interval '20 seconds', locked_by = 'pool-never-registered',
+                run_at = now() WHERE payload->>'bookingId' = $1::text`,
+        [String(bookingId)],
+      );
+      await m.query(
+        `UPDATE graphile_worker._private_job_queues SET locked_at = now() - interval '20 seconds', locked_by = 'pool-never-registered'
+          WHERE queue_name = 'booking:' || $1`,
+        [bookingId],
+      );
+    });
+    const locked = async () =>
+      (await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE locked_by = 'pool-never-registered'`)).length;
+    // Locked 20 s ago: it might still be a worker about to register; left alone.
+    await expectConsistently(async () => expect(await locked()).toBe(1), { durationMs: 4_000 });
+    // Past 30 s it is a dead worker's: released, and the write lands.
+    await expectEventually(
+      async () => {
+        const res = await t.api.get(`/api/v1/bookings/${bookingId}`).expect(200);
+        expect(res.body.references).toHaveLength(1);
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toContain('Unregistered');
+  }, 40_000);
 });

@@ -20,6 +20,12 @@ const HEARTBEAT_MS = 10_000;
 const RELEASE_CHECK_MS = 2_000;
 /** A worker silent for this long is taken as dead even if its backend still shows (a hung process). */
 const DEAD_AFTER_SECONDS = 45;
+/**
+ * A lock held this long by a worker id no instance ever registered is a dead worker's: a process
+ * killed between its worker pool taking a job and its first heartbeat row (registration follows the
+ * pool's creation by milliseconds, and the heartbeat re-inserts a missing row every 10 s).
+ */
+const UNREGISTERED_AFTER_SECONDS = 30;
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
@@ -30,6 +36,8 @@ const DEAD_AFTER_SECONDS = 45;
 export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
   private runner?: Runner;
+  /** One runner per extra lane (`JobHandlerRegistry.useLane`). */
+  private laneRunners: Runner[] = [];
   private utils?: WorkerUtils;
   private pool?: pg.Pool;
   private heartbeat?: NodeJS.Timeout;
@@ -47,16 +55,22 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     const taskList: TaskList = {};
+    const laneTasks = new Map<string, TaskList>();
     for (const [task, handler] of this.registry.entries()) {
-      taskList[task] = async (payload, helpers) => {
-        await handler(payload, {
-          attempts: helpers.job.attempts,
-          maxAttempts: helpers.job.max_attempts,
-          jobId: String(helpers.job.id),
-        });
-      };
+      const lane = this.registry.laneOf(task);
+      const list = lane ? (laneTasks.get(lane) ?? laneTasks.set(lane, {}).get(lane)!) : taskList;
+      list[task] = (payload, helpers) =>
+        this.runBounded(task, helpers.abortSignal, (signal) =>
+          handler(payload, {
+            attempts: helpers.job.attempts,
+            maxAttempts: helpers.job.max_attempts,
+            jobId: String(helpers.job.id),
+            signal,
+          }),
+        );
     }
-    const pool = new pg.Pool({ connectionString: this.databaseUrl, max: this.config.workerConcurrency + 3 });
+    const laneSlots = this.registry.lanes().reduce((sum, [, concurrency]) => sum + concurrency, 0);
+    const pool = new pg.Pool({ connectionString: this.databaseUrl, max: this.config.workerConcurrency + laneSlots + 3 });
     pool.on('error', (error) => this.connectionLost('queue pool', error));
     pool.on('connect', (client) => client.on('error', (error) => this.connectionLost('queue connection', error)));
     this.pool = pool;
@@ -82,6 +96,20 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       noHandleSignals: true,
       logger: this.workerLogger(),
     });
+    // graphile-worker only takes jobs whose task its runner knows, so each lane's jobs stay in it.
+    for (const [lane, concurrency] of this.registry.lanes()) {
+      this.laneRunners.push(
+        await run({
+          events,
+          pgPool: pool,
+          taskList: laneTasks.get(lane) ?? {},
+          concurrency,
+          pollInterval: this.config.queuePollIntervalMs,
+          noHandleSignals: true,
+          logger: this.workerLogger(),
+        }),
+      );
+    }
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -89,11 +117,37 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.releaseCheck.unref();
   }
 
+  /**
+   * Runs one attempt of a job for at most `JOB_TIMEOUT_MS`: past that, its signal fires and the
+   * attempt fails at once (graphile-worker retries it with backoff), so one hung step never holds a
+   * calendar's queue for good. The handler sees the same signal (and the worker's own shutdown
+   * signal) and stops at its next step.
+   */
+  private async runBounded(task: string, shutdown: AbortSignal, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const ms = this.config.jobTimeoutMs;
+    const timedOut = new AbortController();
+    const signal = AbortSignal.any([timedOut.signal, shutdown]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`Job ${task} did not finish within JOB_TIMEOUT_MS (${ms} ms); aborted, it will be retried`);
+        timedOut.abort(error);
+        reject(error);
+      }, ms);
+      timer.unref();
+    });
+    try {
+      await Promise.race([run(signal), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Before the database connections close: running jobs finish on a live database. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
-    await this.runner?.stop().catch(() => undefined);
+    await Promise.all([this.runner, ...this.laneRunners].map((r) => r?.stop().catch(() => undefined)));
     // Anything still marked as ours is released for the other instances (or our next start).
     const ids = [...this.workerIds];
     if (ids.length > 0 && this.utils) {
@@ -136,9 +190,21 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
           RETURNING q."workerId"`,
         [DEAD_AFTER_SECONDS, [...this.workerIds]],
       );
-      if (rows.length === 0) return;
-      await this.utils.forceUnlockWorkers(rows.map((r) => r.workerId));
-      this.logger.warn(`Released the jobs of ${rows.length} queue worker(s) that stopped without shutting down`);
+      const { rows: unknown } = await this.pool.query<{ workerId: string }>(
+        `SELECT l.locked_by AS "workerId"
+           FROM (SELECT locked_by FROM graphile_worker._private_jobs
+                  WHERE locked_by IS NOT NULL AND locked_at < now() - ($1::int * interval '1 second')
+                 UNION
+                 SELECT locked_by FROM graphile_worker._private_job_queues
+                  WHERE locked_by IS NOT NULL AND locked_at < now() - ($1::int * interval '1 second')) l
+          WHERE l.locked_by <> ALL ($2::text[])
+            AND NOT EXISTS (SELECT 1 FROM "QueueWorker" q WHERE q."workerId" = l.locked_by)`,
+        [UNREGISTERED_AFTER_SECONDS, [...this.workerIds]],
+      );
+      const dead = [...rows, ...unknown].map((r) => r.workerId);
+      if (dead.length === 0) return;
+      await this.utils.forceUnlockWorkers(dead);
+      this.logger.warn(`Released the jobs of ${dead.length} queue worker(s) that stopped without shutting down`);
     } catch (error) {
       this.logger.warn(`releasing dead workers: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -20,4 +20,6 @@ export interface SyncRun {
   syncOn: boolean;
   /** Cached rows a full listing did not touch since then are gone (see `removeNotSeenSince`). */
   startedAt: Date;
+  /** The job's signal (its timeout, or shutdown): checked before every page, so an abandoned run stops there. */
+  signal?: AbortSignal;
 }

@@ -14,8 +14,8 @@ export class SyncCalendarJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(SYNC_CALENDAR_JOB, async ({ selectedCalendarId, full }) => {
-      await this.sync.sync(selectedCalendarId, { full });
+    this.registry.handle(SYNC_CALENDAR_JOB, async ({ selectedCalendarId, full }, { signal }) => {
+      await this.sync.sync(selectedCalendarId, { full, signal });
       await this.replayer.replayIfDue();
     });
   }
