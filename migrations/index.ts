@@ -6,7 +6,10 @@ import { ChannelLifecycle1763800000004 } from './1763800000004-ChannelLifecycle.
 import { UserTeamAncestry1763800000006 } from './1763800000006-UserTeamAncestry.js';
 import { QueueWorkerBackend1763800000010 } from './1763800000010-QueueWorkerBackend.js';
 import { SyncHolds1763800000011 } from './1763800000011-SyncHolds.js';
+import { HostEvents1763800000012 } from './1763800000012-HostEvents.js';
+import { HostIntegrationKeysAndOAuthFlows1763800000013 } from './1763800000013-HostIntegrationKeysAndOAuthFlows.js';
 import { ScheduledTaskTicks1763800000014 } from './1763800000014-ScheduledTaskTicks.js';
+import { ChangeOrdering1763800000015 } from './1763800000015-ChangeOrdering.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -18,5 +21,8 @@ export const MIGRATIONS = [
   UserTeamAncestry1763800000006,
   QueueWorkerBackend1763800000010,
   SyncHolds1763800000011,
+  HostEvents1763800000012,
+  HostIntegrationKeysAndOAuthFlows1763800000013,
   ScheduledTaskTicks1763800000014,
+  ChangeOrdering1763800000015,
 ];

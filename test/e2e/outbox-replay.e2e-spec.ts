@@ -95,6 +95,13 @@ describe('a late outbox replay never applies an old change over a newer one', ()
     const after = await getBooking(t, booking.id);
     expect(after).toMatchObject({ startTime: start, endTime: end });
     expect(after.history.filter((h) => h.action === 'rescheduled')).toHaveLength(1);
+    // Not applied, and not lost: the history shows the replayed change as ignored, once.
+    expect(after.history.filter((h) => h.action === 'ignored')).toEqual([
+      expect.objectContaining({
+        source: setup.provider,
+        changes: expect.objectContaining({ reason: 'superseded by a later change' }),
+      }),
+    ]);
   });
 
   it.each(providers)('%s: a later API reschedule wins over the replayed one', async (_name, setup) => {
@@ -106,7 +113,13 @@ describe('a late outbox replay never applies an old change over a newer one', ()
     await runTask(t, 'resync-calendars');
     await waitForQueueIdle(t);
     await expectEventually(async () => expect(await outcomeOf(old)).toBe('ignored: superseded by a newer change'));
-    expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end });
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ startTime: start, endTime: end });
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'api'],
+      ['ignored', setup.provider],
+    ]);
   });
 
   it.each(providers)('%s: a replayed change with nothing newer is still applied, once', async (_name, setup) => {

@@ -53,7 +53,12 @@ const calendars: Calendar[] = [
       t.microsoft.updateEvent(booking.eventId, {
         recurrence: {
           pattern: { type: 'daily', interval: 1 },
-          range: { type: 'numbered', startDate: booking.startTime.slice(0, 10), numberOfOccurrences: 3, recurrenceTimeZone: 'UTC' },
+          range: {
+            type: 'numbered',
+            startDate: booking.startTime.slice(0, 10),
+            numberOfOccurrences: 3,
+            recurrenceTimeZone: 'UTC',
+          },
         },
       });
     },
@@ -150,7 +155,9 @@ describe.each(calendars)('a booking whose event the host made recurring ($source
     await calendar.edit(t, () => calendar.makeDailySeries(t, host, booking));
     const start = shifted(booking.startTime, 30);
     const end = shifted(booking.endTime, 30);
-    await calendar.edit(t, () => t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200));
+    await calendar.edit(t, () =>
+      t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200),
+    );
     await waitForQueueIdle(t);
     const after = await getBooking(t, booking.id);
     expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
+import { IdempotencyStore } from '../../common/idempotency/index.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import type { BookingChangeOutcome } from './booking-change-outcome.js';
 import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
@@ -29,6 +30,7 @@ export class BookingChangeApplier {
     private readonly bookings: BookingsRepository,
     private readonly eventBus: EventBus,
     private readonly metrics: MetricsService,
+    private readonly idempotency: IdempotencyStore,
   ) {}
 
   async apply(
@@ -39,37 +41,56 @@ export class BookingChangeApplier {
   ): Promise<BookingChangeOutcome> {
     let event: object | undefined;
     let action: HistoryAction | null = null;
-    const outcome = await this.dataSource.transaction(async (manager) => {
-      const booking = await this.bookings.lockBooking(manager, bookingId);
-      if (!booking) {
-        if (changeId) await this.markChange(manager, changeId, 'booking missing');
-        throw new BookingNotFoundError(bookingId);
-      }
-      if (changeId) {
-        const claim = await this.claimChange(manager, changeId);
-        if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
-        if (claim === 'superseded') {
-          await this.markChange(manager, changeId, 'ignored: superseded by a newer change');
-          return { bookingId, changed: false, reason: 'superseded by a newer change' };
-        }
-      }
-      if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
-        if (changeId) await this.markChange(manager, changeId, 'ignored: booking already ended');
-        return { bookingId, changed: false, reason: 'booking already ended' };
-      }
-      const decision = await decide(booking, manager);
-      if (!decision.action || !decision.apply) {
-        if (changeId) await this.markChange(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
-        return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
-      }
-      await decision.apply(manager, booking);
-      await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {});
-      if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
-      if (changeId) await this.markChange(manager, changeId, 'applied');
-      event = decision.event?.();
-      action = decision.action;
-      return { bookingId, changed: true };
-    });
+    // With an Idempotency-Key (an API change), the key is claimed and the answer (the booking as
+    // this transaction leaves it) stored in this transaction.
+    const outcome = await this.dataSource.transaction((manager) =>
+      this.idempotency.within(
+        manager,
+        async () => this.bookings.view(bookingId, manager),
+        async (): Promise<BookingChangeOutcome> => {
+          const booking = await this.bookings.lockBooking(manager, bookingId);
+          if (!booking) {
+            if (changeId) await this.markChange(manager, changeId, 'booking missing');
+            throw new BookingNotFoundError(bookingId);
+          }
+          if (changeId) {
+            const claim = await this.claimChange(manager, changeId);
+            if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
+            if (claim === 'superseded') {
+              // Not applied, but not lost either: the history shows the host's change as ignored.
+              const skipped = await decide(booking, manager);
+              if (skipped.action && skipped.changes) {
+                await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
+                  ...skipped.changes,
+                  reason: 'superseded by a later change',
+                });
+              }
+              await this.markChange(manager, changeId, 'ignored: superseded by a newer change');
+              return { bookingId, changed: false, reason: 'superseded by a newer change' };
+            }
+          }
+          if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
+            if (changeId) await this.markChange(manager, changeId, 'ignored: booking already ended');
+            return { bookingId, changed: false, reason: 'booking already ended' };
+          }
+          const decision = await decide(booking, manager);
+          if (!decision.action || !decision.apply) {
+            if (changeId) await this.markChange(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
+            return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
+          }
+          await decision.apply(manager, booking);
+          // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
+          // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
+          await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
+          await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {});
+          if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
+          if (changeId) await this.markChange(manager, changeId, 'applied');
+          event = decision.event?.();
+          action = decision.action;
+          return { bookingId, changed: true };
+        },
+      ),
+    );
     if (action) this.metrics.bookingChanges.inc({ action, source });
     if (event) this.eventBus.publish(event);
     return outcome;
@@ -83,24 +104,27 @@ export class BookingChangeApplier {
   }
 
   /**
-   * Takes the outbox row for this transaction. A row replayed late (its command never ran: the
-   * process died, a deploy closed the pool) must never be applied over a newer change of the same
-   * kind: `superseded` when the booking has a newer recorded change of that kind (or a deletion),
-   * or when a change of that kind (the same fields), from any source (an API reschedule, say), or
-   * a cancellation, was applied to the booking after this one was detected. The calendar already
-   * shows the newer state (the newer change's own write or echo put it there).
+   * Takes the outbox row for this transaction. A change must never be applied over a newer one:
+   * `superseded` when the booking has a newer recorded calendar change of that kind (or a
+   * deletion), ordered by outbox id (a row replayed late: the process died, a deploy closed the
+   * pool); when an API change of that kind (the same fields) was made after the host made this
+   * one, by the event's own last-modified time (`occurredAt`; the time it was noticed when the
+   * provider gave none), so a push that arrives late never undoes a later API change; or when the
+   * booking was cancelled after this change was noticed. The calendar shows, or is about to show,
+   * the newer state (the newer change's own write or echo).
    */
   private async claimChange(manager: EntityManager, changeId: string): Promise<'claimed' | 'taken' | 'superseded'> {
     const rows: Array<{ superseded: boolean }> = await manager.query(
       `SELECT EXISTS (SELECT 1 FROM "ExternalEventChange" n
                        WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND (n."kind" = c."kind" OR n."kind" = 'deleted'))
            OR EXISTS (SELECT 1 FROM "BookingHistory" h
-                       WHERE h."bookingId" = c."bookingId" AND h."at" > c."detectedAt"
-                         AND (h."action" = 'cancelled'
-                              OR (c."kind" = 'rescheduled' AND h."action" = 'rescheduled')
-                              OR (c."kind" = 'attendees' AND h."action" = 'updated' AND h."changes" ? 'attendees')
-                              OR (c."kind" = 'details' AND h."action" = 'updated'
-                                  AND h."changes" ?| ARRAY['title', 'description', 'location']))) AS superseded
+                       WHERE h."bookingId" = c."bookingId"
+                         AND ((h."action" = 'cancelled' AND h."at" > c."detectedAt")
+                              OR (h."source" = 'api' AND h."at" > COALESCE(c."occurredAt", c."detectedAt")
+                                  AND ((c."kind" = 'rescheduled' AND h."action" = 'rescheduled')
+                                       OR (c."kind" = 'attendees' AND h."action" = 'updated' AND h."changes" ? 'attendees')
+                                       OR (c."kind" = 'details' AND h."action" = 'updated'
+                                           AND h."changes" ?| ARRAY['title', 'description', 'location']))))) AS superseded
          FROM "ExternalEventChange" c
         WHERE c."id" = $1 AND c."appliedAt" IS NULL
           FOR UPDATE OF c SKIP LOCKED`,

@@ -14,10 +14,12 @@ import {
 } from './events/external-event.events.js';
 import { type DeletionToHold, HeldChangesRepository } from './held-changes/held-changes.repository.js';
 import type { PendingExternalChanges } from './ports/pending-external-changes.port.js';
+import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 
 /** The calendar a page of provider events came from. */
 export interface SyncedCalendar {
-  selectedCalendarId: number;
+  /** null when the change was read outside a sync (a write job resolving a conflict). */
+  selectedCalendarId: number | null;
   userId: number;
   credentialId: number;
   provider: ProviderName;
@@ -89,6 +91,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
   constructor(
     private readonly dataSource: DataSource,
     private readonly holds: HeldChangesRepository,
+    private readonly hostEvents: HostEventRecorder,
   ) {}
 
   /**
@@ -212,7 +215,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       if (changes.stale) continue;
       if (link.baseline.etag !== event.etag) await this.saveBaseline(manager, link.referenceId, baselineOf(event));
       if (changes.rescheduled) {
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'rescheduled', changes.rescheduled);
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'rescheduled', changes.rescheduled, event.updated);
         domainEvents.push(
           new EventRescheduled(
             changeId,
@@ -224,11 +227,18 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
         );
       }
       if (changes.details) {
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'details', changes.details);
+        const changeId = await this.outbox(manager, link.bookingId, calendar, 'details', changes.details, event.updated);
         domainEvents.push(new EventDetailsChanged(changeId, link.bookingId, calendar.provider, changes.details));
       }
       if (changes.attendees) {
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'attendees', { attendees: changes.attendees });
+        const changeId = await this.outbox(
+          manager,
+          link.bookingId,
+          calendar,
+          'attendees',
+          { attendees: changes.attendees },
+          event.updated,
+        );
         domainEvents.push(new EventAttendeesChanged(changeId, link.bookingId, calendar.provider, changes.attendees));
       }
     }
@@ -238,6 +248,24 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
         ...new Map(deletions.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
       ];
       recorded.held = await this.holds.create(manager, calendar, held, brake.reason(held.length));
+      // The host hears of the hold in the same transaction (`calendar.sync_failed`).
+      await this.hostEvents.record(manager, {
+        type: 'calendar.sync_failed',
+        data: {
+          calendar: {
+            id: calendar.selectedCalendarId,
+            userId: calendar.userId,
+            credentialId: calendar.credentialId,
+            provider: calendar.provider,
+            externalCalendarId: calendar.externalCalendarId,
+          },
+          reason: 'mass_cancellation_held',
+          message: brake.reason(held.length),
+          holdId: recorded.held.holdId,
+          count: recorded.held.count,
+          bookingIds: held.map((h) => h.bookingId),
+        },
+      });
       return recorded;
     }
     for (const link of deletions) {
@@ -316,11 +344,15 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     calendar: SyncedCalendar,
     kind: ExternalChangeKind,
     payload: object,
+    updated: string | null = null,
   ): Promise<string> {
+    // When the host made the change (the event's last-modified time), for ordering it against API
+    // changes (see BookingChangeApplier.claimChange); unparseable or absent: unknown.
+    const occurredAt = updated && !Number.isNaN(Date.parse(updated)) ? new Date(updated).toISOString() : null;
     const rows: Array<{ id: string }> = await manager.query(
-      `INSERT INTO "ExternalEventChange" ("bookingId", "selectedCalendarId", "source", "kind", "payload")
-       VALUES ($1, $2, $3, $4, $5) RETURNING "id"::text AS id`,
-      [bookingId, calendar.selectedCalendarId, calendar.provider, kind, JSON.stringify(payload)],
+      `INSERT INTO "ExternalEventChange" ("bookingId", "selectedCalendarId", "source", "kind", "payload", "occurredAt")
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING "id"::text AS id`,
+      [bookingId, calendar.selectedCalendarId, calendar.provider, kind, JSON.stringify(payload), occurredAt],
     );
     return rows[0].id;
   }

@@ -84,9 +84,10 @@ export class SyncCalendarService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async sync(selectedCalendarId: number, options: { full?: boolean } = {}): Promise<SyncOutcome> {
+  async sync(selectedCalendarId: number, options: { full?: boolean; signal?: AbortSignal } = {}): Promise<SyncOutcome> {
     const run = await this.loadAndPlan(selectedCalendarId, options);
     if ('skipped' in run) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: run.skipped };
+    run.signal = options.signal;
     // A failing calendar backs off whatever asked for this run; an admin's full resync does not wait.
     const backoffUntil = options.full
       ? null
@@ -179,6 +180,8 @@ export class SyncCalendarService {
       held: null,
     };
     for (;;) {
+      // A page is applied whole or not at all, with its cursor: stopping here loses nothing.
+      run.signal?.throwIfAborted();
       const page = await this.fetchPage(run, progress);
       progress.pages += 1;
       const pageEvents = lastCopyById(page.events);
@@ -193,6 +196,7 @@ export class SyncCalendarService {
       const changed = run.syncOn ? deferDeletions(progress.deletions, resolved, last) : resolved;
       const moves = run.syncOn ? await this.locator.findMoves(run.synced, changed) : new Map<string, MovedEvent>();
 
+      run.signal?.throwIfAborted();
       const recorded = await this.applier.apply(run, {
         listed,
         changed,
@@ -278,7 +282,9 @@ export class SyncCalendarService {
     const rest = events.filter((e) => !masters.has(e.id) && !(e.recurringEventId && masters.has(e.recurringEventId)));
     for (const id of masters) {
       const master = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
-      rest.push(master && master.status !== 'cancelled' ? { ...master, recurring: master.recurring ?? true } : cancelledPlaceholder(id));
+      rest.push(
+        master && master.status !== 'cancelled' ? { ...master, recurring: master.recurring ?? true } : cancelledPlaceholder(id),
+      );
     }
     return rest;
   }

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type HistoryAction = 'created' | 'rescheduled' | 'cancelled' | 'updated';
+/** `ignored`: a calendar change that was not applied (a later API change superseded it), with its changes. */
+export type HistoryAction = 'created' | 'rescheduled' | 'cancelled' | 'updated' | 'ignored';
 export type ChangeSource = 'api' | 'google_calendar' | 'office365_calendar';
 
 @Entity({ name: 'BookingHistory', synchronize: false })

@@ -29,6 +29,10 @@ export class ExternalEventChangeEntity {
   @Column({ type: 'timestamptz' })
   detectedAt!: Date;
 
+  /** The event's last-modified time at the provider when the change was read (null: unknown). */
+  @Column({ type: 'timestamptz', nullable: true })
+  occurredAt!: Date | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   appliedAt!: Date | null;
 

@@ -1,14 +1,16 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { EventBus, QueryBus } from '@nestjs/cqrs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
 import { GetUserQuery } from '../../accounts/index.js';
 import { ConnectionsService, CredentialAuthFactory } from '../../connections/index.js';
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
-import type { EventInput } from '../../providers/external-event.js';
+import type { EventInput, ExternalEvent } from '../../providers/external-event.js';
 import { isProviderError } from '../../providers/provider.errors.js';
 import { WRITE_BOOKING_JOB } from '../bookings.jobs.js';
-import { baselineOf } from '../domain/event-baseline.js';
+import { type EventBaseline, baselineOf, guestsOf } from '../domain/event-baseline.js';
+import { ExternalChangeRecorder } from '../external-change.recorder.js';
+import type { ExternalEventDomainEvent } from '../events/external-event.events.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingReferenceEntity } from '../entities/booking-reference.entity.js';
 import { BookingEntity } from '../entities/booking.entity.js';
@@ -29,6 +31,8 @@ export class WriteBookingJob implements OnModuleInit {
     private readonly connections: ConnectionsService,
     private readonly credentials: CredentialAuthFactory,
     private readonly providers: CalendarProviders,
+    private readonly recorder: ExternalChangeRecorder,
+    private readonly eventBus: EventBus,
   ) {}
 
   onModuleInit(): void {
@@ -50,8 +54,8 @@ export class WriteBookingJob implements OnModuleInit {
       return;
     }
 
-    const input = await this.desiredEvent(booking);
     if (!reference || reference.deletedAt) {
+      const input = await this.desiredEvent(booking);
       const destination = await this.connections.getDestinationCalendar(booking.userId);
       if (!destination) return this.skip(bookingId, 'the host has no destination calendar');
       if (destination.credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
@@ -85,54 +89,128 @@ export class WriteBookingJob implements OnModuleInit {
     // The reference stays locked from reading its baseline to saving the new one: a sync reading
     // our own echo meanwhile waits here (the recorder locks the same row) and then finds the echo
     // equal to the new baseline, instead of taking it for the host's change against the old one.
+    // The booking is read again under the lock: what is written is the booking as it is now.
+    let recorded: ExternalEventDomainEvent[] = [];
     await this.dataSource.transaction(async (tx) => {
       const locked = await tx.findOne(BookingReferenceEntity, {
         where: { id: reference.id },
         lock: { mode: 'pessimistic_write' },
       });
       if (!locked || locked.deletedAt) return;
-      if (locked.baseline && matches(locked.baseline, input)) return;
+      const now = await tx.findOneBy(BookingEntity, { id: bookingId });
+      if (!now || now.status !== 'accepted') return;
+      const desired = await this.desiredEvent(now, tx);
+      if (locked.baseline && matches(locked.baseline, desired)) return;
       const at = { calendarId: locked.externalCalendarId, eventId: locked.externalEventId };
       let event;
       try {
         // Based on the version calsync last saw: an edit the host made since is never silently overwritten.
-        event = await provider.updateEvent(auth, at.calendarId, at.eventId, input, { ifMatch: locked.baseline?.etag ?? null });
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, desired, { ifMatch: locked.baseline?.etag ?? null });
       } catch (error) {
         if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) {
           // Deleted in the calendar meanwhile; the sync turns that into a cancellation.
           return this.skip(bookingId, 'the event no longer exists in the calendar');
         }
-        if (!isProviderError(error, 'precondition_failed')) throw error;
+        if (!isProviderError(error, 'precondition_failed') || !locked.baseline) throw error;
         const current = await provider.getEvent(auth, at.calendarId, at.eventId);
         if (!current || current.status === 'cancelled') return this.skip(bookingId, 'the event no longer exists in the calendar');
-        if (await this.hostEditIsLater(tx, bookingId, current.updated)) {
-          // The later intent wins: the host's edit stays, and the sync (the edit's own push, or the
-          // safety net) brings the booking in line with it, in the history after the API change.
-          this.logger.log(`Booking ${bookingId}: the host edited its event after the API change; the host's edit wins`);
+        const resolved = await this.resolveConflict(tx, now, locked, current, desired);
+        recorded = resolved.recorded;
+        if (!resolved.write) {
+          this.logger.log(`Booking ${bookingId}: the host's later edit of its event stands; the booking follows it`);
           return;
         }
-        event = await provider.updateEvent(auth, at.calendarId, at.eventId, input, { ifMatch: current.etag });
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, resolved.write, { ifMatch: current.etag });
       }
       await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(event) });
     });
+    // After commit (if the process dies first, the outbox replay publishes them).
+    for (const change of recorded) this.eventBus.publish(change);
   }
 
-  /** Whether the event's last change in the calendar came after the booking's last change through the API. */
-  private async hostEditIsLater(tx: EntityManager, bookingId: number, eventUpdated: string | null): Promise<boolean> {
-    if (!eventUpdated) return false;
-    const rows: Array<{ at: Date | null }> = await tx.query(
-      `SELECT max("at") AS at FROM "BookingHistory" WHERE "bookingId" = $1 AND "source" = 'api'`,
+  /**
+   * The host edited the event since calsync last saw it (`base`), and the booking changed through
+   * the API meanwhile. Field group by field group (times; title, description and location; guests),
+   * the later intent wins, by the rule the outbox applies (`BookingChangeApplier.claimChange`):
+   * the host's edit of a group stands unless an API change of that group was made after it. The
+   * host's edit is recorded as calendar changes (outbox rows, in this transaction): those that
+   * stand are applied to the booking, those that lose are in the history as `ignored`, so both
+   * sides are there. What the API changed and the host did not is written; nothing else is
+   * touched. Returns the event to write over the host's version, or null when it already is the
+   * outcome.
+   */
+  private async resolveConflict(
+    tx: EntityManager,
+    booking: BookingEntity,
+    reference: BookingReferenceEntity,
+    current: ExternalEvent,
+    desired: EventInput,
+  ): Promise<{ write: EventInput | null; recorded: ExternalEventDomainEvent[] }> {
+    const base = reference.baseline as EventBaseline;
+    const host = baselineOf(current);
+    const apiAt = await this.lastApiChanges(tx, booking.id);
+    const hostAt = current.updated && !Number.isNaN(Date.parse(current.updated)) ? Date.parse(current.updated) : Date.now();
+    const hostWins = (changed: boolean, group: keyof typeof apiAt) => changed && !(apiAt[group] > hostAt);
+
+    const timesChanged = host.start !== base.start || host.end !== base.end;
+    const guestKey = (list: EventBaseline['attendees']) =>
+      list
+        .map((a) => a.email)
+        .sort()
+        .join('\n');
+    const guestsChanged = guestKey(host.attendees) !== guestKey(base.attendees);
+    const detailChanged = {
+      title: host.title !== base.title,
+      description: host.description !== base.description,
+      location: host.location !== base.location,
+    };
+    const detailsWin = hostWins(Object.values(detailChanged).some(Boolean), 'details');
+
+    const write: EventInput = {
+      ...desired,
+      ...(hostWins(timesChanged, 'times') ? { start: current.start ?? desired.start, end: current.end ?? desired.end } : {}),
+      ...(detailsWin && detailChanged.title ? { title: host.title } : {}),
+      ...(detailsWin && detailChanged.description ? { description: host.description } : {}),
+      ...(detailsWin && detailChanged.location ? { location: host.location } : {}),
+      ...(hostWins(guestsChanged, 'attendees') ? { attendees: guestsOf(current) } : {}),
+    };
+    const { events } = await this.recorder.record(
+      tx,
+      {
+        selectedCalendarId: null,
+        userId: booking.userId,
+        credentialId: reference.credentialId as number,
+        provider: reference.provider,
+        externalCalendarId: reference.externalCalendarId,
+      },
+      [current],
+    );
+    return { write: matches(host, write) ? null : write, recorded: events };
+  }
+
+  /** When the booking last changed through the API, per field group (epoch ms; 0 = never). */
+  private async lastApiChanges(
+    tx: EntityManager,
+    bookingId: number,
+  ): Promise<{ times: number; details: number; attendees: number }> {
+    const rows: Array<{ times: Date | null; details: Date | null; attendees: Date | null }> = await tx.query(
+      `SELECT max("at") FILTER (WHERE "action" = 'rescheduled') AS times,
+              max("at") FILTER (WHERE "action" = 'updated' AND "changes" ?| ARRAY['title', 'description', 'location']) AS details,
+              max("at") FILTER (WHERE "action" = 'updated' AND "changes" ? 'attendees') AS attendees
+         FROM "BookingHistory" WHERE "bookingId" = $1 AND "source" = 'api'`,
       [bookingId],
     );
-    const apiAt = rows[0]?.at ? new Date(rows[0].at).getTime() : 0;
-    return Date.parse(eventUpdated) > apiAt;
+    const ms = (d: Date | null) => (d ? new Date(d).getTime() : 0);
+    return {
+      times: ms(rows[0]?.times ?? null),
+      details: ms(rows[0]?.details ?? null),
+      attendees: ms(rows[0]?.attendees ?? null),
+    };
   }
 
-  private async desiredEvent(booking: BookingEntity): Promise<EventInput> {
-    const [user, attendees] = await Promise.all([
-      this.queries.execute(new GetUserQuery(booking.userId)),
-      this.dataSource.manager.find(AttendeeEntity, { where: { bookingId: booking.id }, order: { id: 'ASC' } }),
-    ]);
+  private async desiredEvent(booking: BookingEntity, manager: EntityManager = this.dataSource.manager): Promise<EventInput> {
+    const user = await this.queries.execute(new GetUserQuery(booking.userId));
+    const attendees = await manager.find(AttendeeEntity, { where: { bookingId: booking.id }, order: { id: 'ASC' } });
     return {
       title: booking.title,
       description: booking.description,
@@ -149,7 +227,7 @@ export class WriteBookingJob implements OnModuleInit {
   }
 }
 
-function matches(baseline: NonNullable<BookingReferenceEntity['baseline']>, input: EventInput): boolean {
+function matches(baseline: EventBaseline, input: EventInput): boolean {
   const emails = (list: Array<{ email: string }>) =>
     list
       .map((a) => a.email.toLowerCase())

@@ -14,7 +14,7 @@ import type {
   ListChangesInput,
   WatchInput,
 } from '../external-event.js';
-import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
+import type { AuthorizationGrant, ProviderAuth, ProviderTokens } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
@@ -25,6 +25,19 @@ import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
 
 const MAX_PAGE_SIZE = 2500;
 const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.readonly'];
+/** Grants everything GOOGLE_SCOPES asks for. */
+const GOOGLE_FULL_CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
+
+/**
+ * The scopes of GOOGLE_SCOPES the token response's `scope` (space-separated) lacks: Google's
+ * consent screen lets the user untick each one. No `scope` in the answer means all were granted.
+ */
+export function missingGoogleScopes(granted: string | null | undefined): string[] {
+  if (granted === undefined || granted === null) return [];
+  const scopes = new Set(granted.split(/\s+/).filter(Boolean));
+  if (scopes.has(GOOGLE_FULL_CALENDAR_SCOPE)) return [];
+  return GOOGLE_SCOPES.filter((scope) => !scopes.has(scope));
+}
 
 /** Google Calendar v3 through the official googleapis client, pointed at `GOOGLE_API_ROOT_URL`. */
 @Injectable()
@@ -50,7 +63,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
     return this.webhooks.parse(request);
   }
 
-  authorizeUrl(redirectUri: string, state: string, loginHint?: string): string {
+  authorizeUrl(redirectUri: string, state: string, loginHint?: string, codeChallenge?: string): string {
     const url = new URL(this.config.google.oauthAuthorizeUrl);
     url.search = new URLSearchParams({
       client_id: this.config.google.clientId,
@@ -62,19 +75,25 @@ export class GoogleCalendarProvider extends CalendarProvider {
       scope: GOOGLE_SCOPES.join(' '),
       state,
       ...(loginHint ? { login_hint: loginHint } : {}),
+      ...(codeChallenge ? { code_challenge: codeChallenge, code_challenge_method: 'S256' } : {}),
     }).toString();
     return url.toString();
   }
 
-  async exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens> {
+  async exchangeCode(code: string, redirectUri: string, codeVerifier?: string): Promise<AuthorizationGrant> {
     const oauth = this.oauthClient();
     try {
-      const { tokens } = await oauth.getToken({ code, redirect_uri: redirectUri });
+      const { tokens } = await oauth.getToken({ code, redirect_uri: redirectUri, ...(codeVerifier ? { codeVerifier } : {}) });
       this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.token', result: 'ok' });
       if (!tokens.access_token || !tokens.refresh_token) {
         throw new ProviderError(this.name, 'bad_request', 'Google did not return a refresh token; grant offline access again');
       }
-      return { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: tokens.expiry_date ?? null };
+      return {
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresAt: tokens.expiry_date ?? null,
+        missingScopes: missingGoogleScopes(tokens.scope),
+      };
     } catch (error) {
       const mapped = toGoogleProviderError(error, 'oauth.token');
       this.metrics.providerCalls.inc({ provider: this.name, method: 'oauth.token', result: mapped.kind });
@@ -116,14 +135,20 @@ export class GoogleCalendarProvider extends CalendarProvider {
       if (!isProviderError(error, 'conflict')) throw error;
       // The id is taken: a retried create whose first attempt landed, or the event's own deleted
       // self (written back after a discarded hold). Converge on it, alive (a patch revives a
-      // cancelled event only when it says so).
+      // cancelled event only when it says so), based on the version just read: a host's edit
+      // landing in between is refused (412, the job retries) rather than overwritten.
+      const existing = await this.call(auth, 'events.get', (api) => api.events.get({ calendarId, eventId: id }));
+      const headers = existing.etag ? { 'If-Match': existing.etag } : undefined;
       const revived = await this.call(auth, 'events.patch', (api) =>
-        api.events.patch({
-          calendarId,
-          eventId: id,
-          sendUpdates: 'all',
-          requestBody: { ...toGoogleEventBody(input), status: 'confirmed' },
-        }),
+        api.events.patch(
+          {
+            calendarId,
+            eventId: id,
+            sendUpdates: 'all',
+            requestBody: { ...toGoogleEventBody(input), status: 'confirmed' },
+          },
+          { headers },
+        ),
       );
       return fromGoogleEvent(revived);
     }

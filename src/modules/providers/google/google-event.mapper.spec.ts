@@ -43,6 +43,7 @@ describe('fromGoogleEvent', () => {
       ],
       organizerEmail: 'host@example.com',
       recurringEventId: null,
+      recurring: false,
       etag: '"1"',
       updated: '2026-12-01T10:00:00.000Z',
       sequence: 2,
@@ -67,6 +68,17 @@ describe('fromGoogleEvent', () => {
     expect(fromGoogleEvent({ ...timed, attendees: [{ email: 'other@example.com', responseStatus: 'declined' }] }).busy).toBe(
       true,
     );
+  });
+
+  it('tells a series master (it carries the recurrence) from its instances', () => {
+    expect(fromGoogleEvent({ ...timed, recurrence: ['RRULE:FREQ=DAILY;COUNT=3'] })).toMatchObject({
+      recurring: true,
+      recurringEventId: null,
+    });
+    expect(fromGoogleEvent({ ...timed, id: 'evt1_20261203T100000Z', recurringEventId: 'evt1' })).toMatchObject({
+      recurring: false,
+      recurringEventId: 'evt1',
+    });
   });
 
   it('reads a cancelled entry of a change listing as a deletion', () => {

@@ -57,6 +57,7 @@ describe('fromGraphEvent', () => {
       ],
       organizerEmail: 'alice@example.com',
       recurringEventId: null,
+      recurring: false,
       etag: 'W/"EZ9r3czxY0m2jz8c45czkwAAFXcvIQ=="',
       updated: '2026-11-20T08:00:00.1234567Z',
       sequence: null,
@@ -150,6 +151,8 @@ describe('fromGraphEvent', () => {
     const event = fromGraphEvent({ ...meeting, '@odata.etag': undefined, type: 'occurrence', seriesMasterId: 'master-1' });
     expect(event.etag).toBe(meeting.changeKey);
     expect(event.recurringEventId).toBe('master-1');
+    expect(event.recurring).toBe(false);
+    expect(fromGraphEvent({ ...meeting, type: 'seriesMaster' }).recurring).toBe(true);
   });
 });
 

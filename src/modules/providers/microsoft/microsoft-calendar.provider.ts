@@ -14,7 +14,7 @@ import type {
   ListChangesInput,
   WatchInput,
 } from '../external-event.js';
-import type { ProviderAuth, ProviderTokens } from '../provider-auth.js';
+import type { AuthorizationGrant, ProviderAuth } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { withProviderRetry } from '../retry-policy.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
@@ -145,12 +145,12 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
 
   // ---- OAuth ------------------------------------------------------------------------------------
 
-  authorizeUrl(redirectUri: string, state: string, loginHint?: string): string {
-    return graphAuthorizeUrl(this.config.microsoft, redirectUri, state, loginHint);
+  authorizeUrl(redirectUri: string, state: string, loginHint?: string, codeChallenge?: string): string {
+    return graphAuthorizeUrl(this.config.microsoft, redirectUri, state, loginHint, codeChallenge);
   }
 
-  exchangeCode(code: string, redirectUri: string): Promise<ProviderTokens> {
-    return this.measured('oauth.token', () => this.oauth.exchangeCode(code, redirectUri));
+  exchangeCode(code: string, redirectUri: string, codeVerifier?: string): Promise<AuthorizationGrant> {
+    return this.measured('oauth.token', () => this.oauth.exchangeCode(code, redirectUri, codeVerifier));
   }
 
   // ---- Calendars and events ---------------------------------------------------------------------
@@ -194,8 +194,9 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       if (!existing) throw error;
       event = existing;
     }
-    // An event made by an earlier attempt may predate a change of the input: converge on it.
-    return eventMatchesInput(event, input) ? event : this.updateEvent(auth, calendarId, event.id, input);
+    // An event made by an earlier attempt may predate a change of the input: converge on it, based
+    // on the version just read (a host's edit landing in between is refused, not overwritten).
+    return eventMatchesInput(event, input) ? event : this.updateEvent(auth, calendarId, event.id, input, { ifMatch: event.etag });
   }
 
   async updateEvent(
