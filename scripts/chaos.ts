@@ -26,7 +26,7 @@
  *    calendar-sourced entries of a kind than host edits of that kind);
  * 5. nothing lost or left over: every outbox row applied, no duplicate events, no event without a booking.
  *
- * Measured and printed: restart → pending change landed (target < 5 s), the scheduled tasks' runs per
+ * Measured and printed: restarted instance healthy → pending change landed (target < 5 s), the scheduled tasks' runs per
  * tick with two instances (target 1), live channels per calendar (target exactly 1).
  *
  * Usage: npm run chaos -- [--seed N] [--duration S] [--kills K] [--short] [--keep] [--verbose]

@@ -184,6 +184,8 @@ export class ServiceInstance {
     private readonly env: Record<string, string>,
     private readonly root: string,
     readonly logFile: string,
+    /** The service's entry point, relative to `root` (the jest test runs an SWC build, not dist/). */
+    private readonly entry = 'dist/src/main.js',
   ) {
     this.log = createWriteStream(logFile, { flags: 'a' });
   }
@@ -208,7 +210,7 @@ export class ServiceInstance {
     const generation = this.generation;
     this.log.write(`\n===== ${new Date().toISOString()} start #${generation} of instance ${this.name} =====\n`);
     const spawnedAt = performance.now();
-    const proc = spawn(process.execPath, ['dist/src/main.js'], {
+    const proc = spawn(process.execPath, [this.entry], {
       cwd: this.root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -52,6 +52,8 @@ export interface ChaosOptions {
   keep?: boolean;
   /** Build dist/ first if the sources are newer (the CLI has built already). */
   build?: boolean;
+  /** The service entry point relative to the repository root (default `dist/src/main.js`). */
+  serviceEntry?: string;
   verbose?: boolean;
   log?: (line: string) => void;
 }
@@ -204,7 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         SUBSCRIPTION_RENEW_BEFORE_SECONDS: '240',
         LOG_LEVEL: 'warn',
       };
-      instances.push(new ServiceInstance(name, port, env, root, join(workDir, 'logs', `${name}.log`)));
+      instances.push(new ServiceInstance(name, port, env, root, join(workDir, 'logs', `${name}.log`), options.serviceEntry));
     }
     // One after the other: the first migrates the database, the second finds it done.
     for (const instance of instances) {
