@@ -1,6 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectGoogleHost } from '../support/fixtures.js';
+import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
 import { bookAndSettle, enableFlagForUser, getBooking, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
 
 const SYNC = 'calendar-subscription-sync';
@@ -15,7 +15,7 @@ describe('API writes racing the host’s edits (Google)', () => {
   let host: Host;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { PROVIDER_TIMEOUT_MS: '400' } });
   });
   afterAll(async () => {
     await t.close();
@@ -141,5 +141,78 @@ describe('API writes racing the host’s edits (Google)', () => {
       ['rescheduled', 'api'],
       ['ignored', 'google_calendar'],
     ]);
+  }, 40_000);
+
+  it('a calendar change recorded but not yet applied is never overwritten by an API write', async () => {
+    const booking = await bookAndSettle(t, host);
+    // The host renames the event; calsync has recorded the change (outbox row, baseline moved to the
+    // host's version) but not applied it yet, as after a crash between the two.
+    t.google.faults.holdPushes();
+    const renamed = t.google.updateEvent(host.calendarId, booking.eventId, { summary: 'Renamed, not yet applied' });
+    const baseline = {
+      start: new Date(renamed.start!.dateTime!).toISOString(),
+      end: new Date(renamed.end!.dateTime!).toISOString(),
+      title: renamed.summary,
+      description: renamed.description || null,
+      location: renamed.location || null,
+      attendees: [{ email: 'guest@example.com', name: 'Guest' }],
+      etag: renamed.etag,
+      updated: renamed.updated,
+      sequence: renamed.sequence,
+    };
+    await t.dataSource.query(`UPDATE "BookingReference" SET "baseline" = $2 WHERE "bookingId" = $1`, [
+      booking.id,
+      JSON.stringify(baseline),
+    ]);
+    await t.dataSource.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt", "occurredAt")
+       VALUES ($1, 'google_calendar', 'details', $2, clock_timestamp() - interval '1 minute', $3)`,
+      [booking.id, JSON.stringify({ title: 'Renamed, not yet applied' }), renamed.updated],
+    );
+    const start = shifted(booking.startTime, 120);
+    const end = shifted(booking.endTime, 120);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    // The write waits for the booking to catch up with its event (the replay applies the row).
+    await runTask(t, 'resync-calendars');
+    await t.google.faults.releasePushes();
+    await waitForQueueIdle(t, 20_000);
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ startTime: start, endTime: end, title: 'Renamed, not yet applied' });
+    const event = t.google.getEvent(host.calendarId, booking.eventId)!;
+    expect(event.summary).toBe('Renamed, not yet applied');
+    expect(new Date(event.start!.dateTime!).toISOString()).toBe(start);
+  }, 40_000);
+
+  it('a create whose first attempt landed late finds the host’s edit made since and keeps it; the booking follows', async () => {
+    // The first insert reaches Google but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).
+    t.google.faults.slowNext({ operation: 'events.insert', delayMs: 1200 });
+    const when = slot(6);
+    const res = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Late create', ...when, attendees: [{ email: 'guest@example.com' }] })
+      .expect(201);
+    const uid: string = res.body.uid;
+    const made = await expectEventually(() => {
+      const found = t.google.listEvents(host.calendarId).find((e) => e.iCalUID === `${uid}@calsync`);
+      expect(found).toBeDefined();
+      return found!;
+    });
+    // Before the job's retry (graphile backs off about 2.7 s), the host moves the event.
+    const start = shifted(when.startTime, 60);
+    const end = shifted(when.endTime, 60);
+    t.google.updateEvent(host.calendarId, made.id, { start: { dateTime: start }, end: { dateTime: end } });
+    await expectEventually(async () => expect((await getBooking(t, res.body.id)).references).toHaveLength(1), {
+      timeoutMs: 20_000,
+    });
+    await waitForQueueIdle(t, 20_000);
+    const after = await getBooking(t, res.body.id);
+    expect(after).toMatchObject({ startTime: start, endTime: end });
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'google_calendar'],
+    ]);
+    const event = t.google.getEvent(host.calendarId, made.id)!;
+    expect(new Date(event.start!.dateTime!).toISOString()).toBe(start);
+    expect(t.google.listEvents(host.calendarId).filter((e) => e.iCalUID === `${uid}@calsync`)).toHaveLength(1);
   }, 40_000);
 });

@@ -44,7 +44,11 @@ export abstract class CalendarProvider {
   abstract exchangeCode(code: string, redirectUri: string, codeVerifier?: string): Promise<AuthorizationGrant>;
 
   abstract listCalendars(auth: ProviderAuth): Promise<ExternalCalendar[]>;
-  /** Idempotent per `input.idempotencyKey`: a retried create converges on the first event. */
+  /**
+   * Idempotent per `input.idempotencyKey`: a retried create never makes a second event. When the
+   * first attempt's event exists and differs from `input` (the input changed, or the host edited
+   * it), it is returned untouched with `preexisting: true`; the caller settles the difference.
+   */
   abstract createEvent(auth: ProviderAuth, calendarId: string, input: CreateEventInput): Promise<ExternalEvent>;
   /**
    * `ifMatch`: the event's version (`ExternalEvent.etag`) the write is based on; when the event

@@ -42,6 +42,11 @@ export interface ExternalEvent {
   recurringEventId: string | null;
   /** A series master (the event that carries the recurrence), where the adapter can tell. */
   recurring?: boolean;
+  /**
+   * Set by `createEvent` when a retried create found the event an earlier attempt made, live and
+   * as it is now (the host may have edited it since): returned untouched, for the caller to settle.
+   */
+  preexisting?: boolean;
   etag: string | null;
   /** Provider's last-modified time, ISO 8601. */
   updated: string | null;

@@ -7,7 +7,8 @@ import { ConnectionsService, CredentialAuthFactory } from '../../connections/ind
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import type { EventInput, ExternalEvent } from '../../providers/external-event.js';
 import { isProviderError } from '../../providers/provider.errors.js';
-import { WRITE_BOOKING_JOB } from '../bookings.jobs.js';
+import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
+import { WRITE_BOOKING_JOB, writeBookingJobOptions } from '../bookings.jobs.js';
 import { type EventBaseline, baselineOf, guestsOf } from '../domain/event-baseline.js';
 import { ExternalChangeRecorder } from '../external-change.recorder.js';
 import type { ExternalEventDomainEvent } from '../events/external-event.events.js';
@@ -33,6 +34,7 @@ export class WriteBookingJob implements OnModuleInit {
     private readonly providers: CalendarProviders,
     private readonly recorder: ExternalChangeRecorder,
     private readonly eventBus: EventBus,
+    private readonly jobs: JobQueue,
   ) {}
 
   onModuleInit(): void {
@@ -60,11 +62,46 @@ export class WriteBookingJob implements OnModuleInit {
       if (!destination) return this.skip(bookingId, 'the host has no destination calendar');
       if (destination.credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
       const provider = this.providers.get(destination.credential.provider);
-      const event = await provider.createEvent(
-        this.credentials.authFor(destination.credential),
-        destination.destination.externalId,
-        { ...input, idempotencyKey: booking.uid, iCalUID: `${booking.uid}@calsync` },
-      );
+      const auth = this.credentials.authFor(destination.credential);
+      const event = await provider.createEvent(auth, destination.destination.externalId, {
+        ...input,
+        idempotencyKey: booking.uid,
+        iCalUID: `${booking.uid}@calsync`,
+      });
+      if (event.preexisting && !matches(baselineOf(event), input)) {
+        // A retried create found the event its first attempt made, and it differs from the booking:
+        // settled like a conflicting write, as if the first attempt had written the booking as it
+        // is now (so every difference is the host's edit or the API's later change, by time).
+        let recorded: ExternalEventDomainEvent[] = [];
+        await this.dataSource.transaction(async (tx) => {
+          await tx.upsert(
+            BookingReferenceEntity,
+            {
+              bookingId,
+              provider: provider.name,
+              credentialId: destination.credential.id,
+              externalCalendarId: destination.destination.externalId,
+              externalEventId: event.id,
+              iCalUID: event.iCalUID,
+              baseline: intendedBaseline(input),
+              deletedAt: null,
+            },
+            ['bookingId'],
+          );
+          const locked = await tx.findOne(BookingReferenceEntity, { where: { bookingId }, lock: { mode: 'pessimistic_write' } });
+          if (!locked) return;
+          const resolved = await this.resolveConflict(tx, booking, locked, event, input);
+          recorded = resolved.recorded;
+          const written = resolved.write
+            ? await provider.updateEvent(auth, locked.externalCalendarId, locked.externalEventId, resolved.write, {
+                ifMatch: event.etag,
+              })
+            : event;
+          await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(written) });
+        });
+        for (const change of recorded) this.eventBus.publish(change);
+        return;
+      }
       await manager.upsert(
         BookingReferenceEntity,
         {
@@ -91,12 +128,24 @@ export class WriteBookingJob implements OnModuleInit {
     // equal to the new baseline, instead of taking it for the host's change against the old one.
     // The booking is read again under the lock: what is written is the booking as it is now.
     let recorded: ExternalEventDomainEvent[] = [];
+    let behind = false;
     await this.dataSource.transaction(async (tx) => {
       const locked = await tx.findOne(BookingReferenceEntity, {
         where: { id: reference.id },
         lock: { mode: 'pessimistic_write' },
       });
       if (!locked || locked.deletedAt) return;
+      // Calendar changes recorded but not yet applied: the booking is behind its event, so writing
+      // it now would put back what the host just changed. The saga applies them in milliseconds
+      // (or the outbox replay, after a crash); the write comes right after.
+      const pending: unknown[] = await tx.query(
+        `SELECT 1 FROM "ExternalEventChange" WHERE "bookingId" = $1 AND "appliedAt" IS NULL LIMIT 1`,
+        [bookingId],
+      );
+      if (pending.length > 0) {
+        behind = true;
+        return;
+      }
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
       if (!now || now.status !== 'accepted') return;
       const desired = await this.desiredEvent(now, tx);
@@ -126,6 +175,9 @@ export class WriteBookingJob implements OnModuleInit {
     });
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
+    if (behind) {
+      await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs: 300 });
+    }
   }
 
   /**
@@ -225,6 +277,23 @@ export class WriteBookingJob implements OnModuleInit {
   private skip(bookingId: number, why: string): void {
     this.logger.warn(`Booking ${bookingId} not written to the calendar: ${why}`);
   }
+}
+
+/** The baseline of an event as calsync means to write it (no provider version yet). */
+function intendedBaseline(input: EventInput): EventBaseline {
+  return {
+    start: input.start.toISOString(),
+    end: input.end.toISOString(),
+    title: input.title,
+    description: input.description || null,
+    location: input.location || null,
+    attendees: input.attendees
+      .map((a) => ({ email: a.email.toLowerCase(), name: a.name }))
+      .sort((a, b) => a.email.localeCompare(b.email)),
+    etag: null,
+    updated: null,
+    sequence: null,
+  };
 }
 
 function matches(baseline: EventBaseline, input: EventInput): boolean {

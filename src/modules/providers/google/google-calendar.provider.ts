@@ -134,10 +134,11 @@ export class GoogleCalendarProvider extends CalendarProvider {
     } catch (error) {
       if (!isProviderError(error, 'conflict')) throw error;
       // The id is taken: a retried create whose first attempt landed, or the event's own deleted
-      // self (written back after a discarded hold). Converge on it, alive (a patch revives a
-      // cancelled event only when it says so), based on the version just read: a host's edit
-      // landing in between is refused (412, the job retries) rather than overwritten.
+      // self (written back after a discarded hold). A live one is returned as it is now (the host
+      // may have edited it since the first attempt: the caller settles that by the later intent);
+      // a cancelled one is revived with the input, based on the version just read.
       const existing = await this.call(auth, 'events.get', (api) => api.events.get({ calendarId, eventId: id }));
+      if (existing.status !== 'cancelled') return { ...fromGoogleEvent(existing), preexisting: true };
       const headers = existing.etag ? { 'If-Match': existing.etag } : undefined;
       const revived = await this.call(auth, 'events.patch', (api) =>
         api.events.patch(

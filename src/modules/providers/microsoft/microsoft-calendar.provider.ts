@@ -194,9 +194,9 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       if (!existing) throw error;
       event = existing;
     }
-    // An event made by an earlier attempt may predate a change of the input: converge on it, based
-    // on the version just read (a host's edit landing in between is refused, not overwritten).
-    return eventMatchesInput(event, input) ? event : this.updateEvent(auth, calendarId, event.id, input, { ifMatch: event.etag });
+    // An event made by an earlier attempt may differ from the input: the input changed since, or
+    // the host edited the event. Returned as it is, for the caller to settle by the later intent.
+    return eventMatchesInput(event, input) ? event : { ...event, preexisting: true };
   }
 
   async updateEvent(
