@@ -7,7 +7,11 @@ import pg from 'pg';
 
 // Jest loads this file outside the test runtime, so it imports no project files.
 
-export const TEMPLATE_DATABASE = 'calsync_test_template';
+/**
+ * The migrated template the test databases are copied from, one per run: two runs against one
+ * server (two checkouts, CI beside a developer) never drop or rebuild each other's template.
+ */
+export const TEMPLATE_DATABASE = `calsync_test_template_${process.pid}`;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,6 +62,7 @@ export default async function globalSetup(): Promise<void> {
     (globalThis as Record<string, unknown>).__calsyncTestPg = { server, dir };
     process.env.TEST_DATABASE_SERVER_URL = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   }
+  process.env.CALSYNC_TEST_TEMPLATE = TEMPLATE_DATABASE;
   const admin = new URL(process.env.TEST_DATABASE_SERVER_URL);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });

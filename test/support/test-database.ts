@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../src/infrastructure/database/data-source-options.js';
 import { migrateDatabase } from '../../src/infrastructure/database/migrate.js';
 
-const TEMPLATE = 'calsync_test_template';
+/** Named by global-setup, one per run (see TEMPLATE_DATABASE there). */
+const TEMPLATE = process.env.CALSYNC_TEST_TEMPLATE ?? 'calsync_test_template';
 
 function serverUrl(): string {
   const url = process.env.TEST_DATABASE_SERVER_URL;
