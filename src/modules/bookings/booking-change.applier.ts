@@ -3,11 +3,21 @@ import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdempotencyStore } from '../../common/idempotency/index.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import { type ApplyField, SyncPreferencesService } from '../sync-preferences/index.js';
 import type { BookingChangeOutcome } from './booking-change-outcome.js';
 import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
 import { BookingsRepository } from './bookings.repository.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
+import type { ExternalChangeKind } from './entities/external-event-change.entity.js';
+
+/** The sync preference that lets a calendar change of each kind through. */
+const PREFERENCE_OF: Record<ExternalChangeKind, ApplyField> = {
+  rescheduled: 'applyReschedules',
+  deleted: 'applyCancellations',
+  details: 'applyDetails',
+  attendees: 'applyAttendees',
+};
 
 export interface ChangeDecision {
   /** null: nothing to do (already in that state, or a rule refuses it). */
@@ -31,6 +41,7 @@ export class BookingChangeApplier {
     private readonly eventBus: EventBus,
     private readonly metrics: MetricsService,
     private readonly idempotency: IdempotencyStore,
+    private readonly preferences: SyncPreferencesService,
   ) {}
 
   async apply(
@@ -53,8 +64,10 @@ export class BookingChangeApplier {
             if (changeId) await this.markChange(manager, changeId, 'booking missing');
             throw new BookingNotFoundError(bookingId);
           }
+          let kind: ExternalChangeKind | null = null;
           if (changeId) {
-            const claim = await this.claimChange(manager, changeId);
+            const { claim, kind: claimedKind } = await this.claimChange(manager, changeId);
+            kind = claimedKind;
             if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
             if (claim === 'superseded') {
               // Not applied, but not lost either: the history shows the host's change as ignored.
@@ -77,6 +90,23 @@ export class BookingChangeApplier {
           if (!decision.action || !decision.apply) {
             if (changeId) await this.markChange(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
             return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
+          }
+          if (source !== 'api' && kind) {
+            // The host's sync preferences: a calendar change of a kind switched off is not applied.
+            // The recorder already took the host's version of the event as the baseline, so the
+            // event stays as the host made it; the write job keeps it so (see WriteBookingJob).
+            const preference = PREFERENCE_OF[kind];
+            const preferences = await this.preferences.forUser(booking.userId, manager);
+            if (!preferences[preference]) {
+              const reason = `preference ${preference} is off`;
+              await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
+                ...(decision.changes ?? {}),
+                preference,
+              });
+              if (changeId) await this.markChange(manager, changeId, `ignored: ${reason}`);
+              action = 'ignored';
+              return { bookingId, changed: false, reason };
+            }
           }
           await decision.apply(manager, booking);
           // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
@@ -113,9 +143,12 @@ export class BookingChangeApplier {
    * booking was cancelled after this change was noticed. The calendar shows, or is about to show,
    * the newer state (the newer change's own write or echo).
    */
-  private async claimChange(manager: EntityManager, changeId: string): Promise<'claimed' | 'taken' | 'superseded'> {
-    const rows: Array<{ superseded: boolean }> = await manager.query(
-      `SELECT EXISTS (SELECT 1 FROM "ExternalEventChange" n
+  private async claimChange(
+    manager: EntityManager,
+    changeId: string,
+  ): Promise<{ claim: 'claimed' | 'taken' | 'superseded'; kind: ExternalChangeKind | null }> {
+    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind }> = await manager.query(
+      `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
                        WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND (n."kind" = c."kind" OR n."kind" = 'deleted'))
            OR EXISTS (SELECT 1 FROM "BookingHistory" h
                        WHERE h."bookingId" = c."bookingId"
@@ -130,8 +163,8 @@ export class BookingChangeApplier {
           FOR UPDATE OF c SKIP LOCKED`,
       [changeId],
     );
-    if (rows.length === 0) return 'taken';
-    return rows[0].superseded ? 'superseded' : 'claimed';
+    if (rows.length === 0) return { claim: 'taken', kind: null };
+    return { claim: rows[0].superseded ? 'superseded' : 'claimed', kind: rows[0].kind };
   }
 
   private async markChange(manager: EntityManager, changeId: string, outcome: string): Promise<void> {

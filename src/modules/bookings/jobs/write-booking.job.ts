@@ -57,6 +57,9 @@ export class WriteBookingJob implements OnModuleInit {
     }
 
     if (!reference || reference.deletedAt) {
+      if (reference?.deletedAt && (await this.deletionKept(bookingId, reference.deletedAt))) {
+        return this.skip(bookingId, 'the host deleted its event and applyCancellations is off: not recreated');
+      }
       const input = await this.desiredEvent(booking);
       const destination = await this.connections.getDestinationCalendar(booking.userId);
       if (!destination) return this.skip(bookingId, 'the host has no destination calendar');
@@ -148,7 +151,9 @@ export class WriteBookingJob implements OnModuleInit {
       }
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
       if (!now || now.status !== 'accepted') return;
-      const desired = await this.desiredEvent(now, tx);
+      const desired = locked.baseline
+        ? await this.keepIgnoredHostEdits(tx, bookingId, locked.baseline, await this.desiredEvent(now, tx))
+        : await this.desiredEvent(now, tx);
       if (locked.baseline && matches(locked.baseline, desired)) return;
       const at = { calendarId: locked.externalCalendarId, eventId: locked.externalEventId };
       let event;
@@ -240,6 +245,50 @@ export class WriteBookingJob implements OnModuleInit {
     return { write: matches(host, write) ? null : write, recorded: events };
   }
 
+  /**
+   * A calendar change ignored because of the host's sync preferences leaves the booking and the
+   * event different on purpose (the baseline is the host's version). For each field whose latest
+   * intent is such an ignored host edit (no API change of that field since), the event keeps the
+   * host's value: only what the API changed is written, and nothing is "fixed" back.
+   */
+  private async keepIgnoredHostEdits(
+    tx: EntityManager,
+    bookingId: number,
+    baseline: EventBaseline,
+    desired: EventInput,
+  ): Promise<EventInput> {
+    const rows: Array<Record<string, boolean>> = await tx.query(
+      `WITH h AS (SELECT "at", "action", "source", "changes" FROM "BookingHistory" WHERE "bookingId" = $1)
+       SELECT ${KEPT_FIELDS.map(
+         ([field, key, preference, apiAction]) =>
+           `COALESCE((SELECT max("at") FROM h WHERE "action" = 'ignored' AND "changes"->>'preference' = '${preference}' AND "changes" ? '${key}')
+                     > COALESCE((SELECT max("at") FROM h WHERE "source" = 'api' AND "action" = '${apiAction}'
+                                   ${apiAction === 'updated' ? `AND "changes" ? '${key}'` : ''}), '-infinity'), false) AS "${field}"`,
+       ).join(', ')}`,
+      [bookingId],
+    );
+    const keep = rows[0] ?? {};
+    if (!Object.values(keep).some(Boolean)) return desired;
+    return {
+      ...desired,
+      ...(keep.times ? { start: new Date(baseline.start), end: new Date(baseline.end) } : {}),
+      ...(keep.title ? { title: baseline.title } : {}),
+      ...(keep.description ? { description: baseline.description } : {}),
+      ...(keep.location ? { location: baseline.location } : {}),
+      ...(keep.attendees ? { attendees: baseline.attendees } : {}),
+    };
+  }
+
+  /** The host deleted the booking's event and the deletion was ignored (applyCancellations off): the event stays deleted. */
+  private async deletionKept(bookingId: number, deletedAt: Date): Promise<boolean> {
+    const rows: Array<{ kept: boolean }> = await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM "BookingHistory" WHERE "bookingId" = $1 AND "action" = 'ignored'
+                        AND "changes"->>'preference' = 'applyCancellations' AND "at" >= $2) AS kept`,
+      [bookingId, deletedAt],
+    );
+    return rows[0]?.kept ?? false;
+  }
+
   /** When the booking last changed through the API, per field group (epoch ms; 0 = never). */
   private async lastApiChanges(
     tx: EntityManager,
@@ -278,6 +327,15 @@ export class WriteBookingJob implements OnModuleInit {
     this.logger.warn(`Booking ${bookingId} not written to the calendar: ${why}`);
   }
 }
+
+/** Fields an ignored host edit can keep: [field, key in the history's changes, preference, API history action]. */
+const KEPT_FIELDS = [
+  ['times', 'to', 'applyReschedules', 'rescheduled'],
+  ['title', 'title', 'applyDetails', 'updated'],
+  ['description', 'description', 'applyDetails', 'updated'],
+  ['location', 'location', 'applyDetails', 'updated'],
+  ['attendees', 'attendees', 'applyAttendees', 'updated'],
+] as const;
 
 /** The baseline of an event as calsync means to write it (no provider version yet). */
 function intendedBaseline(input: EventInput): EventBaseline {
