@@ -10,6 +10,7 @@ import { HostEvents1763800000012 } from './1763800000012-HostEvents.js';
 import { HostIntegrationKeysAndOAuthFlows1763800000013 } from './1763800000013-HostIntegrationKeysAndOAuthFlows.js';
 import { ScheduledTaskTicks1763800000014 } from './1763800000014-ScheduledTaskTicks.js';
 import { ChangeOrdering1763800000015 } from './1763800000015-ChangeOrdering.js';
+import { SyncPreferences1763800000016 } from './1763800000016-SyncPreferences.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   HostIntegrationKeysAndOAuthFlows1763800000013,
   ScheduledTaskTicks1763800000014,
   ChangeOrdering1763800000015,
+  SyncPreferences1763800000016,
 ];

@@ -13,6 +13,7 @@ import { AvailabilityModule } from './modules/availability/availability.module.j
 import { BookingsModule } from './modules/bookings/bookings.module.js';
 import { ConnectionsModule } from './modules/connections/connections.module.js';
 import { FeatureFlagsModule } from './modules/feature-flags/feature-flags.module.js';
+import { SyncPreferencesModule } from './modules/sync-preferences/sync-preferences.module.js';
 import { HostEventsModule } from './modules/host-events/host-events.module.js';
 import { OperationsModule } from './modules/operations/operations.module.js';
 import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
@@ -47,13 +48,14 @@ export class AppModule {
         ConfigHolderModule.forRoot(config),
         CqrsModule.forRoot(),
         ScheduleModule.forRoot(),
-        DatabaseModule.forRoot(databaseUrl),
+        DatabaseModule.forRoot(databaseUrl, { poolSize: config.databasePoolSize }),
         LifecycleModule,
         MetricsModule,
         QueueModule,
         HostEventsModule,
         IdempotencyModule,
         FeatureFlagsModule,
+        SyncPreferencesModule,
         AccountsModule,
         ConnectionsModule,
         BookingsModule,

@@ -7,6 +7,7 @@ import { ConfigError } from './config/config.error.js';
 import { loadConfigFromProcess } from './config/load-config.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './infrastructure/database/embedded-database.js';
 import { ShutdownState } from './infrastructure/lifecycle/shutdown-state.js';
+import { StartupRefusedError } from './infrastructure/lifecycle/startup-refused.error.js';
 
 async function main(): Promise<void> {
   let config;
@@ -39,7 +40,14 @@ async function main(): Promise<void> {
     config = sandbox.config;
   }
 
-  const app = await createApp(config, databaseUrl);
+  let app;
+  try {
+    app = await createApp(config, databaseUrl);
+  } catch (error) {
+    await sandbox?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
   await app.listen(config.port, config.host);
   const databaseLabel = embedded
     ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} (data in ${config.dataDir}/postgres)`
@@ -64,6 +72,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StartupRefusedError) {
+    process.stderr.write(`calsync cannot start: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

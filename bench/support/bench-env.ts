@@ -90,6 +90,8 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
     const config = loadConfig(
       {
         NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        METRICS_AUTH: 'none',
         PORT: String(port),
         HOST: '127.0.0.1',
         APP_URL: baseUrl,

@@ -53,7 +53,18 @@ export async function createApp(
     bodyParser: false,
     preview: options.preview ?? false,
   });
-  configureApp(app);
+  // npm run openapi (preview) always builds the document.
+  configureApp(app, { docs: config.docsEnabled || (options.preview ?? false) });
+  if (!options.preview) {
+    // Start-up checks run in the modules' init hooks (migrations, the ENCRYPTION_KEY check): run
+    // them here, so a refusal rejects createApp and leaves no pool or worker behind.
+    try {
+      await app.init();
+    } catch (error) {
+      await app.close().catch(() => undefined);
+      throw error;
+    }
+  }
   return app;
 }
 

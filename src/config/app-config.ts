@@ -40,8 +40,16 @@ export interface AppConfig {
   dataDir: string;
   apiKey: string;
   adminApiKey: string;
-  /** 32 raw bytes. */
+  /** 32 raw bytes: the first key of `encryptionKeys`, the one that seals. */
   encryptionKey: Buffer;
+  /** `ENCRYPTION_KEY` as a key ring (comma-separated): the first seals, every one opens. */
+  encryptionKeys: Buffer[];
+  /** Connections of the application's pool (`DATABASE_POOL_SIZE`; the job worker has its own). */
+  databasePoolSize: number;
+  /** `/metrics`: open (`none`) or behind the admin key (`admin`; the default in production). */
+  metricsAuth: 'none' | 'admin';
+  /** Serve `/docs` and `/docs-json` (`DOCS_ENABLED`; default false in production). */
+  docsEnabled: boolean;
   google: GoogleConfig;
   microsoft: MicrosoftConfig;
   /** Serve loopback emulators for the providers without credentials (development only) and point their adapters at them. */

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from './config.error.js';
 import { loadConfig } from './load-config.js';
 
@@ -55,6 +58,12 @@ describe('loadConfig', () => {
     [{ API_KEY: 'same-key-123456789', ADMIN_API_KEY: 'same-key-123456789' }, 'API_KEY and ADMIN_API_KEY must differ'],
     [{ NODE_ENV: 'production' }, 'API_KEY is required in production'],
     [{ NODE_ENV: 'production' }, 'ENCRYPTION_KEY is required in production'],
+    [{ NODE_ENV: 'production' }, 'DATABASE_URL is required in production'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE must be between 1 and 1000'],
+    [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE must be a whole number'],
+    [{ METRICS_AUTH: 'basic' }, 'METRICS_AUTH must be none or admin'],
+    [{ ENCRYPTION_KEY: `${'ab'.repeat(32)},short` }, 'ENCRYPTION_KEY (key 2 of 2) must be 32 bytes'],
+    [{ ENCRYPTION_KEY: `${'ab'.repeat(32)},${'ab'.repeat(32)}` }, 'ENCRYPTION_KEY lists the same key twice'],
   ])('stops with a message naming the variable: %p', (env, message) => {
     expect(() => load(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => load(env as Record<string, string>)).toThrow(message);
@@ -67,5 +76,88 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as ConfigError).problems).toHaveLength(2);
     }
+  });
+
+  describe('production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      API_KEY: 'production-app-key-0123',
+      ADMIN_API_KEY: 'production-admin-key-0123',
+      ENCRYPTION_KEY: 'cd'.repeat(32),
+      DATABASE_URL: 'postgres://calsync@db.internal/calsync',
+    };
+
+    it('starts with DATABASE_URL, and a missing one is named (no silent embedded database)', () => {
+      expect(load(production).databaseUrl).toBe('postgres://calsync@db.internal/calsync');
+      const { DATABASE_URL: _omitted, ...withoutDatabase } = production;
+      expect(() => load(withoutDatabase)).toThrow(/DATABASE_URL is required in production/);
+    });
+
+    it('keys /metrics with the admin key and closes /docs by default; both can be opened', () => {
+      expect(load(production)).toMatchObject({ metricsAuth: 'admin', docsEnabled: false, databasePoolSize: 20 });
+      expect(load({ ...production, METRICS_AUTH: 'none', DOCS_ENABLED: 'true', DATABASE_POOL_SIZE: '50' })).toMatchObject({
+        metricsAuth: 'none',
+        docsEnabled: true,
+        databasePoolSize: 50,
+      });
+      expect(load({})).toMatchObject({ metricsAuth: 'none', docsEnabled: true });
+    });
+  });
+
+  it('reads ENCRYPTION_KEY as a key ring: the first key seals', () => {
+    const config = load({ ENCRYPTION_KEY: ` ${'01'.repeat(32)} , ${Buffer.alloc(32, 2).toString('base64')}` });
+    expect(config.encryptionKeys).toEqual([Buffer.alloc(32, 1), Buffer.alloc(32, 2)]);
+    expect(config.encryptionKey).toEqual(Buffer.alloc(32, 1));
+  });
+
+  describe('*_FILE secrets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'calsync-config-'));
+    const file = (name: string, content: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+
+    it('reads each secret from its file, trimmed', () => {
+      const config = load({
+        API_KEY_FILE: file('api', 'file-app-key-0123456789\n'),
+        ADMIN_API_KEY_FILE: file('admin', '  file-admin-key-0123456789  \n'),
+        ENCRYPTION_KEY_FILE: file('enc', `${'ef'.repeat(32)}\n`),
+        DATABASE_URL_FILE: file('db', 'postgres://u:p@db/calsync\n'),
+        GOOGLE_CLIENT_ID: 'client',
+        GOOGLE_CLIENT_SECRET_FILE: file('gsecret', 'google-secret\n'),
+        GOOGLE_WEBHOOK_TOKEN_FILE: file('gtoken', 'google-token\n'),
+        MICROSOFT_CLIENT_ID: 'client',
+        MICROSOFT_CLIENT_SECRET_FILE: file('msecret', 'ms-secret\n'),
+        MICROSOFT_WEBHOOK_TOKEN_FILE: file('mtoken', 'ms-token\n'),
+      });
+      expect(config.apiKey).toBe('file-app-key-0123456789');
+      expect(config.adminApiKey).toBe('file-admin-key-0123456789');
+      expect(config.encryptionKey.toString('hex')).toBe('ef'.repeat(32));
+      expect(config.databaseUrl).toBe('postgres://u:p@db/calsync');
+      expect(config.google).toMatchObject({ clientSecret: 'google-secret', webhookToken: 'google-token' });
+      expect(config.microsoft).toMatchObject({ clientSecret: 'ms-secret', webhookToken: 'ms-token' });
+      expect(config.generated).toEqual({ apiKey: false, adminApiKey: false, encryptionKey: false });
+    });
+
+    it('refuses a secret set both ways', () => {
+      expect(() => load({ API_KEY: 'direct-app-key-0123456789', API_KEY_FILE: file('both', 'x') })).toThrow(
+        'API_KEY and API_KEY_FILE are both set: set only one of them',
+      );
+    });
+
+    it('names the variable of an unreadable file, never any content', () => {
+      const missing = join(dir, 'missing');
+      expect(() => load({ ENCRYPTION_KEY_FILE: missing })).toThrow(`ENCRYPTION_KEY_FILE: cannot read "${missing}" (ENOENT)`);
+      const locked = file('locked', 'top-secret-value');
+      chmodSync(locked, 0o000);
+      try {
+        load({ ADMIN_API_KEY_FILE: locked });
+        // root reads any file: nothing else to check then
+      } catch (error) {
+        expect((error as Error).message).toContain('ADMIN_API_KEY_FILE: cannot read');
+        expect((error as Error).message).not.toContain('top-secret-value');
+      }
+    });
   });
 });

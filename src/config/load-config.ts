@@ -12,8 +12,9 @@ const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
  * Reads and validates every setting in one pass, collecting all problems so an operator
  * fixes them in one go. Development conveniences (generated keys) never apply in production.
  */
-export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolean } = {}): AppConfig {
+export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boolean } = {}): AppConfig {
   const problems: string[] = [];
+  const env = withFileSecrets(rawEnv, problems);
   const nodeEnv = (env.NODE_ENV ?? 'development') as AppConfig['env'];
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
     problems.push(`NODE_ENV must be one of development, production, test (got "${env.NODE_ENV}")`);
@@ -62,6 +63,9 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
   const host = str('HOST') || '0.0.0.0';
   const appUrl = url('APP_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const databaseUrl = env.DATABASE_URL ? url('DATABASE_URL', '', ['postgres:', 'postgresql:']) : null;
+  if (production && !env.DATABASE_URL) {
+    problems.push('DATABASE_URL is required in production (the embedded PostgreSQL is for development only)');
+  }
   const dataDir = resolve(str('DATA_DIR') || '.data');
   const persist = options.persistGeneratedSecrets ?? nodeEnv !== 'test';
   const generatedSecrets = persist && !production ? readDevSecrets(dataDir) : {};
@@ -86,20 +90,33 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     problems.push('API_KEY and ADMIN_API_KEY must differ');
   }
 
-  let encryptionKey: Buffer = Buffer.alloc(0);
+  // A key ring: the first key seals, every key opens (rotation: put the new key first, run the
+  // reseal-credentials task, then drop the old one).
+  let encryptionKeys: Buffer[] = [];
   let encryptionKeyGenerated = false;
   const rawKey = str('ENCRYPTION_KEY');
   if (rawKey) {
-    const parsed = parseKey(rawKey);
-    if (!parsed) problems.push('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
-    else encryptionKey = parsed;
+    const entries = rawKey.split(',').map((entry) => entry.trim());
+    entries.forEach((entry, index) => {
+      const parsed = parseKey(entry);
+      const which = entries.length > 1 ? `ENCRYPTION_KEY (key ${index + 1} of ${entries.length})` : 'ENCRYPTION_KEY';
+      if (!parsed) problems.push(`${which} must be 32 bytes, as 64 hex characters or base64`);
+      else encryptionKeys.push(parsed);
+    });
+    if (new Set(encryptionKeys.map((key) => key.toString('hex'))).size !== encryptionKeys.length) {
+      problems.push('ENCRYPTION_KEY lists the same key twice');
+    }
   } else if (production) {
     problems.push('ENCRYPTION_KEY is required in production');
   } else {
-    encryptionKey = Buffer.from(generatedSecrets.ENCRYPTION_KEY ?? randomBytes(32).toString('hex'), 'hex');
-    generatedSecrets.ENCRYPTION_KEY = encryptionKey.toString('hex');
+    encryptionKeys = [Buffer.from(generatedSecrets.ENCRYPTION_KEY ?? randomBytes(32).toString('hex'), 'hex')];
+    generatedSecrets.ENCRYPTION_KEY = encryptionKeys[0].toString('hex');
     encryptionKeyGenerated = true;
   }
+  const encryptionKey = encryptionKeys[0] ?? Buffer.alloc(0);
+
+  const metricsAuth = (str('METRICS_AUTH') || (production ? 'admin' : 'none')) as AppConfig['metricsAuth'];
+  if (!['none', 'admin'].includes(metricsAuth)) problems.push(`METRICS_AUTH must be none or admin (got "${metricsAuth}")`);
 
   const googleClientId = str('GOOGLE_CLIENT_ID');
   const googleEnabled = googleClientId !== '';
@@ -138,6 +155,10 @@ export function loadConfig(env: Env, options: { persistGeneratedSecrets?: boolea
     apiKey: apiKey.value,
     adminApiKey: adminApiKey.value,
     encryptionKey,
+    encryptionKeys,
+    databasePoolSize: int('DATABASE_POOL_SIZE', 20, 1, 1000),
+    metricsAuth,
+    docsEnabled: bool('DOCS_ENABLED', !production),
     google: {
       enabled: googleEnabled,
       clientId: googleClientId,
@@ -252,6 +273,42 @@ function writeDevSecrets(dataDir: string, secrets: DevSecrets): void {
   if (Object.keys(secrets).length === 0) return;
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'dev-secrets.json'), JSON.stringify(secrets, null, 2), { mode: 0o600 });
+}
+
+/** Secrets that may instead be read from a file named by `<NAME>_FILE` (Docker and Kubernetes secrets). */
+export const FILE_SECRETS = [
+  'API_KEY',
+  'ADMIN_API_KEY',
+  'ENCRYPTION_KEY',
+  'DATABASE_URL',
+  'GOOGLE_CLIENT_SECRET',
+  'MICROSOFT_CLIENT_SECRET',
+  'GOOGLE_WEBHOOK_TOKEN',
+  'MICROSOFT_WEBHOOK_TOKEN',
+] as const;
+
+/**
+ * `<NAME>_FILE=/run/secrets/x`: the file's content, trimmed, stands for `<NAME>`. Setting both is a
+ * problem (which one wins would be a guess); an unreadable file is a problem naming the variable and
+ * the path, never any content.
+ */
+function withFileSecrets(env: Env, problems: string[]): Env {
+  const resolved: Env = { ...env };
+  for (const name of FILE_SECRETS) {
+    const path = env[`${name}_FILE`];
+    if (path === undefined || path === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name} and ${name}_FILE are both set: set only one of them`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${name}_FILE: cannot read "${path}" (${code})`);
+    }
+  }
+  return resolved;
 }
 
 /** The one place the process environment is read. */

@@ -440,10 +440,16 @@ describe('Host integration: no SSRF through webhooks when private URLs are not a
 
   it('checks again at delivery time (a URL that became private is never called)', async () => {
     // As if the endpoint had been saved while its name resolved to a public address.
-    const sealed = new TokenCipher(t.config.encryptionKey).seal(`whsec_${Buffer.alloc(32, 7).toString('base64')}`);
+    const [{ id }]: Array<{ id: number }> = await t.dataSource.query(
+      `SELECT nextval(pg_get_serial_sequence('"WebhookEndpoint"', 'id'))::int AS "id"`,
+    );
+    const sealed = new TokenCipher(t.config.encryptionKeys).seal(
+      `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+      `webhook-endpoint:${id}`,
+    );
     const rows: Array<{ id: number }> = await t.dataSource.query(
-      `INSERT INTO "WebhookEndpoint" ("url", "encryptedSecret") VALUES ($1, $2) RETURNING "id"`,
-      [r.url, sealed],
+      `INSERT INTO "WebhookEndpoint" ("id", "url", "encryptedSecret") VALUES ($1, $2, $3) RETURNING "id"`,
+      [id, r.url, sealed],
     );
     const host = await connectGoogleHost(t);
     await t.api

@@ -149,11 +149,34 @@ describe('Channels and webhook intake', () => {
   it('answers 200 to an unknown channel and does nothing', async () => {
     const res = await t.http
       .post(WEBHOOK)
-      .set({ 'X-Goog-Channel-ID': 'not-ours', 'X-Goog-Channel-Token': TEST_WEBHOOK_TOKEN, 'X-Goog-Resource-State': 'exists' })
+      .set({
+        'X-Goog-Channel-ID': 'not-ours',
+        'X-Goog-Channel-Token': TEST_WEBHOOK_TOKEN,
+        'X-Goog-Resource-ID': 'not-ours-either',
+        'X-Goog-Resource-State': 'exists',
+      })
       .expect(200);
     expect(res.body).toEqual({ result: 'unknown_channel' });
     const jobs: Array<{ count: string }> = await t.dataSource.query(`SELECT count(*)::text AS count FROM graphile_worker.jobs`);
     expect(jobs[0].count).toBe('0');
+  });
+
+  it('refuses a push without X-Goog-Resource-ID (400, nothing processed)', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const channel = t.google.liveChannels(host.calendarId)[0];
+    const lists = t.google.callCount('events.list', host.calendarId);
+    const res = await t.http
+      .post(WEBHOOK)
+      .set({ 'X-Goog-Channel-ID': channel.id, 'X-Goog-Channel-Token': TEST_WEBHOOK_TOKEN, 'X-Goog-Resource-State': 'exists' })
+      .expect(400);
+    expect(res.body.detail).toBe('X-Goog-Resource-ID header is required on a Google Calendar push');
+    const jobs: Array<{ count: string }> = await t.dataSource.query(`SELECT count(*)::text AS count FROM graphile_worker.jobs`);
+    expect(jobs[0].count).toBe('0');
+    await waitForQueueIdle(t);
+    expect(t.google.callCount('events.list', host.calendarId)).toBe(lists);
   });
 
   it('410 from Google leads to a full resync that leaves the cache exactly like the calendar', async () => {

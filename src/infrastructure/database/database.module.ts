@@ -9,12 +9,12 @@ import { migrateDatabase } from './migrate.js';
 @Module({})
 export class DatabaseModule {
   /** Connects, then migrates (schema and queue) before anything else starts. */
-  static forRoot(databaseUrl: string): DynamicModule {
+  static forRoot(databaseUrl: string, options: { poolSize?: number } = {}): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => buildDataSourceOptions(databaseUrl),
+          useFactory: () => buildDataSourceOptions(databaseUrl, options),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await migrateDatabase(dataSource, databaseUrl);

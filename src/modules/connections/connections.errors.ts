@@ -28,6 +28,18 @@ export class CredentialInvalidError extends ConflictError {
   }
 }
 
+/**
+ * The credential's tokens do not open with any key of `ENCRYPTION_KEY` (a wrong or dropped key, or
+ * a sealed value moved from another row). Recorded as the calendar's sync error.
+ */
+export class CredentialUnreadableError extends ConflictError {
+  constructor(readonly credentialId: number) {
+    super(
+      `Credential ${credentialId} cannot be opened with ENCRYPTION_KEY: restore the key it was sealed with (keys may be listed comma-separated), or connect the account again`,
+    );
+  }
+}
+
 export class ProviderNotEnabledError extends NotFoundError {
   constructor(readonly provider: string) {
     super(`Provider ${provider} is not enabled in this deployment`);

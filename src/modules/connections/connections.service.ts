@@ -43,15 +43,12 @@ export class ConnectionsService {
     if (!this.providers.has(provider)) {
       throw new ProviderNotEnabledError(provider);
     }
-    const credential = this.dataSource.manager.create(CredentialEntity, {
-      userId,
-      provider,
-      encryptedKey: this.auth.seal(tokens),
-      expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null,
-      status: 'active',
-      invalidReason: null,
-    });
-    return this.dataSource.manager.save(credential);
+    // The tokens are bound to the row's id (sealed once the id is drawn).
+    return this.auth.insertCredential(
+      this.dataSource.manager,
+      { userId, provider, expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt) : null },
+      (id) => this.auth.seal(id, tokens),
+    );
   }
 
   async listCredentials(userId: number): Promise<CredentialEntity[]> {

@@ -1,22 +1,35 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
+import { type ResealReport, resealInBatches } from '../../infrastructure/crypto/reseal.js';
+import { SealedValueUnreadableError, TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
+import { StartupRefusedError } from '../../infrastructure/lifecycle/startup-refused.error.js';
 import { findById } from '../../infrastructure/database/find-by-id.js';
 import type { ProviderAuth, ProviderTokens } from '../providers/provider-auth.js';
-import { CredentialNotFoundError } from './connections.errors.js';
+import { CredentialNotFoundError, CredentialUnreadableError } from './connections.errors.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { CredentialInvalidated } from './events/credential-invalidated.event.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
+
+export type { ResealReport };
+
+/** How many stored credentials the start-up check tries to open. */
+const STARTUP_SAMPLE = 20;
+
+/** The additional data a credential's tokens are sealed with: they open for this row only. */
+export const credentialContext = (credentialId: number) => `credential:${credentialId}`;
 
 /**
  * Opens a credential for a provider adapter: decrypts its tokens, persists refreshed ones
  * (encrypted), and marks the credential invalid when the user revoked access.
  * Exported so other modules act for a credential without touching its table.
+ *
+ * Tokens are sealed with the first key of `ENCRYPTION_KEY` and bound to their row
+ * (`credential:<id>`), so a row id is drawn (`nextCredentialId`) before a new credential is sealed.
  */
 @Injectable()
-export class CredentialAuthFactory {
+export class CredentialAuthFactory implements OnModuleInit {
   private readonly logger = new Logger('CredentialAuthFactory');
   readonly cipher: TokenCipher;
 
@@ -26,11 +39,105 @@ export class CredentialAuthFactory {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly hostEvents: HostEventRecorder,
   ) {
-    this.cipher = new TokenCipher(config.encryptionKey);
+    this.cipher = new TokenCipher(config.encryptionKeys);
   }
 
-  seal(tokens: ProviderTokens): string {
-    return this.cipher.sealJson(tokens);
+  /**
+   * A key list that opens none of the stored credentials (a sample of the newest) stops the start:
+   * otherwise every sync would fail. Some unreadable among readable ones only warn (re-seal task).
+   */
+  async onModuleInit(): Promise<void> {
+    const rows: Array<{ id: number; encryptedKey: string }> = await this.dataSource.query(
+      `SELECT "id", "encryptedKey" FROM "Credential" ORDER BY "id" DESC LIMIT $1`,
+      [STARTUP_SAMPLE],
+    );
+    if (rows.length === 0) return;
+    const opened = rows.filter((row) => this.opens(row.id, row.encryptedKey)).length;
+    if (opened === 0) {
+      throw new StartupRefusedError(
+        `ENCRYPTION_KEY does not open the stored credentials (none of the ${rows.length} checked opens with the configured key list). ` +
+          'Set ENCRYPTION_KEY to the key they were sealed with; to rotate, list the new key first and the old one after it, ' +
+          'comma-separated (the first seals, every one opens), then run POST /api/v1/admin/tasks/reseal-credentials/run.',
+      );
+    }
+    if (opened < rows.length) {
+      this.logger.warn(
+        `${rows.length - opened} of the ${rows.length} newest credentials do not open with ENCRYPTION_KEY; run the reseal-credentials task for the list`,
+      );
+    }
+  }
+
+  /**
+   * Inserts an active credential whose tokens are sealed for its own row: the id is drawn from the
+   * sequence first, then the row is written with it (a failed insert leaves a gap, nothing else).
+   */
+  async insertCredential(
+    manager: EntityManager,
+    row: { userId: number; provider: CredentialEntity['provider']; expiresAt: Date | null },
+    sealFor: (credentialId: number) => string,
+  ): Promise<CredentialEntity> {
+    const [{ id }]: Array<{ id: string }> = await manager.query(
+      `SELECT nextval(pg_get_serial_sequence('"Credential"', 'id')) AS "id"`,
+    );
+    const credentialId = Number(id);
+    await manager.query(
+      `INSERT INTO "Credential" ("id", "userId", "provider", "encryptedKey", "expiresAt", "status") VALUES ($1, $2, $3, $4, $5, 'active')`,
+      [credentialId, row.userId, row.provider, sealFor(credentialId), row.expiresAt],
+    );
+    return manager.findOneByOrFail(CredentialEntity, { id: credentialId });
+  }
+
+  seal(credentialId: number, tokens: ProviderTokens): string {
+    return this.cipher.sealJson(tokens, credentialContext(credentialId));
+  }
+
+  /** Seals tokens awaiting their credential (an OAuth flow's), bound to `context`. */
+  sealFor(context: string, tokens: ProviderTokens): string {
+    return this.cipher.sealJson(tokens, context);
+  }
+
+  /** Opens what `sealFor(context, …)` sealed and seals it again for the credential row. */
+  transfer(sealed: string, fromContext: string, credentialId: number): string {
+    return this.cipher.seal(this.cipher.open(sealed, fromContext), credentialContext(credentialId));
+  }
+
+  /** Re-seals every credential's tokens with the first key, in batches (the reseal-credentials task). */
+  resealAll(): Promise<ResealReport> {
+    return resealInBatches(this.cipher, {
+      batch: (afterId, limit) =>
+        this.dataSource.query(
+          `SELECT "id", "encryptedKey" AS "sealed" FROM "Credential" WHERE "id" > $1 ORDER BY "id" LIMIT $2`,
+          [afterId, limit],
+        ),
+      replace: async (id, previous, next) => {
+        const result = await this.dataSource.manager.update(
+          CredentialEntity,
+          { id, encryptedKey: previous },
+          { encryptedKey: next },
+        );
+        return (result.affected ?? 0) > 0;
+      },
+      context: credentialContext,
+    });
+  }
+
+  private opens(credentialId: number, sealed: string): boolean {
+    try {
+      this.cipher.open(sealed, credentialContext(credentialId));
+      return true;
+    } catch (error) {
+      if (error instanceof SealedValueUnreadableError) return false;
+      throw error;
+    }
+  }
+
+  private openTokens(credentialId: number, sealed: string): ProviderTokens {
+    try {
+      return this.cipher.openJson<ProviderTokens>(sealed, credentialContext(credentialId));
+    } catch (error) {
+      if (error instanceof SealedValueUnreadableError) throw new CredentialUnreadableError(credentialId);
+      throw error;
+    }
   }
 
   async open(credentialId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth }> {
@@ -43,14 +150,14 @@ export class CredentialAuthFactory {
   authFromSealed(credentialId: number, sealedKey: string): ProviderAuth {
     return {
       credentialId,
-      tokens: this.cipher.openJson<ProviderTokens>(sealedKey),
+      tokens: this.openTokens(credentialId, sealedKey),
       onTokensRefreshed: async () => undefined,
       onGrantRevoked: async () => undefined,
     };
   }
 
   authFor(credential: CredentialEntity): ProviderAuth {
-    const tokens = this.cipher.openJson<ProviderTokens>(credential.encryptedKey);
+    const tokens = this.openTokens(credential.id, credential.encryptedKey);
     return {
       credentialId: credential.id,
       tokens,
@@ -58,7 +165,7 @@ export class CredentialAuthFactory {
         await this.dataSource.manager.update(
           CredentialEntity,
           { id: credential.id },
-          { encryptedKey: this.seal(next), expiresAt: next.expiresAt ? new Date(next.expiresAt) : null },
+          { encryptedKey: this.seal(credential.id, next), expiresAt: next.expiresAt ? new Date(next.expiresAt) : null },
         );
       },
       onGrantRevoked: async (reason) => {

@@ -15,12 +15,13 @@ export {
   ConcurrentCalendarChangeError,
   CredentialInvalidError,
   CredentialNotFoundError,
+  CredentialUnreadableError,
   ProviderNotEnabledError,
   SelectedCalendarNotFoundError,
 } from './connections.errors.js';
 export { ConnectionsModule } from './connections.module.js';
 export { ConnectionsService } from './connections.service.js';
-export { CredentialAuthFactory } from './credential-auth.factory.js';
+export { CredentialAuthFactory, type ResealReport } from './credential-auth.factory.js';
 export { CredentialInvalidated } from './events/credential-invalidated.event.js';
 export {
   type FollowedCalendar,

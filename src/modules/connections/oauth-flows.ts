@@ -22,6 +22,8 @@ export const OAUTH_STATE_TTL_MINUTES = 10;
 export const OAUTH_CODE_TTL_MINUTES = 10;
 /** Finished or abandoned flows are deleted this long after they started. */
 const FLOW_RETENTION_HOURS = 24;
+/** The additional data a flow's tokens are sealed with until the credential row takes them. */
+const oauthFlowContext = (flowId: string) => `oauth-flow:${flowId}`;
 
 /** Why a callback redirects with `status=error`: the `error` parameter the host app reads. */
 export type OAuthFlowError =
@@ -141,7 +143,11 @@ export class OAuthFlows {
         flow.id,
         hash(code),
         OAUTH_CODE_TTL_MINUTES,
-        this.auth.seal({ accessToken: grant.accessToken, refreshToken: grant.refreshToken, expiresAt: grant.expiresAt }),
+        this.auth.sealFor(oauthFlowContext(flow.id), {
+          accessToken: grant.accessToken,
+          refreshToken: grant.refreshToken,
+          expiresAt: grant.expiresAt,
+        }),
         grant.expiresAt ? new Date(grant.expiresAt) : null,
       ],
     );
@@ -180,15 +186,12 @@ export class OAuthFlows {
         await spend('user_mismatch');
         return { error: new OAuthFlowUserMismatchError() };
       }
-      const credential = await manager.save(
-        manager.create(CredentialEntity, {
-          userId,
-          provider: flow.provider,
-          encryptedKey: flow.sealedTokens,
-          expiresAt: flow.tokenExpiresAt,
-          status: 'active',
-          invalidReason: null,
-        }),
+      // The flow's tokens were bound to the flow; the credential's are bound to its own row id.
+      const sealedTokens = flow.sealedTokens;
+      const credential = await this.auth.insertCredential(
+        manager,
+        { userId, provider: flow.provider, expiresAt: flow.tokenExpiresAt },
+        (id) => this.auth.transfer(sealedTokens, oauthFlowContext(flow.id), id),
       );
       await spend(null, credential.id);
       return { credential };

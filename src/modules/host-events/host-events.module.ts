@@ -8,6 +8,7 @@ import { HostEventRecorder } from './ports/host-event-recorder.port.js';
 import { WebhookDeliveryJob } from './webhook-delivery.job.js';
 import { WebhookEndpointsController } from './webhook-endpoints.controller.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
+import { WebhookSecretSealing } from './webhook-secret-sealing.js';
 import { WebhookSender } from './webhook-sender.js';
 
 /**
@@ -26,10 +27,11 @@ import { WebhookSender } from './webhook-sender.js';
     HostEventSubscriptions,
     WebhookEndpointsService,
     WebhookSender,
+    WebhookSecretSealing,
     WebhookDeliveryJob,
     HostEventConsumersJob,
   ],
-  exports: [HostEventRecorder, HostEventSubscriptions],
+  exports: [HostEventRecorder, HostEventSubscriptions, WebhookSecretSealing],
 })
 export class HostEventsModule implements OnModuleInit {
   constructor(

@@ -18,4 +18,5 @@ export {
   WebhookEndpointNotFoundError,
 } from './host-events.errors.js';
 export { HostEventsModule } from './host-events.module.js';
+export { WebhookSecretSealing } from './webhook-secret-sealing.js';
 export { HOST_EVENT_TYPES, HostEventRecorder, type HostEventType, type NewHostEvent } from './ports/host-event-recorder.port.js';

@@ -1,7 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
@@ -12,6 +10,7 @@ import {
   deliverWebhooksJobOptions,
 } from './host-events.jobs.js';
 import { WebhookSender } from './webhook-sender.js';
+import { WebhookSecretSealing } from './webhook-secret-sealing.js';
 
 /** The first retry comes after about this long; each next one waits twice as long, up to `MAX_RETRY_DELAY_MS`. */
 export const FIRST_RETRY_DELAY_MS = 5_000;
@@ -57,7 +56,6 @@ interface DueDelivery {
 @Injectable()
 export class WebhookDeliveryJob implements OnModuleInit {
   private readonly logger = new Logger('Webhooks');
-  private readonly cipher: TokenCipher;
 
   constructor(
     private readonly registry: JobHandlerRegistry,
@@ -65,10 +63,8 @@ export class WebhookDeliveryJob implements OnModuleInit {
     private readonly jobs: JobQueue,
     private readonly sender: WebhookSender,
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
-    this.cipher = new TokenCipher(config.encryptionKey);
-  }
+    private readonly secrets: WebhookSecretSealing,
+  ) {}
 
   onModuleInit(): void {
     this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }) => this.drain(endpointId, shard));
@@ -110,7 +106,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
       timestamp: new Date(due.createdAt).toISOString(),
       data: due.data,
     });
-    const result = await this.sender.send(due.url, this.cipher.open(due.encryptedSecret), due.eventId, body);
+    const result = await this.sender.send(due.url, this.secrets.open(endpointId, due.encryptedSecret), due.eventId, body);
     const status = result.statusCode;
     if (status !== null && status >= 200 && status < 300) {
       await this.dataSource.query(

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { TokenCipher } from '../../infrastructure/crypto/token-cipher.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { DELIVER_WEBHOOKS_JOB, WEBHOOK_SHARDS, deliverWebhooksJobOptions } from './host-events.jobs.js';
 import {
@@ -13,6 +12,7 @@ import {
 } from './host-events.errors.js';
 import type { HostEventType } from './ports/host-event-recorder.port.js';
 import { UnsafeWebhookUrl, assertPublicUrl, urlProblem } from './url-guard.js';
+import { WebhookSecretSealing } from './webhook-secret-sealing.js';
 
 export interface WebhookEndpointView {
   id: number;
@@ -65,24 +65,25 @@ const SELECT_ENDPOINT = `SELECT "id", "url", "events", "description", "enabled",
  */
 @Injectable()
 export class WebhookEndpointsService {
-  private readonly cipher: TokenCipher;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.cipher = new TokenCipher(config.encryptionKey);
-  }
+    private readonly secrets: WebhookSecretSealing,
+  ) {}
 
   async create(input: { url: string; events?: HostEventType[] | null; description?: string | null }) {
     await this.checkUrl(input.url);
     const secret = newSecret();
+    // The secret is sealed for the row's id, so the id is drawn first.
+    const [{ id }]: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT nextval(pg_get_serial_sequence('"WebhookEndpoint"', 'id')) AS "id"`,
+    );
     const rows: EndpointRow[] = await this.dataSource.query(
-      `INSERT INTO "WebhookEndpoint" ("url", "events", "description", "encryptedSecret")
-       VALUES ($1, $2::text[], $3, $4)
+      `INSERT INTO "WebhookEndpoint" ("id", "url", "events", "description", "encryptedSecret")
+       VALUES ($1, $2, $3::text[], $4, $5)
        RETURNING "id", "url", "events", "description", "enabled", "disabledReason", "encryptedSecret", "createdAt", "updatedAt"`,
-      [input.url, normaliseEvents(input.events), input.description ?? null, this.cipher.seal(secret)],
+      [Number(id), input.url, normaliseEvents(input.events), input.description ?? null, this.secrets.seal(Number(id), secret)],
     );
     return { ...view(rows[0]), secret };
   }
@@ -147,7 +148,7 @@ export class WebhookEndpointsService {
     const rows: unknown[] = await this.dataSource.query(
       `WITH u AS (UPDATE "WebhookEndpoint" SET "encryptedSecret" = $2, "updatedAt" = now() WHERE "id" = $1 RETURNING "id")
        SELECT * FROM u`,
-      [id, this.cipher.seal(secret)],
+      [id, this.secrets.seal(id, secret)],
     );
     if (rows.length === 0) throw new WebhookEndpointNotFoundError(id);
     return { secret };

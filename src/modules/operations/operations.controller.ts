@@ -1,7 +1,9 @@
-import { Controller, Get, Header, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, HttpStatus, Inject, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { SecretMatcher } from '../../infrastructure/crypto/constant-time.js';
 import { ShutdownState } from '../../infrastructure/lifecycle/shutdown-state.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 
@@ -15,11 +17,17 @@ interface Reply {
 @PublicRoute()
 @Controller()
 export class OperationsController {
+  /** `METRICS_AUTH=admin` (the default in production): a scrape needs the admin key. */
+  private readonly metricsKey: SecretMatcher | null;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.metricsKey = config.metricsAuth === 'admin' ? new SecretMatcher(config.adminApiKey) : null;
+  }
 
   /** Readiness: 503 once the instance is draining, so no new work is sent to it while it stops. */
   @Get('health')
@@ -38,7 +46,15 @@ export class OperationsController {
 
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  async scrape(): Promise<string> {
+  async scrape(@Headers('authorization') authorization?: string): Promise<string> {
+    if (this.metricsKey) {
+      const match = /^Bearer\s+(.+)$/i.exec((authorization ?? '').trim());
+      if (!match)
+        throw new UnauthorizedException(
+          'Missing bearer token: /metrics needs "Authorization: Bearer <ADMIN_API_KEY>" (METRICS_AUTH=admin)',
+        );
+      if (!this.metricsKey.matches(match[1])) throw new UnauthorizedException('Invalid admin API key');
+    }
     try {
       // An estimate is enough for a gauge and stays cheap on a large cache.
       const rows: Array<{ estimate: string }> = await this.dataSource.query(

@@ -10,7 +10,7 @@ import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
  */
 
 /** The scheduled tasks, run by `TaskRunner` (and by `POST /api/v1/admin/tasks/:task/run`). */
-export const TASK_NAMES = ['subscribe-calendars', 'resync-calendars', 'cleanup-cache'] as const;
+export const TASK_NAMES = ['subscribe-calendars', 'resync-calendars', 'cleanup-cache', 'reseal-credentials'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 export interface RunTaskPayload {

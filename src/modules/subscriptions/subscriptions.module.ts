@@ -13,6 +13,7 @@ import { SubscriptionsChangedHandler } from './jobs/subscriptions-changed.handle
 import { NotificationIntake } from './notification-intake.js';
 import { TaskRunner } from './task-runner.js';
 import { CleanupCacheTask } from './tasks/cleanup-cache.task.js';
+import { ResealCredentialsTask } from './tasks/reseal-credentials.task.js';
 import { ResyncCalendarsTask } from './tasks/resync-calendars.task.js';
 import { SubscribeCalendarsTask } from './tasks/subscribe-calendars.task.js';
 import { WebhooksController } from './webhooks.controller.js';
@@ -29,6 +30,7 @@ import { WebhooksController } from './webhooks.controller.js';
     SubscribeCalendarsTask,
     ResyncCalendarsTask,
     CleanupCacheTask,
+    ResealCredentialsTask,
     TaskRunner,
     RunTaskJob,
     StopChannelJob,

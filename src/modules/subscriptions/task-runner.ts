@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { UnknownTaskError } from './subscriptions.errors.js';
 import { TASK_NAMES, type TaskName } from './subscriptions.jobs.js';
 import { CleanupCacheTask } from './tasks/cleanup-cache.task.js';
+import { ResealCredentialsTask } from './tasks/reseal-credentials.task.js';
 import { ResyncCalendarsTask } from './tasks/resync-calendars.task.js';
 import { SubscribeCalendarsTask } from './tasks/subscribe-calendars.task.js';
 
@@ -26,6 +27,7 @@ export class TaskRunner {
     private readonly subscribe: SubscribeCalendarsTask,
     private readonly resync: ResyncCalendarsTask,
     private readonly cleanup: CleanupCacheTask,
+    private readonly reseal: ResealCredentialsTask,
   ) {}
 
   static parse(name: string): TaskName {
@@ -58,6 +60,8 @@ export class TaskRunner {
         return this.resync.run();
       case 'cleanup-cache':
         return this.cleanup.run();
+      case 'reseal-credentials':
+        return this.reseal.run();
     }
   }
 }

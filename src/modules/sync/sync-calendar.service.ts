@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { type DeletionBrake, ExternalChangeRecorder, type MovedEvent, type RecordedChanges } from '../bookings/index.js';
 import { BookingEventLocator } from '../bookings/ports/booking-event-locator.port.js';
-import { ConnectionsService, CredentialAuthFactory } from '../connections/index.js';
+import { ConnectionsService, CredentialAuthFactory, CredentialUnreadableError } from '../connections/index.js';
 import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ChangePage, ExternalEvent } from '../providers/external-event.js';
@@ -128,7 +128,17 @@ export class SyncCalendarService {
   private async loadAndPlan(selectedCalendarId: number, options: { full?: boolean }): Promise<SyncRun | { skipped: string }> {
     const calendar = await this.calendars.byId(selectedCalendarId);
     if (!calendar) return { skipped: 'calendar removed' };
-    const { credential, auth } = await this.credentials.open(calendar.credentialId);
+    let opened;
+    try {
+      opened = await this.credentials.open(calendar.credentialId);
+    } catch (error) {
+      // A key that does not open the tokens is this calendar's sync error (its state shows it), not
+      // a failure outside the record; retrying cannot help until the key is fixed, so no backoff loop.
+      if (!(error instanceof CredentialUnreadableError)) throw error;
+      await this.recordError(calendar.id, error);
+      return { skipped: 'credential cannot be opened with ENCRYPTION_KEY' };
+    }
+    const { credential, auth } = opened;
     if (credential.status !== 'active') return { skipped: 'credential invalid' };
     const [cacheOn, syncOn] = await Promise.all([
       this.flags.isEnabled(CACHE_FLAG, calendar.userId),

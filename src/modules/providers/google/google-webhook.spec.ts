@@ -22,7 +22,12 @@ describe('GoogleWebhookParser', () => {
 
   it('reads the channel’s sync message as a hello, and not_exists as a change', () => {
     const kind = (state: string) => {
-      const parsed = push({ 'x-goog-channel-id': 'c', 'x-goog-channel-token': 'channel-token', 'x-goog-resource-state': state });
+      const parsed = push({
+        'x-goog-channel-id': 'c',
+        'x-goog-channel-token': 'channel-token',
+        'x-goog-resource-id': 'res-1',
+        'x-goog-resource-state': state,
+      });
       return parsed.type === 'notifications' ? parsed.items[0].kind : parsed.type;
     };
     expect(kind('sync')).toBe('hello');
@@ -40,8 +45,31 @@ describe('GoogleWebhookParser', () => {
   });
 
   it('carries a missing channel id as null (the intake ignores it)', () => {
-    const parsed = push({ 'x-goog-channel-token': 'channel-token', 'x-goog-resource-state': 'exists' });
+    const parsed = push({
+      'x-goog-channel-token': 'channel-token',
+      'x-goog-resource-id': 'res-1',
+      'x-goog-resource-state': 'exists',
+    });
     expect(parsed.type === 'notifications' && parsed.items[0].channelId).toBeNull();
+  });
+
+  it.each([
+    ['no resource id', {}],
+    ['an empty resource id', { 'x-goog-resource-id': '' }],
+    ['a repeated resource id header', { 'x-goog-resource-id': ['res-1', 'res-2'] }],
+  ])('refuses an authentic push with %s as malformed, naming the header', (_label, headers) => {
+    const parsed = push({
+      'x-goog-channel-id': 'c',
+      'x-goog-channel-token': 'channel-token',
+      'x-goog-resource-state': 'exists',
+      ...headers,
+    });
+    expect(parsed).toEqual({ type: 'malformed', message: 'X-Goog-Resource-ID header is required on a Google Calendar push' });
+  });
+
+  it('answers a wrong token first, whatever else the push lacks', () => {
+    const parsed = push({ 'x-goog-channel-id': 'c', 'x-goog-channel-token': 'wrong', 'x-goog-resource-state': 'exists' });
+    expect(parsed.type === 'notifications' && parsed.items[0].secretValid).toBe(false);
   });
 
   it('refuses the life-cycle route, which Google never calls', () => {

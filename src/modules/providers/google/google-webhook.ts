@@ -24,17 +24,18 @@ export class GoogleWebhookParser {
     const headers = request.headers;
     const state = single(headers['x-goog-resource-state']);
     const kind: WebhookItemKind = state === 'sync' ? 'hello' : 'changed';
+    const secretValid = this.token.matches(single(headers['x-goog-channel-token']));
+    const resourceId = single(headers['x-goog-resource-id']);
+    // Google sends the resource id on every push, the channel's sync message included. Without it
+    // the push cannot be matched to the watched resource: refused, nothing processed. A push with
+    // a wrong token stays a 403 whatever else it lacks (the secret check comes first).
+    if (secretValid && !resourceId) {
+      return { type: 'malformed', message: 'X-Goog-Resource-ID header is required on a Google Calendar push' };
+    }
     return {
       type: 'notifications',
       acceptedStatus: 200,
-      items: [
-        {
-          channelId: single(headers['x-goog-channel-id']),
-          resourceId: single(headers['x-goog-resource-id']),
-          secretValid: this.token.matches(single(headers['x-goog-channel-token'])),
-          kind,
-        },
-      ],
+      items: [{ channelId: single(headers['x-goog-channel-id']), resourceId, secretValid, kind }],
     };
   }
 }
