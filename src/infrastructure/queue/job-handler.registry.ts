@@ -30,9 +30,10 @@ export class JobHandlerRegistry {
   }
 
   /**
-   * Runs `task` in a lane of its own: a separate worker pool with `concurrency` slots, so jobs that
-   * wait on the outside world (an outgoing webhook may take 10 s to time out) never take the slots
-   * of the sync and calendar writes, and the other way round.
+   * Gives `task` `concurrency` slots of its own on top of `WORKER_CONCURRENCY`, so jobs that wait on
+   * the outside world (an outgoing webhook may take 10 s to time out) and are serialized by their
+   * queue names never take the slots of the sync and calendar writes. The worker adds the slots to
+   * its one runner (see JobWorker for why not a second runner).
    */
   useLane(task: string, lane: string, concurrency: number): void {
     this.taskLanes.set(task, lane);
