@@ -130,6 +130,7 @@ export class WriteBookingJob implements OnModuleInit {
     // our own echo meanwhile waits here (the recorder locks the same row) and then finds the echo
     // equal to the new baseline, instead of taking it for the host's change against the old one.
     // The booking is read again under the lock: what is written is the booking as it is now.
+    const { timeZone } = await this.queries.execute(new GetUserQuery(booking.userId));
     let recorded: ExternalEventDomainEvent[] = [];
     let behind = false;
     await this.dataSource.transaction(async (tx) => {
@@ -152,8 +153,8 @@ export class WriteBookingJob implements OnModuleInit {
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
       if (!now || now.status !== 'accepted') return;
       const desired = locked.baseline
-        ? await this.keepIgnoredHostEdits(tx, bookingId, locked.baseline, await this.desiredEvent(now, tx))
-        : await this.desiredEvent(now, tx);
+        ? await this.keepIgnoredHostEdits(tx, bookingId, locked.baseline, await this.desiredEvent(now, tx, timeZone))
+        : await this.desiredEvent(now, tx, timeZone);
       if (locked.baseline && matches(locked.baseline, desired)) return;
       const at = { calendarId: locked.externalCalendarId, eventId: locked.externalEventId };
       let event;
@@ -309,8 +310,17 @@ export class WriteBookingJob implements OnModuleInit {
     };
   }
 
-  private async desiredEvent(booking: BookingEntity, manager: EntityManager = this.dataSource.manager): Promise<EventInput> {
-    const user = await this.queries.execute(new GetUserQuery(booking.userId));
+  /**
+   * The event as the booking says it should be. Inside a transaction, pass the host's `timeZone`
+   * read before it: the user query takes a connection of its own, and a job holding one connection
+   * while waiting for a second could exhaust the pool with its siblings.
+   */
+  private async desiredEvent(
+    booking: BookingEntity,
+    manager: EntityManager = this.dataSource.manager,
+    timeZone?: string,
+  ): Promise<EventInput> {
+    const zone = timeZone ?? (await this.queries.execute(new GetUserQuery(booking.userId))).timeZone;
     const attendees = await manager.find(AttendeeEntity, { where: { bookingId: booking.id }, order: { id: 'ASC' } });
     return {
       title: booking.title,
@@ -319,7 +329,7 @@ export class WriteBookingJob implements OnModuleInit {
       start: booking.startTime,
       end: booking.endTime,
       attendees: attendees.map((a) => ({ email: a.email, name: a.name })),
-      timeZone: user.timeZone,
+      timeZone: zone,
     };
   }
 
