@@ -200,6 +200,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         SCHEDULER_ENABLED: 'true',
         RESYNC_INTERVAL_SECONDS: String(options.resyncIntervalSeconds),
         QUEUE_POLL_INTERVAL_MS: '250',
+        // Two instances beside a test suite on one PostgreSQL (max_connections 100 by default).
+        DATABASE_POOL_SIZE: '10',
         PROVIDER_TIMEOUT_MS: String(options.providerTimeoutMs),
         // Short-lived channels, so renewals (Google: a new channel, then the old one stopped) happen under chaos too.
         CHANNEL_TTL_SECONDS: '300',

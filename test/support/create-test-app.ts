@@ -86,6 +86,8 @@ export async function createTestApp(
       GOOGLE_OAUTH_AUTHORIZE_URL: google.authorizeUrl,
       GOOGLE_WEBHOOK_TOKEN: TEST_WEBHOOK_TOKEN,
       SCHEDULER_ENABLED: 'false',
+      // Two test workers (and the chaos test's two instances) share one PostgreSQL's connections.
+      DATABASE_POOL_SIZE: '10',
       QUEUE_POLL_INTERVAL_MS: '200',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
       ...microsoftEnv,

@@ -2,11 +2,12 @@ import { defineJob } from '../../infrastructure/queue/job-definition.js';
 import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
 
 /**
- * The host-events module's durable jobs. They run in a lane of their own (`HOST_EVENTS_LANE`, a
- * separate worker pool), so a slow endpoint or extension never takes the slots of the sync.
+ * The host-events module's durable jobs. Their lane (`HOST_EVENTS_LANE`) adds its slots to the
+ * worker's runner (see JobHandlerRegistry.useLane), so a slow endpoint (at most its 4 shards' slots)
+ * or extension takes those slots before the sync's.
  */
 export const HOST_EVENTS_LANE = 'host-events';
-export const HOST_EVENTS_LANE_CONCURRENCY = 16;
+export const HOST_EVENTS_LANE_CONCURRENCY = 8;
 
 /**
  * An endpoint's deliveries are spread over this many serial streams (`shard` = booking id modulo
