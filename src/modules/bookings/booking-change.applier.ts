@@ -9,6 +9,7 @@ import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.j
 import { BookingsRepository } from './bookings.repository.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
+import { historyChangesKindSql } from './domain/history-kinds.js';
 import type { ExternalChangeKind } from './entities/external-event-change.entity.js';
 
 /** The sync preference that lets a calendar change of each kind through. */
@@ -154,10 +155,9 @@ export class BookingChangeApplier {
                        WHERE h."bookingId" = c."bookingId"
                          AND ((h."action" = 'cancelled' AND h."at" > c."detectedAt")
                               OR (h."source" = 'api' AND h."at" > COALESCE(c."occurredAt", c."detectedAt")
-                                  AND ((c."kind" = 'rescheduled' AND h."action" = 'rescheduled')
-                                       OR (c."kind" = 'attendees' AND h."action" = 'updated' AND h."changes" ? 'attendees')
-                                       OR (c."kind" = 'details' AND h."action" = 'updated'
-                                           AND h."changes" ?| ARRAY['title', 'description', 'location']))))) AS superseded
+                                  AND ((c."kind" = 'rescheduled' AND ${historyChangesKindSql('h', 'rescheduled')})
+                                       OR (c."kind" = 'attendees' AND ${historyChangesKindSql('h', 'attendees')})
+                                       OR (c."kind" = 'details' AND ${historyChangesKindSql('h', 'details')}))))) AS superseded
          FROM "ExternalEventChange" c
         WHERE c."id" = $1 AND c."appliedAt" IS NULL
           FOR UPDATE OF c SKIP LOCKED`,

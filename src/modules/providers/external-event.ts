@@ -53,6 +53,34 @@ export interface ExternalEvent {
   sequence: number | null;
 }
 
+/**
+ * An event known only by its id, gone for `removal`'s reason: what a change listing reports for a
+ * removal (Graph's `@removed`), or a sync for a booking's event a get no longer finds.
+ */
+export function removedEvent(id: string, removal: RemovalReason): ExternalEvent {
+  return {
+    id,
+    iCalUID: null,
+    status: 'cancelled',
+    removal,
+    start: null,
+    end: null,
+    isAllDay: false,
+    startDate: null,
+    endDate: null,
+    busy: false,
+    title: null,
+    description: null,
+    location: null,
+    attendees: [],
+    organizerEmail: null,
+    recurringEventId: null,
+    etag: null,
+    updated: null,
+    sequence: null,
+  };
+}
+
 export interface ExternalCalendar {
   id: string;
   name: string;

@@ -10,6 +10,7 @@ import { isProviderError } from '../../providers/provider.errors.js';
 import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
 import { WRITE_BOOKING_JOB, writeBookingJobOptions } from '../bookings.jobs.js';
 import { type EventBaseline, baselineOf, guestsOf } from '../domain/event-baseline.js';
+import { historyChangesKindSql } from '../domain/history-kinds.js';
 import { ExternalChangeRecorder } from '../external-change.recorder.js';
 import type { ExternalEventDomainEvent } from '../events/external-event.events.js';
 import { AttendeeEntity } from '../entities/attendee.entity.js';
@@ -132,7 +133,8 @@ export class WriteBookingJob implements OnModuleInit {
     // The booking is read again under the lock: what is written is the booking as it is now.
     const { timeZone } = await this.queries.execute(new GetUserQuery(booking.userId));
     let recorded: ExternalEventDomainEvent[] = [];
-    let behind = false;
+    // Set when the booking is behind its event: how long the oldest unapplied change has waited.
+    let behindMs: number | null = null;
     await this.dataSource.transaction(async (tx) => {
       const locked = await tx.findOne(BookingReferenceEntity, {
         where: { id: reference.id },
@@ -142,12 +144,13 @@ export class WriteBookingJob implements OnModuleInit {
       // Calendar changes recorded but not yet applied: the booking is behind its event, so writing
       // it now would put back what the host just changed. The saga applies them in milliseconds
       // (or the outbox replay, after a crash); the write comes right after.
-      const pending: unknown[] = await tx.query(
-        `SELECT 1 FROM "ExternalEventChange" WHERE "bookingId" = $1 AND "appliedAt" IS NULL LIMIT 1`,
+      const pending: Array<{ ageMs: number | null }> = await tx.query(
+        `SELECT (extract(epoch FROM clock_timestamp() - min("detectedAt")) * 1000)::float8 AS "ageMs"
+           FROM "ExternalEventChange" WHERE "bookingId" = $1 AND "appliedAt" IS NULL`,
         [bookingId],
       );
-      if (pending.length > 0) {
-        behind = true;
+      if (pending[0]?.ageMs != null) {
+        behindMs = pending[0].ageMs;
         return;
       }
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
@@ -181,8 +184,11 @@ export class WriteBookingJob implements OnModuleInit {
     });
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
-    if (behind) {
-      await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs: 300 });
+    if (behindMs !== null) {
+      // Soon for a change the saga is applying right now; less and less often for one that waits
+      // on the outbox replay (a crash), so a stuck row never makes this job spin.
+      const delayMs = Math.min(5_000, Math.max(300, behindMs / 10));
+      await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs });
     }
   }
 
@@ -296,10 +302,10 @@ export class WriteBookingJob implements OnModuleInit {
     bookingId: number,
   ): Promise<{ times: number; details: number; attendees: number }> {
     const rows: Array<{ times: Date | null; details: Date | null; attendees: Date | null }> = await tx.query(
-      `SELECT max("at") FILTER (WHERE "action" = 'rescheduled') AS times,
-              max("at") FILTER (WHERE "action" = 'updated' AND "changes" ?| ARRAY['title', 'description', 'location']) AS details,
-              max("at") FILTER (WHERE "action" = 'updated' AND "changes" ? 'attendees') AS attendees
-         FROM "BookingHistory" WHERE "bookingId" = $1 AND "source" = 'api'`,
+      `SELECT max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'rescheduled')}) AS times,
+              max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'details')}) AS details,
+              max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'attendees')}) AS attendees
+         FROM "BookingHistory" h WHERE h."bookingId" = $1 AND h."source" = 'api'`,
       [bookingId],
     );
     const ms = (d: Date | null) => (d ? new Date(d).getTime() : 0);

@@ -1,4 +1,11 @@
-import type { BusyInterval, EventInput, ExternalAttendee, ExternalEvent, ExternalEventStatus } from '../external-event.js';
+import {
+  type BusyInterval,
+  type EventInput,
+  type ExternalAttendee,
+  type ExternalEvent,
+  type ExternalEventStatus,
+  removedEvent,
+} from '../external-event.js';
 
 /** The parts of Graph's `event` resource calsync reads (v1.0; every field may be absent). */
 export interface GraphDateTimeTimeZone {
@@ -120,27 +127,7 @@ export function fromGraphEvent(event: GraphEvent, options: GraphMapOptions = {})
  * window, so the sync confirms with a get before it cancels a booking.
  */
 export function removedGraphEvent(id: string): ExternalEvent {
-  return {
-    id,
-    iCalUID: null,
-    status: 'cancelled',
-    removal: 'unknown',
-    start: null,
-    end: null,
-    isAllDay: false,
-    startDate: null,
-    endDate: null,
-    busy: false,
-    title: null,
-    description: null,
-    location: null,
-    attendees: [],
-    organizerEmail: null,
-    recurringEventId: null,
-    etag: null,
-    updated: null,
-    sequence: null,
-  };
+  return removedEvent(id, 'unknown');
 }
 
 function toAttendee(attendee: GraphAttendee): ExternalAttendee[] {

@@ -1,4 +1,4 @@
-import type { ExternalEvent } from '../../providers/external-event.js';
+import { type ExternalEvent, removedEvent } from '../../providers/external-event.js';
 
 /**
  * One entry per event id, the last copy of each, in the order of their last copies. A page may
@@ -17,28 +17,7 @@ export function lastCopyById(events: ExternalEvent[]): ExternalEvent[] {
 
 /** A booking's event a get no longer finds: it is gone, as if the listing had reported it deleted. */
 export function cancelledPlaceholder(id: string): ExternalEvent {
-  return {
-    id,
-    iCalUID: null,
-    status: 'cancelled',
-    // A get found nothing: the event is gone.
-    removal: 'deleted',
-    start: null,
-    end: null,
-    isAllDay: false,
-    startDate: null,
-    endDate: null,
-    busy: false,
-    title: null,
-    description: null,
-    location: null,
-    attendees: [],
-    organizerEmail: null,
-    recurringEventId: null,
-    etag: null,
-    updated: null,
-    sequence: null,
-  };
+  return removedEvent(id, 'deleted');
 }
 
 /**
