@@ -247,6 +247,46 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     });
   });
 
+  it("a booking waiting for its retry holds its own later events, and only those: other bookings' events go out meanwhile", async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    let failedOnce = false;
+    let waiting: number | null = null;
+    r.respond = (hook) => {
+      if (!failedOnce && hook.json.type === 'booking.rescheduled' && hook.json.data.booking.id === waiting) {
+        failedOnce = true;
+        return 500;
+      }
+      return 204;
+    };
+    await endpoint(r.url, { events: ['booking.created', 'booking.rescheduled'] });
+    const a = await book(host, 3);
+    waiting = a.id;
+    // a's first move fails once (its retry comes after about 5 s); its second move must wait for it.
+    await t.api.post(`/api/v1/bookings/${a.id}/reschedule`).send(slot(4)).expect(200);
+    await t.api.post(`/api/v1/bookings/${a.id}/reschedule`).send(slot(5)).expect(200);
+    // Bookings on every shard (ids modulo 4), one of them on a's.
+    const others = [await book(host, 6), await book(host, 7), await book(host, 8), await book(host, 9)];
+    const ofBooking = (id: number) => r.received.filter((h) => h.json.data.booking.id === id);
+    await expectEventually(() => {
+      for (const other of others) expect(ofBooking(other.id)).toHaveLength(1);
+    });
+    // Well before the first retry (5 s ± 25 %): a's second move has not overtaken its first.
+    expect(failedOnce).toBe(true);
+    const aTypes = () => ofBooking(a.id).map((h) => `${h.json.type}@${h.json.data.booking.startTime}`);
+    expect(aTypes()).toEqual([`booking.created@${slot(3).startTime}`, `booking.rescheduled@${slot(4).startTime}`]);
+    await expectEventually(
+      () =>
+        expect(aTypes()).toEqual([
+          `booking.created@${slot(3).startTime}`,
+          `booking.rescheduled@${slot(4).startTime}`,
+          `booking.rescheduled@${slot(4).startTime}`,
+          `booking.rescheduled@${slot(5).startTime}`,
+        ]),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+  });
+
   it('a 410 disables the endpoint', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

@@ -7,8 +7,8 @@ import {
   DELIVER_WEBHOOKS_JOB,
   RUN_HOST_EVENT_CONSUMER_JOB,
   WEBHOOK_SHARDS,
-  deliverWebhooksUnkeyedOptions,
-  hostEventConsumerUnkeyedOptions,
+  deliverWebhooksQueue,
+  hostEventConsumerQueue,
 } from './host-events.jobs.js';
 import { HostEventRecorder, type HostEventType, type NewHostEvent } from './ports/host-event-recorder.port.js';
 
@@ -79,22 +79,22 @@ export class HostEventStore extends HostEventRecorder {
        SELECT COALESCE((SELECT json_agg(DISTINCT jsonb_build_array("endpointId", "shard")) FROM d), '[]'::json) AS targets`,
       [id, event.type, bookingId, JSON.stringify(event.data), WEBHOOK_SHARDS],
     );
-    for (const [endpointId, shard] of rows[0]?.targets ?? []) {
-      await this.jobs.enqueueJob(
-        DELIVER_WEBHOOKS_JOB,
-        { endpointId, shard },
-        deliverWebhooksUnkeyedOptions(endpointId, shard),
-        manager,
-      );
-    }
-    for (const consumer of this.consumers.interestedIn(event.type)) {
-      await this.jobs.enqueueJob(
-        RUN_HOST_EVENT_CONSUMER_JOB,
-        { consumer: consumer.name },
-        hostEventConsumerUnkeyedOptions(consumer.name),
-        manager,
-      );
-    }
+    // Every drain and consumer this event wakes, in one statement (see JobQueue.enqueueNow).
+    await this.jobs.enqueueNow(
+      [
+        ...(rows[0]?.targets ?? []).map(([endpointId, shard]) => ({
+          job: DELIVER_WEBHOOKS_JOB,
+          payload: { endpointId, shard },
+          queueName: deliverWebhooksQueue(endpointId, shard),
+        })),
+        ...this.consumers.interestedIn(event.type).map((consumer) => ({
+          job: RUN_HOST_EVENT_CONSUMER_JOB,
+          payload: { consumer: consumer.name },
+          queueName: hostEventConsumerQueue(consumer.name),
+        })),
+      ],
+      manager,
+    );
     return { id };
   }
 

@@ -27,19 +27,21 @@ export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-w
   maxAttempts: 25,
 });
 
-/** One waiting drain per (endpoint, shard), in its own queue so it never runs twice at once. */
-export function deliverWebhooksJobOptions(endpointId: number, shard: number): EnqueueOptions {
-  const key = `webhooks:${endpointId}:${shard}`;
-  return { ...DELIVER_WEBHOOKS_JOB.options, jobKey: key, queueName: key };
+/** An (endpoint, shard)'s deliveries run in a queue of their own, so its drains never run twice at once. */
+export function deliverWebhooksQueue(endpointId: number, shard: number): string {
+  return `webhooks:${endpointId}:${shard}`;
 }
 
 /**
- * The same queue without a job key, for the transactions that record events: a job key is one row
- * that every concurrent transaction enqueueing it would lock until its commit, serializing changes
- * of unrelated bookings. A drain that finds nothing due ends at once.
+ * One waiting drain per (endpoint, shard), keyed: for the drain's own successor and for the API's
+ * wake-ups. The transactions that record events enqueue theirs without a key
+ * (`JobQueue.enqueueNow`): a job key is one row that every concurrent transaction enqueueing it
+ * would lock until its commit, serializing changes of unrelated bookings. A drain that finds
+ * nothing due ends at once.
  */
-export function deliverWebhooksUnkeyedOptions(endpointId: number, shard: number): EnqueueOptions {
-  return { ...DELIVER_WEBHOOKS_JOB.options, queueName: `webhooks:${endpointId}:${shard}` };
+export function deliverWebhooksJobOptions(endpointId: number, shard: number): EnqueueOptions {
+  const queue = deliverWebhooksQueue(endpointId, shard);
+  return { ...DELIVER_WEBHOOKS_JOB.options, jobKey: queue, queueName: queue };
 }
 
 export interface RunHostEventConsumerPayload {
@@ -52,14 +54,14 @@ export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload
   maxAttempts: 25,
 });
 
-export function hostEventConsumerJobOptions(consumer: string): EnqueueOptions {
-  const key = `host-event-consumer:${consumer}`;
-  return { ...RUN_HOST_EVENT_CONSUMER_JOB.options, jobKey: key, queueName: key };
+export function hostEventConsumerQueue(consumer: string): string {
+  return `host-event-consumer:${consumer}`;
 }
 
-/** Without a job key, for the transactions that record events (see `deliverWebhooksUnkeyedOptions`). */
-export function hostEventConsumerUnkeyedOptions(consumer: string): EnqueueOptions {
-  return { ...RUN_HOST_EVENT_CONSUMER_JOB.options, queueName: `host-event-consumer:${consumer}` };
+/** Keyed, for the start-up catch-up; the recording transactions enqueue theirs unkeyed (see `deliverWebhooksJobOptions`). */
+export function hostEventConsumerJobOptions(consumer: string): EnqueueOptions {
+  const queue = hostEventConsumerQueue(consumer);
+  return { ...RUN_HOST_EVENT_CONSUMER_JOB.options, jobKey: queue, queueName: queue };
 }
 
 /** Drops change-feed events older than the retention (30 days), with their delivery log. */

@@ -17,6 +17,12 @@ export const FIRST_RETRY_DELAY_MS = 5_000;
 export const MAX_RETRY_DELAY_MS = 3_600_000;
 /** Deliveries handled by one run of the job before it yields its slot (and queues its successor). */
 const BATCH = 500;
+/**
+ * Streams (bookings) delivered side by side in one round of a drain: each round reads the heads of
+ * up to this many streams in one query and sends them concurrently. One booking has one head, so
+ * its events still go out one after the other.
+ */
+const ROUND = 16;
 
 /**
  * The delay before retry `attempts + 1`: exponential (5 s, 10 s, 20 s … capped at 1 h) with ±25 %
@@ -30,6 +36,8 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
 
 interface DueDelivery {
   id: string;
+  /** A later delivery of the same booking is pending behind this one. */
+  hasNext: boolean;
   attempts: number;
   lastChance: boolean;
   eventId: string;
@@ -40,9 +48,16 @@ interface DueDelivery {
   encryptedSecret: string;
 }
 
+type Outcome = 'delivered' | 'retrying' | 'gone';
+
 /**
  * Runs `DELIVER_WEBHOOKS_JOB` for one (endpoint, shard): delivers what is due, oldest event first,
- * one at a time, and queues itself for the next retry that is due later.
+ * and queues itself for the next retry that is due later.
+ *
+ * Rounds: one query reads the due head of up to `ROUND` bookings' streams, they are sent
+ * concurrently, and the delivered ones are marked in one statement. A process that dies between
+ * the sends and that statement sends them again later with the same `webhook-id` (at least once;
+ * receivers deduplicate on it, as the Standard Webhooks specification expects).
  *
  * Order: a delivery goes out only when no earlier delivery of the same booking to the same endpoint
  * is still pending (waiting for a retry included), so one booking's events reach an endpoint in the
@@ -72,18 +87,54 @@ export class WebhookDeliveryJob implements OnModuleInit {
   }
 
   async drain(endpointId: number, shard: number): Promise<void> {
-    for (let handled = 0; handled < BATCH; handled++) {
-      const due = await this.nextDue(endpointId, shard);
-      if (!due) return this.scheduleNext(endpointId, shard, false);
-      await this.attempt(endpointId, due);
+    let handled = 0;
+    let retrying = false;
+    for (let more = true; more && handled < BATCH; ) {
+      const heads = await this.dueHeads(endpointId, shard);
+      if (heads.length === 0) break;
+      // The endpoint's secret, opened once per round (every head is of this endpoint).
+      const secret = this.secrets.open(endpointId, heads[0].encryptedSecret);
+      const results = await Promise.all(heads.map((due) => this.send(due, secret)));
+      const delivered = results.filter((r) => r.outcome === 'delivered');
+      if (delivered.length > 0) {
+        await this.dataSource.query(
+          `UPDATE "WebhookDelivery" d SET "status" = 'delivered', "attempts" = d."attempts" + 1,
+                  "lastStatusCode" = u."code", "lastError" = NULL, "deliveredAt" = u."at"
+             FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u("id", "code", "at")
+            WHERE d."id" = u."id"`,
+          [delivered.map((r) => r.due.id), delivered.map((r) => r.statusCode), delivered.map((r) => r.at)],
+        );
+        for (const { due, at } of delivered) {
+          this.metrics.webhookDeliveries.inc({ result: 'delivered' });
+          this.metrics.webhookLatency.observe(Math.max(0, at.getTime() - new Date(due.createdAt).getTime()) / 1000);
+        }
+      }
+      for (const result of results) {
+        if (result.outcome === 'gone') return this.disable(endpointId, result.due);
+        if (result.outcome === 'retrying') {
+          await this.recordFailure(endpointId, result.due, result.statusCode, result.error);
+          retrying = true;
+        }
+      }
+      handled += heads.length;
+      // Another round only when it can find something: this one was full, or it unblocked a
+      // booking's next delivery (whose own run may have found it blocked and ended). Deliveries
+      // recorded since this round's query come with a run of their own, queued behind this one.
+      more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
     }
-    await this.scheduleNext(endpointId, shard, true);
+    // A successor only when work is left: this run stopped at the batch size, or it set a retry
+    // (due later). Deliveries recorded meanwhile come with a run of their own.
+    if (handled >= BATCH || retrying) await this.scheduleNext(endpointId, shard, handled >= BATCH);
   }
 
-  private async nextDue(endpointId: number, shard: number): Promise<DueDelivery | null> {
-    const rows: DueDelivery[] = await this.dataSource.query(
+  /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
+  private async dueHeads(endpointId: number, shard: number): Promise<DueDelivery[]> {
+    return this.dataSource.query(
       `SELECT d."id"::text AS "id", d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
-              e."id" AS "eventId", e."type", e."data", e."createdAt", w."url", w."encryptedSecret"
+              e."id" AS "eventId", e."type", e."data", e."createdAt", w."url", w."encryptedSecret",
+              EXISTS (SELECT 1 FROM "WebhookDelivery" n
+                       WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
+                         AND n."status" = 'pending' AND n."eventSeq" > d."eventSeq") AS "hasNext"
          FROM "WebhookDelivery" d
          JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
          JOIN "HostEvent" e ON e."seq" = d."eventSeq"
@@ -93,63 +144,61 @@ export class WebhookDeliveryJob implements OnModuleInit {
                            WHERE p."endpointId" = d."endpointId" AND p."orderingKey" = d."orderingKey"
                              AND p."status" = 'pending' AND p."eventSeq" < d."eventSeq")
         ORDER BY d."eventSeq"
-        LIMIT 1`,
-      [endpointId, shard],
+        LIMIT $3`,
+      [endpointId, shard, ROUND],
     );
-    return rows[0] ?? null;
   }
 
-  private async attempt(endpointId: number, due: DueDelivery): Promise<void> {
+  private async send(
+    due: DueDelivery,
+    secret: string,
+  ): Promise<{ due: DueDelivery; outcome: Outcome; statusCode: number | null; error: string | null; at: Date }> {
     const body = JSON.stringify({
       id: due.eventId,
       type: due.type,
       timestamp: new Date(due.createdAt).toISOString(),
       data: due.data,
     });
-    const result = await this.sender.send(due.url, this.secrets.open(endpointId, due.encryptedSecret), due.eventId, body);
-    const status = result.statusCode;
-    if (status !== null && status >= 200 && status < 300) {
-      await this.dataSource.query(
-        `UPDATE "WebhookDelivery" SET "status" = 'delivered', "attempts" = "attempts" + 1, "lastStatusCode" = $2,
-                "lastError" = NULL, "deliveredAt" = clock_timestamp() WHERE "id" = $1`,
-        [due.id, status],
+    const { statusCode, error } = await this.sender.send(due.url, secret, due.eventId, body);
+    const outcome: Outcome =
+      statusCode !== null && statusCode >= 200 && statusCode < 300 ? 'delivered' : statusCode === 410 ? 'gone' : 'retrying';
+    return { due, outcome, statusCode, error, at: new Date() };
+  }
+
+  /** The receiver says it is gone for good: stop sending to it (PATCH {enabled: true} resumes). */
+  private async disable(endpointId: number, due: DueDelivery): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `UPDATE "WebhookDelivery" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastStatusCode" = 410,
+                "lastError" = $2 WHERE "id" = $1`,
+        [due.id, 'HTTP 410: endpoint disabled'],
       );
-      this.metrics.webhookDeliveries.inc({ result: 'delivered' });
-      this.metrics.webhookLatency.observe(Math.max(0, Date.now() - new Date(due.createdAt).getTime()) / 1000);
-      return;
-    }
-    if (status === 410) {
-      // The receiver says it is gone for good: stop sending to it (PATCH {enabled: true} resumes).
-      await this.dataSource.transaction(async (manager) => {
-        await manager.query(
-          `UPDATE "WebhookDelivery" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastStatusCode" = 410,
-                  "lastError" = $2 WHERE "id" = $1`,
-          [due.id, 'HTTP 410: endpoint disabled'],
-        );
-        await manager.query(
-          `UPDATE "WebhookEndpoint" SET "enabled" = false, "disabledReason" = $2, "updatedAt" = now() WHERE "id" = $1`,
-          [endpointId, `The endpoint answered 410 Gone at ${new Date().toISOString()}`],
-        );
-      });
-      this.metrics.webhookDeliveries.inc({ result: 'gone' });
-      this.logger.warn(`Webhook endpoint ${endpointId} answered 410 Gone: disabled`);
-      return;
-    }
+      await manager.query(
+        `UPDATE "WebhookEndpoint" SET "enabled" = false, "disabledReason" = $2, "updatedAt" = now() WHERE "id" = $1`,
+        [endpointId, `The endpoint answered 410 Gone at ${new Date().toISOString()}`],
+      );
+    });
+    this.metrics.webhookDeliveries.inc({ result: 'gone' });
+    this.logger.warn(`Webhook endpoint ${endpointId} answered 410 Gone: disabled`);
+  }
+
+  /** Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. */
+  private async recordFailure(endpointId: number, due: DueDelivery, status: number | null, error: string | null): Promise<void> {
     const giveUp = due.lastChance;
     await this.dataSource.query(
       `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
               "nextAttemptAt" = clock_timestamp() + ($5::int * interval '1 millisecond') WHERE "id" = $1`,
-      [due.id, giveUp ? 'failed' : 'pending', status, result.error, giveUp ? 0 : retryDelayMs(due.attempts + 1)],
+      [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1)],
     );
     this.metrics.webhookDeliveries.inc({ result: giveUp ? 'failed' : 'retrying' });
-    if (giveUp)
-      this.logger.warn(`Webhook delivery ${due.id} (endpoint ${endpointId}) failed for 24 h: given up (${result.error})`);
+    if (giveUp) this.logger.warn(`Webhook delivery ${due.id} (endpoint ${endpointId}) failed for 24 h: given up (${error})`);
   }
 
   /**
    * Queues the next run: at once when this one stopped with work left, else when the earliest
-   * pending delivery of the shard is due. `preserve_run_at`: a run queued meanwhile by a new event
-   * (due now) is not postponed.
+   * pending delivery of the shard is due. That minimum covers every pending delivery, so the
+   * keyed successor takes it even when an earlier run had queued one for later ('replace'); runs
+   * queued by new events are unkeyed and untouched.
    */
   private async scheduleNext(endpointId: number, shard: number, more: boolean): Promise<void> {
     let delayMs = 0;
@@ -170,7 +219,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     await this.jobs.enqueueJob(
       DELIVER_WEBHOOKS_JOB,
       { endpointId, shard },
-      { ...deliverWebhooksJobOptions(endpointId, shard), jobKeyMode: 'preserve_run_at', delayMs },
+      { ...deliverWebhooksJobOptions(endpointId, shard), jobKeyMode: 'replace', delayMs },
     );
   }
 }
