@@ -78,30 +78,6 @@ export class JobQueue implements OnModuleDestroy {
   }
 
   /**
-   * Several jobs due now, in one statement (graphile-worker's `add_jobs`, one NOTIFY): for the
-   * transactions that record a change and wake everything that reacts to it, where one `add_job`
-   * round trip per job would be most of the transaction's time. No job keys and no delays here:
-   * keyed or delayed jobs go through `enqueueJob`.
-   */
-  async enqueueNow(jobs: Array<{ job: JobDefinition<object>; payload: object; queueName?: string }>, manager?: EntityManager): Promise<void> {
-    if (jobs.length === 0) return;
-    const runner = manager ?? this.dataSource.manager;
-    await runner.query(
-      `SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-         SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, s.priority, NULL)::graphile_worker.job_spec
-           FROM unnest($1::text[], $2::json[], $3::text[], $4::int[], $5::int[])
-                AS s(identifier, payload, queue_name, max_attempts, priority)))`,
-      [
-        jobs.map(({ job }) => job.name),
-        jobs.map(({ payload }) => JSON.stringify(payload)),
-        jobs.map(({ job, queueName }) => queueName ?? job.options.queueName ?? null),
-        jobs.map(({ job }) => job.options.maxAttempts ?? 25),
-        jobs.map(({ job }) => job.options.priority ?? 0),
-      ],
-    );
-  }
-
-  /**
    * graphile-worker is woken by NOTIFY when a job is added, not when a delayed job becomes due;
    * without a nudge it would wait for the next poll. A lost nudge (process gone) costs one poll interval.
    */

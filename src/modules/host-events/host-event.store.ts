@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { HostEventSubscriptions, type HostEventEnvelope } from './host-event-consumers.registry.js';
 import {
   DELIVER_WEBHOOKS_JOB,
   RUN_HOST_EVENT_CONSUMER_JOB,
   WEBHOOK_SHARDS,
-  deliverWebhooksQueue,
-  hostEventConsumerQueue,
+  CONSUMER_QUEUE_PREFIX,
+  WEBHOOKS_QUEUE_PREFIX,
 } from './host-events.jobs.js';
 import { HostEventRecorder, type HostEventType, type NewHostEvent } from './ports/host-event-recorder.port.js';
 
@@ -50,7 +49,6 @@ interface FeedRow {
 export class HostEventStore extends HostEventRecorder {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly jobs: JobQueue,
     private readonly consumers: HostEventSubscriptions,
   ) {
     super();
@@ -63,7 +61,12 @@ export class HostEventStore extends HostEventRecorder {
   async record(manager: EntityManager, event: NewHostEvent): Promise<{ id: string }> {
     const id = `evt_${randomUUID().replace(/-/g, '')}`;
     const bookingId = event.bookingId ?? null;
-    const rows: Array<{ targets: Array<[number, number]> }> = await manager.query(
+    // One statement, one round trip: the event, its deliveries, and the jobs that deliver them and
+    // feed the consumers (graphile-worker's add_jobs: no job keys, which would serialize concurrent
+    // recording transactions; a drain that finds nothing due ends at once). The queue names are the
+    // ones `deliverWebhooksQueue` / `hostEventConsumerQueue` make, from the same prefixes.
+    const consumers = this.consumers.interestedIn(event.type).map((c) => c.name);
+    await manager.query(
       `WITH e AS (
          INSERT INTO "HostEvent" ("id", "type", "bookingId", "data") VALUES ($1, $2, $3, $4::jsonb) RETURNING "seq"
        ), d AS (
@@ -75,25 +78,32 @@ export class HostEventStore extends HostEventRecorder {
            FROM "WebhookEndpoint" w, e
           WHERE w."enabled" AND (w."events" IS NULL OR $2 = ANY (w."events"))
          RETURNING "endpointId", "shard"
+       ), specs AS (
+         SELECT $6::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
+                $7::text || t."endpointId" || ':' || t."shard" AS queue_name, $8::int AS max_attempts
+           FROM (SELECT DISTINCT "endpointId", "shard" FROM d) t
+         UNION ALL
+         SELECT $9::text, json_build_object('consumer', c), $10::text || c, $11::int FROM unnest($12::text[]) c
        )
-       SELECT COALESCE((SELECT json_agg(DISTINCT jsonb_build_array("endpointId", "shard")) FROM d), '[]'::json) AS targets`,
-      [id, event.type, bookingId, JSON.stringify(event.data), WEBHOOK_SHARDS],
-    );
-    // Every drain and consumer this event wakes, in one statement (see JobQueue.enqueueNow).
-    await this.jobs.enqueueNow(
+       SELECT CASE WHEN EXISTS (SELECT 1 FROM specs) THEN (
+                SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
+                  SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, 0, NULL)::graphile_worker.job_spec
+                    FROM specs s)))
+              END AS "jobs"`,
       [
-        ...(rows[0]?.targets ?? []).map(([endpointId, shard]) => ({
-          job: DELIVER_WEBHOOKS_JOB,
-          payload: { endpointId, shard },
-          queueName: deliverWebhooksQueue(endpointId, shard),
-        })),
-        ...this.consumers.interestedIn(event.type).map((consumer) => ({
-          job: RUN_HOST_EVENT_CONSUMER_JOB,
-          payload: { consumer: consumer.name },
-          queueName: hostEventConsumerQueue(consumer.name),
-        })),
+        id,
+        event.type,
+        bookingId,
+        JSON.stringify(event.data),
+        WEBHOOK_SHARDS,
+        DELIVER_WEBHOOKS_JOB.name,
+        WEBHOOKS_QUEUE_PREFIX,
+        DELIVER_WEBHOOKS_JOB.options.maxAttempts ?? 25,
+        RUN_HOST_EVENT_CONSUMER_JOB.name,
+        CONSUMER_QUEUE_PREFIX,
+        RUN_HOST_EVENT_CONSUMER_JOB.options.maxAttempts ?? 25,
+        consumers,
       ],
-      manager,
     );
     return { id };
   }

@@ -27,15 +27,17 @@ export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-w
   maxAttempts: 25,
 });
 
+export const WEBHOOKS_QUEUE_PREFIX = 'webhooks:';
+
 /** An (endpoint, shard)'s deliveries run in a queue of their own, so its drains never run twice at once. */
 export function deliverWebhooksQueue(endpointId: number, shard: number): string {
-  return `webhooks:${endpointId}:${shard}`;
+  return `${WEBHOOKS_QUEUE_PREFIX}${endpointId}:${shard}`;
 }
 
 /**
  * One waiting drain per (endpoint, shard), keyed: for the drain's own successor and for the API's
  * wake-ups. The transactions that record events enqueue theirs without a key
- * (`JobQueue.enqueueNow`): a job key is one row that every concurrent transaction enqueueing it
+ * (`HostEventStore.record`): a job key is one row that every concurrent transaction enqueueing it
  * would lock until its commit, serializing changes of unrelated bookings. A drain that finds
  * nothing due ends at once.
  */
@@ -54,8 +56,10 @@ export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload
   maxAttempts: 25,
 });
 
+export const CONSUMER_QUEUE_PREFIX = 'host-event-consumer:';
+
 export function hostEventConsumerQueue(consumer: string): string {
-  return `host-event-consumer:${consumer}`;
+  return `${CONSUMER_QUEUE_PREFIX}${consumer}`;
 }
 
 /** Keyed, for the start-up catch-up; the recording transactions enqueue theirs unkeyed (see `deliverWebhooksJobOptions`). */
