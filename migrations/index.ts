@@ -11,6 +11,7 @@ import { HostIntegrationKeysAndOAuthFlows1763800000013 } from './1763800000013-H
 import { ScheduledTaskTicks1763800000014 } from './1763800000014-ScheduledTaskTicks.js';
 import { ChangeOrdering1763800000015 } from './1763800000015-ChangeOrdering.js';
 import { SyncPreferences1763800000016 } from './1763800000016-SyncPreferences.js';
+import { ConflictPolicies1763800000017 } from './1763800000017-ConflictPolicies.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ScheduledTaskTicks1763800000014,
   ChangeOrdering1763800000015,
   SyncPreferences1763800000016,
+  ConflictPolicies1763800000017,
 ];

@@ -5,6 +5,7 @@ import { AvailabilityController } from './availability.controller.js';
 import { BusyCacheReader } from './busy-cache.reader.js';
 import { LiveBusyReader } from './live-busy.reader.js';
 import { GetBusyTimesHandler } from './queries/get-busy-times.handler.js';
+import { GetConflictingBusyHandler } from './queries/get-conflicting-busy.handler.js';
 import { ListCachedEventsHandler } from './queries/list-cached-events.handler.js';
 import { StaleCacheResyncer } from './stale-cache.resyncer.js';
 
@@ -12,6 +13,13 @@ import { StaleCacheResyncer } from './stale-cache.resyncer.js';
 @Module({
   imports: [ConnectionsModule, SyncStateModule],
   controllers: [AvailabilityController],
-  providers: [GetBusyTimesHandler, ListCachedEventsHandler, BusyCacheReader, LiveBusyReader, StaleCacheResyncer],
+  providers: [
+    GetBusyTimesHandler,
+    GetConflictingBusyHandler,
+    ListCachedEventsHandler,
+    BusyCacheReader,
+    LiveBusyReader,
+    StaleCacheResyncer,
+  ],
 })
 export class AvailabilityModule {}

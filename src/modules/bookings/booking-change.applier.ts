@@ -3,7 +3,8 @@ import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
 import { IdempotencyStore } from '../../common/idempotency/index.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
-import { type ApplyField, SyncPreferencesService } from '../sync-preferences/index.js';
+import type { ProviderName } from '../../config/app-config.js';
+import { type ApplyField, type ConflictPolicy, SyncPreferencesService } from '../sync-preferences/index.js';
 import type { BookingChangeOutcome } from './booking-change-outcome.js';
 import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
 import { BookingsRepository } from './bookings.repository.js';
@@ -11,6 +12,7 @@ import type { ChangeSource, HistoryAction } from './entities/booking-history.ent
 import { BookingEntity } from './entities/booking.entity.js';
 import { historyChangesKindSql } from './domain/history-kinds.js';
 import type { ExternalChangeKind } from './entities/external-event-change.entity.js';
+import { type Conflict, conflictWith, isConflict } from './conflicts/conflict-detector.js';
 
 /** The sync preference that lets a calendar change of each kind through. */
 const PREFERENCE_OF: Record<ExternalChangeKind, ApplyField> = {
@@ -27,6 +29,11 @@ export interface ChangeDecision {
   changes?: Record<string, unknown>;
   apply?: (manager: EntityManager, booking: BookingEntity) => Promise<void>;
   event?: () => object;
+  /**
+   * What the change's new time overlaps (reschedules only; null when not checked). A calendar
+   * reschedule that conflicts goes by the host's `conflictPolicy`.
+   */
+  conflict?: Conflict | null;
 }
 
 /**
@@ -70,6 +77,11 @@ export class BookingChangeApplier {
             const { claim, kind: claimedKind } = await this.claimChange(manager, changeId);
             kind = claimedKind;
             if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
+            if (kind === 'rescheduled' && booking.pendingChange) {
+              // The host moved the event again: the held change is replaced by this one, evaluated anew.
+              booking.pendingChange = null;
+              await manager.save(booking);
+            }
             if (claim === 'superseded') {
               // Not applied, but not lost either: the history shows the host's change as ignored.
               const skipped = await decide(booking, manager);
@@ -92,12 +104,14 @@ export class BookingChangeApplier {
             if (changeId) await this.markChange(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
             return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
           }
+          let conflictPolicy: ConflictPolicy | null = null;
           if (source !== 'api' && kind) {
             // The host's sync preferences: a calendar change of a kind switched off is not applied.
             // The recorder already took the host's version of the event as the baseline, so the
             // event stays as the host made it; the write job keeps it so (see WriteBookingJob).
             const preference = PREFERENCE_OF[kind];
             const preferences = await this.preferences.forUser(booking.userId, manager);
+            conflictPolicy = preferences.conflictPolicy;
             if (!preferences[preference]) {
               const reason = `preference ${preference} is off`;
               await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
@@ -109,13 +123,40 @@ export class BookingChangeApplier {
               return { bookingId, changed: false, reason };
             }
           }
+          const conflict =
+            kind === 'rescheduled' && isConflict(decision.conflict ?? null) ? (decision.conflict as Conflict) : null;
+          if (conflict && conflictPolicy && conflictPolicy !== 'accept') {
+            // revert / flag: the booking keeps its time. The host app hears of it either way.
+            const changes = { ...(decision.changes ?? {}), policy: conflictPolicy, conflict: conflictWith(conflict) };
+            if (conflictPolicy === 'revert') {
+              // Moved back like an API change: through the write job, based on the host's version
+              // (the baseline the recorder saved), so its echo changes nothing, and a host edit
+              // made meanwhile wins the write's 412 and is evaluated as a change of its own.
+              await this.bookings.addHistory(manager, bookingId, 'reverted', source, changes);
+              await this.bookings.enqueueCalendarWrite(manager, bookingId);
+            } else {
+              // The event stays where the host put it (the write job keeps it so while pending).
+              const to = (decision.changes?.to ?? {}) as { startTime: string; endTime: string };
+              booking.pendingChange = { startTime: to.startTime, endTime: to.endTime, source: source as ProviderName };
+              await manager.save(booking);
+            }
+            await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
+            await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, conflictPolicy, conflict);
+            const outcome = conflictPolicy === 'revert' ? 'reverted' : 'flagged';
+            if (changeId) await this.markChange(manager, changeId, `${outcome}: conflict`);
+            action = conflictPolicy === 'revert' ? 'reverted' : null;
+            return { bookingId, changed: false, reason: `conflict: ${outcome}` };
+          }
           await decision.apply(manager, booking);
           // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
           // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
           await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
           await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {});
           if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
-          if (changeId) await this.markChange(manager, changeId, 'applied');
+          if (conflict && conflictPolicy === 'accept') {
+            await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, 'accept', conflict);
+          }
+          if (changeId) await this.markChange(manager, changeId, conflict && conflictPolicy ? 'applied: conflict' : 'applied');
           event = decision.event?.();
           action = decision.action;
           return { bookingId, changed: true };

@@ -12,6 +12,10 @@ export interface BookingView {
   endTime: string;
   status: string;
   cancellationReason: string | null;
+  /** Overlaps another accepted booking or busy time of the host (a conflicting calendar reschedule accepted). */
+  conflict: boolean;
+  /** A conflicting calendar reschedule waiting for the host app (`conflictPolicy` flag). */
+  pendingChange: { startTime: string; endTime: string; source: ChangeSource } | null;
   attendees: Array<{ email: string; name: string | null }>;
   references: Array<{ provider: string; externalCalendarId: string; externalEventId: string; iCalUID: string | null }>;
   history: Array<{ at: string; action: HistoryAction; source: ChangeSource; changes: Record<string, unknown> }>;

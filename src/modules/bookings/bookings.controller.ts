@@ -1,12 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiTags, ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
+import { ApiTags, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { Idempotent } from '../../common/idempotency/index.js';
 import { pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CancelBookingCommand } from './commands/cancel-booking.command.js';
 import { CreateBookingCommand } from './commands/create-booking.command.js';
+import { AcceptPendingChangeCommand, RejectPendingChangeCommand } from './commands/pending-change.commands.js';
 import { RescheduleBookingCommand } from './commands/reschedule-booking.command.js';
 import { CancelBookingDto } from './dto/cancel-booking.dto.js';
 import { CreateBookingDto } from './dto/create-booking.dto.js';
@@ -75,6 +76,35 @@ export class BookingsController {
   @Idempotent()
   async cancel(@Param('id', IdParamPipe) id: number, @Body() body: CancelBookingDto) {
     await this.commands.execute(new CancelBookingCommand(id, body.reason ?? null, 'api'));
+    return this.queries.execute(new GetBookingQuery(id));
+  }
+
+  @ApiOperation({
+    summary: 'Accept the pending change',
+    description:
+      'Applies the conflicting calendar reschedule held by conflictPolicy flag: the booking takes its time (the event ' +
+      'already shows it). 404 when there is no pending change; 409 when the booking is cancelled, or when the host ' +
+      'moved the event again and that move is still being evaluated.',
+  })
+  @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
+  @Post(':id/pending-change/accept')
+  @HttpCode(200)
+  async acceptPendingChange(@Param('id', IdParamPipe) id: number) {
+    await this.commands.execute(new AcceptPendingChangeCommand(id));
+    return this.queries.execute(new GetBookingQuery(id));
+  }
+
+  @ApiOperation({
+    summary: 'Reject the pending change',
+    description:
+      'Drops the conflicting calendar reschedule held by conflictPolicy flag: the booking keeps its time and the event ' +
+      'is moved back. Errors as for accept.',
+  })
+  @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
+  @Post(':id/pending-change/reject')
+  @HttpCode(200)
+  async rejectPendingChange(@Param('id', IdParamPipe) id: number) {
+    await this.commands.execute(new RejectPendingChangeCommand(id));
     return this.queries.execute(new GetBookingQuery(id));
   }
 }

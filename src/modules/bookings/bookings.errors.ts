@@ -42,3 +42,20 @@ export class HeldChangesResolvedError extends ConflictError {
     super(`Held changes ${holdId} were already ${resolution}`);
   }
 }
+
+/** Accept or reject asked of a booking with no pending change (none was flagged, or it was resolved or replaced). */
+export class NoPendingChangeError extends NotFoundError {
+  constructor(readonly bookingId: number) {
+    super(`Booking ${bookingId} has no pending change`);
+  }
+}
+
+/** The host moved the event again after the pending change was flagged: the new time is being evaluated. */
+export class PendingChangeMovedError extends ConflictError {
+  constructor(readonly bookingId: number) {
+    super(
+      `The event of booking ${bookingId} was moved again in the calendar; its new time is being evaluated and replaces ` +
+        'the pending change. Read the booking again.',
+    );
+  }
+}

@@ -4,10 +4,12 @@ import { BookingChangeApplier } from './booking-change.applier.js';
 import { BookingsController } from './bookings.controller.js';
 import { BookingsRepository } from './bookings.repository.js';
 import { CancelBookingHandler } from './commands/cancel-booking.handler.js';
+import { AcceptPendingChangeHandler, RejectPendingChangeHandler } from './commands/pending-change.handlers.js';
 import { CreateBookingHandler } from './commands/create-booking.handler.js';
 import { RescheduleBookingHandler } from './commands/reschedule-booking.handler.js';
 import { UpdateBookingAttendeesHandler } from './commands/update-booking-attendees.handler.js';
 import { UpdateBookingDetailsHandler } from './commands/update-booking-details.handler.js';
+import { ConflictDetector } from './conflicts/conflict-detector.js';
 import { ExternalChangeRecorder } from './external-change.recorder.js';
 import { HeldChangesAdminController } from './held-changes/held-changes-admin.controller.js';
 import { ConfirmHeldChangesHandler, DiscardHeldChangesHandler } from './held-changes/held-changes.handlers.js';
@@ -32,6 +34,9 @@ import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
     CancelBookingHandler,
     UpdateBookingDetailsHandler,
     UpdateBookingAttendeesHandler,
+    AcceptPendingChangeHandler,
+    RejectPendingChangeHandler,
+    ConflictDetector,
     GetBookingHandler,
     ListBookingsHandler,
     CalendarsWithUpcomingBookingsHandler,

@@ -9,6 +9,8 @@ import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 import { HOST_EVENT_OF_ACTION, fieldChanges } from './domain/host-event-changes.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
+import type { ConflictPolicy } from '../sync-preferences/index.js';
+import { type Conflict, conflictWith } from './conflicts/conflict-detector.js';
 
 @Injectable()
 export class BookingsRepository {
@@ -57,6 +59,34 @@ export class BookingsRepository {
     });
   }
 
+  /**
+   * `booking.conflict` for the host, in the change's transaction: the calendar reschedule that
+   * conflicts (`changes` as its history entry has them), what the policy did with it, and what it
+   * overlaps (other booking ids, busy intervals: no details of the host's other events).
+   */
+  async recordConflict(
+    manager: EntityManager,
+    bookingId: number,
+    source: ChangeSource,
+    changes: Record<string, unknown>,
+    policy: ConflictPolicy,
+    conflict: Conflict,
+  ): Promise<void> {
+    const view = await this.view(bookingId, manager, { history: false });
+    if (!view) return;
+    const { history: _history, ...booking } = view;
+    await this.hostEvents.record(manager, {
+      type: 'booking.conflict',
+      bookingId,
+      data: {
+        booking,
+        source,
+        changes: fieldChanges('rescheduled', changes, booking),
+        conflict: { policy, with: conflictWith(conflict) },
+      },
+    });
+  }
+
   /** Makes the host's calendar match the booking, durably: retried with backoff until it lands. */
   async enqueueCalendarWrite(manager: EntityManager, bookingId: number): Promise<void> {
     await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, writeBookingJobOptions(bookingId), manager);
@@ -95,6 +125,10 @@ export class BookingsRepository {
       endTime: b.endTime.toISOString(),
       status: b.status,
       cancellationReason: b.cancellationReason,
+      conflict: b.conflict,
+      pendingChange: b.pendingChange
+        ? { startTime: b.pendingChange.startTime, endTime: b.pendingChange.endTime, source: b.pendingChange.source }
+        : null,
       attendees: (attendeesBy.get(b.id) ?? []).map((a) => ({ email: a.email, name: a.name })),
       references: (referencesBy.get(b.id) ?? [])
         .filter((r) => !r.deletedAt)

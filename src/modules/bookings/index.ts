@@ -15,10 +15,13 @@ export {
   HeldChangesNotFoundError,
   HeldChangesResolvedError,
   NoDestinationCalendarError,
+  NoPendingChangeError,
+  PendingChangeMovedError,
 } from './bookings.errors.js';
 export { BookingsModule } from './bookings.module.js';
 export { CancelBookingCommand } from './commands/cancel-booking.command.js';
 export { CreateBookingCommand } from './commands/create-booking.command.js';
+export { AcceptPendingChangeCommand, RejectPendingChangeCommand } from './commands/pending-change.commands.js';
 export { RescheduleBookingCommand } from './commands/reschedule-booking.command.js';
 export { UpdateBookingAttendeesCommand } from './commands/update-booking-attendees.command.js';
 export { UpdateBookingDetailsCommand } from './commands/update-booking-details.command.js';

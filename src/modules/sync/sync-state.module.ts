@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CalendarCacheRepository } from './calendar-cache.repository.js';
 import { CalendarCache } from './ports/calendar-cache.port.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';
+import { CachedBusyEventsReadModel } from './read-models/cached-busy-events.read-model.js';
 import { CachedBusyTimelinesReadModel } from './read-models/cached-busy-timelines.read-model.js';
 import { CachedEventsReadModel } from './read-models/cached-events.read-model.js';
 import { SyncStateRepository } from './sync-state.repository.js';
@@ -19,8 +20,16 @@ import { SyncStateRepository } from './sync-state.repository.js';
     { provide: CalendarCache, useExisting: CalendarCacheRepository },
     { provide: SyncStateStore, useExisting: SyncStateRepository },
     CachedBusyTimelinesReadModel,
+    CachedBusyEventsReadModel,
     CachedEventsReadModel,
   ],
-  exports: [CalendarCache, SyncStateStore, CalendarCacheRepository, CachedBusyTimelinesReadModel, CachedEventsReadModel],
+  exports: [
+    CalendarCache,
+    SyncStateStore,
+    CalendarCacheRepository,
+    CachedBusyTimelinesReadModel,
+    CachedBusyEventsReadModel,
+    CachedEventsReadModel,
+  ],
 })
 export class SyncStateModule {}

@@ -16,6 +16,8 @@ export class CancelBookingHandler implements ICommandHandler<CancelBookingComman
         apply: async (manager, b) => {
           b.status = 'cancelled';
           b.cancellationReason = reason;
+          // Nothing left to accept or reject.
+          b.pendingChange = null;
           await manager.save(b);
         },
         event: () => new BookingCancelled(bookingId, source, reason),

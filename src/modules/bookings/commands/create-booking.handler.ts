@@ -47,6 +47,8 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
               endTime: input.endTime,
               status: 'accepted',
               cancellationReason: null,
+              conflict: false,
+              pendingChange: null,
             }),
           );
           if (input.attendees.length > 0) {

@@ -1,14 +1,25 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import type { ConflictingBusy } from '../../availability/index.js';
+import { SyncPreferencesService } from '../../sync-preferences/index.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
+import { ConflictDetector } from '../conflicts/conflict-detector.js';
+import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingRescheduled } from '../events/booking.events.js';
 import { RescheduleBookingCommand } from './reschedule-booking.command.js';
 
 @CommandHandler(RescheduleBookingCommand)
 export class RescheduleBookingHandler implements ICommandHandler<RescheduleBookingCommand> {
-  constructor(private readonly applier: BookingChangeApplier) {}
+  constructor(
+    private readonly applier: BookingChangeApplier,
+    private readonly detector: ConflictDetector,
+    private readonly dataSource: DataSource,
+    private readonly preferences: SyncPreferencesService,
+  ) {}
 
-  execute({ bookingId, startTime, endTime, source, changeId }: RescheduleBookingCommand) {
-    return this.applier.apply(bookingId, source, changeId, (booking) => {
+  async execute({ bookingId, startTime, endTime, source, changeId }: RescheduleBookingCommand) {
+    const calendars = await this.calendarBusy(bookingId, startTime, endTime, source);
+    return this.applier.apply(bookingId, source, changeId, async (booking, manager) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
       if (booking.startTime.getTime() === startTime.getTime() && booking.endTime.getTime() === endTime.getTime()) {
@@ -19,16 +30,37 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
       }
       const from = { startTime: booking.startTime.toISOString(), endTime: booking.endTime.toISOString() };
       const to = { startTime: startTime.toISOString(), endTime: endTime.toISOString() };
+      // Detected for every calendar reschedule (the conflict policy decides), and for an API
+      // reschedule of a booking marked as conflicting (whether the mark stays).
+      const conflict =
+        source !== 'api' || booking.conflict ? await this.detector.detect(manager, booking, startTime, endTime, calendars) : null;
       return {
         action: 'rescheduled',
-        changes: { from, to },
-        apply: async (manager, b) => {
+        changes: { from, to, ...(conflict?.unchecked ? { busyUnchecked: conflict.unchecked } : {}) },
+        conflict,
+        apply: async (m, b) => {
           b.startTime = startTime;
           b.endTime = endTime;
-          await manager.save(b);
+          b.conflict = conflict ? conflict.bookings.length > 0 || conflict.busy.length > 0 : false;
+          // A pending change is about the times: any reschedule that lands replaces it.
+          b.pendingChange = null;
+          await m.save(b);
         },
         event: () => new BookingRescheduled(bookingId, source, from, to),
       };
     });
+  }
+
+  /**
+   * The calendar part of the conflict check, read before the change's transaction (it may call a
+   * provider). Only when a conflict is to be judged: a calendar reschedule that the preferences
+   * let through, or an API reschedule of a booking marked as conflicting.
+   */
+  private async calendarBusy(bookingId: number, start: Date, end: Date, source: string): Promise<ConflictingBusy | null> {
+    const booking = await this.dataSource.manager.findOneBy(BookingEntity, { id: bookingId });
+    if (!booking || booking.status !== 'accepted') return null;
+    if (source === 'api' ? !booking.conflict : !(await this.preferences.forUser(booking.userId)).applyReschedules) return null;
+    if (booking.startTime.getTime() === start.getTime() && booking.endTime.getTime() === end.getTime()) return null;
+    return this.detector.calendarBusy(booking, start, end);
   }
 }

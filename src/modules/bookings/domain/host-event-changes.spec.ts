@@ -12,6 +12,8 @@ const booking: Omit<BookingView, 'history'> = {
   endTime: '2030-01-07T12:30:00.000Z',
   status: 'accepted',
   cancellationReason: null,
+  conflict: false,
+  pendingChange: null,
   attendees: [
     { email: 'a@example.com', name: null },
     { email: 'c@example.com', name: null },

@@ -31,8 +31,23 @@ export class BookingReferenceResponse {
   iCalUID!: string | null;
 }
 
-const ACTIONS: HistoryAction[] = ['created', 'rescheduled', 'cancelled', 'updated', 'ignored'];
+const ACTIONS: HistoryAction[] = ['created', 'rescheduled', 'cancelled', 'updated', 'ignored', 'reverted'];
 const SOURCES: ChangeSource[] = ['api', ...PROVIDER_NAMES];
+
+@ApiSchema({
+  name: 'BookingPendingChange',
+  description: 'A conflicting calendar reschedule held for the host app (conflictPolicy flag): accept or reject it',
+})
+export class BookingPendingChangeResponse {
+  @ApiProperty(DATE_TIME)
+  startTime!: string;
+
+  @ApiProperty(DATE_TIME)
+  endTime!: string;
+
+  @ApiProperty({ enum: PROVIDER_NAMES, description: 'the calendar the host moved the event in' })
+  source!: ChangeSource;
+}
 
 @ApiSchema({ name: 'BookingHistoryEntry' })
 export class BookingHistoryResponse {
@@ -80,6 +95,16 @@ export class BookingResponse implements BookingView {
 
   @ApiProperty({ type: String, nullable: true })
   cancellationReason!: string | null;
+
+  @ApiProperty({
+    description:
+      'true while the booking overlaps another accepted booking or busy time of the host because a conflicting ' +
+      'calendar reschedule was accepted; false again once it moves to a free time',
+  })
+  conflict!: boolean;
+
+  @ApiProperty({ type: BookingPendingChangeResponse, nullable: true })
+  pendingChange!: BookingPendingChangeResponse | null;
 
   @ApiProperty({ type: [BookingAttendeeResponse] })
   attendees!: BookingAttendeeResponse[];

@@ -1,6 +1,14 @@
+import type { ProviderName } from '../../../config/app-config.js';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export type BookingStatus = 'accepted' | 'cancelled';
+
+/** A conflicting calendar reschedule held for the host app (policy `flag`). */
+export interface PendingChange {
+  startTime: string;
+  endTime: string;
+  source: ProviderName;
+}
 
 @Entity({ name: 'Booking', synchronize: false })
 export class BookingEntity {
@@ -33,6 +41,13 @@ export class BookingEntity {
 
   @Column({ type: 'text', nullable: true })
   cancellationReason!: string | null;
+
+  /** Overlaps another accepted booking or busy time since a conflicting calendar reschedule was accepted. */
+  @Column({ type: 'boolean', default: false })
+  conflict!: boolean;
+
+  @Column({ type: 'jsonb', nullable: true })
+  pendingChange!: PendingChange | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;

@@ -155,9 +155,14 @@ export class WriteBookingJob implements OnModuleInit {
       }
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
       if (!now || now.status !== 'accepted') return;
-      const desired = locked.baseline
+      let desired = locked.baseline
         ? await this.keepIgnoredHostEdits(tx, bookingId, locked.baseline, await this.desiredEvent(now, tx, timeZone))
         : await this.desiredEvent(now, tx, timeZone);
+      if (now.pendingChange && locked.baseline) {
+        // A flagged conflicting reschedule waits for the host app: the event keeps the host's time
+        // until it is accepted (nothing to write) or rejected (then the booking's time is written).
+        desired = { ...desired, start: new Date(locked.baseline.start), end: new Date(locked.baseline.end) };
+      }
       if (locked.baseline && matches(locked.baseline, desired)) return;
       const at = { calendarId: locked.externalCalendarId, eventId: locked.externalEventId };
       let event;
@@ -256,7 +261,9 @@ export class WriteBookingJob implements OnModuleInit {
    * A calendar change ignored because of the host's sync preferences leaves the booking and the
    * event different on purpose (the baseline is the host's version). For each field whose latest
    * intent is such an ignored host edit (no API change of that field since), the event keeps the
-   * host's value: only what the API changed is written, and nothing is "fixed" back.
+   * host's value: only what the API changed is written, and nothing is "fixed" back. A conflicting
+   * reschedule reverted since (`reverted`: the conflict policy, or a flagged change rejected) is a
+   * later intent for the times: they are written back.
    */
   private async keepIgnoredHostEdits(
     tx: EntityManager,
@@ -269,8 +276,9 @@ export class WriteBookingJob implements OnModuleInit {
        SELECT ${KEPT_FIELDS.map(
          ([field, key, preference, apiAction]) =>
            `COALESCE((SELECT max("at") FROM h WHERE "action" = 'ignored' AND "changes"->>'preference' = '${preference}' AND "changes" ? '${key}')
-                     > COALESCE((SELECT max("at") FROM h WHERE "source" = 'api' AND "action" = '${apiAction}'
-                                   ${apiAction === 'updated' ? `AND "changes" ? '${key}'` : ''}), '-infinity'), false) AS "${field}"`,
+                     > COALESCE((SELECT max("at") FROM h WHERE ("source" = 'api' AND "action" = '${apiAction}'
+                                   ${apiAction === 'updated' ? `AND "changes" ? '${key}'` : ''})
+                                   ${field === 'times' ? `OR "action" = 'reverted'` : ''}), '-infinity'), false) AS "${field}"`,
        ).join(', ')}`,
       [bookingId],
     );
