@@ -88,6 +88,8 @@ export interface AppConfig {
    */
   webhookAllowPrivateUrls: boolean;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** `LOG_FORMAT`: one JSON object per line (`json`, the default in production) or readable lines (`pretty`). */
+  logFormat: 'json' | 'pretty';
   /** Which values were generated rather than given, so start-up can print them. */
   generated: { apiKey: boolean; adminApiKey: boolean; encryptionKey: boolean };
 }

@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE must be between 1 and 1000'],
     [{ DATABASE_POOL_SIZE: 'many' }, 'DATABASE_POOL_SIZE must be a whole number'],
     [{ METRICS_AUTH: 'basic' }, 'METRICS_AUTH must be none or admin'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of json, pretty (got "xml")'],
     [{ ENCRYPTION_KEY: `${'ab'.repeat(32)},short` }, 'ENCRYPTION_KEY (key 2 of 2) must be 32 bytes'],
     [{ ENCRYPTION_KEY: `${'ab'.repeat(32)},${'ab'.repeat(32)}` }, 'ENCRYPTION_KEY lists the same key twice'],
   ])('stops with a message naming the variable: %p', (env, message) => {
@@ -101,6 +102,13 @@ describe('loadConfig', () => {
         databasePoolSize: 50,
       });
       expect(load({})).toMatchObject({ metricsAuth: 'none', docsEnabled: true });
+    });
+
+    it('logs JSON lines by default, readable lines elsewhere; either can be chosen', () => {
+      expect(load(production).logFormat).toBe('json');
+      expect(load({ ...production, LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+      expect(load({}).logFormat).toBe('pretty');
+      expect(load({ NODE_ENV: 'development', LOG_FORMAT: 'JSON' }).logFormat).toBe('json');
     });
   });
 

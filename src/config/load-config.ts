@@ -7,6 +7,7 @@ import { ConfigError } from './config.error.js';
 export type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
 
 /**
  * Reads and validates every setting in one pass, collecting all problems so an operator
@@ -143,6 +144,9 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
 
   const logLevel = (str('LOG_LEVEL') || (nodeEnv === 'test' ? 'warn' : 'log')) as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = (str('LOG_FORMAT').toLowerCase() || (production ? 'json' : 'pretty')) as AppConfig['logFormat'];
+  if (!LOG_FORMATS.includes(logFormat))
+    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${env.LOG_FORMAT}")`);
 
   const config: AppConfig = {
     env: nodeEnv,
@@ -196,6 +200,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     oauthReturnUrls: returnUrlPrefixes(env.OAUTH_RETURN_URLS, production, problems),
     webhookAllowPrivateUrls: bool('WEBHOOK_ALLOW_PRIVATE_URLS', !production),
     logLevel,
+    logFormat,
     generated: {
       apiKey: apiKey.generated,
       adminApiKey: adminApiKey.generated,

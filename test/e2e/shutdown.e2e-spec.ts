@@ -22,7 +22,12 @@ describe('shutting down', () => {
     await t.http.get('/health').expect(200);
     const host = await connectGoogleHost(t);
     t.app.get(ShutdownState).drain();
-    await t.http.get('/health').expect(503, { status: 'draining' });
+    for (const path of ['/health', '/health/ready']) {
+      const draining = await t.http.get(path).expect(503);
+      expect(draining.body).toMatchObject({ status: 'error', error: { shutdown: { status: 'down', draining: true } } });
+    }
+    // Alive all the same: an orchestrator must not kill it while it finishes its work.
+    await t.http.get('/health/live').expect(200);
     // Still serving while it drains (a load balancer needs a moment to notice).
     const booking = await t.api
       .post('/api/v1/bookings')
@@ -30,7 +35,7 @@ describe('shutting down', () => {
       .expect(201);
     await waitForQueueIdle(t);
     await t.restart();
-    await t.http.get('/health').expect(200, { status: 'ok', database: 'up' });
+    expect((await t.http.get('/health').expect(200)).body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
     expect((await t.api.get(`/api/v1/bookings/${booking.body.id}`).expect(200)).body.references).toHaveLength(1);
   });
 

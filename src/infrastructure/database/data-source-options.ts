@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
 import { ENTITIES } from './entities.js';
+import { QueryErrorLogger } from './query-error-logger.js';
 
 /** The one TypeORM options factory, shared by the app and `ormconfig.ts` (the CLI). */
 export function buildDataSourceOptions(databaseUrl: string, overrides: { poolSize?: number } = {}): DataSourceOptions {
@@ -12,7 +13,8 @@ export function buildDataSourceOptions(databaseUrl: string, overrides: { poolSiz
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    logging: ['error', 'warn', 'migration'],
+    logger: new QueryErrorLogger(),
     poolSize: overrides.poolSize ?? 20,
     extra: { application_name: 'calsync' },
   };

@@ -56,6 +56,88 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Latency of each provider call (after its answer or failure; a retried call counts each
+   * attempt), next to `calsync_provider_api_calls_total`, which counts them with the failure kind.
+   * `result` is only ok/error here, to keep the histogram's series few.
+   */
+  readonly providerCallDuration = new Histogram({
+    name: 'calsync_provider_api_call_duration_seconds',
+    help: 'Duration of calls to provider APIs, by provider, method and result (ok/error)',
+    labelNames: ['provider', 'method', 'result'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  /** Counts a provider call (`result`: ok or the failure kind) and times it from `startedAt` (performance.now()). */
+  recordProviderCall(labels: { provider: string; method: string; result: string }, startedAt: number): void {
+    this.providerCalls.inc(labels);
+    this.providerCallDuration.observe(
+      { provider: labels.provider, method: labels.method, result: labels.result === 'ok' ? 'ok' : 'error' },
+      (performance.now() - startedAt) / 1000,
+    );
+  }
+
+  readonly httpDuration = new Histogram({
+    name: 'calsync_http_request_duration_seconds',
+    help: 'HTTP answers by method, route pattern and status, from arrival to the last byte sent',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly busyTimeDuration = new Histogram({
+    name: 'calsync_busy_time_duration_seconds',
+    help: 'Time to answer a busy-times query, by source (cache/live/mixed)',
+    labelNames: ['source'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  // Read from the database on scrape (the operations module's `ScrapeGauges`): they describe the
+  // whole deployment, so every replica reports the same values; aggregate them with max, not sum.
+  readonly queueJobs = new Gauge({
+    name: 'calsync_queue_jobs',
+    help: 'Jobs in the queue by task and state (ready: due and waiting for a worker; scheduled: due later; running; failed: out of attempts)',
+    labelNames: ['task', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueOldestJobAge = new Gauge({
+    name: 'calsync_queue_oldest_job_age_seconds',
+    help: 'How long the oldest ready job has been due, by task (0 when none waits)',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
+
+  readonly channelsInRenewalWindow = new Gauge({
+    name: 'calsync_channels_in_renewal_window',
+    help: 'Push channels (Google) and subscriptions (Graph) expiring within SUBSCRIPTION_RENEW_BEFORE_SECONDS, still unexpired',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly channelsExpired = new Gauge({
+    name: 'calsync_channels_expired',
+    help: 'Push channels and subscriptions past their expiration (pushes no longer arrive; only the resync sweep keeps the calendar current)',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly channelSoonestExpiry = new Gauge({
+    name: 'calsync_channel_soonest_expiry_seconds',
+    help: 'Seconds until the first unexpired channel or subscription expires (absent when there is none)',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly calendarsInError = new Gauge({
+    name: 'calsync_calendars_in_error',
+    help: 'Selected calendars whose last sync failed (status error in the admin list), by provider',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly busyTimeRequests = new Counter({
     name: 'calsync_busy_time_requests_total',
     help: 'Busy-time requests, by source (cache/live/mixed)',
@@ -115,6 +197,8 @@ export class MetricsService {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'calsync_' });
+    // Node's process metrics under their stock names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…),
+    // so ready-made Node.js dashboards work unchanged.
+    collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DATABASE_URL } from '../database/database.tokens.js';
+import { LogContext } from '../logging/logging.module.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 
 const HEARTBEAT_MS = 10_000;
@@ -44,24 +45,29 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private liveness?: pg.Client;
   private backendPid?: number;
   private readonly workerIds = new Set<string>();
+  private runnerUp = false;
 
   constructor(
     private readonly registry: JobHandlerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    private readonly logContext: LogContext,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const taskList: TaskList = {};
     for (const [task, handler] of this.registry.entries()) {
+      // Every line the job logs (through any Nest Logger) carries its jobId and task.
       taskList[task] = (payload, helpers) =>
-        this.runBounded(task, helpers.abortSignal, (signal) =>
-          handler(payload, {
-            attempts: helpers.job.attempts,
-            maxAttempts: helpers.job.max_attempts,
-            jobId: String(helpers.job.id),
-            signal,
-          }),
+        this.logContext.run({ jobId: String(helpers.job.id), task }, () =>
+          this.runBounded(task, helpers.abortSignal, (signal) =>
+            handler(payload, {
+              attempts: helpers.job.attempts,
+              maxAttempts: helpers.job.max_attempts,
+              jobId: String(helpers.job.id),
+              signal,
+            }),
+          ),
         );
     }
     // Lanes (`JobHandlerRegistry.useLane`) add their slots to the one runner rather than run a
@@ -97,6 +103,15 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       noHandleSignals: true,
       logger: this.workerLogger(),
     });
+    this.runnerUp = true;
+    // The runner's promise settles when it stops: on our stop, or when it dies (readiness says so).
+    this.runner.promise.then(
+      () => (this.runnerUp = false),
+      (error: unknown) => {
+        this.runnerUp = false;
+        this.logger.error(`The job worker stopped: ${error instanceof Error ? error.message : String(error)}`);
+      },
+    );
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -130,8 +145,14 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
+  /** Whether this instance's runner is picking up jobs (`/health/ready`). */
+  get running(): boolean {
+    return this.runnerUp;
+  }
+
   /** Before the database connections close: running jobs finish on a live database. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.runnerUp = false;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
     await this.runner?.stop().catch(() => undefined);
@@ -209,15 +230,24 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private workerLogger(): WorkerLogger {
     return new WorkerLogger((scope) => (level, message) => {
-      // A failed attempt is retried with backoff; only the last one is an error.
-      const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
-      if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(message.split('\n')[0]);
-      // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
-      else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message))
-        this.logger.debug(message);
-      else if (level === 'error') this.logger.error(message);
-      else if (level === 'warning') this.logger.warn(message);
-      else if (scope.label === 'job') this.logger.verbose(message);
+      // graphile-worker reports a job's failure after the job's own log context has ended: its
+      // scope names the job, so the line still carries jobId and task.
+      if (scope.jobId !== undefined) {
+        const fields = { jobId: String(scope.jobId), task: scope.taskIdentifier ?? 'unknown' };
+        return this.logContext.run(fields, () => this.logWorkerLine(scope, level, message));
+      }
+      this.logWorkerLine(scope, level, message);
     });
+  }
+
+  private logWorkerLine(scope: { label?: string }, level: string, message: string): void {
+    // A failed attempt is retried with backoff; only the last one is an error.
+    const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
+    if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(message.split('\n')[0]);
+    // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
+    else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message)) this.logger.debug(message);
+    else if (level === 'error') this.logger.error(message);
+    else if (level === 'warning') this.logger.warn(message);
+    else if (scope.label === 'job') this.logger.verbose(message);
   }
 }

@@ -6,6 +6,6 @@ import { JobWorker } from './job-worker.js';
 @Global()
 @Module({
   providers: [JobQueue, JobHandlerRegistry, JobWorker],
-  exports: [JobQueue, JobHandlerRegistry],
+  exports: [JobQueue, JobHandlerRegistry, JobWorker],
 })
 export class QueueModule {}

@@ -1,4 +1,15 @@
-import { Controller, Get, Header, Headers, HttpStatus, Inject, Res, UnauthorizedException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Headers,
+  HttpStatus,
+  Inject,
+  Res,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { HealthCheckService, type HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { PublicRoute } from '../../common/auth/api-auth.decorator.js';
@@ -6,6 +17,8 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { SecretMatcher } from '../../infrastructure/crypto/constant-time.js';
 import { ShutdownState } from '../../infrastructure/lifecycle/shutdown-state.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
+import { JobWorker } from '../../infrastructure/queue/job-worker.js';
+import { ScrapeGauges } from './scrape-gauges.js';
 
 interface Reply {
   status(code: number): Reply;
@@ -24,23 +37,67 @@ export class OperationsController {
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
+    private readonly checks: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly worker: JobWorker,
+    private readonly gauges: ScrapeGauges,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.metricsKey = config.metricsAuth === 'admin' ? new SecretMatcher(config.adminApiKey) : null;
   }
 
-  /** Readiness: 503 once the instance is draining, so no new work is sent to it while it stops. */
+  /** Liveness: the process answers (an orchestrator restarts it when this stops answering). */
+  @Get('health/live')
+  async live(@Res() reply: Reply): Promise<void> {
+    await this.answer(reply, []);
+  }
+
+  /**
+   * Readiness: send work here only when the database answers, every migration of this build is
+   * applied, the job worker runs, and the instance is not draining (503 from the first moment of a
+   * shutdown, so a load balancer stops sending work while in-flight requests and jobs finish).
+   * `/health` answers the same, for the probes and scripts that ask it.
+   */
+  @Get('health/ready')
+  async ready(@Res() reply: Reply): Promise<void> {
+    await this.answer(reply, [
+      () => {
+        const check = this.indicators.check('shutdown');
+        return this.shutdown.draining ? check.down({ draining: true }) : check.up({ draining: false });
+      },
+      () =>
+        this.indicators
+          .check('database')
+          .attempt(() => this.dataSource.query('SELECT 1'))
+          .withTimeout(2000),
+      () =>
+        this.indicators
+          .check('migrations')
+          .attempt(async () => {
+            // One query on the migrations table; false once they are applied.
+            if (await this.dataSource.showMigrations()) throw new Error('migrations are pending');
+            return { pending: 0 };
+          })
+          .withTimeout(2000),
+      () => {
+        const check = this.indicators.check('jobWorker');
+        return this.worker.running ? check.up() : check.down({ message: 'the job worker is not running' });
+      },
+    ]);
+  }
+
   @Get('health')
   async health(@Res() reply: Reply): Promise<void> {
-    if (this.shutdown.draining) {
-      reply.status(HttpStatus.SERVICE_UNAVAILABLE).send({ status: 'draining' });
-      return;
-    }
+    await this.ready(reply);
+  }
+
+  /** terminus answers 503 by throwing; its result is the body either way (not a problem+json). */
+  private async answer(reply: Reply, checks: HealthIndicatorFunction[]): Promise<void> {
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), 2000);
-      reply.status(HttpStatus.OK).send({ status: 'ok', database: 'up' });
-    } catch {
-      reply.status(HttpStatus.SERVICE_UNAVAILABLE).send({ status: 'error', database: 'down' });
+      reply.status(HttpStatus.OK).send(await this.checks.check(checks));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE).send(error.getResponse());
     }
   }
 
@@ -55,31 +112,14 @@ export class OperationsController {
         );
       if (!this.metricsKey.matches(match[1])) throw new UnauthorizedException('Invalid admin API key');
     }
-    try {
+    const cacheRows = (async () => {
       // An estimate is enough for a gauge and stays cheap on a large cache.
       const rows: Array<{ estimate: string }> = await this.dataSource.query(
         `SELECT GREATEST(reltuples, 0)::bigint::text AS estimate FROM pg_class WHERE relname = 'CalendarCacheEvent'`,
       );
       this.metrics.cacheRows.set(Number(rows[0]?.estimate ?? 0));
-    } catch {
-      // The database being down must not break the scrape.
-    }
+    })().catch(() => undefined); // The database being down must not break the scrape.
+    await Promise.all([cacheRows, this.gauges.refresh()]);
     return this.metrics.registry.metrics();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

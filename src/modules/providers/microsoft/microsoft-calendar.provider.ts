@@ -477,27 +477,29 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
 
   private async attempt<T>(method: string, session: AuthSession, send: () => Promise<T>): Promise<T> {
     session.answerHeaders = null;
+    const started = performance.now();
     try {
       const result = await send();
-      this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+      this.metrics.recordProviderCall({ provider: this.name, method, result: 'ok' }, started);
       return result;
     } catch (error) {
       // A token failure inside the client comes back wrapped in a GraphError: use the original.
       const mapped = session.failure ?? toGraphProviderError(error, method, session.answerHeaders);
       session.failure = null;
-      this.metrics.providerCalls.inc({ provider: this.name, method, result: mapped.kind });
+      this.metrics.recordProviderCall({ provider: this.name, method, result: mapped.kind }, started);
       throw mapped;
     }
   }
 
   private async measured<T>(method: string, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
       const result = await call();
-      this.metrics.providerCalls.inc({ provider: this.name, method, result: 'ok' });
+      this.metrics.recordProviderCall({ provider: this.name, method, result: 'ok' }, started);
       return result;
     } catch (error) {
       const kind = error instanceof ProviderError ? error.kind : 'permanent';
-      this.metrics.providerCalls.inc({ provider: this.name, method, result: kind });
+      this.metrics.recordProviderCall({ provider: this.name, method, result: kind }, started);
       throw error;
     }
   }

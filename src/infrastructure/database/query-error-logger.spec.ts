@@ -1,0 +1,24 @@
+import { Logger } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { buildDataSourceOptions } from './data-source-options.js';
+import { QueryErrorLogger } from './query-error-logger.js';
+
+describe('QueryErrorLogger', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('is the data source logger: a failed query is logged with its SQL and never its parameters', () => {
+    const logged: string[] = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      logged.push(String(message));
+    });
+    const { logger } = buildDataSourceOptions('postgres://localhost/x') as { logger: QueryErrorLogger };
+    expect(logger).toBeInstanceOf(QueryErrorLogger);
+    logger.logQueryError(new Error('duplicate key value'), 'INSERT INTO "Credential" ("accessToken") VALUES ($1)', [
+      'ya29.secret-access-token',
+    ] as never);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('duplicate key value');
+    expect(logged[0]).toContain('INSERT INTO "Credential"');
+    expect(logged.join('\n')).not.toContain('ya29.secret-access-token');
+  });
+});

@@ -1,0 +1,33 @@
+import { Logger as NestLogger } from '@nestjs/common';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+
+/**
+ * TypeORM's log lines through the application's logger (pino), and never a query's parameters:
+ * they carry provider tokens, webhook secrets and personal data. TypeORM's own console logger
+ * prints them with every failed query. Only errors and warnings are logged; the SQL text (which
+ * holds placeholders, not values) says which statement failed.
+ */
+export class QueryErrorLogger implements TypeOrmLogger {
+  private readonly logger = new NestLogger('Database');
+
+  logQuery(): void {}
+
+  logQueryError(error: string | Error, query: string): void {
+    const message = error instanceof Error ? error.message : error;
+    this.logger.error(`query failed: ${message} (${query.replace(/\s+/g, ' ').slice(0, 500)})`);
+  }
+
+  logQuerySlow(time: number, query: string): void {
+    this.logger.warn(`slow query (${time} ms): ${query.replace(/\s+/g, ' ').slice(0, 500)}`);
+  }
+
+  logSchemaBuild(): void {}
+
+  logMigration(message: string): void {
+    this.logger.log(message);
+  }
+
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn') this.logger.warn(String(message));
+  }
+}

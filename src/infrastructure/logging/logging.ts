@@ -1,0 +1,208 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
+import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
+import { type DestinationStream, type Level, type Logger as Pino, pino, stdTimeFunctions } from 'pino';
+import pinoPretty from 'pino-pretty';
+import type { AppConfig } from '../../config/app-config.js';
+import { requestIdFrom } from '../../bootstrap/request-id.js';
+
+/**
+ * Everything a log line may carry that must never be written: credentials in headers, provider
+ * tokens, signing secrets, keys. pino's `redact` replaces them wherever a logged object has them at
+ * these places (top level, one and two levels down: `{credential: {accessToken}}`,
+ * `{err: {config: {headers: {authorization}}}}`). Request bodies are never logged at all (see
+ * `serializeRequest`), so this is the second line of defence, for objects code logs on purpose.
+ */
+const SECRET_KEYS = [
+  'authorization',
+  'Authorization',
+  'cookie',
+  'set-cookie',
+  // eslint-disable-next-line no-restricted-syntax -- a name to hide, not a header this module reads
+  'x-goog-channel-token',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'idToken',
+  'id_token',
+  'secret',
+  'clientSecret',
+  'client_secret',
+  // eslint-disable-next-line no-restricted-syntax -- a name to hide, not a field this module reads
+  'clientState',
+  'encryptedSecret',
+  'encryptedAccessToken',
+  'encryptedRefreshToken',
+  'apiKey',
+  'adminApiKey',
+  'password',
+  'codeVerifier',
+  'code_verifier',
+  'encryptionKey',
+  'ENCRYPTION_KEY',
+  'API_KEY',
+  'ADMIN_API_KEY',
+  'webhookToken',
+];
+export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => {
+  const plain = /^[A-Za-z_$][\w$]*$/.test(key);
+  const at = plain ? `.${key}` : `["${key}"]`;
+  return [...(plain ? [key] : []), `*${at}`, `*.*${at}`, `*.*.*${at}`];
+});
+
+/** Query parameters whose values are secrets (OAuth codes and states, Graph's validation token). */
+const SECRET_QUERY = /token|code|state|secret|key|password|signature/i;
+
+/** `LOG_LEVEL` keeps Nest's names; pino's own are the same but `log` (info) and `verbose` (trace). */
+const PINO_LEVEL: Record<AppConfig['logLevel'], Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+/**
+ * Nest's own start-up chatter: a line per module, per controller and per route (about sixty). Useful when a route
+ * does not answer, noise otherwise, so it is logged at debug level.
+ */
+const START_UP_CONTEXTS = new Set(['RoutesResolver', 'RouterExplorer', 'InstanceLoader']);
+
+/** Routes probed every few seconds by orchestrators and Prometheus: a line each would drown the rest. */
+const UNLOGGED_PATHS = /^\/(health(\/live|\/ready)?|metrics)(\?|$)/;
+
+export interface LogOutput {
+  /** Where lines go; standard output when absent. */
+  destination?: DestinationStream | NodeJS.WritableStream;
+  /** Whether that destination is a terminal (colours in `pretty`); standard output's when absent. */
+  isTTY?: boolean;
+}
+
+/**
+ * The stream pino writes to: JSON lines as they are, or pino-pretty's readable lines. pino-pretty
+ * runs in this thread (not as a worker transport), so a test app or a short-lived process needs no
+ * extra thread and no flush on exit; colour only on a terminal, never in a file or a pipe.
+ */
+export function logDestination(format: AppConfig['logFormat'], output: LogOutput = {}): DestinationStream {
+  const target = output.destination ?? standardOutput();
+  if (format === 'json') return target as DestinationStream;
+  const isTTY = output.isTTY ?? (output.destination ? false : process.stdout.isTTY === true);
+  return pinoPretty({
+    destination: target,
+    sync: true,
+    colorize: isTTY,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'pid,hostname,context,req,res,responseTime',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
+  });
+}
+
+let stdout: DestinationStream | undefined;
+/** Synchronous writes (pino's default): nothing is lost when the process exits right after a line. */
+function standardOutput(): DestinationStream {
+  stdout ??= pino.destination({ dest: 1, sync: true });
+  return stdout;
+}
+
+/** The one pino logger of the process (see `loggerParams`). */
+export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, output: LogOutput = {}): Pino {
+  const json = config.logFormat === 'json';
+  return pino(
+    {
+      level: PINO_LEVEL[config.logLevel],
+      base: { service: 'calsync' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // JSON for machines: ISO time and the level's name ("info"), which log stores index as is.
+      // pino-pretty reads pino's numeric levels and epoch times, so those stay for `pretty`.
+      ...(json ? { timestamp: stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } } : {}),
+    },
+    logDestination(config.logFormat, output),
+  );
+}
+
+/**
+ * nestjs-pino's parameters: pino-http logs one line per request (method, path, status, time) and
+ * binds `reqId` (Fastify's request id, the `x-request-id` we answer) to every line logged while the
+ * request is handled, Nest `Logger` calls included.
+ *
+ * nestjs-pino keeps one pino-http instance per process (the first parameters it sees win), which
+ * is what a service wants; test files that start several apps share it.
+ */
+export function loggerParams(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, output: LogOutput = {}): Params {
+  return {
+    // nestjs-pino's default route (`{/*splat}`) matches no request under this Nest/Fastify pair
+    // (measured: no request line at all); `*path` is every route.
+    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+    pinoHttp: {
+      logger: createRootLogger(config, output),
+      // Fastify's middleware layer copies its request id (request-id.ts) onto the raw request.
+      genReqId: (req: IncomingMessage) => req.id ?? requestIdFrom(req),
+      quietReqLogger: true,
+      // Request lines are info; at error/warn only 5xx lines would pass, and the exception filter logs
+      // those failures itself (with the stack, under the reqId): so the per-answer hook is not attached.
+      // `originalUrl`: the middleware gets a stripped `url`.
+      autoLogging: ['error', 'warn'].includes(config.logLevel)
+        ? false
+        : { ignore: (req: IncomingMessage & { originalUrl?: string }) => UNLOGGED_PATHS.test(req.originalUrl ?? req.url ?? '') },
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
+        error || res.statusCode >= 500 ? 'error' : 'info',
+      customSuccessMessage: (req: IncomingMessage, res: ServerResponse, responseTime: number) =>
+        `${req.method} ${safeUrl(req.url)} ${res.statusCode} ${Math.round(responseTime)} ms`,
+      customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${safeUrl(req.url)} ${res.statusCode}`,
+      // A 5xx line says so by its level and status; the error itself (with its stack) is logged once,
+      // under the same reqId, by the exception filter. pino-http's stand-in error would only add noise.
+      customErrorObject: (_req: IncomingMessage, _res: ServerResponse, _error: Error, value: Record<string, unknown>) => {
+        const { err: _err, ...rest } = value;
+        return rest;
+      },
+      serializers: {
+        req: serializeRequest,
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  };
+}
+
+/**
+ * What a request line says about the request: never its headers (keys, cookies, channel tokens)
+ * nor its body (provider tokens, webhook secrets), and the query with secret-looking values hidden.
+ */
+function serializeRequest(req: { method?: string; url?: string; remoteAddress?: string; raw?: IncomingMessage }) {
+  const raw = req.raw;
+  const userAgent = raw?.headers['user-agent'];
+  return {
+    method: req.method,
+    url: safeUrl(req.url),
+    ...(userAgent ? { userAgent } : {}),
+  };
+}
+
+export function safeUrl(url: string | undefined): string {
+  if (!url) return '';
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const key of [...params.keys()]) if (SECRET_QUERY.test(key)) params.set(key, '[redacted]');
+  const query = params.toString().replace(/%5Bredacted%5D/g, '[redacted]');
+  return `${url.slice(0, q)}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * The Nest `LoggerService` on top of pino: every `new Logger(context)` in the code base writes
+ * through it (with `context` as a field, and `reqId`/`jobId`/`calendarId` when called inside a
+ * request, a job or a sync). Nest's start-up lines are moved to debug level.
+ */
+export class CalsyncLogger extends NestPinoLogger {
+  constructor(params: Params) {
+    super(new PinoLogger(params), params);
+  }
+
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    const context = optionalParams[optionalParams.length - 1];
+    if (typeof context === 'string' && START_UP_CONTEXTS.has(context)) super.debug(message, ...optionalParams);
+    else super.log(message, ...optionalParams);
+  }
+}

@@ -1,0 +1,113 @@
+import { Writable } from 'node:stream';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectEventually } from '../support/expect-eventually.js';
+import { connectGoogleHost } from '../support/fixtures.js';
+import { enableFlagForUser, runTask } from '../support/sync-helpers.js';
+
+/** Every line the app writes, as an operator's log collector would get them. */
+class Capture extends Writable {
+  readonly chunks: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.chunks.push(chunk.toString('utf8'));
+    done();
+  }
+  get text(): string {
+    return this.chunks.join('');
+  }
+  lines(): Array<Record<string, unknown>> {
+    return this.text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+/**
+ * LOG_FORMAT=json: one JSON object per line with level, time and msg; request lines carry the
+ * request id, job lines their job and calendar; no key, token or secret ever appears.
+ */
+describe('structured logs (LOG_FORMAT=json)', () => {
+  const out = new Capture();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { LOG_FORMAT: 'json', LOG_LEVEL: 'log' }, logOutput: { destination: out } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('writes one JSON object per line, with Nest’s route mapping kept out of the info level', () => {
+    const lines = out.lines();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toEqual(
+        expect.objectContaining({ level: expect.any(String), time: expect.any(String), msg: expect.any(String) }),
+      );
+    }
+    expect(out.text).not.toMatch(/Mapped \{|RouterExplorer|RoutesResolver|InstanceLoader/);
+  });
+
+  it('logs a request under its request id, and none of the key, the tokens or the OAuth code', async () => {
+    const accessToken = 'ya29.secret-access-token-in-a-body';
+    const refreshToken = '1//secret-refresh-token-in-a-body';
+    const user = await t.api.post('/api/v1/users').send({ email: 'logged@example.com', timeZone: 'UTC' }).expect(201);
+    t.google.addAccount({ email: 'logged@example.com', accessToken, refreshToken });
+    const created = await t.api
+      .post(`/api/v1/users/${user.body.id}/credentials`)
+      .set('x-request-id', 'log-test-request-1')
+      .set('Cookie', 'session=secret-cookie-value')
+      .send({ provider: 'google_calendar', accessToken, refreshToken, expiresAt: new Date(Date.now() + 3600_000).toISOString() })
+      .expect(201);
+    expect(created.headers['x-request-id']).toBe('log-test-request-1');
+    // A callback URL carries the OAuth code and state in its query.
+    await t.http.get('/api/v1/integrations/google_calendar/oauth/callback?code=secret-oauth-code&state=secret-oauth-state');
+
+    await expectEventually(() => {
+      const line = out.lines().find((l) => l.reqId === 'log-test-request-1' && l.res !== undefined);
+      expect(line).toMatchObject({
+        level: 'info',
+        req: { method: 'POST', url: `/api/v1/users/${user.body.id}/credentials` },
+        res: { statusCode: 201 },
+      });
+      expect(line?.msg).toMatch(/^POST \/api\/v1\/users\/\d+\/credentials 201 \d+ ms$/);
+      expect(out.text).toContain('state=[redacted]');
+    });
+    for (const secret of [
+      t.config.apiKey,
+      t.config.adminApiKey,
+      accessToken,
+      refreshToken,
+      'secret-cookie-value',
+      'secret-oauth-code',
+      'secret-oauth-state',
+      t.config.google.clientSecret,
+      t.config.encryptionKey.toString('hex'),
+    ]) {
+      expect(out.text).not.toContain(secret);
+    }
+  });
+
+  it('puts jobId and calendarId on what a sync job logs', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, 'calendar-subscription-sync', host.userId);
+    await runTask(t, 'subscribe-calendars');
+    const [calendar]: Array<{ id: number }> = await t.dataSource.query(`SELECT id FROM "SelectedCalendar" WHERE "userId" = $1`, [
+      host.userId,
+    ]);
+    // Google refuses the next listing for good: the sync records the error and warns.
+    t.google.faults.failNext({ status: 400, reason: 'invalid', message: 'logging test failure' });
+    await t.admin.post(`/api/v1/admin/selected-calendars/${calendar.id}/resync`).expect(202);
+    await expectEventually(() => {
+      const line = out.lines().find((l) => typeof l.msg === 'string' && l.msg.startsWith(`Calendar ${calendar.id}: sync failed`));
+      expect(line).toMatchObject({
+        level: 'warn',
+        context: 'SyncCalendar',
+        calendarId: calendar.id,
+        jobId: expect.stringMatching(/^\d+$/),
+        task: 'sync-calendar',
+      });
+    });
+    expect(out.text).not.toContain(host.refreshToken);
+  });
+});
