@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -19,7 +19,8 @@ import { OperationsModule } from './modules/operations/operations.module.js';
 import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { LifecycleModule } from './infrastructure/lifecycle/lifecycle.module.js';
-import { AuditTrailModule } from './extensions/audit-trail/audit-trail.module.js';
+import { LoggingModule } from './infrastructure/logging/logging.module.js';
+import type { Params as LoggingParams } from 'nestjs-pino';
 
 @Global()
 @Module({})
@@ -36,16 +37,25 @@ class ConfigHolderModule {
 export interface AppModuleOptions {
   config: AppConfig;
   databaseUrl: string;
+  /** nestjs-pino's parameters (`loggerParams`), built once by `createApp`. */
+  logging: LoggingParams;
+  /**
+   * A host team's own Nest modules, loaded beside calsync's ("Extending calsync" in the README;
+   * the example is `src/extensions/audit-trail`). None by default: an extension runs only where
+   * its team starts calsync with it.
+   */
+  extensions?: Array<Type<unknown> | DynamicModule>;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, logging, extensions = [] }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       providers: [{ provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor }],
       imports: [
         ConfigHolderModule.forRoot(config),
+        LoggingModule.forRoot(logging),
         CqrsModule.forRoot(),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(databaseUrl, { poolSize: config.databasePoolSize }),
@@ -63,7 +73,7 @@ export class AppModule {
         SubscriptionsModule,
         AvailabilityModule,
         OperationsModule,
-        AuditTrailModule,
+        ...extensions,
       ],
     };
   }

@@ -1,9 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule } from '../app.module.js';
+import { AppModule, type AppModuleOptions } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
 import { echoRequestId, requestIdFrom } from './request-id.js';
+import type { Params as LoggingParams } from 'nestjs-pino';
+import { CalsyncLogger, type LogOutput, loggerParams } from '../infrastructure/logging/logging.js';
+import { MetricsService } from '../infrastructure/metrics/metrics.service.js';
+import { instrumentHttp } from '../infrastructure/metrics/http-metrics.js';
 
 /** Builds the Nest application on Fastify; `listen` is left to the caller. */
 export async function createApp(
@@ -12,6 +16,12 @@ export async function createApp(
   options: {
     /** Nest's preview mode: modules and routes without running any provider (no database); for `npm run openapi`. */
     preview?: boolean;
+    /** The logger's parameters, when the caller built them already (main.ts logs before the app exists). */
+    logging?: LoggingParams;
+    /** Where the log lines go when `logging` is not given (tests capture them); standard output by default. */
+    logOutput?: LogOutput;
+    /** Extension modules loaded beside calsync's (see `AppModuleOptions.extensions`). */
+    extensions?: AppModuleOptions['extensions'];
   } = {},
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -46,8 +56,10 @@ export async function createApp(
       if (text === '') return done(null, undefined);
       done(Object.assign(new Error('Send the body as application/json'), { statusCode: 415 }), undefined);
     });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl }), adapter, {
-    logger: levelsFrom(config.logLevel),
+  const logging = options.logging ?? loggerParams(config, options.logOutput);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl, logging, extensions: options.extensions }), adapter, {
+    // pino from the first line on (levels: LOG_LEVEL, applied by pino); nothing to buffer.
+    logger: new CalsyncLogger(logging),
     bufferLogs: false,
     // JSON is parsed by the parser registered above (it accepts Google's empty push bodies).
     bodyParser: false,
@@ -56,6 +68,7 @@ export async function createApp(
   // npm run openapi (preview) always builds the document.
   configureApp(app, { docs: config.docsEnabled || (options.preview ?? false) });
   if (!options.preview) {
+    instrumentHttp(adapter.getInstance(), app.get(MetricsService));
     // Start-up checks run in the modules' init hooks (migrations, the ENCRYPTION_KEY check): run
     // them here, so a refusal rejects createApp and leaves no pool or worker behind.
     try {
@@ -66,9 +79,4 @@ export async function createApp(
     }
   }
   return app;
-}
-
-function levelsFrom(level: AppConfig['logLevel']): Array<'error' | 'warn' | 'log' | 'debug' | 'verbose'> {
-  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return order.slice(0, order.indexOf(level) + 1) as Array<(typeof order)[number]>;
 }

@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { AuditTrailModule } from '../../src/extensions/audit-trail/audit-trail.module.js';
 import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
 import { HostEventRecorder } from '../../src/modules/host-events/index.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
@@ -51,7 +52,7 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     ).body as { id: number };
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ extensions: [AuditTrailModule] });
   });
   afterEach(async () => {
     const list = await t.api.get('/api/v1/webhook-endpoints?limit=200').expect(200);
@@ -455,6 +456,10 @@ describe('Host integration: no SSRF through webhooks when private URLs are not a
   afterAll(async () => {
     await r.stop();
     await t.close();
+  });
+
+  it('loads no extension module unless calsync is started with it (the audit-trail example is opt-in)', async () => {
+    await t.api.get('/api/v1/extensions/audit-trail/bookings/1/reschedules').expect(404);
   });
 
   it.each([

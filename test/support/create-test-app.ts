@@ -3,12 +3,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
 import { createApp } from '../../src/bootstrap/create-app.js';
+import type { AppModuleOptions } from '../../src/app.module.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
 import { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
 import { type TestDatabase, createTestDatabase } from './test-database.js';
 import { freePort } from '../../emulators/free-port.js';
+import type { LogOutput } from '../../src/infrastructure/logging/logging.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -46,6 +48,13 @@ export async function createTestApp(
     google?: GoogleCalendarEmulator;
     /** Enable Outlook against a Graph emulator (this one, or a new one). */
     microsoft?: boolean | MicrosoftGraphEmulator;
+    /**
+     * Where the app's log lines go (standard output otherwise). The process has one pino-http
+     * logger (nestjs-pino), made by the first app: only a test file's first app can capture.
+     */
+    logOutput?: LogOutput;
+    /** Extension modules to load beside calsync's (e.g. the audit-trail example). */
+    extensions?: AppModuleOptions['extensions'];
   } = {},
 ): Promise<TestApp> {
   const google = options.google ?? (await GoogleCalendarEmulator.start());
@@ -100,7 +109,7 @@ export async function createTestApp(
 
   let app: NestFastifyApplication;
   try {
-    app = await start(config, db.url);
+    app = await start(config, db.url, options);
   } catch (error) {
     await db.drop().catch(() => undefined);
     if (ownsEmulator) await google.stop();
@@ -138,7 +147,7 @@ export async function createTestApp(
     },
     async restart() {
       await testApp.stop();
-      app = await start(config, db.url);
+      app = await start(config, db.url, options);
       testApp.app = app;
       running = true;
     },
@@ -152,8 +161,12 @@ export async function createTestApp(
   return testApp;
 }
 
-async function start(config: AppConfig, url: string): Promise<NestFastifyApplication> {
-  const app = await createApp(config, url);
+async function start(
+  config: AppConfig,
+  url: string,
+  { logOutput, extensions }: { logOutput?: LogOutput; extensions?: AppModuleOptions['extensions'] },
+): Promise<NestFastifyApplication> {
+  const app = await createApp(config, url, { logOutput, extensions });
   await app.listen(config.port, '127.0.0.1');
   return app;
 }

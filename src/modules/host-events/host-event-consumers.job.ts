@@ -20,9 +20,9 @@ const PAGE = 200;
  * Runs the extension consumers (`HostEventSubscriptions`) and the feed's retention clean-up.
  *
  * A consumer run reads the feed after the consumer's stored position, hands each event of a type it
- * wants to its handler, and stores the new position after each one: a handler that throws fails
- * the job (retried with graphile-worker's backoff) and the position stays before that event, so
- * it is handed again: at least once, in commit order. One run per consumer at a time (its queue).
+ * wants to its handler, and stores the new position after each page: a handler that throws fails
+ * the job (retried with graphile-worker's backoff) and the position is stored just before that
+ * event, so it is handed again: at least once, in commit order. One run per consumer at a time (its queue).
  */
 @Injectable()
 export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstrap {
@@ -69,23 +69,37 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
   async run(name: string): Promise<void> {
     const consumer = this.subscriptions.get(name);
     if (!consumer) return; // registered by another version of the code; nothing to do here
-    await this.dataSource.query(`INSERT INTO "HostEventConsumer" ("name") VALUES ($1) ON CONFLICT ("name") DO NOTHING`, [name]);
+    // The consumer's row, created on its first run (a no-op update returns the existing one).
     const rows: Array<{ position: string }> = await this.dataSource.query(
-      `SELECT "position"::text AS "position" FROM "HostEventConsumer" WHERE "name" = $1`,
+      `INSERT INTO "HostEventConsumer" ("name") VALUES ($1)
+       ON CONFLICT ("name") DO UPDATE SET "name" = EXCLUDED."name"
+       RETURNING "position"::text AS "position"`,
       [name],
     );
-    let position = Number(rows[0].position);
+    let stored = Number(rows[0].position);
+    let position = stored;
+    const save = async () => {
+      if (position === stored) return;
+      await this.dataSource.query(`UPDATE "HostEventConsumer" SET "position" = $2, "updatedAt" = now() WHERE "name" = $1`, [
+        name,
+        position,
+      ]);
+      stored = position;
+    };
     await this.store.sequence();
     for (;;) {
       const events = await this.store.readSequenced(position, PAGE);
       if (events.length === 0) return;
-      for (const { position: at, ...event } of events) {
-        if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event);
-        position = at;
-        await this.dataSource.query(`UPDATE "HostEventConsumer" SET "position" = $2, "updatedAt" = now() WHERE "name" = $1`, [
-          name,
-          position,
-        ]);
+      try {
+        for (const { position: at, ...event } of events) {
+          if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event);
+          position = at;
+        }
+      } finally {
+        // Saved once per page, and before a failure propagates: the event that threw (and what
+        // follows it) is handed again on the retry; a process that dies mid-page hands the page's
+        // handled events again (at least once: handlers deduplicate on the event id).
+        await save();
       }
     }
   }

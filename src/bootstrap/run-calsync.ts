@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import { type DynamicModule, Logger, type Type } from '@nestjs/common';
+import { startupBanner, writeSandboxExample } from './banner.js';
+import { createApp } from './create-app.js';
+import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
+import { ConfigError } from '../config/config.error.js';
+import { loadConfigFromProcess } from '../config/load-config.js';
+import type { EmbeddedDatabase } from '../infrastructure/database/embedded-database.js';
+import { ShutdownState } from '../infrastructure/lifecycle/shutdown-state.js';
+import { StartupRefusedError } from '../infrastructure/lifecycle/startup-refused.error.js';
+import { CalsyncLogger, loggerParams } from '../infrastructure/logging/logging.js';
+
+async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
+  let config;
+  try {
+    config = loadConfigFromProcess();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  // pino from the first line (LOG_FORMAT, LOG_LEVEL); the app built below writes through the same one.
+  const logging = loggerParams(config);
+  Logger.overrideLogger(new CalsyncLogger(logging));
+  const logger = new Logger('calsync');
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir}/postgres`);
+    // Loaded only here: the Docker image (and any production install) leaves the embedded database out.
+    const { startEmbeddedDatabase } = await import('../infrastructure/database/embedded-database.js');
+    embedded = await startEmbeddedDatabase({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      log: (line) => logger.warn(line),
+    });
+    databaseUrl = embedded.url;
+  }
+
+  let sandbox: Sandbox | undefined;
+  if (sandboxProviders(config).length > 0) {
+    sandbox = await startSandbox(config, { log: (line) => logger.warn(line) });
+    config = sandbox.config;
+  }
+
+  let app;
+  try {
+    app = await createApp(config, databaseUrl, { logging, extensions });
+  } catch (error) {
+    await sandbox?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+  await app.listen(config.port, config.host);
+  const databaseLabel = embedded
+    ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} (data in ${config.dataDir}/postgres)`
+    : new URL(databaseUrl).host;
+  const examplePath = sandbox && writeSandboxExample(config, sandbox);
+  const banner = startupBanner(config, databaseLabel, sandbox, examplePath);
+  if (config.logFormat === 'pretty') {
+    process.stdout.write(banner);
+  } else {
+    // Standard output holds only JSON lines: one line says where the service listens. The banner
+    // (sandbox curl lines, development keys) is for a person at a terminal, and goes to one only.
+    logger.log({ url: config.appUrl, database: databaseLabel }, `calsync is listening on ${config.appUrl}`);
+    if (process.stderr.isTTY) process.stderr.write(banner);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: shutting down`);
+    // Readiness turns 503 first; then the server stops accepting, in-flight requests and jobs finish.
+    app.get(ShutdownState).drain();
+    await app.close().catch((error: unknown) => logger.error(String(error)));
+    await sandbox?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+export interface CalsyncOptions {
+  /** The team's own Nest modules, loaded beside calsync's ("Extending calsync" in the README). */
+  extensions?: Array<Type<unknown> | DynamicModule>;
+}
+
+/**
+ * Runs the service as `npm start` does: configuration from the environment, the embedded database
+ * and sandbox providers in development, signals handled. A team that extends calsync starts it
+ * from an entry point of its own: `runCalsync({ extensions: [MyModule] })`.
+ */
+export function runCalsync(options: CalsyncOptions = {}): Promise<void> {
+  return start(options.extensions).catch((error: unknown) => {
+    if (error instanceof StartupRefusedError) {
+      process.stderr.write(`calsync cannot start: ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
