@@ -11,11 +11,14 @@ describe('QueryErrorLogger', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
       logged.push(String(message));
     });
-    const { logger } = buildDataSourceOptions('postgres://localhost/x') as { logger: QueryErrorLogger };
+    const { logger } = buildDataSourceOptions('postgres://localhost/x') as unknown as { logger: QueryErrorLogger };
     expect(logger).toBeInstanceOf(QueryErrorLogger);
-    logger.logQueryError(new Error('duplicate key value'), 'INSERT INTO "Credential" ("accessToken") VALUES ($1)', [
-      'ya29.secret-access-token',
-    ] as never);
+    // TypeORM hands the parameters as a third argument.
+    (logger.logQueryError as (error: Error, query: string, parameters: unknown[]) => void)(
+      new Error('duplicate key value'),
+      'INSERT INTO "Credential" ("accessToken") VALUES ($1)',
+      ['ya29.secret-access-token'],
+    );
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('duplicate key value');
     expect(logged[0]).toContain('INSERT INTO "Credential"');

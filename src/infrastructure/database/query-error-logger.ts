@@ -12,7 +12,7 @@ export class QueryErrorLogger implements TypeOrmLogger {
 
   logQuery(): void {}
 
-  logQueryError(error: string | Error, query: string): void {
+  logQueryError(error: string | Error, query: string, _parameters?: unknown[]): void {
     const message = error instanceof Error ? error.message : error;
     this.logger.error(`query failed: ${message} (${query.replace(/\s+/g, ' ').slice(0, 500)})`);
   }

@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import type { BookingView } from './booking-view.js';
 import { WRITE_BOOKING_JOB, writeBookingJobOptions } from './bookings.jobs.js';
-import { AttendeeEntity } from './entities/attendee.entity.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
-import { BookingReferenceEntity } from './entities/booking-reference.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 import { HOST_EVENT_OF_ACTION, fieldChanges } from './domain/host-event-changes.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
@@ -93,28 +91,32 @@ export class BookingsRepository {
   }
 
   /**
-   * Bookings with their attendees, references and history, read from one snapshot (a booking and
-   * its history are committed together, so they are read together).
+   * Bookings with their attendees, references and history, in one statement: one round trip, and
+   * one snapshot (a booking and its history are committed together, so they are read together).
+   * Every change's transaction reads its booking this way for the host event, and every API answer
+   * for the caller, so it is the hottest read of the module.
    */
   async views(ids: number[], manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView[]> {
     if (ids.length === 0) return [];
-    if (!manager) return this.dataSource.transaction('REPEATABLE READ', (snapshot) => this.views(ids, snapshot, options));
-    const bookings = await manager.find(BookingEntity, { where: { id: In(ids) }, order: { startTime: 'ASC', id: 'ASC' } });
-    const attendees = await manager.find(AttendeeEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
-    const references = await manager.find(BookingReferenceEntity, { where: { bookingId: In(ids) } });
-    const history =
-      options.history === false
-        ? []
-        : await manager.find(BookingHistoryEntity, { where: { bookingId: In(ids) }, order: { id: 'ASC' } });
-    const group = <T extends { bookingId: number }>(rows: T[]) => {
-      const map = new Map<number, T[]>();
-      for (const row of rows) map.set(row.bookingId, [...(map.get(row.bookingId) ?? []), row]);
-      return map;
-    };
-    const attendeesBy = group(attendees);
-    const referencesBy = group(references);
-    const historyBy = group(history);
-    return bookings.map((b) => ({
+    const rows: ViewRow[] = await (manager ?? this.dataSource.manager).query(
+      `SELECT b."id", b."uid", b."userId", b."title", b."description", b."location", b."startTime", b."endTime",
+              b."status", b."cancellationReason", b."conflict", b."pendingChange", b."createdAt", b."updatedAt",
+              COALESCE((SELECT json_agg(json_build_object('email', a."email", 'name', a."name") ORDER BY a."id")
+                          FROM "Attendee" a WHERE a."bookingId" = b."id"), '[]') AS "attendees",
+              COALESCE((SELECT json_agg(json_build_object('provider', r."provider", 'externalCalendarId', r."externalCalendarId",
+                                                          'externalEventId', r."externalEventId", 'iCalUID', r."iCalUID") ORDER BY r."id")
+                          FROM "BookingReference" r WHERE r."bookingId" = b."id" AND r."deletedAt" IS NULL), '[]') AS "references",
+              CASE WHEN $2 THEN COALESCE((
+                SELECT json_agg(json_build_object(
+                         'at', to_char(h."at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                         'action', h."action", 'source', h."source", 'changes', h."changes") ORDER BY h."id")
+                  FROM "BookingHistory" h WHERE h."bookingId" = b."id"), '[]') ELSE '[]' END AS "history"
+         FROM "Booking" b
+        WHERE b."id" = ANY($1::int[])
+        ORDER BY b."startTime", b."id"`,
+      [ids, options.history !== false],
+    );
+    return rows.map((b) => ({
       id: b.id,
       uid: b.uid,
       userId: b.userId,
@@ -129,21 +131,9 @@ export class BookingsRepository {
       pendingChange: b.pendingChange
         ? { startTime: b.pendingChange.startTime, endTime: b.pendingChange.endTime, source: b.pendingChange.source }
         : null,
-      attendees: (attendeesBy.get(b.id) ?? []).map((a) => ({ email: a.email, name: a.name })),
-      references: (referencesBy.get(b.id) ?? [])
-        .filter((r) => !r.deletedAt)
-        .map((r) => ({
-          provider: r.provider,
-          externalCalendarId: r.externalCalendarId,
-          externalEventId: r.externalEventId,
-          iCalUID: r.iCalUID,
-        })),
-      history: (historyBy.get(b.id) ?? []).map((h) => ({
-        at: h.at.toISOString(),
-        action: h.action,
-        source: h.source,
-        changes: h.changes,
-      })),
+      attendees: b.attendees,
+      references: b.references,
+      history: b.history,
       createdAt: b.createdAt.toISOString(),
       updatedAt: b.updatedAt.toISOString(),
     }));
@@ -152,4 +142,25 @@ export class BookingsRepository {
   async view(id: number, manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView | null> {
     return (await this.views([id], manager, options))[0] ?? null;
   }
+}
+
+/** A row of `views`: the booking's columns, its attendees, references and history as JSON. */
+interface ViewRow {
+  id: number;
+  uid: string;
+  userId: number;
+  title: string;
+  description: string | null;
+  location: string | null;
+  startTime: Date;
+  endTime: Date;
+  status: string;
+  cancellationReason: string | null;
+  conflict: boolean;
+  pendingChange: { startTime: string; endTime: string; source: ChangeSource } | null;
+  createdAt: Date;
+  updatedAt: Date;
+  attendees: BookingView['attendees'];
+  references: BookingView['references'];
+  history: BookingView['history'];
 }

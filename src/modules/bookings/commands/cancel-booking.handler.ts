@@ -1,4 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { BookingCancelled } from '../events/booking.events.js';
 import { CancelBookingCommand } from './cancel-booking.command.js';
@@ -18,7 +19,7 @@ export class CancelBookingHandler implements ICommandHandler<CancelBookingComman
           b.cancellationReason = reason;
           // Nothing left to accept or reject.
           b.pendingChange = null;
-          await manager.save(b);
+          await manager.update(BookingEntity, { id: b.id }, { status: 'cancelled', cancellationReason: reason, pendingChange: null });
         },
         event: () => new BookingCancelled(bookingId, source, reason),
       };

@@ -44,7 +44,8 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
           b.conflict = conflict ? conflict.bookings.length > 0 || conflict.busy.length > 0 : false;
           // A pending change is about the times: any reschedule that lands replaces it.
           b.pendingChange = null;
-          await m.save(b);
+          // One UPDATE of the changed columns (`save` would read the row again first).
+          await m.update(BookingEntity, { id: b.id }, { startTime, endTime, conflict: b.conflict, pendingChange: null });
         },
         event: () => new BookingRescheduled(bookingId, source, from, to),
       };

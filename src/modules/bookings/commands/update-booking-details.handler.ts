@@ -1,4 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
 import { BookingUpdated } from '../events/booking.events.js';
 import { UpdateBookingDetailsCommand } from './update-booking-details.command.js';
@@ -26,7 +27,11 @@ export class UpdateBookingDetailsHandler implements ICommandHandler<UpdateBookin
           if (changes.title) b.title = changes.title.to ?? b.title;
           if (changes.description) b.description = changes.description.to;
           if (changes.location) b.location = changes.location.to;
-          await manager.save(b);
+          await manager.update(
+            BookingEntity,
+            { id: b.id },
+            { title: b.title, description: b.description, location: b.location },
+          );
         },
         event: () => new BookingUpdated(bookingId, source, changes),
       };
