@@ -8,7 +8,9 @@
  */
 import type { EventInput } from '../emulators/google/types.js';
 import type { EventInput as GraphEventInput } from '../emulators/microsoft/types.js';
+import { CalendarProviders } from '../src/modules/providers/calendar-provider.port.js';
 import { SyncCalendarService } from '../src/modules/sync/sync-calendar.service.js';
+import { SyncPageApplier } from '../src/modules/sync/sync-page.applier.js';
 import type { Bench, BenchContext } from './support/bench.js';
 import {
   type BenchHost,
@@ -27,6 +29,8 @@ import { median, round } from './support/stats.js';
 const EVENTS = 10_000;
 const REPETITIONS = 3;
 const SPREAD_DAYS = 88;
+/** Issue 13's target (issue 3 asked for 5,000). */
+const TARGET_EVENTS_PER_SECOND = 50_000;
 
 export const fullSyncBench = fullSync('google_calendar', 'full-sync');
 export const outlookFullSyncBench = fullSync('office365_calendar', 'outlook-full-sync');
@@ -53,12 +57,23 @@ function fullSync(provider: BenchProvider, name: string): Bench {
       await waitForQueueIdle(env);
 
       const sync = env.app.get(SyncCalendarService);
-      const runs: Array<{ seconds: number; eventsPerSecond: number; rows: number; pages: number; listed: number; kind: string }> =
-        [];
+      const phases = timePhases(env, provider);
+      const runs: Array<{
+        seconds: number;
+        eventsPerSecond: number;
+        rows: number;
+        pages: number;
+        listed: number;
+        kind: string;
+        writingSeconds: number;
+        listingSeconds: number;
+      }> = [];
       const timedSync = async () => {
+        phases.reset();
         const started = performance.now();
         const outcome = await sync.sync(selectedCalendarId, { full: true });
         const seconds = (performance.now() - started) / 1000;
+        const { writingSeconds, listingSeconds } = phases.read();
         const rows = await cachedRows(env, selectedCalendarId);
         return {
           seconds,
@@ -67,24 +82,45 @@ function fullSync(provider: BenchProvider, name: string): Bench {
           pages: outcome.pages,
           listed: outcome.events,
           kind: outcome.kind,
+          writingSeconds,
+          listingSeconds,
         };
       };
-      for (let rep = 0; rep < REPETITIONS; rep++) {
-        await resetCalendar(env, selectedCalendarId);
-        const run = await timedSync();
-        runs.push(run);
-        log(
-          `run ${rep + 1}: ${run.rows} rows in ${run.seconds.toFixed(2)} s = ${Math.round(run.eventsPerSecond)} events/s ` +
-            `(${run.kind}, ${run.pages} pages, ${run.listed} listed)`,
-        );
+      let resync: Awaited<ReturnType<typeof timedSync>>;
+      try {
+        for (let rep = 0; rep < REPETITIONS; rep++) {
+          await resetCalendar(env, selectedCalendarId);
+          const run = await timedSync();
+          runs.push(run);
+          log(
+            `run ${rep + 1}: ${run.rows} rows in ${run.seconds.toFixed(2)} s = ${Math.round(run.eventsPerSecond)} events/s ` +
+              `(${run.kind}, ${run.pages} pages, ${run.listed} listed)`,
+          );
+        }
+        // Not a first sync: every row is already there (upsert over existing rows, then reconcile).
+        resync = await timedSync();
+      } finally {
+        phases.restore();
       }
-      // Not a first sync: every row is already there (upsert over existing rows, then reconcile).
-      const resync = await timedSync();
       log(`full resync over a filled cache: ${resync.seconds.toFixed(2)} s = ${Math.round(resync.eventsPerSecond)} events/s`);
       const pageCounts = [...new Set(runs.map((r) => r.pages))];
 
       const eventsPerSecond = median(runs.map((r) => r.eventsPerSecond));
-      report.add('first full sync: events/s (median)', eventsPerSecond, 'events/s', { op: '>=', value: 5000 });
+      report.add('first full sync: events/s (median)', eventsPerSecond, 'events/s', {
+        op: '>=',
+        value: TARGET_EVENTS_PER_SECOND,
+      });
+      report.add('of which writing pages (transactions), median', median(runs.map((r) => r.writingSeconds)), 's');
+      report.add('of which listing pages (overlaps the writes), median', median(runs.map((r) => r.listingSeconds)), 's');
+      if (eventsPerSecond < TARGET_EVENTS_PER_SECOND) {
+        const mid = runs.slice().sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+        report.note(
+          `below ${TARGET_EVENTS_PER_SECOND.toLocaleString('en-US')} events/s: of the median run's ${mid.seconds.toFixed(2)} s, ` +
+            `the page transactions (upserts into CalendarCacheEvent, the reconcile, the cursor) took ${mid.writingSeconds.toFixed(2)} s ` +
+            `and the provider's listing (HTTP, JSON, mapping; fetched a page ahead, so it overlaps the writes) ` +
+            `${mid.listingSeconds.toFixed(2)} s`,
+        );
+      }
       report.add('first full sync: time (median)', median(runs.map((r) => r.seconds)), 's');
       const rowCounts = [...new Set(runs.map((r) => r.rows))];
       // One distinct count, and it is the seeded number: every busy event cached, nothing else.
@@ -198,4 +234,41 @@ async function cachedRows(env: BenchContext['env'], selectedCalendarId: number):
     [selectedCalendarId],
   );
   return Number(rows[0].n);
+}
+
+/**
+ * Times the two halves of a sync by wrapping, for the bench only, the app's page applier (the
+ * page transactions) and the provider's `listChanges` (HTTP, JSON and mapping). With the listing
+ * a page ahead, the two overlap, so they do not add up to the run's time.
+ */
+function timePhases(env: BenchContext['env'], provider: BenchProvider) {
+  const applier = env.app.get(SyncPageApplier);
+  const adapter = env.app.get(CalendarProviders).get(provider);
+  const apply = applier.apply.bind(applier);
+  const listChanges = adapter.listChanges.bind(adapter);
+  let writing = 0;
+  let listing = 0;
+  const timed =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>, add: (ms: number) => void) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        add(performance.now() - started);
+      }
+    };
+  applier.apply = timed(apply, (ms) => (writing += ms));
+  adapter.listChanges = timed(listChanges, (ms) => (listing += ms));
+  return {
+    reset() {
+      writing = 0;
+      listing = 0;
+    },
+    read: () => ({ writingSeconds: writing / 1000, listingSeconds: listing / 1000 }),
+    restore() {
+      applier.apply = apply;
+      adapter.listChanges = listChanges;
+    },
+  };
 }

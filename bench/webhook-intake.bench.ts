@@ -136,7 +136,8 @@ export const webhookIntakeBench: Bench = {
       ['intake-50', `intake, ${SPREAD_CALENDARS} calendars`],
     ] as Array<[Variant, string]>) {
       report.add(`${label}: throughput`, throughput(variant), 'req/s');
-      report.add(`${label}: % of bare`, ratio(variant), '%', { op: '>=', value: 50 });
+      // Issue 13's target (issue 3 asked for 50 %).
+      report.add(`${label}: % of bare`, ratio(variant), '%', { op: '>=', value: 80 });
       report.add(`${label}: p50`, p50(variant), 'ms');
       report.add(`${label}: p99`, p99(variant), 'ms', { op: '<', value: 20 });
       const failures = runs[variant].reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0);

@@ -69,52 +69,66 @@ export interface BenchApp {
   microsoft: MicrosoftGraphEmulator;
   baseUrl: string;
   dataSource: DataSource;
+  /** The variables the app was configured with (a replica starts from the same ones). */
+  settings: Readonly<Record<string, string>>;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 
-export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
-  const emulator = await GoogleCalendarEmulator.start({ host: '127.0.0.1' });
+/**
+ * With `replicaOf`, a second instance of the application on the same database: the same settings
+ * (keys, webhook tokens, the same two emulators) on its own port, as a second replica behind a
+ * load balancer would run. Closing a replica leaves the emulators to the first instance.
+ */
+export async function startBenchApp(databaseUrl: string, options: { replicaOf?: BenchApp } = {}): Promise<BenchApp> {
+  const { replicaOf } = options;
+  const emulator = replicaOf?.emulator ?? (await GoogleCalendarEmulator.start({ host: '127.0.0.1' }));
   let microsoft: MicrosoftGraphEmulator;
   try {
-    microsoft = await MicrosoftGraphEmulator.start({ host: '127.0.0.1' });
+    microsoft = replicaOf?.microsoft ?? (await MicrosoftGraphEmulator.start({ host: '127.0.0.1' }));
   } catch (error) {
     await emulator.stop();
     throw error;
   }
+  const stopEmulators = async () => {
+    if (!replicaOf) await Promise.all([emulator.stop(), microsoft.stop()]);
+  };
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   let app: NestFastifyApplication | undefined;
   try {
-    const config = loadConfig(
-      {
-        NODE_ENV: 'production',
-        DATABASE_URL: databaseUrl,
-        METRICS_AUTH: 'none',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        APP_URL: baseUrl,
-        API_KEY: `bench-api-${randomBytes(16).toString('hex')}`,
-        ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString('hex')}`,
-        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-        GOOGLE_CLIENT_ID: 'calsync-bench-client',
-        GOOGLE_CLIENT_SECRET: 'calsync-bench-secret',
-        GOOGLE_API_ROOT_URL: emulator.url,
-        GOOGLE_OAUTH_TOKEN_URL: emulator.tokenUrl,
-        GOOGLE_OAUTH_AUTHORIZE_URL: emulator.authorizeUrl,
-        GOOGLE_WEBHOOK_TOKEN: `bench-channel-${randomBytes(12).toString('hex')}`,
-        MICROSOFT_CLIENT_ID: 'calsync-bench-client',
-        MICROSOFT_CLIENT_SECRET: 'calsync-bench-secret',
-        MICROSOFT_GRAPH_BASE_URL: microsoft.url,
-        MICROSOFT_TOKEN_URL: microsoft.tokenUrl,
-        MICROSOFT_OAUTH_AUTHORIZE_URL: microsoft.authorizeUrl,
-        MICROSOFT_WEBHOOK_TOKEN: `bench-client-state-${randomBytes(12).toString('hex')}`,
-        SCHEDULER_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
-      },
-      { persistGeneratedSecrets: false },
-    );
+    const settings: Record<string, string> = replicaOf
+      ? { ...replicaOf.settings, PORT: String(port), APP_URL: baseUrl }
+      : {
+          NODE_ENV: 'production',
+          DATABASE_URL: databaseUrl,
+          METRICS_AUTH: 'none',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          APP_URL: baseUrl,
+          API_KEY: `bench-api-${randomBytes(16).toString('hex')}`,
+          ADMIN_API_KEY: `bench-admin-${randomBytes(16).toString('hex')}`,
+          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          GOOGLE_CLIENT_ID: 'calsync-bench-client',
+          GOOGLE_CLIENT_SECRET: 'calsync-bench-secret',
+          GOOGLE_API_ROOT_URL: emulator.url,
+          GOOGLE_OAUTH_TOKEN_URL: emulator.tokenUrl,
+          GOOGLE_OAUTH_AUTHORIZE_URL: emulator.authorizeUrl,
+          GOOGLE_WEBHOOK_TOKEN: `bench-channel-${randomBytes(12).toString('hex')}`,
+          MICROSOFT_CLIENT_ID: 'calsync-bench-client',
+          MICROSOFT_CLIENT_SECRET: 'calsync-bench-secret',
+          MICROSOFT_GRAPH_BASE_URL: microsoft.url,
+          MICROSOFT_TOKEN_URL: microsoft.tokenUrl,
+          MICROSOFT_OAUTH_AUTHORIZE_URL: microsoft.authorizeUrl,
+          MICROSOFT_WEBHOOK_TOKEN: `bench-client-state-${randomBytes(12).toString('hex')}`,
+          SCHEDULER_ENABLED: 'false',
+          LOG_LEVEL: 'warn',
+          // The scale bench runs admin tasks over 6,000 calendars through the admin route; with the
+          // default 30 s the route would answer 503 while the task goes on.
+          REQUEST_TIMEOUT_MS: '600000',
+        };
+    const config = loadConfig(settings, { persistGeneratedSecrets: false });
     // The Graph emulator's certificate is signed by its own CA: trusted for Graph calls only.
     config.microsoft.caCertificate = microsoft.caCertificate;
     app = await createApp(config, databaseUrl);
@@ -148,6 +162,7 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
       microsoft,
       baseUrl,
       dataSource: started.get(DataSource),
+      settings,
       api: call(config.apiKey),
       admin: call(config.adminApiKey),
       async close() {
@@ -156,13 +171,13 @@ export async function startBenchApp(databaseUrl: string): Promise<BenchApp> {
         try {
           await started.close();
         } finally {
-          await Promise.all([emulator.stop(), microsoft.stop()]);
+          await stopEmulators();
         }
       },
     };
   } catch (error) {
     await app?.close().catch(() => undefined);
-    await Promise.all([emulator.stop(), microsoft.stop()]);
+    await stopEmulators();
     throw error;
   }
 }

@@ -10,6 +10,8 @@ export interface BenchContext {
 export interface Bench {
   name: string;
   description: string;
+  /** How long the bench may take before the runner gives up on it; 120 s when not set. */
+  timeoutMs?: number;
   /** Fills `report`; throws only when the bench could not be run at all. */
   run(ctx: BenchContext, report: BenchReport): Promise<void>;
 }

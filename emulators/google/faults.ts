@@ -10,8 +10,10 @@ export interface GoogleFaults {
     message?: string;
     retryAfterSeconds?: number;
     delayMs?: number;
+    /** Let this many matching calls through first (e.g. 1: fail a listing's second page, not its first). */
+    skip?: number;
   }): void;
-  slowNext(input: { count?: number; operation?: string; delayMs: number }): void;
+  slowNext(input: { count?: number; operation?: string; delayMs: number; skip?: number }): void;
   invalidateSyncTokens(calendarId: string): void;
   dropNextPushes(count: number, channelId?: string): void;
   duplicateNextPushes(count: number, copies: number): void;
@@ -25,6 +27,7 @@ export interface GoogleFaults {
 
 interface FailRule {
   remaining: number;
+  skip: number;
   operation?: string;
   error: ApiError;
   delayMs: number;
@@ -32,6 +35,7 @@ interface FailRule {
 
 interface SlowRule {
   remaining: number;
+  skip: number;
   operation?: string;
   delayMs: number;
 }
@@ -91,14 +95,20 @@ export class FaultState implements GoogleFaults {
     const message = input.message ?? DEFAULT_MESSAGES[reason] ?? reason;
     this.failRules.push({
       remaining: input.count ?? 1,
+      skip: input.skip ?? 0,
       operation: input.operation,
       error: new ApiError(input.status, reason, message, undefined, input.retryAfterSeconds),
       delayMs: input.delayMs ?? 0,
     });
   }
 
-  slowNext(input: { count?: number; operation?: string; delayMs: number }): void {
-    this.slowRules.push({ remaining: input.count ?? 1, operation: input.operation, delayMs: input.delayMs });
+  slowNext(input: { count?: number; operation?: string; delayMs: number; skip?: number }): void {
+    this.slowRules.push({
+      remaining: input.count ?? 1,
+      skip: input.skip ?? 0,
+      operation: input.operation,
+      delayMs: input.delayMs,
+    });
   }
 
   invalidateSyncTokens(calendarId: string): void {
@@ -181,10 +191,14 @@ export class FaultState implements GoogleFaults {
   }
 }
 
-function take<T extends { remaining: number }>(rules: T[], match: (r: T) => boolean): T | undefined {
+function take<T extends { remaining: number; skip?: number }>(rules: T[], match: (r: T) => boolean): T | undefined {
   const i = rules.findIndex(match);
   if (i < 0) return undefined;
   const rule = rules[i];
+  if (rule.skip) {
+    rule.skip--;
+    return undefined;
+  }
   if (--rule.remaining <= 0) rules.splice(i, 1);
   return rule;
 }

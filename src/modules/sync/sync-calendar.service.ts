@@ -19,6 +19,7 @@ import { SyncPageApplier } from './sync-page.applier.js';
 import type { SyncRun } from './sync-run.js';
 import { cacheWindow } from './sync.constants.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { LogContext } from '../../infrastructure/logging/logging.module.js';
 import { syncBackoffUntil } from './domain/sync-backoff.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from './sync.jobs.js';
 
@@ -82,9 +83,18 @@ export class SyncCalendarService {
     private readonly metrics: MetricsService,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly logContext: LogContext,
   ) {}
 
-  async sync(selectedCalendarId: number, options: { full?: boolean; signal?: AbortSignal } = {}): Promise<SyncOutcome> {
+  /** Every line logged during the run (here, in the providers, in the bookings side) carries `calendarId`. */
+  sync(selectedCalendarId: number, options: { full?: boolean; signal?: AbortSignal } = {}): Promise<SyncOutcome> {
+    return this.logContext.run({ calendarId: selectedCalendarId }, () => this.syncCalendar(selectedCalendarId, options));
+  }
+
+  private async syncCalendar(
+    selectedCalendarId: number,
+    options: { full?: boolean; signal?: AbortSignal },
+  ): Promise<SyncOutcome> {
     const run = await this.loadAndPlan(selectedCalendarId, options);
     if ('skipped' in run) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: run.skipped };
     run.signal = options.signal;
@@ -189,15 +199,21 @@ export class SyncCalendarService {
       deletions: new Map(),
       held: null,
     };
+    let ahead: Promise<ChangePage> | null = null;
     for (;;) {
       // A page is applied whole or not at all, with its cursor: stopping here loses nothing.
       run.signal?.throwIfAborted();
-      const page = await this.fetchPage(run, progress);
+      const page = await this.nextPage(run, progress, ahead);
       progress.pages += 1;
       const pageEvents = lastCopyById(page.events);
       progress.events += pageEvents.length;
       if (progress.full) for (const e of pageEvents) progress.seen.add(e.id);
       const last = !page.nextPageToken;
+      // The next page is asked for now, while this one is checked and written: the provider's
+      // paging and our database then overlap instead of taking turns (a 10,000-event first sync
+      // spent a quarter of its time waiting for pages). Listing is read-only, so a look-ahead
+      // whose page is never used (this page fails, the run is stopped or dies) changes nothing.
+      ahead = last ? null : this.lookAhead(run, progress.cursor, page.nextPageToken);
 
       const listed = run.syncOn ? await this.confirmRemovals(run, pageEvents) : pageEvents;
       const found =
@@ -229,6 +245,34 @@ export class SyncCalendarService {
       bookingChanges: progress.bookingChanges,
       ...(progress.held ? { held: progress.held } : {}),
     };
+  }
+
+  /**
+   * The page a look-ahead fetched, or the first page. A look-ahead that failed on a cursor the
+   * provider forgot is asked again through `fetchPage`, which restarts the run as a full listing;
+   * any other failure fails the run as a failed `fetchPage` would (the provider calls retried already).
+   */
+  private async nextPage(run: SyncRun, progress: ListingProgress, ahead: Promise<ChangePage> | null): Promise<ChangePage> {
+    if (!ahead) return this.fetchPage(run, progress);
+    try {
+      return await ahead;
+    } catch (error) {
+      if (isProviderError(error, 'cursor_expired') && !progress.full) return this.fetchPage(run, progress);
+      throw error;
+    }
+  }
+
+  /** Starts fetching the page after `pageToken`; the caller awaits it through `nextPage`, or drops it. */
+  private lookAhead(run: SyncRun, cursor: string | null, pageToken: string | null): Promise<ChangePage> {
+    const page = run.provider.listChanges(run.auth, {
+      calendarId: run.calendar.externalId,
+      cursor,
+      pageToken,
+      window: run.window,
+    });
+    // Handled here too: a run that stops before awaiting it must not leave an unhandled rejection.
+    page.catch(() => undefined);
+    return page;
   }
 
   /** The next page of the listing. A cursor the provider forgot restarts the run as a full listing that reconciles the cache. */

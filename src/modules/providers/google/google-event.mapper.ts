@@ -1,4 +1,4 @@
-import { calendar_v3 } from 'googleapis';
+import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
 import type { EventInput, ExternalEvent, ExternalEventStatus } from '../external-event.js';
 
 export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent {

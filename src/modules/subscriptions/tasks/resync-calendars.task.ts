@@ -23,16 +23,14 @@ export class ResyncCalendarsTask {
     // Every calendar with a channel (subscriptions' own column) whose credential is still active.
     const followed = await this.queries.execute(new ListFollowedCalendarsQuery({ activeCredentialsOnly: true }));
     const rows = followed.filter((calendar) => calendar.channelId !== null);
-    await this.dataSource.transaction(async (manager) => {
-      for (const row of rows) {
-        await this.jobs.enqueueJob(
-          SYNC_CALENDAR_JOB,
-          { selectedCalendarId: row.id, reason: 'resync' },
-          syncJobOptions(row.id),
-          manager,
-        );
-      }
-    });
+    // All or none, in one statement per thousand calendars.
+    await this.dataSource.transaction((manager) =>
+      this.jobs.enqueueJobs(
+        SYNC_CALENDAR_JOB,
+        rows.map((row) => ({ payload: { selectedCalendarId: row.id, reason: 'resync' }, options: syncJobOptions(row.id) })),
+        manager,
+      ),
+    );
     const replayedChanges = await this.replayer.replay();
     return { enqueued: rows.length, replayedChanges };
   }

@@ -1,0 +1,128 @@
+import { SyncCalendarService } from '../../src/modules/sync/sync-calendar.service.js';
+import type { EventInput } from '../../emulators/google/types.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { connectGoogleHost } from '../support/fixtures.js';
+import { enableFlagForUser, waitForQueueIdle } from '../support/sync-helpers.js';
+
+const CACHE = 'calendar-subscription-cache';
+/** Google's page size as the adapter asks for it (maxResults). */
+const PAGE = 2500;
+
+/**
+ * A sync asks for the next page of a listing while it writes the current one (the provider's
+ * paging and the database overlap). The look-ahead is read-only: a run whose later page fails,
+ * hangs or is stopped saves no cursor, and the next run reaches the same state as one that never
+ * failed. Syncs are called in-process on a calendar with the cache flag and no channel, so only
+ * the test starts them.
+ */
+describe('a sync of several pages', () => {
+  let t: TestApp;
+  let sync: SyncCalendarService;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { PROVIDER_TIMEOUT_MS: '400' } });
+    sync = t.app.get(SyncCalendarService);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  afterEach(() => t.google.faults.clear());
+
+  /** A Google calendar holding `count` busy events over the next weeks, selected with the cache flag on. */
+  async function calendarWith(count: number): Promise<{ id: number; externalId: string }> {
+    const host = await connectGoogleHost(t, { destination: false });
+    t.google.seedEvents(host.calendarId, events(count));
+    await enableFlagForUser(t, CACHE, host.userId);
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: host.calendarId })
+      .expect(201);
+    await waitForQueueIdle(t);
+    // As if selected a moment ago and never synced: no cursor, nothing cached.
+    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [selected.body.id]);
+    await t.dataSource.query(`UPDATE "SelectedCalendar" SET "syncToken" = NULL, "cacheEnabled" = false WHERE "id" = $1`, [
+      selected.body.id,
+    ]);
+    return { id: selected.body.id, externalId: host.calendarId };
+  }
+
+  const state = async (id: number) => {
+    const [row] = await t.dataSource.query(
+      `SELECT "syncToken", "cacheEnabled", (SELECT count(*)::int FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1) AS cached
+         FROM "SelectedCalendar" WHERE "id" = $1`,
+      [id],
+    );
+    return row as { syncToken: string | null; cacheEnabled: boolean; cached: number };
+  };
+
+  it('caches every event of a three-page listing, asking the provider for each page once', async () => {
+    const calendar = await calendarWith(2 * PAGE + 100);
+    const calls = t.google.callCount('events.list', calendar.externalId);
+
+    const outcome = await sync.sync(calendar.id, { full: true });
+
+    expect(outcome).toMatchObject({ kind: 'full', pages: 3, events: 2 * PAGE + 100 });
+    expect(t.google.callCount('events.list', calendar.externalId) - calls).toBe(3);
+    const after = await state(calendar.id);
+    expect(after).toMatchObject({ cacheEnabled: true, cached: 2 * PAGE + 100 });
+    expect(after.syncToken).not.toBeNull();
+  });
+
+  it('a second page the provider refuses fails the run without a cursor; the next run caches everything', async () => {
+    const calendar = await calendarWith(PAGE + 10);
+    t.google.faults.failNext({ operation: 'events.list', status: 400, skip: 1 });
+
+    await expect(sync.sync(calendar.id, { full: true })).rejects.toThrow(/400|invalid/i);
+    expect((await state(calendar.id)).syncToken).toBeNull();
+
+    await sync.sync(calendar.id, { full: true });
+    const after = await state(calendar.id);
+    expect(after).toMatchObject({ cacheEnabled: true, cached: PAGE + 10 });
+    expect(after.syncToken).not.toBeNull();
+  });
+
+  it('a second page that hangs fails the run within the provider timeout, without a cursor; the next run caches everything', async () => {
+    const calendar = await calendarWith(PAGE + 10);
+    // The second page hangs, and any retry of it too (the first page answers at once).
+    t.google.faults.slowNext({ operation: 'events.list', delayMs: 5000, skip: 1, count: 10 });
+
+    const began = Date.now();
+    await expect(sync.sync(calendar.id, { full: true })).rejects.toMatchObject({ kind: 'timeout' });
+    expect(Date.now() - began).toBeLessThan(4000);
+    expect((await state(calendar.id)).syncToken).toBeNull();
+
+    t.google.faults.clear();
+    await sync.sync(calendar.id, { full: true });
+    expect(await state(calendar.id)).toMatchObject({ cacheEnabled: true, cached: PAGE + 10 });
+  });
+
+  it('a run stopped while its next page is on the way (the process going down) saves no cursor; the next run completes it', async () => {
+    const calendar = await calendarWith(PAGE + 10);
+    t.google.faults.slowNext({ operation: 'events.list', delayMs: 300, skip: 1 });
+    const stop = new AbortController();
+
+    const stopped = sync.sync(calendar.id, { full: true, signal: stop.signal });
+    // The first page is written (its rows are there) while the second is still on its way.
+    for (let i = 0; i < 200 && (await state(calendar.id)).cached < PAGE; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await state(calendar.id)).cached).toBe(PAGE);
+    stop.abort();
+
+    await expect(stopped).rejects.toThrow(/abort/i);
+    expect((await state(calendar.id)).syncToken).toBeNull();
+
+    await sync.sync(calendar.id, { full: true });
+    const after = await state(calendar.id);
+    expect(after).toMatchObject({ cacheEnabled: true, cached: PAGE + 10 });
+    expect(after.syncToken).not.toBeNull();
+  });
+});
+
+/** Busy 30-minute events, 20 minutes apart, from tomorrow on. */
+function events(count: number): EventInput[] {
+  const start = Date.now() + 86_400_000;
+  return Array.from({ length: count }, (_, i) => ({
+    summary: `Paged ${i}`,
+    start: { dateTime: new Date(start + i * 20 * 60_000).toISOString() },
+    end: { dateTime: new Date(start + i * 20 * 60_000 + 30 * 60_000).toISOString() },
+  }));
+}
