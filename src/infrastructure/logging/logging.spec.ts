@@ -31,14 +31,18 @@ describe('logging', () => {
         headers: { authorization: 'Bearer key-1', cookie: 'c-1', 'x-goog-channel-token': 'gt-1' },
         encryptedSecret: 'es-1',
         webhook: { secret: 'whsec_1' },
+        err: Object.assign(new Error('provider said no'), { config: { headers: { Authorization: 'Bearer e-1' } } }),
+        list: [{ refresh_token: 'rt-2' }],
       },
       'careful',
     );
     const line = JSON.parse(out.text) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'warn', msg: 'careful', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
-    for (const secret of ['at-1', 'rt-1', 'cs-1', 'key-1', 'c-1', 'gt-1', 'es-1', 'whsec_1'])
+    for (const secret of ['at-1', 'rt-1', 'cs-1', 'key-1', 'c-1', 'gt-1', 'es-1', 'whsec_1', 'e-1', 'rt-2'])
       expect(out.text).not.toContain(secret);
     expect(out.text).toContain('[redacted]');
+    // The error keeps what says what went wrong.
+    expect(line.err).toMatchObject({ message: 'provider said no', stack: expect.stringContaining('provider said no') });
   });
 
   it('hides secret-looking query values in logged URLs', () => {

@@ -28,6 +28,8 @@ export interface ChangeDecision {
   reason?: string;
   changes?: Record<string, unknown>;
   apply?: (manager: EntityManager, booking: BookingEntity) => Promise<void>;
+  /** `apply` updates the booking's row (its UPDATE moves "updatedAt" already). */
+  updatesRow?: boolean;
   event?: () => object;
   /**
    * What the change's new time overlaps (reschedules only; null when not checked). A calendar
@@ -150,7 +152,7 @@ export class BookingChangeApplier {
           await decision.apply(manager, booking);
           // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
           // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
-          await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
+          if (!decision.updatesRow) await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
           await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {});
           if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
           if (conflict && conflictPolicy === 'accept') {

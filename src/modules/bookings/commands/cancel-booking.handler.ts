@@ -21,6 +21,7 @@ export class CancelBookingHandler implements ICommandHandler<CancelBookingComman
           b.pendingChange = null;
           await manager.update(BookingEntity, { id: b.id }, { status: 'cancelled', cancellationReason: reason, pendingChange: null });
         },
+        updatesRow: true,
         event: () => new BookingCancelled(bookingId, source, reason),
       };
     });

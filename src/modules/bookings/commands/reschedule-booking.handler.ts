@@ -1,5 +1,4 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
 import type { ConflictingBusy } from '../../availability/index.js';
 import { SyncPreferencesService } from '../../sync-preferences/index.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
@@ -13,7 +12,6 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
   constructor(
     private readonly applier: BookingChangeApplier,
     private readonly detector: ConflictDetector,
-    private readonly dataSource: DataSource,
     private readonly preferences: SyncPreferencesService,
   ) {}
 
@@ -47,6 +45,7 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
           // One UPDATE of the changed columns (`save` would read the row again first).
           await m.update(BookingEntity, { id: b.id }, { startTime, endTime, conflict: b.conflict, pendingChange: null });
         },
+        updatesRow: true,
         event: () => new BookingRescheduled(bookingId, source, from, to),
       };
     });
@@ -58,10 +57,10 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
    * let through, or an API reschedule of a booking marked as conflicting.
    */
   private async calendarBusy(bookingId: number, start: Date, end: Date, source: string): Promise<ConflictingBusy | null> {
-    const booking = await this.dataSource.manager.findOneBy(BookingEntity, { id: bookingId });
+    const booking = await this.detector.bookingForCheck(bookingId, start, end);
     if (!booking || booking.status !== 'accepted') return null;
     if (source === 'api' ? !booking.conflict : !(await this.preferences.forUser(booking.userId)).applyReschedules) return null;
     if (booking.startTime.getTime() === start.getTime() && booking.endTime.getTime() === end.getTime()) return null;
-    return this.detector.calendarBusy(booking, start, end);
+    return this.detector.calendarBusy(booking, start, end, booking.events);
   }
 }

@@ -33,6 +33,7 @@ export class UpdateBookingDetailsHandler implements ICommandHandler<UpdateBookin
             { title: b.title, description: b.description, location: b.location },
           );
         },
+        updatesRow: true,
         event: () => new BookingUpdated(bookingId, source, changes),
       };
     });

@@ -13,6 +13,17 @@ export interface Conflict {
   unchecked: string | null;
 }
 
+/** What `ConflictDetector.bookingForCheck` reads. */
+export interface BookingForCheck {
+  id: number;
+  userId: number;
+  status: string;
+  conflict: boolean;
+  startTime: Date;
+  endTime: Date;
+  events: Array<{ credentialId: number; externalCalendarId: string; externalEventId: string }>;
+}
+
 export function isConflict(conflict: Conflict | null): conflict is Conflict {
   return conflict !== null && (conflict.bookings.length > 0 || conflict.busy.length > 0);
 }
@@ -46,18 +57,47 @@ export class ConflictDetector {
     private readonly queries: QueryBus,
   ) {}
 
-  /** Busy time in the host's calendars within [start, end), bookings' own events left out. Never throws. */
-  async calendarBusy(booking: { id: number; userId: number }, start: Date, end: Date): Promise<ConflictingBusy> {
-    const events: Array<{ credentialId: number; externalCalendarId: string; externalEventId: string }> =
-      await this.dataSource.query(
+  /**
+   * A booking with what the calendar part of its conflict check needs, in one statement: its
+   * state, and the calendar events of the host's bookings (its own, and others overlapping
+   * [start, end)), which `calendarBusy` leaves out of the busy time. Null for an unknown booking.
+   */
+  async bookingForCheck(bookingId: number, start: Date, end: Date): Promise<BookingForCheck | null> {
+    const rows: BookingForCheck[] = await this.dataSource.query(
+      `SELECT b."id", b."userId", b."status", b."conflict", b."startTime", b."endTime",
+              COALESCE((SELECT json_agg(json_build_object('credentialId', r."credentialId",
+                                                          'externalCalendarId', r."externalCalendarId",
+                                                          'externalEventId', r."externalEventId"))
+                          FROM "Booking" o JOIN "BookingReference" r ON r."bookingId" = o."id"
+                         WHERE o."userId" = b."userId" AND r."credentialId" IS NOT NULL
+                           AND (o."id" = b."id" OR (o."endTime" > $2 AND o."startTime" < $3))), '[]') AS "events"
+         FROM "Booking" b WHERE b."id" = $1`,
+      [bookingId, start, end],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Busy time in the host's calendars within [start, end), bookings' own events left out. Never
+   * throws. `events`: those bookings' events, when the caller read them already (`bookingForCheck`).
+   */
+  async calendarBusy(
+    booking: { id: number; userId: number },
+    start: Date,
+    end: Date,
+    events?: BookingForCheck['events'],
+  ): Promise<ConflictingBusy> {
+    const ownEvents: BookingForCheck['events'] =
+      events ??
+      (await this.dataSource.query(
         `SELECT r."credentialId", r."externalCalendarId", r."externalEventId"
            FROM "Booking" b JOIN "BookingReference" r ON r."bookingId" = b."id"
           WHERE b."userId" = $1 AND r."credentialId" IS NOT NULL
             AND (b."id" = $4 OR (b."endTime" > $2 AND b."startTime" < $3))`,
         [booking.userId, start, end, booking.id],
-      );
+      ));
     try {
-      return await this.queries.execute(new GetConflictingBusyQuery(booking.userId, start, end, events));
+      return await this.queries.execute(new GetConflictingBusyQuery(booking.userId, start, end, ownEvents));
     } catch (error) {
       // The calendars cannot be judged (e.g. the user was removed meanwhile): the bookings still are.
       return { busy: [], unchecked: `calendars could not be read (${(error as Error).name})` };
