@@ -15,6 +15,14 @@ function fakeQueue(roundTripMs: number) {
   return { queue: queue as unknown as JobQueue, calls };
 }
 
+/**
+ * Spacing is planned from the intake's clock at a push's arrival; the fake queue notes the enqueue a
+ * moment later. On a loaded machine that moment varies by several milliseconds between two calls
+ * (seen: 11 ms with a benchmark running beside the tests), and so does the start of a real job,
+ * whose run time counts from its insert. The spacing is checked to within that.
+ */
+const CLOCK_SLACK_MS = 25;
+
 describe('NotificationIntake coalescing', () => {
   it('debounces the first push and shares one enqueue among pushes that arrive while it is in flight', async () => {
     const { queue, calls } = fakeQueue(5);
@@ -38,7 +46,7 @@ describe('NotificationIntake coalescing', () => {
     expect(calls.length).toBeLessThanOrEqual(Math.ceil(2200 / STORM_SYNC_SPACING_MS) + 2);
     const plannedStarts = calls.map((c) => c.at + c.delayMs);
     for (let i = 1; i < plannedStarts.length; i++) {
-      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - 5);
+      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - CLOCK_SLACK_MS);
     }
   });
 
@@ -60,7 +68,7 @@ describe('NotificationIntake coalescing', () => {
     const plannedStarts = calls.map((c) => c.at + c.delayMs - started).filter((at) => at > 300);
     expect(plannedStarts.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < plannedStarts.length; i++) {
-      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - 5);
+      expect(plannedStarts[i] - plannedStarts[i - 1]).toBeGreaterThanOrEqual(STORM_SYNC_SPACING_MS - CLOCK_SLACK_MS);
     }
   });
 
