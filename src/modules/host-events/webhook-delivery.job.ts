@@ -50,6 +50,11 @@ interface DueDelivery {
 
 type Outcome = 'delivered' | 'retrying' | 'gone';
 
+/** Delivery `d` is the head of its booking's stream: no earlier delivery of it to the endpoint is pending. */
+const STREAM_HEAD = `NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
+                      WHERE p."endpointId" = d."endpointId" AND p."orderingKey" = d."orderingKey"
+                        AND p."status" = 'pending' AND p."eventSeq" < d."eventSeq")`;
+
 /**
  * Runs `DELIVER_WEBHOOKS_JOB` for one (endpoint, shard): delivers what is due, oldest event first,
  * and queues itself for the next retry that is due later.
@@ -140,9 +145,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
          JOIN "HostEvent" e ON e."seq" = d."eventSeq"
         WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending'
           AND d."nextAttemptAt" <= clock_timestamp() AND w."enabled"
-          AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
-                           WHERE p."endpointId" = d."endpointId" AND p."orderingKey" = d."orderingKey"
-                             AND p."status" = 'pending' AND p."eventSeq" < d."eventSeq")
+          AND ${STREAM_HEAD}
         ORDER BY d."eventSeq"
         LIMIT $3`,
       [endpointId, shard, ROUND],
@@ -207,9 +210,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
         `SELECT GREATEST(0, extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
            FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
           WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending' AND w."enabled"
-            AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
-                             WHERE p."endpointId" = d."endpointId" AND p."orderingKey" = d."orderingKey"
-                               AND p."status" = 'pending' AND p."eventSeq" < d."eventSeq")`,
+            AND ${STREAM_HEAD}`,
         [endpointId, shard],
       );
       // Only the head of each booking's stream counts: the ones behind it wait for it anyway.

@@ -72,26 +72,24 @@ export class WriteBookingJob implements OnModuleInit {
         idempotencyKey: booking.uid,
         iCalUID: `${booking.uid}@calsync`,
       });
+      // The booking's reference to the event just created, with the baseline it is settled against.
+      const referenceRow = (baseline: EventBaseline) => ({
+        bookingId,
+        provider: provider.name,
+        credentialId: destination.credential.id,
+        externalCalendarId: destination.destination.externalId,
+        externalEventId: event.id,
+        iCalUID: event.iCalUID,
+        baseline,
+        deletedAt: null,
+      });
       if (event.preexisting && !matches(baselineOf(event), input)) {
         // A retried create found the event its first attempt made, and it differs from the booking:
         // settled like a conflicting write, as if the first attempt had written the booking as it
         // is now (so every difference is the host's edit or the API's later change, by time).
         let recorded: ExternalEventDomainEvent[] = [];
         await this.dataSource.transaction(async (tx) => {
-          await tx.upsert(
-            BookingReferenceEntity,
-            {
-              bookingId,
-              provider: provider.name,
-              credentialId: destination.credential.id,
-              externalCalendarId: destination.destination.externalId,
-              externalEventId: event.id,
-              iCalUID: event.iCalUID,
-              baseline: intendedBaseline(input),
-              deletedAt: null,
-            },
-            ['bookingId'],
-          );
+          await tx.upsert(BookingReferenceEntity, referenceRow(intendedBaseline(input)), ['bookingId']);
           const locked = await tx.findOne(BookingReferenceEntity, { where: { bookingId }, lock: { mode: 'pessimistic_write' } });
           if (!locked) return;
           const resolved = await this.resolveConflict(tx, booking, locked, event, input);
@@ -106,20 +104,7 @@ export class WriteBookingJob implements OnModuleInit {
         for (const change of recorded) this.eventBus.publish(change);
         return;
       }
-      await manager.upsert(
-        BookingReferenceEntity,
-        {
-          bookingId,
-          provider: provider.name,
-          credentialId: destination.credential.id,
-          externalCalendarId: destination.destination.externalId,
-          externalEventId: event.id,
-          iCalUID: event.iCalUID,
-          baseline: baselineOf(event),
-          deletedAt: null,
-        },
-        ['bookingId'],
-      );
+      await manager.upsert(BookingReferenceEntity, referenceRow(baselineOf(event)), ['bookingId']);
       return;
     }
 
