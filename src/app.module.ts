@@ -1,9 +1,7 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ScheduleModule } from '@nestjs/schedule';
 import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
-import { RequestTimeoutInterceptor } from './common/http/request-timeout.interceptor.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { DatabaseModule } from './infrastructure/database/database.module.js';
 import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
@@ -19,8 +17,6 @@ import { OperationsModule } from './modules/operations/operations.module.js';
 import { SubscriptionsModule } from './modules/subscriptions/subscriptions.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { LifecycleModule } from './infrastructure/lifecycle/lifecycle.module.js';
-import { LoggingModule } from './infrastructure/logging/logging.module.js';
-import type { Params as LoggingParams } from 'nestjs-pino';
 
 @Global()
 @Module({})
@@ -37,8 +33,6 @@ class ConfigHolderModule {
 export interface AppModuleOptions {
   config: AppConfig;
   databaseUrl: string;
-  /** nestjs-pino's parameters (`loggerParams`), built once by `createApp`. */
-  logging: LoggingParams;
   /**
    * A host team's own Nest modules, loaded beside calsync's ("Extending calsync" in the README;
    * the example is `src/extensions/audit-trail`). None by default: an extension runs only where
@@ -49,13 +43,11 @@ export interface AppModuleOptions {
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl, logging, extensions = [] }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, extensions = [] }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      providers: [{ provide: APP_INTERCEPTOR, useClass: RequestTimeoutInterceptor }],
       imports: [
         ConfigHolderModule.forRoot(config),
-        LoggingModule.forRoot(logging),
         CqrsModule.forRoot(),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(databaseUrl, { poolSize: config.databasePoolSize }),

@@ -4,8 +4,9 @@ import { AppModule, type AppModuleOptions } from '../app.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
 import { echoRequestId, requestIdFrom } from './request-id.js';
+import { boundRequestTime } from '../common/http/request-timeout.js';
 import type { Params as LoggingParams } from 'nestjs-pino';
-import { CalsyncLogger, type LogOutput, loggerParams } from '../infrastructure/logging/logging.js';
+import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../infrastructure/logging/logging.js';
 import { MetricsService } from '../infrastructure/metrics/metrics.service.js';
 import { instrumentHttp } from '../infrastructure/metrics/http-metrics.js';
 
@@ -31,6 +32,7 @@ export async function createApp(
     genReqId: requestIdFrom,
   });
   echoRequestId(adapter.getInstance());
+  boundRequestTime(adapter.getInstance(), config.requestTimeoutMs);
   // Google pushes have an empty body, sometimes with a JSON content type; that is not an error.
   adapter
     .getInstance()
@@ -57,14 +59,19 @@ export async function createApp(
       done(Object.assign(new Error('Send the body as application/json'), { statusCode: 415 }), undefined);
     });
   const logging = options.logging ?? loggerParams(config, options.logOutput);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl, logging, extensions: options.extensions }), adapter, {
-    // pino from the first line on (levels: LOG_LEVEL, applied by pino); nothing to buffer.
-    logger: new CalsyncLogger(logging),
-    bufferLogs: false,
-    // JSON is parsed by the parser registered above (it accepts Google's empty push bodies).
-    bodyParser: false,
-    preview: options.preview ?? false,
-  });
+  logRequests(adapter.getInstance(), logging);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ config, databaseUrl, extensions: options.extensions }),
+    adapter,
+    {
+      // pino from the first line on (levels: LOG_LEVEL, applied by pino); nothing to buffer.
+      logger: new CalsyncLogger(logging),
+      bufferLogs: false,
+      // JSON is parsed by the parser registered above (it accepts Google's empty push bodies).
+      bodyParser: false,
+      preview: options.preview ?? false,
+    },
+  );
   // npm run openapi (preview) always builds the document.
   configureApp(app, { docs: config.docsEnabled || (options.preview ?? false) });
   if (!options.preview) {

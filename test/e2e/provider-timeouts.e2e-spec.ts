@@ -82,7 +82,12 @@ describe('a slow provider, within its own timeout', () => {
     const res = await t.api.get(`/api/v1/users/${host.userId}/busy-times?${range}`).expect(503);
     expect(Date.now() - began).toBeLessThan(1500);
     expect(res.headers['retry-after']).toBe('1');
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 503, code: 'service_unavailable', requestId: res.headers['x-request-id'] });
     expect(res.body.detail).toMatch(/REQUEST_TIMEOUT_MS/);
+    // The route's own late answer, once Google answers, goes nowhere and breaks nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2000 - (Date.now() - began) + 100));
+    await t.api.get(`/api/v1/users/${host.userId}/busy-times?${range}`).expect(200);
   });
 
   it('a sync attempt running past JOB_TIMEOUT_MS fails and is retried; the change still lands once', async () => {

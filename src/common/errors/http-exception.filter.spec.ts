@@ -146,8 +146,8 @@ describe('HttpExceptionFilter', () => {
       code: 'internal_error',
       requestId: 'req-1',
     });
-    expect(String(logged[0])).toContain('secret internals at db.ts:12');
-    expect(String(logged[0])).toContain('req-1');
+    // Logged under the request's id, as a field of the line.
+    expect(logged[0]).toEqual({ reqId: 'req-1', msg: expect.stringContaining('secret internals at db.ts:12') });
   });
 
   it('derives a domain error code from the class name', () => {
@@ -182,8 +182,11 @@ describe('HttpExceptionFilter', () => {
       code: 'internal_error',
       requestId: 'req-1',
     });
-    expect(logged[0]).toBe('Unique violation of an undeclared constraint: "Other_key"');
-    expect(String(logged[1])).toContain('duplicate key value violates unique constraint "Other_key"');
+    expect(logged[0]).toEqual({ reqId: 'req-1', msg: 'Unique violation of an undeclared constraint: "Other_key"' });
+    expect(logged[1]).toEqual({
+      reqId: 'req-1',
+      msg: expect.stringContaining('duplicate key value violates unique constraint "Other_key"'),
+    });
   });
 
   it('passes other errors through onUniqueViolation untouched', async () => {

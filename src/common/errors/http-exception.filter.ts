@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { logLine } from '../../infrastructure/logging/logging.js';
 import { ProviderError } from '../../modules/providers/provider.errors.js';
 import { DomainError, type DomainErrorKind } from './domain-error.js';
 import {
@@ -60,9 +61,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const described = this.describe(exception);
     if (described.status >= 500) {
       const constraint = violatedUniqueConstraint(exception);
-      if (constraint !== null) this.logger.error(`Unique violation of an undeclared constraint: "${constraint}"`);
+      const fields = requestId ? { reqId: requestId } : undefined;
+      if (constraint !== null)
+        this.logger.error(logLine(`Unique violation of an undeclared constraint: "${constraint}"`, fields));
       const trace = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-      this.logger.error(requestId ? `[${requestId}] ${trace}` : trace);
+      this.logger.error(logLine(trace, fields));
     }
     const body: ProblemDetails = {
       type: 'about:blank',

@@ -6,15 +6,24 @@ import {
   type NestInterceptor,
   UseInterceptors,
   applyDecorators,
+  createParamDecorator,
 } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
 import { type Observable, from, lastValueFrom } from 'rxjs';
 import { IdempotencyKeyReusedError, InvalidIdempotencyKeyError, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency.errors.js';
-import { IdempotencyStore, type IdempotentRequest, IdempotentReplay, type StoredAnswer } from './idempotency.store.js';
+import {
+  type IdempotencyTicket,
+  IdempotencyStore,
+  type IdempotentRequest,
+  IdempotentReplay,
+  type StoredAnswer,
+} from './idempotency.store.js';
 
 interface RequestLike {
+  /** Set by the interceptor when the request has a key; read by `@IdempotencyTicketOf()`. */
+  idempotencyTicket?: IdempotencyTicket;
   method: string;
   url: string;
   body?: unknown;
@@ -27,8 +36,8 @@ interface ReplyLike {
 }
 
 /**
- * Makes a write route honour `Idempotency-Key` (see `IdempotencyStore`). The route's command must
- * run its transaction through `IdempotencyStore.within`.
+ * Makes a write route honour `Idempotency-Key` (see `IdempotencyStore`). The route hands
+ * `@IdempotencyTicketOf()` to its command, whose transaction runs through `IdempotencyStore.within`.
  */
 export const Idempotent = () =>
   applyDecorators(
@@ -41,6 +50,12 @@ export const Idempotent = () =>
         'first answer and changes nothing; the same key with another body is a 422. Kept 24 hours.',
     }),
   );
+
+/** The request's `IdempotencyTicket` (undefined without an `Idempotency-Key`), for the route's command. */
+export const IdempotencyTicketOf = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): IdempotencyTicket | undefined =>
+    context.switchToHttp().getRequest<RequestLike>().idempotencyTicket,
+);
 
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -63,19 +78,25 @@ export class IdempotencyInterceptor implements NestInterceptor {
       fingerprint: fingerprint(request),
       status,
     };
-    return from(this.handle(idempotent, reply, next));
+    return from(this.handle(idempotent, request, reply, next));
   }
 
-  private async handle(request: IdempotentRequest, reply: ReplyLike, next: CallHandler): Promise<unknown> {
-    const stored = await this.store.find(request.scope, request.key);
-    if (stored) return replay(stored, request, reply);
+  private async handle(
+    idempotent: IdempotentRequest,
+    request: RequestLike,
+    reply: ReplyLike,
+    next: CallHandler,
+  ): Promise<unknown> {
+    const stored = await this.store.find(idempotent.scope, idempotent.key);
+    if (stored) return replay(stored, idempotent, reply);
+    const ticket = this.store.ticket(idempotent);
+    request.idempotencyTicket = ticket;
     try {
-      // next.handle() binds the handler to the async context it is called in: call it inside.
-      const { result, recorded } = await this.store.run(request, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
+      const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
       // The stored answer is the answer, byte for byte the same as any replay of it.
-      return recorded ? recorded.body : result;
+      return ticket.recorded ? ticket.recorded.body : result;
     } catch (error) {
-      if (error instanceof IdempotentReplay) return replay(error.stored, request, reply);
+      if (error instanceof IdempotentReplay) return replay(error.stored, idempotent, reply);
       throw error;
     }
   }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 
@@ -20,10 +19,12 @@ import { DataSource, type EntityManager } from 'typeorm';
  * - only successful answers are stored: a request that fails changes nothing, so its retry runs
  *   again (and may succeed, or fail the same way).
  *
- * The request's key travels from `IdempotencyInterceptor` to the command's transaction in an
- * AsyncLocalStorage context, so commands keep their signatures and sagas' commands are unaffected.
- * The context is used once per request: a command run later in the same request (an event
- * handler's) does not claim the key again.
+ * The request's key travels from `IdempotencyInterceptor` to the command's transaction as an
+ * `IdempotencyTicket`: the interceptor puts it on the request, the route hands it to its command
+ * (`@IdempotencyTicketOf()`), the command's handler to `within`. Only that command claims the key;
+ * another command run in the same request (an event handler's, a saga's) has no ticket. Passed
+ * explicitly rather than through an AsyncLocalStorage context: on Node 20 one entered context makes
+ * every promise of the process pay async_hooks' promise hook from then on.
  */
 
 export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
@@ -38,8 +39,10 @@ export interface IdempotentRequest {
   status: number;
 }
 
-interface RequestContext extends IdempotentRequest {
+/** One request's key on its way to its command (see above); `within` marks it claimed and answered. */
+export interface IdempotencyTicket extends IdempotentRequest {
   claimed: boolean;
+  /** The answer stored with the key, once the command's transaction wrote it. */
   recorded?: { body: unknown };
 }
 
@@ -56,19 +59,13 @@ export class IdempotentReplay extends Error {
   }
 }
 
-const context = new AsyncLocalStorage<RequestContext>();
-
 @Injectable()
 export class IdempotencyStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Runs `handle` with this request's key in context (the interceptor). */
-  run<T>(request: IdempotentRequest, handle: () => Promise<T>): Promise<{ result: T; recorded?: { body: unknown } }> {
-    const ctx: RequestContext = { ...request, claimed: false };
-    return context.run(ctx, async () => {
-      const result = await handle();
-      return { result, recorded: ctx.recorded };
-    });
+  /** A ticket for a request with this key (the interceptor). */
+  ticket(request: IdempotentRequest): IdempotencyTicket {
+    return { ...request, claimed: false };
   }
 
   /** The committed answer to this key, when it is still kept. */
@@ -82,12 +79,16 @@ export class IdempotencyStore {
   }
 
   /**
-   * Inside a command's transaction (`manager`): claims the request's key, runs `body`, and stores
-   * `answer(result)` as the first answer, all in that transaction. Without a key in context (a
-   * saga's command, a request without the header) it only runs `body`.
+   * Inside a command's transaction (`manager`): claims the ticket's key, runs `body`, and stores
+   * `answer(result)` as the first answer, all in that transaction. Without a ticket (a saga's
+   * command, a request without the header) it only runs `body`.
    */
-  async within<T>(manager: EntityManager, answer: (result: T) => unknown, body: () => Promise<T>): Promise<T> {
-    const ctx = context.getStore();
+  async within<T>(
+    manager: EntityManager,
+    ctx: IdempotencyTicket | undefined,
+    answer: (result: T) => unknown,
+    body: () => Promise<T>,
+  ): Promise<T> {
     if (!ctx || ctx.claimed) return body();
     ctx.claimed = true;
     try {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { type DestinationStream, type Level, type Logger as Pino, pino, stdTimeFunctions } from 'pino';
+import { type Options as HttpLoggerOptions, pinoHttp } from 'pino-http';
 import pinoPretty from 'pino-pretty';
 import type { AppConfig } from '../../config/app-config.js';
 import { requestIdFrom } from '../../bootstrap/request-id.js';
@@ -161,29 +162,32 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat
 }
 
 /**
- * nestjs-pino's parameters: pino-http logs one line per request (method, path, status, time) and
- * binds `reqId` (Fastify's request id, the `x-request-id` we answer) to every line logged while the
- * request is handled, Nest `Logger` calls included.
+ * The logger's parameters (nestjs-pino's `Params` shape, shared by the request hook and
+ * `CalsyncLogger`): pino-http logs one line per request (method, path, status, time) under `reqId`
+ * (Fastify's request id, the `x-request-id` we answer), and every Nest `Logger` line goes to the
+ * same pino logger.
  *
- * nestjs-pino keeps one pino-http instance per process (the first parameters it sees win), which
- * is what a service wants; test files that start several apps share it.
+ * No AsyncLocalStorage: nestjs-pino's middleware would bind `reqId` to every line logged while a
+ * request is handled by entering an AsyncLocalStorage context per request, and on Node 20 one
+ * entered context makes every promise of the process pay async_hooks' promise hook for the rest of
+ * its life (measured: push → booking rescheduled +3 ms at the median, webhook intake a third
+ * slower). So ids are fields written where they are known: the request line and the 5xx line carry
+ * `reqId`, what a job logs carries `jobId`/`task` (`JobContext.logFields`), what a sync logs
+ * `calendarId` too (see `logLine`).
  */
 export function loggerParams(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, output: LogOutput = {}): Params {
   return {
-    // nestjs-pino's default route (`{/*splat}`) matches no request under this Nest/Fastify pair
-    // (measured: no request line at all); `*path` is every route.
-    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
     pinoHttp: {
       logger: createRootLogger(config, output),
-      // Fastify's middleware layer copies its request id (request-id.ts) onto the raw request.
+      // The hook (`logRequests`) hands pino-http Fastify's request id (request-id.ts).
       genReqId: (req: IncomingMessage) => req.id ?? requestIdFrom(req),
       quietReqLogger: true,
       // Request lines are info; at error/warn only 5xx lines would pass, and the exception filter logs
-      // those failures itself (with the stack, under the reqId): so the per-answer hook is not attached.
-      // `originalUrl`: the middleware gets a stripped `url`.
+      // those failures itself (with the stack, under the reqId): so no request is handed to pino-http
+      // at all (`logRequests`).
       autoLogging: ['error', 'warn'].includes(config.logLevel)
         ? false
-        : { ignore: (req: IncomingMessage & { originalUrl?: string }) => UNLOGGED_PATHS.test(req.originalUrl ?? req.url ?? '') },
+        : { ignore: (req: IncomingMessage) => UNLOGGED_PATHS.test(req.url ?? '') },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
         error || res.statusCode >= 500 ? 'error' : 'info',
       customSuccessMessage: (req: IncomingMessage, res: ServerResponse, responseTime: number) =>
@@ -201,6 +205,34 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, 
       },
     },
   };
+}
+
+/**
+ * Request lines: each request is handed to pino-http from a Fastify `onRequest` hook, and its line
+ * is written when the answer is finished. When request lines are off (`LOG_LEVEL` warn or error)
+ * nothing is done per request at all.
+ */
+export function logRequests(fastify: FastifyInstance, params: Params): void {
+  const options = params.pinoHttp as HttpLoggerOptions | undefined;
+  if (!options || options.autoLogging === false) return;
+  const httpLogger = pinoHttp(options);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    // pino-http's `genReqId` reads it: the line is logged under Fastify's request id.
+    request.raw.id = request.id;
+    httpLogger(request.raw, reply.raw);
+    done();
+  });
+}
+
+/** Fields a line carries besides its message: `reqId`, `jobId`, `task`, `calendarId`. */
+export type LogFields = Readonly<Record<string, string | number>>;
+
+/**
+ * A message for a Nest `Logger` call, with fields: `CalsyncLogger` (nestjs-pino) writes an object's
+ * keys as the line's fields and its `msg` as the message (`logger.warn(logLine('…', fields))`).
+ */
+export function logLine(msg: string, fields: LogFields | undefined): string | Record<string, unknown> {
+  return fields ? { ...fields, msg } : msg;
 }
 
 /**
@@ -229,8 +261,8 @@ export function safeUrl(url: string | undefined): string {
 
 /**
  * The Nest `LoggerService` on top of pino: every `new Logger(context)` in the code base writes
- * through it (with `context` as a field, and `reqId`/`jobId`/`calendarId` when called inside a
- * request, a job or a sync). Nest's start-up lines are moved to debug level.
+ * through it, with `context` as a field and the fields a `logLine` message brings. Nest's start-up
+ * lines are moved to debug level.
  */
 export class CalsyncLogger extends NestPinoLogger {
   constructor(params: Params) {

@@ -1,3 +1,4 @@
+import type { LogFields } from '../logging/logging.js';
 import { Injectable } from '@nestjs/common';
 import type { JobDefinition } from './job-definition.js';
 
@@ -12,6 +13,8 @@ export interface JobContext {
    * writing at the next step boundary instead of running on beside its retry.
    */
   signal: AbortSignal;
+  /** `jobId` and `task`, for the lines the job logs (`logLine(message, context.logFields)`). */
+  logFields: LogFields;
 }
 
 export type JobHandlerFn = (payload: unknown, context: JobContext) => Promise<void>;

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DATABASE_URL } from '../database/database.tokens.js';
-import { LogContext } from '../logging/logging.module.js';
+import { type LogFields, logLine } from '../logging/logging.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 
 const HEARTBEAT_MS = 10_000;
@@ -51,23 +51,20 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly registry: JobHandlerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
-    private readonly logContext: LogContext,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const taskList: TaskList = {};
     for (const [task, handler] of this.registry.entries()) {
-      // Every line the job logs (through any Nest Logger) carries its jobId and task.
       taskList[task] = (payload, helpers) =>
-        this.logContext.run({ jobId: String(helpers.job.id), task }, () =>
-          this.runBounded(task, helpers.abortSignal, (signal) =>
-            handler(payload, {
-              attempts: helpers.job.attempts,
-              maxAttempts: helpers.job.max_attempts,
-              jobId: String(helpers.job.id),
-              signal,
-            }),
-          ),
+        this.runBounded(task, helpers.abortSignal, (signal) =>
+          handler(payload, {
+            attempts: helpers.job.attempts,
+            maxAttempts: helpers.job.max_attempts,
+            jobId: String(helpers.job.id),
+            signal,
+            logFields: { jobId: String(helpers.job.id), task },
+          }),
         );
     }
     // Lanes (`JobHandlerRegistry.useLane`) add their slots to the one runner rather than run a
@@ -230,24 +227,21 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private workerLogger(): WorkerLogger {
     return new WorkerLogger((scope) => (level, message) => {
-      // graphile-worker reports a job's failure after the job's own log context has ended: its
-      // scope names the job, so the line still carries jobId and task.
-      if (scope.jobId !== undefined) {
-        const fields = { jobId: String(scope.jobId), task: scope.taskIdentifier ?? 'unknown' };
-        return this.logContext.run(fields, () => this.logWorkerLine(scope, level, message));
-      }
-      this.logWorkerLine(scope, level, message);
+      // A line about a job (its failure, reported after the handler returned) names it: jobId and task.
+      const fields =
+        scope.jobId === undefined ? undefined : { jobId: String(scope.jobId), task: scope.taskIdentifier ?? 'unknown' };
+      this.logWorkerLine(scope, level, message, fields);
     });
   }
 
-  private logWorkerLine(scope: { label?: string }, level: string, message: string): void {
+  private logWorkerLine(scope: { label?: string }, level: string, message: string, fields: LogFields | undefined): void {
     // A failed attempt is retried with backoff; only the last one is an error.
     const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
-    if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(message.split('\n')[0]);
+    if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(logLine(message.split('\n')[0], fields));
     // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
     else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message)) this.logger.debug(message);
-    else if (level === 'error') this.logger.error(message);
-    else if (level === 'warning') this.logger.warn(message);
-    else if (scope.label === 'job') this.logger.verbose(message);
+    else if (level === 'error') this.logger.error(logLine(message, fields));
+    else if (level === 'warning') this.logger.warn(logLine(message, fields));
+    else if (scope.label === 'job') this.logger.verbose(logLine(message, fields));
   }
 }

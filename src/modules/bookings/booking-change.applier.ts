@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource, EntityManager } from 'typeorm';
-import { IdempotencyStore } from '../../common/idempotency/index.js';
+import { type IdempotencyTicket, IdempotencyStore } from '../../common/idempotency/index.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import type { ProviderName } from '../../config/app-config.js';
 import { type ApplyField, type ConflictPolicy, SyncPreferencesService } from '../sync-preferences/index.js';
 import type { BookingChangeOutcome } from './booking-change-outcome.js';
 import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
-import { BookingsRepository } from './bookings.repository.js';
+import { BookingsRepository, markChangeApplied } from './bookings.repository.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 import { historyChangesKindSql } from './domain/history-kinds.js';
@@ -57,7 +57,8 @@ export class BookingChangeApplier {
   async apply(
     bookingId: number,
     source: ChangeSource,
-    changeId: string | undefined,
+    /** The outbox row a calendar change applies; an API change's `Idempotency-Key`, when the request had one. */
+    { changeId, idempotency }: { changeId?: string; idempotency?: IdempotencyTicket },
     decide: (booking: BookingEntity, manager: EntityManager) => ChangeDecision | Promise<ChangeDecision>,
   ): Promise<BookingChangeOutcome> {
     let event: object | undefined;
@@ -67,6 +68,7 @@ export class BookingChangeApplier {
     const outcome = await this.dataSource.transaction((manager) =>
       this.idempotency.within(
         manager,
+        idempotency,
         async () => this.bookings.view(bookingId, manager),
         async (): Promise<BookingChangeOutcome> => {
           const booking = await this.bookings.lockBooking(manager, bookingId);
@@ -153,12 +155,15 @@ export class BookingChangeApplier {
           // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
           // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
           if (!decision.updatesRow) await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
-          await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {});
+          // The outbox row is marked applied by the history entry's statement.
+          const settles = changeId
+            ? { changeId, outcome: conflict && conflictPolicy ? 'applied: conflict' : 'applied' }
+            : undefined;
+          await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {}, settles);
           if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
           if (conflict && conflictPolicy === 'accept') {
             await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, 'accept', conflict);
           }
-          if (changeId) await this.markChange(manager, changeId, conflict && conflictPolicy ? 'applied: conflict' : 'applied');
           event = decision.event?.();
           action = decision.action;
           return { bookingId, changed: true };
@@ -210,10 +215,7 @@ export class BookingChangeApplier {
     return { claim: rows[0].superseded ? 'superseded' : 'claimed', kind: rows[0].kind };
   }
 
-  private async markChange(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
-    await manager.query(
-      `UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $2 WHERE "id" = $1 AND "appliedAt" IS NULL`,
-      [changeId, outcome],
-    );
+  private markChange(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
+    return markChangeApplied(manager, changeId, outcome);
   }
 }

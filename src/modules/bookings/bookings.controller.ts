@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
-import { Idempotent } from '../../common/idempotency/index.js';
+import { type IdempotencyTicket, Idempotent, IdempotencyTicketOf } from '../../common/idempotency/index.js';
 import { pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CancelBookingCommand } from './commands/cancel-booking.command.js';
@@ -30,13 +30,16 @@ export class BookingsController {
   @ApiCreatedResponse({ type: BookingResponse })
   @Post()
   @Idempotent()
-  create(@Body() body: CreateBookingDto) {
+  create(@Body() body: CreateBookingDto, @IdempotencyTicketOf() idempotency?: IdempotencyTicket) {
     return this.commands.execute(
-      new CreateBookingCommand({
-        ...body,
-        startTime: new Date(body.startTime),
-        endTime: new Date(body.endTime),
-      }),
+      new CreateBookingCommand(
+        {
+          ...body,
+          startTime: new Date(body.startTime),
+          endTime: new Date(body.endTime),
+        },
+        idempotency,
+      ),
     );
   }
 
@@ -65,8 +68,14 @@ export class BookingsController {
   @Post(':id/reschedule')
   @HttpCode(200)
   @Idempotent()
-  async reschedule(@Param('id', IdParamPipe) id: number, @Body() body: RescheduleBookingDto) {
-    await this.commands.execute(new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api'));
+  async reschedule(
+    @Param('id', IdParamPipe) id: number,
+    @Body() body: RescheduleBookingDto,
+    @IdempotencyTicketOf() idempotency?: IdempotencyTicket,
+  ) {
+    await this.commands.execute(
+      new RescheduleBookingCommand(id, new Date(body.startTime), new Date(body.endTime), 'api', undefined, idempotency),
+    );
     return this.queries.execute(new GetBookingQuery(id));
   }
 
@@ -74,8 +83,12 @@ export class BookingsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Idempotent()
-  async cancel(@Param('id', IdParamPipe) id: number, @Body() body: CancelBookingDto) {
-    await this.commands.execute(new CancelBookingCommand(id, body.reason ?? null, 'api'));
+  async cancel(
+    @Param('id', IdParamPipe) id: number,
+    @Body() body: CancelBookingDto,
+    @IdempotencyTicketOf() idempotency?: IdempotencyTicket,
+  ) {
+    await this.commands.execute(new CancelBookingCommand(id, body.reason ?? null, 'api', undefined, idempotency));
     return this.queries.execute(new GetBookingQuery(id));
   }
 

@@ -22,34 +22,46 @@ export class BookingsRepository {
     return manager.findOne(BookingEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
+  /**
+   * The booking's history entry for a change, and the host's event for it. `settles`: the outbox
+   * row ("ExternalEventChange") the change applies, marked applied with `outcome` in the same
+   * statement (see `BookingChangeApplier.markChange`).
+   */
   async addHistory(
     manager: EntityManager,
     bookingId: number,
     action: HistoryAction,
     source: ChangeSource,
     changes: Record<string, unknown>,
-  ): Promise<void> {
-    await manager.insert(BookingHistoryEntity, { bookingId, action, source, changes, at: () => 'clock_timestamp()' } as never);
-    await this.recordHostEvent(manager, bookingId, action, source, changes);
-  }
-
-  /**
-   * The host's event for this change (webhooks, change feed), in the same transaction: every caller
-   * writes the history entry after the booking row, its attendees and references are final, so the
-   * booking read here is the booking as the change left it.
-   */
-  private async recordHostEvent(
-    manager: EntityManager,
-    bookingId: number,
-    action: HistoryAction,
-    source: ChangeSource,
-    changes: Record<string, unknown>,
+    settles?: { changeId: string; outcome: string },
   ): Promise<void> {
     const type = HOST_EVENT_OF_ACTION[action];
-    if (!type) return;
-    const view = await this.view(bookingId, manager, { history: false });
-    if (!view) return;
-    const { history: _history, ...booking } = view;
+    if (!type) {
+      await manager.insert(BookingHistoryEntity, { bookingId, action, source, changes, at: () => 'clock_timestamp()' } as never);
+      if (settles) await markChangeApplied(manager, settles.changeId, settles.outcome);
+      return;
+    }
+    // The host's event for this change (webhooks, change feed), in the same transaction. Every
+    // caller writes the history entry after the booking row, its attendees and references are
+    // final, so the booking read here is the booking as the change left it. The entry, the outbox
+    // row's mark and that read are one statement (one round trip on every change's path); the
+    // read leaves history out, so not seeing the entry inserted beside it changes nothing.
+    const rows: ViewRow[] = await manager.query(
+      `WITH h AS (
+         INSERT INTO "BookingHistory" ("bookingId", "at", "action", "source", "changes")
+         VALUES ($1, clock_timestamp(), $2, $3, $4::jsonb)
+       )${
+         settles
+           ? `, m AS (
+         UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $6 WHERE "id" = $5 AND "appliedAt" IS NULL
+       )`
+           : ''
+       }
+       SELECT ${viewColumns('false')} FROM "Booking" b WHERE b."id" = $1`,
+      [bookingId, action, source, JSON.stringify(changes), ...(settles ? [settles.changeId, settles.outcome] : [])],
+    );
+    if (!rows[0]) return;
+    const { history: _history, ...booking } = toView(rows[0]);
     await this.hostEvents.record(manager, {
       type,
       bookingId,
@@ -99,44 +111,10 @@ export class BookingsRepository {
   async views(ids: number[], manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView[]> {
     if (ids.length === 0) return [];
     const rows: ViewRow[] = await (manager ?? this.dataSource.manager).query(
-      `SELECT b."id", b."uid", b."userId", b."title", b."description", b."location", b."startTime", b."endTime",
-              b."status", b."cancellationReason", b."conflict", b."pendingChange", b."createdAt", b."updatedAt",
-              COALESCE((SELECT json_agg(json_build_object('email', a."email", 'name', a."name") ORDER BY a."id")
-                          FROM "Attendee" a WHERE a."bookingId" = b."id"), '[]') AS "attendees",
-              COALESCE((SELECT json_agg(json_build_object('provider', r."provider", 'externalCalendarId', r."externalCalendarId",
-                                                          'externalEventId', r."externalEventId", 'iCalUID', r."iCalUID") ORDER BY r."id")
-                          FROM "BookingReference" r WHERE r."bookingId" = b."id" AND r."deletedAt" IS NULL), '[]') AS "references",
-              CASE WHEN $2 THEN COALESCE((
-                SELECT json_agg(json_build_object(
-                         'at', to_char(h."at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                         'action', h."action", 'source', h."source", 'changes', h."changes") ORDER BY h."id")
-                  FROM "BookingHistory" h WHERE h."bookingId" = b."id"), '[]') ELSE '[]' END AS "history"
-         FROM "Booking" b
-        WHERE b."id" = ANY($1::int[])
-        ORDER BY b."startTime", b."id"`,
+      `SELECT ${viewColumns('$2')} FROM "Booking" b WHERE b."id" = ANY($1::int[]) ORDER BY b."startTime", b."id"`,
       [ids, options.history !== false],
     );
-    return rows.map((b) => ({
-      id: b.id,
-      uid: b.uid,
-      userId: b.userId,
-      title: b.title,
-      description: b.description,
-      location: b.location,
-      startTime: b.startTime.toISOString(),
-      endTime: b.endTime.toISOString(),
-      status: b.status,
-      cancellationReason: b.cancellationReason,
-      conflict: b.conflict,
-      pendingChange: b.pendingChange
-        ? { startTime: b.pendingChange.startTime, endTime: b.pendingChange.endTime, source: b.pendingChange.source }
-        : null,
-      attendees: b.attendees,
-      references: b.references,
-      history: b.history,
-      createdAt: b.createdAt.toISOString(),
-      updatedAt: b.updatedAt.toISOString(),
-    }));
+    return rows.map(toView);
   }
 
   async view(id: number, manager?: EntityManager, options: { history?: boolean } = {}): Promise<BookingView | null> {
@@ -163,4 +141,55 @@ interface ViewRow {
   attendees: BookingView['attendees'];
   references: BookingView['references'];
   history: BookingView['history'];
+}
+
+/**
+ * The columns of a booking's view (`b` is the "Booking" row): its own, its attendees and live
+ * references, and its history when `history` (an SQL boolean) is true.
+ */
+function viewColumns(history: string): string {
+  return `b."id", b."uid", b."userId", b."title", b."description", b."location", b."startTime", b."endTime",
+          b."status", b."cancellationReason", b."conflict", b."pendingChange", b."createdAt", b."updatedAt",
+          COALESCE((SELECT json_agg(json_build_object('email', a."email", 'name', a."name") ORDER BY a."id")
+                      FROM "Attendee" a WHERE a."bookingId" = b."id"), '[]') AS "attendees",
+          COALESCE((SELECT json_agg(json_build_object('provider', r."provider", 'externalCalendarId', r."externalCalendarId",
+                                                      'externalEventId', r."externalEventId", 'iCalUID', r."iCalUID") ORDER BY r."id")
+                      FROM "BookingReference" r WHERE r."bookingId" = b."id" AND r."deletedAt" IS NULL), '[]') AS "references",
+          CASE WHEN ${history} THEN COALESCE((
+            SELECT json_agg(json_build_object(
+                     'at', to_char(h."at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                     'action', h."action", 'source', h."source", 'changes', h."changes") ORDER BY h."id")
+              FROM "BookingHistory" h WHERE h."bookingId" = b."id"), '[]') ELSE '[]' END AS "history"`;
+}
+
+function toView(b: ViewRow): BookingView {
+  return {
+    id: b.id,
+    uid: b.uid,
+    userId: b.userId,
+    title: b.title,
+    description: b.description,
+    location: b.location,
+    startTime: b.startTime.toISOString(),
+    endTime: b.endTime.toISOString(),
+    status: b.status,
+    cancellationReason: b.cancellationReason,
+    conflict: b.conflict,
+    pendingChange: b.pendingChange
+      ? { startTime: b.pendingChange.startTime, endTime: b.pendingChange.endTime, source: b.pendingChange.source }
+      : null,
+    attendees: b.attendees,
+    references: b.references,
+    history: b.history,
+    createdAt: b.createdAt.toISOString(),
+    updatedAt: b.updatedAt.toISOString(),
+  };
+}
+
+/** Marks an outbox row applied (once: a row already applied keeps its first outcome). */
+export async function markChangeApplied(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
+  await manager.query(
+    `UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $2 WHERE "id" = $1 AND "appliedAt" IS NULL`,
+    [changeId, outcome],
+  );
 }

@@ -146,6 +146,21 @@ export class CredentialAuthFactory implements OnModuleInit {
     return { credential, auth: this.authFor(credential) };
   }
 
+  /**
+   * The credential of a selected calendar, opened, read by the calendar's id: a sync reads it
+   * beside the calendar's own row rather than after it (one round trip less on every push's
+   * path). Null when the calendar or the credential is gone.
+   */
+  async openForCalendar(selectedCalendarId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth } | null> {
+    const rows: object[] = await this.dataSource.query(
+      `SELECT c.* FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId" WHERE sc."id" = $1`,
+      [selectedCalendarId],
+    );
+    if (!rows[0]) return null;
+    const credential = Object.assign(new CredentialEntity(), rows[0]);
+    return { credential, auth: this.authFor(credential) };
+  }
+
   /** Acts with sealed tokens alone (the credential row may be gone); nothing is persisted back. */
   authFromSealed(credentialId: number, sealedKey: string): ProviderAuth {
     return {

@@ -19,7 +19,7 @@ import { SyncPageApplier } from './sync-page.applier.js';
 import type { SyncRun } from './sync-run.js';
 import { cacheWindow } from './sync.constants.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { LogContext } from '../../infrastructure/logging/logging.module.js';
+import { type LogFields, logLine } from '../../infrastructure/logging/logging.js';
 import { syncBackoffUntil } from './domain/sync-backoff.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from './sync.jobs.js';
 
@@ -83,21 +83,20 @@ export class SyncCalendarService {
     private readonly metrics: MetricsService,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly logContext: LogContext,
   ) {}
 
-  /** Every line logged during the run (here, in the providers, in the bookings side) carries `calendarId`. */
-  sync(selectedCalendarId: number, options: { full?: boolean; signal?: AbortSignal } = {}): Promise<SyncOutcome> {
-    return this.logContext.run({ calendarId: selectedCalendarId }, () => this.syncCalendar(selectedCalendarId, options));
-  }
-
-  private async syncCalendar(
+  /**
+   * One sync of the calendar. What it logs carries `calendarId`, and `logFields` (the job's `jobId`
+   * and `task`) when given.
+   */
+  async sync(
     selectedCalendarId: number,
-    options: { full?: boolean; signal?: AbortSignal },
+    options: { full?: boolean; signal?: AbortSignal; logFields?: LogFields } = {},
   ): Promise<SyncOutcome> {
     const run = await this.loadAndPlan(selectedCalendarId, options);
     if ('skipped' in run) return { kind: 'skipped', pages: 0, events: 0, bookingChanges: 0, reason: run.skipped };
     run.signal = options.signal;
+    run.logFields = { ...options.logFields, calendarId: selectedCalendarId };
     // A failing calendar backs off whatever asked for this run; an admin's full resync does not wait.
     const backoffUntil = options.full
       ? null
@@ -124,7 +123,7 @@ export class SyncCalendarService {
       return outcome;
     } catch (error) {
       this.metrics.syncRuns.inc({ provider: provider.name, kind: run.full ? 'full' : 'incremental', result: 'error' });
-      await this.recordError(run.calendar.id, error);
+      await this.recordError(run.calendar.id, error, run.logFields);
       throw error;
     }
   }
@@ -135,17 +134,29 @@ export class SyncCalendarService {
    * flags; then the plan.
    * Skipped when the calendar is gone, its credential revoked, or no feature needs it.
    */
-  private async loadAndPlan(selectedCalendarId: number, options: { full?: boolean }): Promise<SyncRun | { skipped: string }> {
-    const calendar = await this.calendars.byId(selectedCalendarId);
+  private async loadAndPlan(
+    selectedCalendarId: number,
+    options: { full?: boolean; logFields?: LogFields },
+  ): Promise<SyncRun | { skipped: string }> {
+    // The calendar and its credential side by side (two connections, one round trip's wait).
+    const [calendar, byCalendar] = await Promise.all([
+      this.calendars.byId(selectedCalendarId),
+      this.credentials.openForCalendar(selectedCalendarId).catch((error: unknown) => {
+        if (error instanceof CredentialUnreadableError) return error;
+        throw error;
+      }),
+    ]);
     if (!calendar) return { skipped: 'calendar removed' };
-    let opened;
+    let opened = byCalendar;
     try {
-      opened = await this.credentials.open(calendar.credentialId);
+      if (opened instanceof CredentialUnreadableError) throw opened;
+      // Moved to another credential between the two reads (a reconnect): the calendar's row decides.
+      if (opened?.credential.id !== calendar.credentialId) opened = await this.credentials.open(calendar.credentialId);
     } catch (error) {
       // A key that does not open the tokens is this calendar's sync error (its state shows it), not
       // a failure outside the record; retrying cannot help until the key is fixed, so no backoff loop.
       if (!(error instanceof CredentialUnreadableError)) throw error;
-      await this.recordError(calendar.id, error);
+      await this.recordError(calendar.id, error, { ...options.logFields, calendarId: calendar.id });
       return { skipped: 'credential cannot be opened with ENCRYPTION_KEY' };
     }
     const { credential, auth } = opened;
@@ -287,7 +298,7 @@ export class SyncCalendarService {
         });
       } catch (error) {
         if (!isProviderError(error, 'cursor_expired') || progress.full) throw error;
-        this.logger.log(`Calendar ${run.calendar.id}: cursor expired, running a full resync`);
+        this.logger.log(logLine(`Calendar ${run.calendar.id}: cursor expired, running a full resync`, run.logFields));
         progress.full = true;
         progress.cursor = null;
         progress.pageToken = null;
@@ -390,7 +401,7 @@ export class SyncCalendarService {
       `more than SYNC_MASS_CANCEL_THRESHOLD (${threshold}); held for a person as held changes ${held.holdId} ` +
       `(POST /api/v1/admin/held-changes/${held.holdId}/confirm or /discard)`;
     this.metrics.syncHolds.inc({ provider: run.provider.name });
-    this.logger.warn(message);
+    this.logger.warn(logLine(message, run.logFields));
     this.eventBus.publish(
       new CalendarSyncHeld(
         run.calendar.id,
@@ -410,9 +421,9 @@ export class SyncCalendarService {
     return { start: new Date(start), end: new Date(end) };
   }
 
-  private async recordError(selectedCalendarId: number, error: unknown): Promise<void> {
+  private async recordError(selectedCalendarId: number, error: unknown, logFields: LogFields | undefined): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    this.logger.warn(`Calendar ${selectedCalendarId}: sync failed: ${message}`);
+    this.logger.warn(logLine(`Calendar ${selectedCalendarId}: sync failed: ${message}`, logFields));
     await this.state.recordError(selectedCalendarId, message).catch(() => undefined);
   }
 }

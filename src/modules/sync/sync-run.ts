@@ -1,3 +1,4 @@
+import type { LogFields } from '../../infrastructure/logging/logging.js';
 import type { SyncedCalendar } from '../bookings/index.js';
 import type { SelectedCalendarRecord } from '../connections/index.js';
 import type { CalendarProvider } from '../providers/calendar-provider.port.js';
@@ -22,4 +23,6 @@ export interface SyncRun {
   startedAt: Date;
   /** The job's signal (its timeout, or shutdown): checked before every page, so an abandoned run stops there. */
   signal?: AbortSignal;
+  /** `calendarId`, and the job's `jobId`/`task`: what the run logs carries them. */
+  logFields?: LogFields;
 }

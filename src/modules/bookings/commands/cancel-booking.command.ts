@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import type { IdempotencyTicket } from '../../../common/idempotency/index.js';
 import type { BookingChangeOutcome } from '../booking-change-outcome.js';
 import type { ChangeSource } from '../entities/booking-history.entity.js';
 
@@ -8,6 +9,8 @@ export class CancelBookingCommand extends Command<BookingChangeOutcome> {
     readonly reason: string | null,
     readonly source: ChangeSource,
     readonly changeId?: string,
+    /** An API request's `Idempotency-Key`, when it had one. */
+    readonly idempotency?: IdempotencyTicket,
   ) {
     super();
   }

@@ -8,8 +8,8 @@ import { CancelBookingCommand } from './cancel-booking.command.js';
 export class CancelBookingHandler implements ICommandHandler<CancelBookingCommand> {
   constructor(private readonly applier: BookingChangeApplier) {}
 
-  execute({ bookingId, reason, source, changeId }: CancelBookingCommand) {
-    return this.applier.apply(bookingId, source, changeId, (booking) => {
+  execute({ bookingId, reason, source, changeId, idempotency }: CancelBookingCommand) {
+    return this.applier.apply(bookingId, source, { changeId, idempotency }, (booking) => {
       if (booking.status === 'cancelled') return { action: null, reason: 'already cancelled' };
       return {
         action: 'cancelled',
@@ -19,7 +19,11 @@ export class CancelBookingHandler implements ICommandHandler<CancelBookingComman
           b.cancellationReason = reason;
           // Nothing left to accept or reject.
           b.pendingChange = null;
-          await manager.update(BookingEntity, { id: b.id }, { status: 'cancelled', cancellationReason: reason, pendingChange: null });
+          await manager.update(
+            BookingEntity,
+            { id: b.id },
+            { status: 'cancelled', cancellationReason: reason, pendingChange: null },
+          );
         },
         updatesRow: true,
         event: () => new BookingCancelled(bookingId, source, reason),

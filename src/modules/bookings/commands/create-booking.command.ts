@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import type { IdempotencyTicket } from '../../../common/idempotency/index.js';
 import type { BookingView } from '../booking-view.js';
 
 export class CreateBookingCommand extends Command<BookingView> {
@@ -12,6 +13,8 @@ export class CreateBookingCommand extends Command<BookingView> {
       endTime: Date;
       attendees: Array<{ email: string; name?: string | null }>;
     },
+    /** The request's `Idempotency-Key`, when it had one. */
+    readonly idempotency?: IdempotencyTicket,
   ) {
     super();
   }

@@ -23,7 +23,7 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
     private readonly idempotency: IdempotencyStore,
   ) {}
 
-  async execute({ input }: CreateBookingCommand): Promise<BookingView> {
+  async execute({ input, idempotency }: CreateBookingCommand): Promise<BookingView> {
     await this.queries.execute(new GetUserQuery(input.userId));
     const destination = await this.connections.getDestinationCalendar(input.userId);
     if (!destination) throw new NoDestinationCalendarError(input.userId);
@@ -34,6 +34,7 @@ export class CreateBookingHandler implements ICommandHandler<CreateBookingComman
     const view = await this.dataSource.transaction((manager) =>
       this.idempotency.within(
         manager,
+        idempotency,
         (created) => created,
         async () => {
           const booking = await manager.save(

@@ -72,7 +72,7 @@ abstract class PendingChangeHandler {
         // Judged again: what it conflicted with may have moved or been cancelled since it was flagged.
         const sameTimes =
           before?.pendingChange?.startTime === pending.startTime && before.pendingChange.endTime === pending.endTime;
-        const conflict = await this.detector.detect(manager, booking, start, end, sameTimes ? calendars : null);
+        const conflict = await this.detector.detect(manager, booking, start, end, sameTimes && calendars ? { calendars } : null);
         booking.startTime = start;
         booking.endTime = end;
         booking.conflict = isConflict(conflict);

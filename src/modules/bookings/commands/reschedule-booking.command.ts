@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import type { IdempotencyTicket } from '../../../common/idempotency/index.js';
 import type { BookingChangeOutcome } from '../booking-change-outcome.js';
 import type { ChangeSource } from '../entities/booking-history.entity.js';
 
@@ -10,6 +11,8 @@ export class RescheduleBookingCommand extends Command<BookingChangeOutcome> {
     readonly source: ChangeSource,
     /** The outbox row this applies, marked applied in the same transaction. */
     readonly changeId?: string,
+    /** An API request's `Idempotency-Key`, when it had one. */
+    readonly idempotency?: IdempotencyTicket,
   ) {
     super();
   }

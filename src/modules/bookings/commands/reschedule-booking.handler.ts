@@ -1,8 +1,7 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { ConflictingBusy } from '../../availability/index.js';
 import { SyncPreferencesService } from '../../sync-preferences/index.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
-import { ConflictDetector } from '../conflicts/conflict-detector.js';
+import { type ConflictPreRead, ConflictDetector } from '../conflicts/conflict-detector.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingRescheduled } from '../events/booking.events.js';
 import { RescheduleBookingCommand } from './reschedule-booking.command.js';
@@ -15,9 +14,9 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
     private readonly preferences: SyncPreferencesService,
   ) {}
 
-  async execute({ bookingId, startTime, endTime, source, changeId }: RescheduleBookingCommand) {
-    const calendars = await this.calendarBusy(bookingId, startTime, endTime, source);
-    return this.applier.apply(bookingId, source, changeId, async (booking, manager) => {
+  async execute({ bookingId, startTime, endTime, source, changeId, idempotency }: RescheduleBookingCommand) {
+    const preRead = await this.conflictPreRead(bookingId, startTime, endTime, source);
+    return this.applier.apply(bookingId, source, { changeId, idempotency }, async (booking, manager) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
       if (booking.startTime.getTime() === startTime.getTime() && booking.endTime.getTime() === endTime.getTime()) {
@@ -31,7 +30,7 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
       // Detected for every calendar reschedule (the conflict policy decides), and for an API
       // reschedule of a booking marked as conflicting (whether the mark stays).
       const conflict =
-        source !== 'api' || booking.conflict ? await this.detector.detect(manager, booking, startTime, endTime, calendars) : null;
+        source !== 'api' || booking.conflict ? await this.detector.detect(manager, booking, startTime, endTime, preRead) : null;
       return {
         action: 'rescheduled',
         changes: { from, to, ...(conflict?.unchecked ? { busyUnchecked: conflict.unchecked } : {}) },
@@ -52,15 +51,15 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
   }
 
   /**
-   * The calendar part of the conflict check, read before the change's transaction (it may call a
+   * The conflict check's reads, before the change's transaction (the calendar part may call a
    * provider). Only when a conflict is to be judged: a calendar reschedule that the preferences
    * let through, or an API reschedule of a booking marked as conflicting.
    */
-  private async calendarBusy(bookingId: number, start: Date, end: Date, source: string): Promise<ConflictingBusy | null> {
+  private async conflictPreRead(bookingId: number, start: Date, end: Date, source: string): Promise<ConflictPreRead | null> {
     const booking = await this.detector.bookingForCheck(bookingId, start, end);
     if (!booking || booking.status !== 'accepted') return null;
     if (source === 'api' ? !booking.conflict : !(await this.preferences.forUser(booking.userId)).applyReschedules) return null;
     if (booking.startTime.getTime() === start.getTime() && booking.endTime.getTime() === end.getTime()) return null;
-    return this.detector.calendarBusy(booking, start, end, booking.events);
+    return { calendars: await this.detector.calendarBusy(booking, start, end, booking.events), overlapping: booking.overlapping };
   }
 }

@@ -10,7 +10,7 @@ export class UpdateBookingAttendeesHandler implements ICommandHandler<UpdateBook
 
   execute({ bookingId, attendees, source, changeId }: UpdateBookingAttendeesCommand) {
     const wanted = new Map(attendees.map((a) => [a.email.toLowerCase(), a]));
-    return this.applier.apply(bookingId, source, changeId, async (booking, manager) => {
+    return this.applier.apply(bookingId, source, { changeId }, async (booking, manager) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
       const current = await manager.findBy(AttendeeEntity, { bookingId });

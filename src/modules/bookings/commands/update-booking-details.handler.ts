@@ -9,7 +9,7 @@ export class UpdateBookingDetailsHandler implements ICommandHandler<UpdateBookin
   constructor(private readonly applier: BookingChangeApplier) {}
 
   execute({ bookingId, details, source, changeId }: UpdateBookingDetailsCommand) {
-    return this.applier.apply(bookingId, source, changeId, (booking) => {
+    return this.applier.apply(bookingId, source, { changeId }, (booking) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
       const changes: Record<string, { from: string | null; to: string | null }> = {};
@@ -27,11 +27,7 @@ export class UpdateBookingDetailsHandler implements ICommandHandler<UpdateBookin
           if (changes.title) b.title = changes.title.to ?? b.title;
           if (changes.description) b.description = changes.description.to;
           if (changes.location) b.location = changes.location.to;
-          await manager.update(
-            BookingEntity,
-            { id: b.id },
-            { title: b.title, description: b.description, location: b.location },
-          );
+          await manager.update(BookingEntity, { id: b.id }, { title: b.title, description: b.description, location: b.location });
         },
         updatesRow: true,
         event: () => new BookingUpdated(bookingId, source, changes),

@@ -22,6 +22,15 @@ export interface BookingForCheck {
   startTime: Date;
   endTime: Date;
   events: Array<{ credentialId: number; externalCalendarId: string; externalEventId: string }>;
+  /** The host's other accepted bookings overlapping [start, end) (at most 50). */
+  overlapping: number[];
+}
+
+/** What a conflict check reads before the change's transaction (see `ConflictDetector`). */
+export interface ConflictPreRead {
+  calendars: ConflictingBusy;
+  /** The other bookings (`BookingForCheck.overlapping`); read in the transaction when absent. */
+  overlapping?: number[];
 }
 
 export function isConflict(conflict: Conflict | null): conflict is Conflict {
@@ -39,13 +48,16 @@ export function conflictWith(conflict: Conflict): Record<string, unknown> {
 
 /**
  * Conflict detection for a booking's new time: another accepted booking of the same host
- * overlapping it (one query on "Booking_userId_endTime_idx", in the change's transaction, so it
- * sees the bookings as they are while the booking is locked), or busy time in the host's selected
- * calendars (availability's `GetConflictingBusyQuery`: the cache where trusted, live otherwise).
- * Overlap is strict: back-to-back (one ends when the other starts) is not a conflict.
+ * overlapping it (on "Booking_userId_endTime_idx"), or busy time in the host's selected calendars
+ * (availability's `GetConflictingBusyQuery`: the cache where trusted, live otherwise). Overlap is
+ * strict: back-to-back (one ends when the other starts) is not a conflict.
  *
- * The calendar part is read before the change's transaction (`calendarBusy`): it may call a
- * provider, and a transaction must not hold its connection and the booking's lock meanwhile.
+ * Both are read before the change's transaction (`bookingForCheck`, `calendarBusy`): the calendar
+ * part may call a provider, and a transaction must not hold its connection and the booking's lock
+ * meanwhile; the other bookings are read in the same statement as the booking (one round trip on
+ * every calendar reschedule's path). Locking this booking would not hold the host's other bookings
+ * still anyway: a booking created or moved into the time a moment later is a conflict that this
+ * check cannot see either way, and that booking's own change is the one judged then.
  * Calendar events that belong to bookings (the booking's own event, which sits at the new time
  * already, and other bookings' events) are left out of it: bookings are judged by their own
  * status and times, so a cancelled booking whose event is still on its way out never counts.
@@ -70,7 +82,11 @@ export class ConflictDetector {
                                                           'externalEventId', r."externalEventId"))
                           FROM "Booking" o JOIN "BookingReference" r ON r."bookingId" = o."id"
                          WHERE o."userId" = b."userId" AND r."credentialId" IS NOT NULL
-                           AND (o."id" = b."id" OR (o."endTime" > $2 AND o."startTime" < $3))), '[]') AS "events"
+                           AND (o."id" = b."id" OR (o."endTime" > $2 AND o."startTime" < $3))), '[]') AS "events",
+              ARRAY(SELECT o."id" FROM "Booking" o
+                     WHERE o."userId" = b."userId" AND o."endTime" > $2 AND o."startTime" < $3
+                       AND o."status" = 'accepted' AND o."id" <> b."id"
+                     LIMIT 50) AS "overlapping"
          FROM "Booking" b WHERE b."id" = $1`,
       [bookingId, start, end],
     );
@@ -104,26 +120,34 @@ export class ConflictDetector {
     }
   }
 
-  /** In the change's transaction: the conflict of [start, end) for `booking`, with the calendar part read before. */
+  /**
+   * In the change's transaction: the conflict of [start, end) for `booking`, from what was read
+   * before (`preRead`); without it (nothing was read: the booking was not yet to be judged then)
+   * the other bookings are read here and the calendars count as unread.
+   */
   async detect(
     manager: EntityManager,
     booking: { id: number; userId: number },
     start: Date,
     end: Date,
-    calendars: ConflictingBusy | null,
+    preRead: ConflictPreRead | null,
   ): Promise<Conflict> {
-    const rows: Array<{ id: number }> = await manager.query(
-      `SELECT "id" FROM "Booking"
-        WHERE "userId" = $1 AND "endTime" > $2 AND "startTime" < $3 AND "status" = 'accepted' AND "id" <> $4
-        LIMIT 50`,
-      [booking.userId, start, end, booking.id],
-    );
+    const overlapping =
+      preRead?.overlapping ??
+      (
+        (await manager.query(
+          `SELECT "id" FROM "Booking"
+            WHERE "userId" = $1 AND "endTime" > $2 AND "startTime" < $3 AND "status" = 'accepted' AND "id" <> $4
+            LIMIT 50`,
+          [booking.userId, start, end, booking.id],
+        )) as Array<{ id: number }>
+      ).map((r) => r.id);
     return {
       // Sorted here: an ORDER BY on "startTime" makes the planner walk "Booking_userId_startTime_idx"
       // through the host's whole past instead of the upcoming end of "Booking_userId_endTime_idx".
-      bookings: rows.map((r) => r.id).sort((x, y) => x - y),
-      busy: calendars?.busy ?? [],
-      unchecked: calendars ? calendars.unchecked : 'calendars not read',
+      bookings: [...overlapping].sort((x, y) => x - y),
+      busy: preRead?.calendars.busy ?? [],
+      unchecked: preRead ? preRead.calendars.unchecked : 'calendars not read',
     };
   }
 }

@@ -14,8 +14,8 @@ export class SyncCalendarJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(SYNC_CALENDAR_JOB, async ({ selectedCalendarId, full }, { signal }) => {
-      await this.sync.sync(selectedCalendarId, { full, signal });
+    this.registry.handle(SYNC_CALENDAR_JOB, async ({ selectedCalendarId, full }, { signal, logFields }) => {
+      await this.sync.sync(selectedCalendarId, { full, signal, logFields });
       await this.replayer.replayIfDue();
     });
   }

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, codeForStatus, reasonPhrase } from '../errors/problem.js';
+
+const TIMER = Symbol('request timeout');
+type TimedRequest = FastifyRequest & { [TIMER]?: NodeJS.Timeout };
+
+/**
+ * Bounds every request to `REQUEST_TIMEOUT_MS`: a request still running then (a provider answering
+ * slowly but within its own timeout, retries after 429s, a lock held by a long transaction) is
+ * answered 503 with `Retry-After` and a problem+json body, so a caller is never left waiting on an
+ * open connection. The work already under way is not torn down half-way (a transaction commits or
+ * rolls back as a whole); a retry with the same `Idempotency-Key` gets its answer if it completed,
+ * and the late answer of the route itself goes nowhere.
+ *
+ * A timer per request in Fastify's hooks rather than a Nest interceptor: one global interceptor
+ * puts every request through Nest's RxJS pipeline, measured here at half the webhook intake's
+ * throughput (8.5–9.5k against 14.5–18k pushes/s for the same build without it). Fastify's own
+ * `connectionTimeout`/`requestTimeout` only bound reading the request, not handling it.
+ */
+export function boundRequestTime(fastify: FastifyInstance, ms: number): void {
+  fastify.addHook('onRequest', (request: TimedRequest, reply, done) => {
+    const timer = setTimeout(() => {
+      if (reply.sent) return;
+      const body: ProblemDetails = {
+        type: 'about:blank',
+        title: reasonPhrase(503),
+        status: 503,
+        detail: `The request did not complete within REQUEST_TIMEOUT_MS (${ms} ms); it may still complete. Retry it (with the same Idempotency-Key for writes).`,
+        code: codeForStatus(503),
+        requestId: String(request.id),
+      };
+      void reply.code(503).header('retry-after', '1').header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`).send(body);
+    }, ms);
+    timer.unref();
+    request[TIMER] = timer;
+    done();
+  });
+  const clear = (request: TimedRequest, done: () => void) => {
+    clearTimeout(request[TIMER]);
+    done();
+  };
+  fastify.addHook('onResponse', (request: TimedRequest, _reply, done) => clear(request, done));
+  fastify.addHook('onRequestAbort', (request: TimedRequest, done) => clear(request, done));
+}
