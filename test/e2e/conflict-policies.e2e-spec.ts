@@ -1,3 +1,6 @@
+import { CommandBus } from '@nestjs/cqrs';
+import type { ProviderName } from '../../src/config/app-config.js';
+import { RescheduleBookingCommand } from '../../src/modules/bookings/commands/reschedule-booking.command.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost, connectOutlookHost, graphDateTime, graphTimes, slot } from '../support/fixtures.js';
@@ -438,6 +441,36 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
       expect((await conflictEvents(b.id)).at(-1)).toMatchObject({
         conflict: { policy: 'accept', with: { bookings: [], busy: [{ start: at(16, 30), end: at(17) }] } },
       });
+    }, 60_000);
+
+    // A calendar change names its calendar's owner, and the check reads that user's calendars beside
+    // the booking (one round trip less). A booking of someone else is judged by its own host's.
+    it('a change whose calendar owner is not the booking’s host is judged by the host’s calendars', async () => {
+      const b = await book(at(12), at(12, 30));
+      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
+      await t.api
+        .post(`/api/v1/users/${host.userId}/selected-calendars`)
+        .send({ credentialId: host.credentialId, externalId: other })
+        .expect(201);
+      await setup.settle(t);
+      const stranger = await t.api
+        .post('/api/v1/users')
+        .send({ email: `stranger-${b.id}@example.com`, timeZone: 'UTC' })
+        .expect(201);
+      await t.app
+        .get(CommandBus)
+        .execute(
+          new RescheduleBookingCommand(
+            b.id,
+            new Date(at(16, 30)),
+            new Date(at(17, 30)),
+            setup.source as ProviderName,
+            undefined,
+            undefined,
+            stranger.body.id,
+          ),
+        );
+      expect(await getBooking(b.id)).toMatchObject({ startTime: at(16, 30), conflict: true });
     }, 60_000);
 
     it('from the cache where it is trusted: no live read, the booking’s own event left out', async () => {

@@ -223,6 +223,49 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     expect(metrics.text).toMatch(/calsync_webhook_backlog\{endpoint="\d+"\} 0/);
   });
 
+  // A reschedule's, a cancellation's and a detail change's event build the booking in SQL, in the
+  // statement that writes the change's history (one round trip); a creation's reads the view first.
+  // Both must be the API's view, field for field: nulls, a pending change, attendees, references,
+  // the times to the millisecond.
+  it("each event's booking is the booking as GET shows it right after the change, field for field", async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const feedStart = (await walkFeed(t)).cursor;
+    const booking = await bookAndSettle(t, host, 6, {
+      attendees: [{ email: 'b@example.com', name: 'B' }, { email: 'a@example.com' }],
+    });
+    const view = async () => {
+      const { history: _history, ...rest } = (await t.api.get(`/api/v1/bookings/${booking.id}`).expect(200)).body;
+      return rest as Record<string, unknown>;
+    };
+    const lastEvent = async (type: string) => {
+      const events = (await walkFeed(t, feedStart)).items.filter((e) => e.type === type && e.data.booking?.id === booking.id);
+      return events.at(-1)?.data.booking;
+    };
+    const created = await view();
+    // (the event went out before the calendar write added the reference)
+    expect(await lastEvent('booking.created')).toEqual({ ...created, references: [], updatedAt: expect.any(String) });
+
+    // A pending change on the booking (as the flag policy leaves one), then a rename in Google.
+    const pending = {
+      startTime: shifted(booking.startTime, 30),
+      endTime: shifted(booking.endTime, 30),
+      source: 'google_calendar',
+    };
+    await t.dataSource.query(`UPDATE "Booking" SET "pendingChange" = $2 WHERE "id" = $1`, [booking.id, pending]);
+    await afterPush(t, () => t.google.updateEvent(host.calendarId, booking.eventId, { summary: 'Renamed in Google' }));
+    const updated = await view();
+    expect(updated).toMatchObject({ title: 'Renamed in Google', pendingChange: pending, description: null, location: null });
+    expect(await lastEvent('booking.updated')).toEqual(updated);
+
+    const api = { startTime: shifted(booking.startTime, 120), endTime: shifted(booking.endTime, 120) };
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send(api).expect(200);
+    expect(await lastEvent('booking.rescheduled')).toEqual(await view());
+    await waitForQueueIdle(t);
+  });
+
   it('retries after a 500 with the same webhook-id, then succeeds', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

@@ -8,6 +8,7 @@ import { type ApplyField, type ConflictPolicy, SyncPreferencesService } from '..
 import type { BookingChangeOutcome } from './booking-change-outcome.js';
 import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.js';
 import { BookingsRepository, markChangeApplied } from './bookings.repository.js';
+import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
 import { historyChangesKindSql } from './domain/history-kinds.js';
@@ -196,7 +197,8 @@ export class BookingChangeApplier {
     manager: EntityManager,
     changeId: string,
   ): Promise<{ claim: 'claimed' | 'taken' | 'superseded'; kind: ExternalChangeKind | null }> {
-    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind }> = await manager.query(
+    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind }> = await preparedQuery(
+      manager,
       `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
                        WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND (n."kind" = c."kind" OR n."kind" = 'deleted'))
            OR EXISTS (SELECT 1 FROM "BookingHistory" h

@@ -5,7 +5,7 @@ import type { BookingView } from './booking-view.js';
 import { WRITE_BOOKING_JOB, writeBookingJobOptions } from './bookings.jobs.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
 import { BookingEntity } from './entities/booking.entity.js';
-import { HOST_EVENT_OF_ACTION, fieldChanges } from './domain/host-event-changes.js';
+import { HOST_EVENT_OF_ACTION, fieldChanges, fieldChangesNeedBooking } from './domain/host-event-changes.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 import type { ConflictPolicy } from '../sync-preferences/index.js';
 import { type Conflict, conflictWith } from './conflicts/conflict-detector.js';
@@ -43,22 +43,36 @@ export class BookingsRepository {
     }
     // The host's event for this change (webhooks, change feed), in the same transaction. Every
     // caller writes the history entry after the booking row, its attendees and references are
-    // final, so the booking read here is the booking as the change left it. The entry, the outbox
-    // row's mark and that read are one statement (one round trip on every change's path); the
-    // read leaves history out, so not seeing the entry inserted beside it changes nothing.
-    const rows: ViewRow[] = await manager.query(
-      `WITH h AS (
+    // final, so the booking read here is the booking as the change left it.
+    const history = `h AS (
          INSERT INTO "BookingHistory" ("bookingId", "at", "action", "source", "changes")
-         VALUES ($1, clock_timestamp(), $2, $3, $4::jsonb)
-       )${
-         settles
-           ? `, m AS (
-         UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $6 WHERE "id" = $5 AND "appliedAt" IS NULL
-       )`
-           : ''
-       }
-       SELECT ${viewColumns('false')} FROM "Booking" b WHERE b."id" = $1`,
-      [bookingId, action, source, JSON.stringify(changes), ...(settles ? [settles.changeId, settles.outcome] : [])],
+         VALUES ($1, clock_timestamp(), $2, $3, $4::jsonb))`;
+    const mark = `m AS (
+         UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $6 WHERE "id" = $5 AND "appliedAt" IS NULL)`;
+    const params = [bookingId, action, source, JSON.stringify(changes), ...(settles ? [settles.changeId, settles.outcome] : [])];
+    const ctes = settles ? `${history}, ${mark}` : history;
+    if (!fieldChangesNeedBooking(action, changes)) {
+      // A reschedule, a cancellation, a detail change: the entry, the outbox row's mark, the
+      // booking's view (built by SQL, `viewJson`) and the event are one statement, one round trip
+      // on the path of every calendar change.
+      await this.hostEvents.recordWith(
+        manager,
+        { type, bookingId },
+        {
+          ctes,
+          params: [...params, JSON.stringify(fieldChanges(action, changes))],
+          from: `"Booking" b WHERE b."id" = $1`,
+          data: `jsonb_build_object('booking', ${viewJson()}, 'source', $3::text, 'changes', $${params.length + 1}::jsonb)`,
+        },
+      );
+      return;
+    }
+    // A creation or an attendee change: the host's changes need the booking's attendees and times,
+    // read in the history entry's statement (it leaves history out, so not seeing the entry
+    // inserted beside it changes nothing), then the event.
+    const rows: ViewRow[] = await manager.query(
+      `WITH ${ctes} SELECT ${viewColumns('false')} FROM "Booking" b WHERE b."id" = $1`,
+      params,
     );
     if (!rows[0]) return;
     const { history: _history, ...booking } = toView(rows[0]);
@@ -143,6 +157,15 @@ interface ViewRow {
   history: BookingView['history'];
 }
 
+/** A booking's attendees (`b` is the "Booking" row), as JSON. */
+const ATTENDEES_JSON = `COALESCE((SELECT json_agg(json_build_object('email', a."email", 'name', a."name") ORDER BY a."id")
+                      FROM "Attendee" a WHERE a."bookingId" = b."id"), '[]')`;
+
+/** A booking's live calendar events, as JSON. */
+const REFERENCES_JSON = `COALESCE((SELECT json_agg(json_build_object('provider', r."provider", 'externalCalendarId', r."externalCalendarId",
+                                                      'externalEventId', r."externalEventId", 'iCalUID', r."iCalUID") ORDER BY r."id")
+                      FROM "BookingReference" r WHERE r."bookingId" = b."id" AND r."deletedAt" IS NULL), '[]')`;
+
 /**
  * The columns of a booking's view (`b` is the "Booking" row): its own, its attendees and live
  * references, and its history when `history` (an SQL boolean) is true.
@@ -150,16 +173,35 @@ interface ViewRow {
 function viewColumns(history: string): string {
   return `b."id", b."uid", b."userId", b."title", b."description", b."location", b."startTime", b."endTime",
           b."status", b."cancellationReason", b."conflict", b."pendingChange", b."createdAt", b."updatedAt",
-          COALESCE((SELECT json_agg(json_build_object('email', a."email", 'name', a."name") ORDER BY a."id")
-                      FROM "Attendee" a WHERE a."bookingId" = b."id"), '[]') AS "attendees",
-          COALESCE((SELECT json_agg(json_build_object('provider', r."provider", 'externalCalendarId', r."externalCalendarId",
-                                                      'externalEventId', r."externalEventId", 'iCalUID', r."iCalUID") ORDER BY r."id")
-                      FROM "BookingReference" r WHERE r."bookingId" = b."id" AND r."deletedAt" IS NULL), '[]') AS "references",
+          ${ATTENDEES_JSON} AS "attendees",
+          ${REFERENCES_JSON} AS "references",
           CASE WHEN ${history} THEN COALESCE((
             SELECT json_agg(json_build_object(
-                     'at', to_char(h."at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                     'at', ${iso('h."at"')},
                      'action', h."action", 'source', h."source", 'changes', h."changes") ORDER BY h."id")
               FROM "BookingHistory" h WHERE h."bookingId" = b."id"), '[]') ELSE '[]' END AS "history"`;
+}
+
+/**
+ * The view without history (what `toView` makes of `viewColumns`) as jsonb, built by SQL from the
+ * row `b`, for statements that write it (the host's events). Times as `toISOString` writes them:
+ * UTC, milliseconds (both truncate microseconds).
+ */
+function viewJson(): string {
+  return `jsonb_build_object(
+            'id', b."id", 'uid', b."uid", 'userId', b."userId", 'title', b."title", 'description', b."description",
+            'location', b."location", 'startTime', ${iso('b."startTime"')}, 'endTime', ${iso('b."endTime"')},
+            'status', b."status", 'cancellationReason', b."cancellationReason", 'conflict', b."conflict",
+            'pendingChange', CASE WHEN b."pendingChange" IS NULL THEN NULL ELSE jsonb_build_object(
+              'startTime', b."pendingChange"->'startTime', 'endTime', b."pendingChange"->'endTime',
+              'source', b."pendingChange"->'source') END,
+            'attendees', ${ATTENDEES_JSON}, 'references', ${REFERENCES_JSON},
+            'createdAt', ${iso('b."createdAt"')}, 'updatedAt', ${iso('b."updatedAt"')})`;
+}
+
+/** An SQL timestamp as JavaScript's `toISOString`. */
+function iso(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 function toView(b: ViewRow): BookingView {

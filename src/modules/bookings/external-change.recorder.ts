@@ -1,3 +1,4 @@
+import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { ProviderName } from '../../config/app-config.js';
@@ -223,6 +224,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
             calendar.provider,
             changes.rescheduled.startTime,
             changes.rescheduled.endTime,
+            calendar.userId,
           ),
         );
       }
@@ -310,7 +312,8 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     const uids = [...new Set(events.map((e) => e.iCalUID).filter((u): u is string => Boolean(u)))];
     // Only the host's own calendars can change the host's booking: an attendee's copy of the event
     // (same iCalUID, another user) never matches.
-    return manager.query(
+    return preparedQuery(
+      manager,
       `SELECT r."id" AS "referenceId", r."bookingId", r."credentialId", r."externalCalendarId", r."externalEventId",
               r."iCalUID", r."baseline", r."deletedAt", b."status", b."endTime",
               EXISTS (SELECT 1 FROM "SyncHoldChange" h WHERE h."bookingId" = r."bookingId" AND h."resolvedAt" IS NULL) AS "held"
@@ -332,7 +335,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
   }
 
   private async saveBaseline(manager: EntityManager, referenceId: number, baseline: EventBaseline) {
-    await manager.query(`UPDATE "BookingReference" SET "baseline" = $2, "updatedAt" = now() WHERE "id" = $1`, [
+    await preparedQuery(manager, `UPDATE "BookingReference" SET "baseline" = $2, "updatedAt" = now() WHERE "id" = $1`, [
       referenceId,
       JSON.stringify(baseline),
     ]);
@@ -349,7 +352,8 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     // When the host made the change (the event's last-modified time), for ordering it against API
     // changes (see BookingChangeApplier.claimChange); unparseable or absent: unknown.
     const occurredAt = updated && !Number.isNaN(Date.parse(updated)) ? new Date(updated).toISOString() : null;
-    const rows: Array<{ id: string }> = await manager.query(
+    const rows: Array<{ id: string }> = await preparedQuery(
+      manager,
       `INSERT INTO "ExternalEventChange" ("bookingId", "selectedCalendarId", "source", "kind", "payload", "occurredAt")
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING "id"::text AS id`,
       [bookingId, calendar.selectedCalendarId, calendar.provider, kind, JSON.stringify(payload), occurredAt],

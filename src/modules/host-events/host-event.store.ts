@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HostEventSubscriptions, type HostEventEnvelope } from './host-event-consumers.registry.js';
 import {
@@ -9,7 +10,12 @@ import {
   CONSUMER_QUEUE_PREFIX,
   WEBHOOKS_QUEUE_PREFIX,
 } from './host-events.jobs.js';
-import { HostEventRecorder, type HostEventType, type NewHostEvent } from './ports/host-event-recorder.port.js';
+import {
+  HostEventRecorder,
+  type HostEventStatement,
+  type HostEventType,
+  type NewHostEvent,
+} from './ports/host-event-recorder.port.js';
 
 /** Events stay in the change feed at least this long. */
 export const FEED_RETENTION_DAYS = 30;
@@ -59,53 +65,78 @@ export class HostEventStore extends HostEventRecorder {
    * its type, and the jobs that deliver them and feed the extension consumers.
    */
   async record(manager: EntityManager, event: NewHostEvent): Promise<{ id: string }> {
-    const id = `evt_${randomUUID().replace(/-/g, '')}`;
+    const id = newEventId();
+    const { sql, params } = this.statement(id, event, {
+      ctes: '',
+      params: [JSON.stringify(event.data)],
+      from: '',
+      data: '$1::jsonb',
+    });
+    await preparedQuery(manager, sql, params);
+    return { id };
+  }
+
+  async recordWith(manager: EntityManager, event: Omit<NewHostEvent, 'data'>, statement: HostEventStatement): Promise<void> {
+    const { sql, params } = this.statement(newEventId(), event, statement);
+    await preparedQuery(manager, sql, params);
+  }
+
+  /**
+   * One statement, one round trip: the caller's CTEs, the event, its deliveries, and the jobs that
+   * deliver them and feed the consumers (graphile-worker's add_jobs: no job keys, which would
+   * serialize concurrent recording transactions; a drain that finds nothing due ends at once). The
+   * queue names are the ones `deliverWebhooksQueue` / `hostEventConsumerQueue` make, from the same
+   * prefixes. This statement's parameters follow the caller's.
+   */
+  private statement(
+    id: string,
+    event: Omit<NewHostEvent, 'data'>,
+    caller: HostEventStatement,
+  ): { sql: string; params: unknown[] } {
     const bookingId = event.bookingId ?? null;
-    // One statement, one round trip: the event, its deliveries, and the jobs that deliver them and
-    // feed the consumers (graphile-worker's add_jobs: no job keys, which would serialize concurrent
-    // recording transactions; a drain that finds nothing due ends at once). The queue names are the
-    // ones `deliverWebhooksQueue` / `hostEventConsumerQueue` make, from the same prefixes.
     const consumers = this.consumers.interestedIn(event.type).map((c) => c.name);
-    await manager.query(
-      `WITH e AS (
-         INSERT INTO "HostEvent" ("id", "type", "bookingId", "data") VALUES ($1, $2, $3, $4::jsonb) RETURNING "seq"
+    const own = [
+      id,
+      event.type,
+      bookingId,
+      WEBHOOK_SHARDS,
+      DELIVER_WEBHOOKS_JOB.name,
+      WEBHOOKS_QUEUE_PREFIX,
+      DELIVER_WEBHOOKS_JOB.options.maxAttempts ?? 25,
+      RUN_HOST_EVENT_CONSUMER_JOB.name,
+      CONSUMER_QUEUE_PREFIX,
+      RUN_HOST_EVENT_CONSUMER_JOB.options.maxAttempts ?? 25,
+      consumers,
+    ];
+    const n = caller.params.length;
+    const p = (i: number) => `$${n + i}`;
+    const sql = `WITH ${caller.ctes ? `${caller.ctes}, ` : ''}e AS (
+         INSERT INTO "HostEvent" ("id", "type", "bookingId", "data")
+         SELECT ${p(1)}::text, ${p(2)}::text, ${p(3)}::int, ${caller.data}${caller.from ? ` FROM ${caller.from}` : ''}
+         RETURNING "seq"
        ), d AS (
          INSERT INTO "WebhookDelivery" ("endpointId", "eventSeq", "orderingKey", "shard", "giveUpAfter")
          SELECT w."id", e."seq",
-                CASE WHEN $3::int IS NULL THEN 'event:' || e."seq" ELSE 'booking:' || $3::int END,
-                (COALESCE($3::bigint, e."seq") % $5::int)::smallint,
+                CASE WHEN ${p(3)}::int IS NULL THEN 'event:' || e."seq" ELSE 'booking:' || ${p(3)}::int END,
+                (COALESCE(${p(3)}::bigint, e."seq") % ${p(4)}::int)::smallint,
                 clock_timestamp() + interval '24 hours'
            FROM "WebhookEndpoint" w, e
-          WHERE w."enabled" AND (w."events" IS NULL OR $2 = ANY (w."events"))
+          WHERE w."enabled" AND (w."events" IS NULL OR ${p(2)} = ANY (w."events"))
          RETURNING "endpointId", "shard"
        ), specs AS (
-         SELECT $6::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
-                $7::text || t."endpointId" || ':' || t."shard" AS queue_name, $8::int AS max_attempts
+         SELECT ${p(5)}::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
+                ${p(6)}::text || t."endpointId" || ':' || t."shard" AS queue_name, ${p(7)}::int AS max_attempts
            FROM (SELECT DISTINCT "endpointId", "shard" FROM d) t
          UNION ALL
-         SELECT $9::text, json_build_object('consumer', c), $10::text || c, $11::int FROM unnest($12::text[]) c
+         SELECT ${p(8)}::text, json_build_object('consumer', c), ${p(9)}::text || c, ${p(10)}::int
+           FROM unnest(${p(11)}::text[]) c WHERE EXISTS (SELECT 1 FROM e)
        )
        SELECT CASE WHEN EXISTS (SELECT 1 FROM specs) THEN (
                 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
                   SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, 0, NULL)::graphile_worker.job_spec
                     FROM specs s)))
-              END AS "jobs"`,
-      [
-        id,
-        event.type,
-        bookingId,
-        JSON.stringify(event.data),
-        WEBHOOK_SHARDS,
-        DELIVER_WEBHOOKS_JOB.name,
-        WEBHOOKS_QUEUE_PREFIX,
-        DELIVER_WEBHOOKS_JOB.options.maxAttempts ?? 25,
-        RUN_HOST_EVENT_CONSUMER_JOB.name,
-        CONSUMER_QUEUE_PREFIX,
-        RUN_HOST_EVENT_CONSUMER_JOB.options.maxAttempts ?? 25,
-        consumers,
-      ],
-    );
-    return { id };
+              END AS "jobs"`;
+    return { sql, params: [...caller.params, ...own] };
   }
 
   /** Gives every committed event without a feed position the next positions (see the class comment). */
@@ -161,4 +192,8 @@ export class HostEventStore extends HostEventRecorder {
     );
     return Number(rows[0]?.count ?? 0);
   }
+}
+
+function newEventId(): string {
+  return `evt_${randomUUID().replace(/-/g, '')}`;
 }

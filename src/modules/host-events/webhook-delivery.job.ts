@@ -94,7 +94,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
   async drain(endpointId: number, shard: number): Promise<void> {
     let handled = 0;
     let retrying = false;
-    for (let more = true; more && handled < BATCH; ) {
+    for (let more = true; more && handled < BATCH;) {
       const heads = await this.dueHeads(endpointId, shard);
       if (heads.length === 0) break;
       // The endpoint's secret, opened once per round (every head is of this endpoint).

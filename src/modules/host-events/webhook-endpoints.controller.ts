@@ -5,7 +5,13 @@ import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CreateWebhookEndpointDto, PageQueryDto, UpdateWebhookEndpointDto } from './dto/webhook-endpoint.dto.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
-import { RedeliveryResponse, WebhookDeliveryResponse, WebhookEndpointResponse, WebhookEndpointWithSecretResponse, WebhookSecretResponse } from './dto/host-events.response.js';
+import {
+  RedeliveryResponse,
+  WebhookDeliveryResponse,
+  WebhookEndpointResponse,
+  WebhookEndpointWithSecretResponse,
+  WebhookSecretResponse,
+} from './dto/host-events.response.js';
 
 const DEFAULT_LIMIT = 50;
 

@@ -1,3 +1,4 @@
+import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CalendarCacheRepository } from './calendar-cache.repository.js';
@@ -14,7 +15,8 @@ export class SyncStateRepository implements SyncStateStore {
   ) {}
 
   async saveCursor(manager: EntityManager, selectedCalendarId: number, checkpoint: SyncCheckpoint): Promise<void> {
-    await manager.query(
+    await preparedQuery(
+      manager,
       `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL,
               "cacheEnabled" = $3,
               "cacheCoveredUntil" = CASE WHEN NOT $3 THEN NULL WHEN $4 THEN $5::timestamptz ELSE "cacheCoveredUntil" END,

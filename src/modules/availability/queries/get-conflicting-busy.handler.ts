@@ -45,8 +45,10 @@ export class GetConflictingBusyHandler implements IQueryHandler<GetConflictingBu
     this.trust = { staleAfterMs: config.cacheStaleAfterSeconds * 1000 };
   }
 
-  async execute({ userId, start, end, exclude }: GetConflictingBusyQuery): Promise<ConflictingBusy> {
+  async execute(query: GetConflictingBusyQuery): Promise<ConflictingBusy> {
+    const { userId, start, end } = query;
     const [sources, cacheOn] = await Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
+    const exclude = await query.exclude;
     if (!sources || sources.calendars.length === 0) return { busy: [], unchecked: null };
     const from = start.getTime();
     const to = end.getTime();

@@ -29,7 +29,8 @@ export class GetConflictingBusyQuery extends Query<ConflictingBusy> {
     readonly userId: number,
     readonly start: Date,
     readonly end: Date,
-    readonly exclude: CalendarEventKey[],
+    /** Awaited only once the calendars are known (its reader may run beside this query's own). */
+    readonly exclude: CalendarEventKey[] | Promise<CalendarEventKey[]>,
   ) {
     super();
   }

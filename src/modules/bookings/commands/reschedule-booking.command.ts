@@ -13,6 +13,12 @@ export class RescheduleBookingCommand extends Command<BookingChangeOutcome> {
     readonly changeId?: string,
     /** An API request's `Idempotency-Key`, when it had one. */
     readonly idempotency?: IdempotencyTicket,
+    /**
+     * A calendar change's calendar owner, most likely the booking's host: the conflict check starts
+     * reading that user's calendars beside the booking instead of after it (and reads again if the
+     * booking turns out to be someone else's).
+     */
+    readonly hostHint?: number,
   ) {
     super();
   }

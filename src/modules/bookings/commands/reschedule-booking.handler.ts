@@ -1,7 +1,8 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { SyncPreferencesService } from '../../sync-preferences/index.js';
 import { BookingChangeApplier } from '../booking-change.applier.js';
-import { type ConflictPreRead, ConflictDetector } from '../conflicts/conflict-detector.js';
+import type { ConflictingBusy } from '../../availability/index.js';
+import { type BookingForCheck, type ConflictPreRead, ConflictDetector } from '../conflicts/conflict-detector.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 import { BookingRescheduled } from '../events/booking.events.js';
 import { RescheduleBookingCommand } from './reschedule-booking.command.js';
@@ -14,8 +15,8 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
     private readonly preferences: SyncPreferencesService,
   ) {}
 
-  async execute({ bookingId, startTime, endTime, source, changeId, idempotency }: RescheduleBookingCommand) {
-    const preRead = await this.conflictPreRead(bookingId, startTime, endTime, source);
+  async execute({ bookingId, startTime, endTime, source, changeId, idempotency, hostHint }: RescheduleBookingCommand) {
+    const preRead = await this.conflictPreRead(bookingId, startTime, endTime, source, hostHint);
     return this.applier.apply(bookingId, source, { changeId, idempotency }, async (booking, manager) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
@@ -54,12 +55,43 @@ export class RescheduleBookingHandler implements ICommandHandler<RescheduleBooki
    * The conflict check's reads, before the change's transaction (the calendar part may call a
    * provider). Only when a conflict is to be judged: a calendar reschedule that the preferences
    * let through, or an API reschedule of a booking marked as conflicting.
+   *
+   * With `hostHint` (a calendar change: the calendar's owner), the host's calendars are read beside
+   * the booking rather than after it, one round trip less on every calendar reschedule's path; the
+   * booking's own events, which that read leaves out, follow when the booking is read. If the
+   * booking is not to be judged, that read stops before any provider is called; if it is someone
+   * else's, the calendars are read again for its host.
    */
-  private async conflictPreRead(bookingId: number, start: Date, end: Date, source: string): Promise<ConflictPreRead | null> {
-    const booking = await this.detector.bookingForCheck(bookingId, start, end);
-    if (!booking || booking.status !== 'accepted') return null;
-    if (source === 'api' ? !booking.conflict : !(await this.preferences.forUser(booking.userId)).applyReschedules) return null;
-    if (booking.startTime.getTime() === start.getTime() && booking.endTime.getTime() === end.getTime()) return null;
-    return { calendars: await this.detector.calendarBusy(booking, start, end, booking.events), overlapping: booking.overlapping };
+  private async conflictPreRead(
+    bookingId: number,
+    start: Date,
+    end: Date,
+    source: string,
+    hostHint: number | undefined,
+  ): Promise<ConflictPreRead | null> {
+    const judged = async (booking: BookingForCheck | null): Promise<BookingForCheck | null> => {
+      if (!booking || booking.status !== 'accepted') return null;
+      if (source === 'api' ? !booking.conflict : !(await this.preferences.forUser(booking.userId)).applyReschedules) return null;
+      if (booking.startTime.getTime() === start.getTime() && booking.endTime.getTime() === end.getTime()) return null;
+      return booking;
+    };
+    const bookingRead = this.detector.bookingForCheck(bookingId, start, end).then(judged);
+    let early: Promise<ConflictingBusy> | null = null;
+    if (hostHint !== undefined) {
+      const events = bookingRead.then((booking) => {
+        if (booking?.userId !== hostHint) throw new NotJudgedHere();
+        return booking.events;
+      });
+      events.catch(() => undefined);
+      early = this.detector.calendarBusy({ id: bookingId, userId: hostHint }, start, end, events);
+    }
+    const booking = await bookingRead;
+    if (!booking) return null;
+    const calendars =
+      early && booking.userId === hostHint ? await early : await this.detector.calendarBusy(booking, start, end, booking.events);
+    return { calendars, overlapping: booking.overlapping };
   }
 }
+
+/** The early calendar read is not the one this booking needs (see `conflictPreRead`). */
+class NotJudgedHere extends Error {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { DataSource, type EntityManager } from 'typeorm';
+import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { type ConflictingBusy, GetConflictingBusyQuery } from '../../availability/index.js';
 
 /** What a new time of a booking overlaps. */
@@ -75,7 +76,8 @@ export class ConflictDetector {
    * [start, end)), which `calendarBusy` leaves out of the busy time. Null for an unknown booking.
    */
   async bookingForCheck(bookingId: number, start: Date, end: Date): Promise<BookingForCheck | null> {
-    const rows: BookingForCheck[] = await this.dataSource.query(
+    const rows: BookingForCheck[] = await preparedQuery(
+      this.dataSource,
       `SELECT b."id", b."userId", b."status", b."conflict", b."startTime", b."endTime",
               COALESCE((SELECT json_agg(json_build_object('credentialId', r."credentialId",
                                                           'externalCalendarId', r."externalCalendarId",
@@ -95,15 +97,16 @@ export class ConflictDetector {
 
   /**
    * Busy time in the host's calendars within [start, end), bookings' own events left out. Never
-   * throws. `events`: those bookings' events, when the caller read them already (`bookingForCheck`).
+   * throws. `events`: those bookings' events, when the caller reads them itself (`bookingForCheck`;
+   * a promise: awaited once the calendars are read).
    */
   async calendarBusy(
     booking: { id: number; userId: number },
     start: Date,
     end: Date,
-    events?: BookingForCheck['events'],
+    events?: BookingForCheck['events'] | Promise<BookingForCheck['events']>,
   ): Promise<ConflictingBusy> {
-    const ownEvents: BookingForCheck['events'] =
+    const ownEvents: BookingForCheck['events'] | Promise<BookingForCheck['events']> =
       events ??
       (await this.dataSource.query(
         `SELECT r."credentialId", r."externalCalendarId", r."externalEventId"

@@ -14,16 +14,23 @@ export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
 type Booking = Omit<BookingView, 'history'>;
 
+/** Whether `fieldChanges` needs the booking as it is after the change (a creation, an attendee change). */
+export function fieldChangesNeedBooking(action: string, changes: Record<string, unknown>): boolean {
+  return action === 'created' || (action === 'updated' && 'attendees' in changes);
+}
+
 /**
  * A history entry's `changes` (each action has its own shape, kept for the history) as the host
- * events' `{<field>: {from, to}}`, given the booking as it is after the change.
+ * events' `{<field>: {from, to}}`, given the booking as it is after the change (only read when
+ * `fieldChangesNeedBooking`).
  */
-export function fieldChanges(action: string, changes: Record<string, unknown>, after: Booking): FieldChanges {
+export function fieldChanges(action: string, changes: Record<string, unknown>, after?: Booking): FieldChanges {
+  if (!after && fieldChangesNeedBooking(action, changes)) throw new Error(`fieldChanges: the booking is needed for ${action}`);
   switch (action) {
     case 'created':
       return {
-        startTime: { from: null, to: after.startTime },
-        endTime: { from: null, to: after.endTime },
+        startTime: { from: null, to: after!.startTime },
+        endTime: { from: null, to: after!.endTime },
       };
     case 'rescheduled': {
       const from = (changes.from ?? {}) as Record<string, string>;
@@ -44,7 +51,7 @@ export function fieldChanges(action: string, changes: Record<string, unknown>, a
       for (const [field, change] of Object.entries(changes)) {
         if (field === 'attendees') {
           const { added = [], removed = [] } = change as { added?: string[]; removed?: string[] };
-          const now = after.attendees.map((a) => a.email);
+          const now = after!.attendees.map((a) => a.email);
           const before = [...now.filter((email) => !added.includes(email)), ...removed];
           result.attendees = { from: before, to: now };
         } else if (change && typeof change === 'object' && 'from' in change && 'to' in change) {

@@ -11,6 +11,8 @@ export class EventRescheduled {
     readonly source: ProviderName,
     readonly startTime: string,
     readonly endTime: string,
+    /** The owner of the calendar the change was read from: most likely the booking's host (a hint). */
+    readonly calendarUserId?: number,
   ) {}
 }
 

@@ -21,7 +21,18 @@ export class BookingSyncSagas {
   rescheduled = (events$: Observable<IEvent>): Observable<ICommand> =>
     events$.pipe(
       ofType(EventRescheduled),
-      map((e) => new RescheduleBookingCommand(e.bookingId, new Date(e.startTime), new Date(e.endTime), e.source, e.changeId)),
+      map(
+        (e) =>
+          new RescheduleBookingCommand(
+            e.bookingId,
+            new Date(e.startTime),
+            new Date(e.endTime),
+            e.source,
+            e.changeId,
+            undefined,
+            e.calendarUserId,
+          ),
+      ),
     );
 
   @Saga()

@@ -13,6 +13,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import type { ProviderName } from '../../../config/app-config.js';
 import type { CredentialEntity } from '../entities/credential.entity.js';
 
@@ -48,7 +49,8 @@ export class BusySourceCalendarsReadModel {
 
   /** null for an unknown user. */
   async forUser(userId: number): Promise<BusySources | null> {
-    const rows: Row[] = await this.dataSource.query(
+    const rows: Row[] = await preparedQuery(
+      this.dataSource,
       `SELECT u."timeZone" AS "userTimeZone", sc."id", sc."credentialId", sc."externalId", sc."integration", sc."cacheEnabled",
               sc."syncToken", sc."cacheCoveredUntil", sc."channelId", sc."channelExpiration", sc."syncedAt",
               sc."cacheVersion"::text AS "cacheVersion", c."status" AS "credentialStatus"

@@ -29,4 +29,23 @@ export interface NewHostEvent {
  */
 export abstract class HostEventRecorder {
   abstract record(manager: EntityManager, event: NewHostEvent): Promise<{ id: string }>;
+
+  /**
+   * `record`, with the event's data built by SQL in one statement with the caller's own last
+   * writes: one round trip where two or three would be, on a path every change takes.
+   */
+  abstract recordWith(manager: EntityManager, event: Omit<NewHostEvent, 'data'>, statement: HostEventStatement): Promise<void>;
+}
+
+/**
+ * The caller's part of `recordWith`'s statement: `ctes`, its own common table expressions
+ * (`name AS (…)`, comma-separated, without `WITH`; data-modifying ones run whatever reads them)
+ * over `params` as $1…$n; `data`, an SQL expression of the event's data (jsonb) over the rows of
+ * `from`. No row in `from`, no event.
+ */
+export interface HostEventStatement {
+  ctes: string;
+  params: unknown[];
+  from: string;
+  data: string;
 }
