@@ -49,8 +49,9 @@ export async function createTestApp(
     /** Enable Outlook against a Graph emulator (this one, or a new one). */
     microsoft?: boolean | MicrosoftGraphEmulator;
     /**
-     * Where the app's log lines go (standard output otherwise). The process has one pino-http
-     * logger (nestjs-pino), made by the first app: only a test file's first app can capture.
+     * Where the app's log lines go (standard output otherwise). Request lines go to each app's own;
+     * Nest `Logger` lines go through nestjs-pino's one root logger of the process, made by the first
+     * app: only a test file's first app captures those.
      */
     logOutput?: LogOutput;
     /** Extension modules to load beside calsync's (e.g. the audit-trail example). */
