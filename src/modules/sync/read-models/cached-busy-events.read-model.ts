@@ -7,6 +7,7 @@
  * - Reads: CalendarCacheEvent (sync) `selectedCalendarId`, `externalId`, `start`, `end`,
  *   `isAllDay`, `startDate`, `endDate`; nothing of other modules' tables.
  */
+import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
@@ -40,6 +41,6 @@ export class CachedBusyEventsReadModel {
 
   overlapping(calendarIds: number[], start: Date, end: Date, timeZone: string): Promise<CachedBusyEvent[]> {
     if (calendarIds.length === 0) return Promise.resolve([]);
-    return this.dataSource.query(OVERLAPPING_SQL, [calendarIds, start, end, timeZone]);
+    return preparedQuery(this.dataSource, OVERLAPPING_SQL, [calendarIds, start, end, timeZone]);
   }
 }

@@ -5,6 +5,7 @@
  * - Reads: CalendarCacheEvent (sync) `selectedCalendarId`, `start`, `end`, `isAllDay`,
  *   `startDate`, `endDate`; nothing of other modules' tables.
  */
+import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
@@ -42,7 +43,7 @@ export class CachedBusyTimelinesReadModel {
    * them ([start0, end0, start1, end1, …]); calendars with nothing busy are absent.
    */
   async read(calendarIds: number[], from: number, to: number, timeZone: string): Promise<Map<number, Float64Array>> {
-    const rows: Array<{ id: number; spans: string }> = await this.dataSource.query(CACHED_TIMELINES_SQL, [
+    const rows: Array<{ id: number; spans: string }> = await preparedQuery(this.dataSource, CACHED_TIMELINES_SQL, [
       calendarIds,
       from,
       to,
