@@ -13,6 +13,10 @@ const names = new Map<string, string>();
  * TypeORM holds: the transaction's when `manager` has one, the pool's otherwise. Errors are
  * TypeORM's `QueryFailedError`, as from `query`. (graphile-worker prepares its statements too, so
  * a deployment already needs a PostgreSQL or pooler that keeps them.)
+ *
+ * Only for statements that name their result columns: a prepared `SELECT *` fails with "cached
+ * plan must not change result type" on every connection that prepared it once a migration adds a
+ * column (a rolling deploy migrates while the old instances still run).
  */
 export async function preparedQuery<T>(target: EntityManager | DataSource, text: string, params: unknown[]): Promise<T[]> {
   let name = names.get(text);

@@ -1,4 +1,3 @@
-import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -153,8 +152,7 @@ export class CredentialAuthFactory implements OnModuleInit {
    * path). Null when the calendar or the credential is gone.
    */
   async openForCalendar(selectedCalendarId: number): Promise<{ credential: CredentialEntity; auth: ProviderAuth } | null> {
-    const rows: object[] = await preparedQuery(
-      this.dataSource,
+    const rows: object[] = await this.dataSource.query(
       `SELECT c.* FROM "SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId" WHERE sc."id" = $1`,
       [selectedCalendarId],
     );

@@ -7,7 +7,6 @@
  *   error and cache columns; subscriptions: `channel*`, unused here). Typed as connections'
  *   `SelectedCalendarRecord`. Changes are reviewed by sync and connections.
  */
-import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { SelectedCalendarRecord } from '../../connections/index.js';
@@ -18,11 +17,9 @@ export class CalendarToSyncReadModel {
 
   /** The calendar's row, or null when it was removed. */
   async byId(selectedCalendarId: number): Promise<SelectedCalendarRecord | null> {
-    const rows: SelectedCalendarRecord[] = await preparedQuery(
-      this.dataSource,
-      `SELECT * FROM "SelectedCalendar" WHERE "id" = $1`,
-      [selectedCalendarId],
-    );
+    const rows: SelectedCalendarRecord[] = await this.dataSource.query(`SELECT * FROM "SelectedCalendar" WHERE "id" = $1`, [
+      selectedCalendarId,
+    ]);
     return rows[0] ?? null;
   }
 }
