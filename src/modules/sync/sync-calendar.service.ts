@@ -149,9 +149,11 @@ export class SyncCalendarService {
     if (!calendar) return { skipped: 'calendar removed' };
     let opened = byCalendar;
     try {
-      if (opened instanceof CredentialUnreadableError) throw opened;
-      // Moved to another credential between the two reads (a reconnect): the calendar's row decides.
-      if (opened?.credential.id !== calendar.credentialId) opened = await this.credentials.open(calendar.credentialId);
+      // Unreadable, gone, or moved to another credential between the two reads (a reconnect): the
+      // calendar's row decides, read by its credential id (which throws what is wrong with it).
+      if (!opened || opened instanceof CredentialUnreadableError || opened.credential.id !== calendar.credentialId) {
+        opened = await this.credentials.open(calendar.credentialId);
+      }
     } catch (error) {
       // A key that does not open the tokens is this calendar's sync error (its state shows it), not
       // a failure outside the record; retrying cannot help until the key is fixed, so no backoff loop.
