@@ -197,6 +197,23 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
 
     const hostMoves = (booking: Booking, to: Times) => setup.after(t, () => setup.move(t, host, booking.eventId, to));
 
+    /**
+     * Another calendar of the host, busy 16:00–17:00 (all day free otherwise), selected as a busy
+     * source, with the destination calendar too when `andDestination`; settled (subscribed first when
+     * `subscribe`).
+     */
+    const selectBusyCalendar = async ({ andDestination = false, subscribe = false } = {}) => {
+      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
+      for (const externalId of andDestination ? [other, host.calendarId] : [other]) {
+        await t.api
+          .post(`/api/v1/users/${host.userId}/selected-calendars`)
+          .send({ credentialId: host.credentialId, externalId })
+          .expect(201);
+      }
+      if (subscribe) await runTask(t, 'subscribe-calendars');
+      await setup.settle(t);
+    };
+
     /** Two bookings: `a` at 10:00–10:30 and `b` at 12:00–12:30. */
     const twoBookings = async () => ({ a: await book(at(10), at(10, 30)), b: await book(at(12), at(12, 30)) });
     const onto = { start: at(10, 15), end: at(10, 45) };
@@ -422,15 +439,8 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
 
     it('busy time in another selected calendar counts; an all-day free event does not; the booking’s own event never does', async () => {
       const b = await book(at(12), at(12, 30));
-      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
       // The other calendar and the destination calendar itself are both selected (read live: no cache flag).
-      for (const externalId of [other, host.calendarId]) {
-        await t.api
-          .post(`/api/v1/users/${host.userId}/selected-calendars`)
-          .send({ credentialId: host.credentialId, externalId })
-          .expect(201);
-      }
-      await setup.settle(t);
+      await selectBusyCalendar({ andDestination: true });
 
       // The all-day free event covers the whole day, and the booking's own event sits at the new time: free.
       await hostMoves(b, { start: at(13), end: at(13, 30) });
@@ -447,12 +457,7 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
     // the booking (one round trip less). A booking of someone else is judged by its own host's.
     it('a change whose calendar owner is not the booking’s host is judged by the host’s calendars', async () => {
       const b = await book(at(12), at(12, 30));
-      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
-      await t.api
-        .post(`/api/v1/users/${host.userId}/selected-calendars`)
-        .send({ credentialId: host.credentialId, externalId: other })
-        .expect(201);
-      await setup.settle(t);
+      await selectBusyCalendar();
       const stranger = await t.api
         .post('/api/v1/users')
         .send({ email: `stranger-${b.id}@example.com`, timeZone: 'UTC' })
@@ -479,15 +484,7 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
       await enableFlagForUser(t, SYNC, host.userId);
       await enableFlagForUser(t, CACHE, host.userId);
       const b = await book(at(12), at(12, 30));
-      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
-      for (const externalId of [other, host.calendarId]) {
-        await t.api
-          .post(`/api/v1/users/${host.userId}/selected-calendars`)
-          .send({ credentialId: host.credentialId, externalId })
-          .expect(201);
-      }
-      await runTask(t, 'subscribe-calendars');
-      await setup.settle(t);
+      await selectBusyCalendar({ andDestination: true, subscribe: true });
       const busy = await t.api
         .get(`/api/v1/users/${host.userId}/busy-times`)
         .query({ start: at(0), end: at(24) })
@@ -507,12 +504,7 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
 
     it('a calendar that cannot be read counts as free, and the history says so', async () => {
       const b = await book(at(12), at(12, 30));
-      const other = setup.addCalendar(t, host, { start: at(16), end: at(17) }, day());
-      await t.api
-        .post(`/api/v1/users/${host.userId}/selected-calendars`)
-        .send({ credentialId: host.credentialId, externalId: other })
-        .expect(201);
-      await setup.settle(t);
+      await selectBusyCalendar();
       setup.failNextBusyRead(t);
       await hostMoves(b, { start: at(16, 30), end: at(17) });
       const after = await getBooking(b.id);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
 const names = new Map<string, string>();
 
@@ -24,7 +24,7 @@ export async function preparedQuery<T>(target: EntityManager | DataSource, text:
     name = `calsync_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
     names.set(text, name);
   }
-  const manager = 'manager' in target && 'driver' in target ? target.manager : target;
+  const manager = target instanceof DataSource ? target.manager : target;
   const runner = manager.queryRunner;
   try {
     if (runner && !runner.isReleased) {

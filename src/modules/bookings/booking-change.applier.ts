@@ -74,7 +74,7 @@ export class BookingChangeApplier {
         async (): Promise<BookingChangeOutcome> => {
           const booking = await this.bookings.lockBooking(manager, bookingId);
           if (!booking) {
-            if (changeId) await this.markChange(manager, changeId, 'booking missing');
+            if (changeId) await markChangeApplied(manager, changeId, 'booking missing');
             throw new BookingNotFoundError(bookingId);
           }
           let kind: ExternalChangeKind | null = null;
@@ -96,17 +96,17 @@ export class BookingChangeApplier {
                   reason: 'superseded by a later change',
                 });
               }
-              await this.markChange(manager, changeId, 'ignored: superseded by a newer change');
+              await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
               return { bookingId, changed: false, reason: 'superseded by a newer change' };
             }
           }
           if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
-            if (changeId) await this.markChange(manager, changeId, 'ignored: booking already ended');
+            if (changeId) await markChangeApplied(manager, changeId, 'ignored: booking already ended');
             return { bookingId, changed: false, reason: 'booking already ended' };
           }
           const decision = await decide(booking, manager);
           if (!decision.action || !decision.apply) {
-            if (changeId) await this.markChange(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
+            if (changeId) await markChangeApplied(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
             return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
           }
           let conflictPolicy: ConflictPolicy | null = null;
@@ -123,7 +123,7 @@ export class BookingChangeApplier {
                 ...(decision.changes ?? {}),
                 preference,
               });
-              if (changeId) await this.markChange(manager, changeId, `ignored: ${reason}`);
+              if (changeId) await markChangeApplied(manager, changeId, `ignored: ${reason}`);
               action = 'ignored';
               return { bookingId, changed: false, reason };
             }
@@ -148,7 +148,7 @@ export class BookingChangeApplier {
             await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
             await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, conflictPolicy, conflict);
             const outcome = conflictPolicy === 'revert' ? 'reverted' : 'flagged';
-            if (changeId) await this.markChange(manager, changeId, `${outcome}: conflict`);
+            if (changeId) await markChangeApplied(manager, changeId, `${outcome}: conflict`);
             action = conflictPolicy === 'revert' ? 'reverted' : null;
             return { bookingId, changed: false, reason: `conflict: ${outcome}` };
           }
@@ -215,9 +215,5 @@ export class BookingChangeApplier {
     );
     if (rows.length === 0) return { claim: 'taken', kind: null };
     return { claim: rows[0].superseded ? 'superseded' : 'claimed', kind: rows[0].kind };
-  }
-
-  private markChange(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
-    return markChangeApplied(manager, changeId, outcome);
   }
 }

@@ -25,7 +25,7 @@ export class BookingsRepository {
   /**
    * The booking's history entry for a change, and the host's event for it. `settles`: the outbox
    * row ("ExternalEventChange") the change applies, marked applied with `outcome` in the same
-   * statement (see `BookingChangeApplier.markChange`).
+   * statement (as `markChangeApplied` does alone).
    */
   async addHistory(
     manager: EntityManager,
@@ -47,8 +47,7 @@ export class BookingsRepository {
     const history = `h AS (
          INSERT INTO "BookingHistory" ("bookingId", "at", "action", "source", "changes")
          VALUES ($1, clock_timestamp(), $2, $3, $4::jsonb))`;
-    const mark = `m AS (
-         UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $6 WHERE "id" = $5 AND "appliedAt" IS NULL)`;
+    const mark = `m AS (${markChangeSql('$5', '$6')})`;
     const params = [bookingId, action, source, JSON.stringify(changes), ...(settles ? [settles.changeId, settles.outcome] : [])];
     const ctes = settles ? `${history}, ${mark}` : history;
     if (!fieldChangesNeedBooking(action, changes)) {
@@ -230,8 +229,10 @@ function toView(b: ViewRow): BookingView {
 
 /** Marks an outbox row applied (once: a row already applied keeps its first outcome). */
 export async function markChangeApplied(manager: EntityManager, changeId: string, outcome: string): Promise<void> {
-  await manager.query(
-    `UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = $2 WHERE "id" = $1 AND "appliedAt" IS NULL`,
-    [changeId, outcome],
-  );
+  await manager.query(markChangeSql('$1', '$2'), [changeId, outcome]);
+}
+
+/** The statement that marks an outbox row applied with an outcome (once: a row already applied keeps its first). */
+function markChangeSql(id: string, outcome: string): string {
+  return `UPDATE "ExternalEventChange" SET "appliedAt" = clock_timestamp(), "outcome" = ${outcome} WHERE "id" = ${id} AND "appliedAt" IS NULL`;
 }
