@@ -12,6 +12,7 @@ import { ScheduledTaskTicks1763800000014 } from './1763800000014-ScheduledTaskTi
 import { ChangeOrdering1763800000015 } from './1763800000015-ChangeOrdering.js';
 import { SyncPreferences1763800000016 } from './1763800000016-SyncPreferences.js';
 import { ConflictPolicies1763800000017 } from './1763800000017-ConflictPolicies.js';
+import { CacheWritePath1763800000018 } from './1763800000018-CacheWritePath.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ChangeOrdering1763800000015,
   SyncPreferences1763800000016,
   ConflictPolicies1763800000017,
+  CacheWritePath1763800000018,
 ];

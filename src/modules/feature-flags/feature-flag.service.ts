@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { USER_TEAM_ANCESTRY } from '../accounts/index.js';
 import { type FlagResolution, resolveFlag } from './domain/resolve-flag.js';
 
@@ -7,6 +8,7 @@ export const CACHE_FLAG = 'calendar-subscription-cache';
 export const SYNC_FLAG = 'calendar-subscription-sync';
 
 const TTL_MS = 2000;
+const MAX_CACHED = 10_000;
 
 /**
  * Resolves flags for users in one indexed query, with a short-lived cache: an admin's change takes
@@ -38,8 +40,11 @@ export class FeatureFlagService {
       else missing.push(id);
     }
     if (missing.length === 0) return result;
+    // A prepared statement: it is on every busy-times request and every sync of a user not seen
+    // within `TTL_MS`, and planning the ancestry's recursion cost about as much as running it.
     const rows: Array<{ userId: number; userFlag: boolean | null; teamFlags: boolean[] | null; globalFlag: boolean | null }> =
-      await this.dataSource.query(
+      await preparedQuery(
+        this.dataSource,
         `WITH ancestry AS MATERIALIZED (SELECT "userId", "teamId" FROM ${USER_TEAM_ANCESTRY}($1::int[]))
          SELECT u.id AS "userId",
                 (SELECT uf."enabled" FROM "UserFeatures" uf WHERE uf."userId" = u.id AND uf."featureId" = $2) AS "userFlag",
@@ -50,6 +55,9 @@ export class FeatureFlagService {
            FROM unnest($1::int[]) AS u(id)`,
         [missing, slug],
       );
+    // Entries of users not asked about again are dropped once there are many (a random stream of
+    // users must not grow this without bound).
+    if (this.cache.size > MAX_CACHED) for (const [key, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(key);
     for (const row of rows) {
       const value = resolveFlag({ user: row.userFlag, teams: row.teamFlags ?? [], global: row.globalFlag });
       this.cache.set(`${slug}:${row.userId}`, { at: now, value });

@@ -32,35 +32,41 @@ export class CalendarCacheRepository implements CalendarCache {
       else drop.push(event.id);
     }
     if (keep.length > 0) {
+      // The page travels as one JSON parameter, a row per event and instants in epoch milliseconds:
+      // V8 writes it natively, where 11 text arrays cost node-postgres an escape per element and
+      // the dates their ISO text (about 12 ms of JavaScript per 2,500 events, on the path a first
+      // sync is bound by). `updated` is the provider's text; an unparsable one is stored as null.
+      const rows = keep.map((e) => {
+        const updated = e.updated ? Date.parse(e.updated) : Number.NaN;
+        return [
+          e.id,
+          e.iCalUID,
+          (e.start as Date).getTime(),
+          (e.end as Date).getTime(),
+          e.isAllDay,
+          e.startDate,
+          e.endDate,
+          e.status,
+          e.recurringEventId,
+          e.etag,
+          Number.isNaN(updated) ? null : updated,
+        ];
+      });
       await manager.query(
         `INSERT INTO "CalendarCacheEvent" ("selectedCalendarId", "externalId", "iCalUID", "start", "end", "isAllDay",
                                           "startDate", "endDate", "status", "recurringEventId", "etag", "externalUpdatedAt", "cachedAt")
-         SELECT $1, t.id, t.uid, t.s, t.e, t.allday, t.sd, t.ed, t.status, t.rec, t.etag, t.upd, $2
-           FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::boolean[], $8::date[], $9::date[],
-                       $10::text[], $11::text[], $12::text[], $13::timestamptz[])
-                AS t(id, uid, s, e, allday, sd, ed, status, rec, etag, upd)
+         SELECT $1, r->>0, r->>1, to_timestamp((r->>2)::float8 / 1000), to_timestamp((r->>3)::float8 / 1000), (r->>4)::boolean,
+                (r->>5)::date, (r->>6)::date, r->>7, r->>8, r->>9, to_timestamp((r->>10)::float8 / 1000), $2
+           FROM jsonb_array_elements($3::jsonb) AS r
+          -- The calendar's row, locked before the first insert (an InitPlan): nothing is cached for a
+          -- calendar that is gone, and its removal waits for this write (migration 1763800000018).
+          WHERE EXISTS (SELECT 1 FROM "SelectedCalendar" WHERE "id" = $1 FOR KEY SHARE)
          ON CONFLICT ("selectedCalendarId", "externalId") DO UPDATE SET
            "iCalUID" = EXCLUDED."iCalUID", "start" = EXCLUDED."start", "end" = EXCLUDED."end", "isAllDay" = EXCLUDED."isAllDay",
            "startDate" = EXCLUDED."startDate", "endDate" = EXCLUDED."endDate", "status" = EXCLUDED."status",
            "recurringEventId" = EXCLUDED."recurringEventId", "etag" = EXCLUDED."etag",
            "externalUpdatedAt" = EXCLUDED."externalUpdatedAt", "cachedAt" = EXCLUDED."cachedAt"`,
-        [
-          selectedCalendarId,
-          syncStartedAt,
-          keep.map((e) => e.id),
-          keep.map((e) => e.iCalUID),
-          // Instants as ISO text: node-postgres formats each Date of an array field by field in
-          // local time (about 4 ms per 1,000 dates on a busy machine); PostgreSQL reads either.
-          keep.map((e) => (e.start as Date).toISOString()),
-          keep.map((e) => (e.end as Date).toISOString()),
-          keep.map((e) => e.isAllDay),
-          keep.map((e) => e.startDate),
-          keep.map((e) => e.endDate),
-          keep.map((e) => e.status),
-          keep.map((e) => e.recurringEventId),
-          keep.map((e) => e.etag),
-          keep.map((e) => (e.updated ? new Date(e.updated).toISOString() : null)),
-        ],
+        [selectedCalendarId, syncStartedAt, JSON.stringify(rows)],
       );
     }
     let deleted = 0;

@@ -1,0 +1,192 @@
+import { CalendarCacheRepository } from '../../src/modules/sync/calendar-cache.repository.js';
+import { SyncCalendarService } from '../../src/modules/sync/sync-calendar.service.js';
+import type { ExternalEvent } from '../../src/modules/providers/external-event.js';
+import type { EventInput } from '../../emulators/google/types.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { type Host, connectGoogleHost } from '../support/fixtures.js';
+import { enableFlagForUser, waitForQueueIdle } from '../support/sync-helpers.js';
+
+const CACHE = 'calendar-subscription-cache';
+const PAGE = 2500;
+
+/**
+ * The cache's write path (migration 1763800000018): a page is one statement that carries its
+ * events as JSON, with no foreign key checked per row. What the key guaranteed still holds: a
+ * calendar's removal removes its cached events, also when a sync is writing a page at that
+ * moment, and a page written for a calendar that is gone caches nothing.
+ */
+describe('the cache write path', () => {
+  let t: TestApp;
+  let sync: SyncCalendarService;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    sync = t.app.get(SyncCalendarService);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  afterEach(() => t.google.faults.clear());
+
+  async function cachedCalendar(seed: EventInput[]): Promise<{ host: Host; id: number }> {
+    const host = await connectGoogleHost(t, { destination: false });
+    t.google.seedEvents(host.calendarId, seed);
+    await enableFlagForUser(t, CACHE, host.userId);
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: host.calendarId })
+      .expect(201);
+    await waitForQueueIdle(t);
+    return { host, id: selected.body.id };
+  }
+
+  const cachedCount = async (id: number) =>
+    Number(
+      (await t.dataSource.query(`SELECT count(*)::int AS n FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]))[0]
+        .n,
+    );
+
+  it('stores each event as the provider listed it: instants to the millisecond, all-day dates, ids, etag, updated', async () => {
+    const day = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const next = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10);
+    const { host, id } = await cachedCalendar([
+      { summary: 'Timed', start: { dateTime: `${day}T09:15:00.250Z` }, end: { dateTime: `${day}T12:00:00.750+02:00` } },
+      { summary: 'All day', start: { date: day }, end: { date: next } },
+      {
+        summary: 'Free',
+        start: { dateTime: `${day}T12:00:00Z` },
+        end: { dateTime: `${day}T13:00:00Z` },
+        transparency: 'transparent',
+      },
+    ]);
+    await sync.sync(id, { full: true });
+
+    const rows: Array<Record<string, unknown>> = await t.dataSource.query(
+      `SELECT "externalId", "iCalUID", "etag", "status", "isAllDay", "recurringEventId",
+              to_char("startDate", 'YYYY-MM-DD') AS "startDate", to_char("endDate", 'YYYY-MM-DD') AS "endDate",
+              (extract(epoch FROM "start") * 1000)::bigint::text AS "start", (extract(epoch FROM "end") * 1000)::bigint::text AS "end",
+              (extract(epoch FROM "externalUpdatedAt") * 1000)::bigint::text AS "updated"
+         FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1 ORDER BY "start"`,
+      [id],
+    );
+    const listed = t.google.listEvents(host.calendarId);
+    const timed = listed.find((e) => e.summary === 'Timed')!;
+    const allDay = listed.find((e) => e.summary === 'All day')!;
+    expect(rows).toEqual([
+      {
+        externalId: allDay.id,
+        iCalUID: allDay.iCalUID,
+        etag: allDay.etag,
+        status: 'confirmed',
+        isAllDay: true,
+        recurringEventId: null,
+        startDate: day,
+        endDate: next,
+        start: String(Date.parse(`${day}T00:00:00.000Z`)),
+        end: String(Date.parse(`${next}T00:00:00.000Z`)),
+        updated: String(Date.parse(allDay.updated as string)),
+      },
+      {
+        externalId: timed.id,
+        iCalUID: timed.iCalUID,
+        etag: timed.etag,
+        status: 'confirmed',
+        isAllDay: false,
+        recurringEventId: null,
+        startDate: null,
+        endDate: null,
+        start: String(Date.parse(`${day}T09:15:00.250Z`)),
+        end: String(Date.parse(`${day}T12:00:00.750+02:00`)),
+        updated: String(Date.parse(timed.updated as string)),
+      },
+    ]);
+  });
+
+  it('a calendar removed between two pages of its sync keeps no cached events', async () => {
+    const { host, id } = await cachedCalendar(busyEvents(PAGE + 10));
+    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]);
+    t.google.faults.slowNext({ operation: 'events.list', delayMs: 400, skip: 1 });
+
+    const run = sync.sync(id, { full: true });
+    for (let i = 0; i < 200 && (await cachedCount(id)) < PAGE; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await cachedCount(id)).toBe(PAGE);
+    await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${id}`).expect(204);
+    expect(await cachedCount(id)).toBe(0);
+
+    // The second page arrives for a calendar that is gone: it caches nothing.
+    await run.catch(() => undefined);
+    expect(await cachedCount(id)).toBe(0);
+  });
+
+  it('removing a calendar waits for a page write in flight, then removes what that write committed', async () => {
+    const { host, id } = await cachedCalendar([]);
+    const cache = t.app.get(CalendarCacheRepository);
+    const window = { start: new Date(Date.now() - 86_400_000), end: new Date(Date.now() + 90 * 86_400_000) };
+    const runner = t.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const written = await cache.applyPage(runner.manager, id, [event('in-flight-1'), event('in-flight-2')], window, new Date());
+      expect(written.upserted).toBe(2);
+
+      let removed = false;
+      const removal = t.api
+        .delete(`/api/v1/users/${host.userId}/selected-calendars/${id}`)
+        .expect(204)
+        .then(() => {
+          removed = true;
+        });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(removed).toBe(false); // held by the page write's lock on the calendar's row
+      await runner.commitTransaction();
+      await removal;
+    } finally {
+      await runner.release();
+    }
+    expect(await cachedCount(id)).toBe(0);
+  });
+
+  it('a page for a calendar that is gone caches nothing', async () => {
+    const cache = t.app.get(CalendarCacheRepository);
+    const window = { start: new Date(Date.now() - 86_400_000), end: new Date(Date.now() + 90 * 86_400_000) };
+    const [{ id }] = await t.dataSource.query(`SELECT coalesce(max("id"), 0) + 1000 AS id FROM "SelectedCalendar"`);
+    await cache.applyPage(t.dataSource.manager, id, [event('orphan')], window, new Date());
+    expect(await cachedCount(id)).toBe(0);
+  });
+});
+
+function event(id: string): ExternalEvent {
+  const start = new Date(Date.now() + 86_400_000);
+  return {
+    id,
+    iCalUID: `${id}@test`,
+    status: 'confirmed',
+    removal: null,
+    start,
+    end: new Date(start.getTime() + 1800_000),
+    isAllDay: false,
+    startDate: null,
+    endDate: null,
+    busy: true,
+    title: id,
+    description: null,
+    location: null,
+    attendees: [],
+    organizerEmail: null,
+    recurringEventId: null,
+    recurring: false,
+    etag: '"1"',
+    updated: new Date().toISOString(),
+    sequence: 0,
+  };
+}
+
+/** Busy 30-minute events, 20 minutes apart, from tomorrow on. */
+function busyEvents(count: number): EventInput[] {
+  const start = Date.now() + 86_400_000;
+  return Array.from({ length: count }, (_, i) => ({
+    summary: `Paged ${i}`,
+    start: { dateTime: new Date(start + i * 20 * 60_000).toISOString() },
+    end: { dateTime: new Date(start + i * 20 * 60_000 + 30 * 60_000).toISOString() },
+  }));
+}
