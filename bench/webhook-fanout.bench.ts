@@ -149,7 +149,12 @@ export const webhookFanoutBench: Bench = {
         op: '>=',
         value: saturated.expected,
       });
-      report.details.steady = { rate: RATE, latencyMs: roundSummary(steady.summary), duplicates: steady.duplicates, unknownEventIds: steady.unknown };
+      report.details.steady = {
+        rate: RATE,
+        latencyMs: roundSummary(steady.summary),
+        duplicates: steady.duplicates,
+        unknownEventIds: steady.unknown,
+      };
       report.details.saturated = {
         inFlight: IN_FLIGHT,
         latencyMs: roundSummary(saturated.summary),
