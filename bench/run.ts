@@ -8,6 +8,7 @@ import pg from 'pg';
 import { type BenchApp, openDatabase, startBenchApp } from './support/bench-env.js';
 import type { Bench } from './support/bench.js';
 import { waitForQueueIdle } from './support/hosts.js';
+import { stopServiceProcesses } from './support/service-process.js';
 import { BenchReport, describeEnvironment, renderTable, writeResult } from './support/report.js';
 import { busyTimesBench } from './busy-times.bench.js';
 import { fullSyncBench, outlookFullSyncBench } from './full-sync.bench.js';
@@ -27,7 +28,7 @@ const BENCHES: Bench[] = [
   outlookFullSyncBench,
   busyTimesBench,
   webhookFanoutBench,
-  // Last: it fills the database with 2,000 users and 1,000,000 cached events, and reports the process's memory after the run.
+  // Last and longest: 2,000 users and 1,000,000 cached events against the service as its own process (its own database).
   scaleBench,
 ];
 
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
   const reports: BenchReport[] = [];
   let env: BenchApp | undefined;
   const stopEverything = async () => {
+    // A bench that timed out may have left a service process of its own running: it goes before the database.
+    await stopServiceProcesses().catch((error: unknown) => out(`  stopping service processes failed: ${String(error)}`));
     await env?.close().catch((error: unknown) => out(`  closing the app failed: ${String(error)}`));
     if (env && database.kind === 'embedded') await reportLeftoverConnections(database.url);
     await database.stop().catch((error: unknown) => out(`  stopping PostgreSQL failed: ${String(error)}`));

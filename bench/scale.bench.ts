@@ -4,23 +4,60 @@
  * cipher), selected calendars and the cache flag are written with SQL, and the cached events with
  * `generate_series`: the API path would take minutes for what is only set-up. The channels come
  * from the real `subscribe-calendars` task against the emulators, and every figure after that goes
- * through the application: busy times over HTTP's pipeline, the renewal sweep, the safety-net
- * resync sweep, pushes over two replicas on one PostgreSQL.
+ * through the service: busy times over HTTP, the renewal sweep, the safety-net resync sweep, pushes
+ * over two replicas on one PostgreSQL.
+ *
+ * What is measured is the service alone, as it is deployed: its own OS process, `node
+ * dist/src/main.js` (the production entry point), configured only through its environment (the run's
+ * keys and webhook tokens, the emulators' URLs, `NODE_EXTRA_CA_CERTS` holding the Graph emulator's CA,
+ * since the service has no setting for a CA of its own) and listening on 127.0.0.1. Its memory is
+ * read from outside, `/proc/<pid>/status`: VmRSS after the whole run (target < 300 MB) and VmHWM, the
+ * peak. The runner's own RSS (the bench, the in-process app of the other benches, idle here, and both
+ * emulators holding 2,000 accounts) is shown beside it for information only.
+ *
+ * The service gets a database of its own on the run's PostgreSQL server, created here, migrated by
+ * the service at its start and dropped at the end. The in-process app the runner started for every
+ * bench (`env.app`) stays on the run's database: its queue worker never sees this bench's jobs, so
+ * the work (and the memory it takes) is all the service process's. The replica of the two-replica
+ * section is a second process of the same entry point on the same database. From the in-process app
+ * only its `CredentialAuthFactory` is used, to seal the seeded credentials (pure crypto with the
+ * same ENCRYPTION_KEY the service opens them with), and `CachedBusyTimelinesReadModel`'s query is
+ * timed in the runner over its own connection (a diagnostic printed when busy times miss). Counters
+ * (sync runs, pushes by result) are scraped from each service's `/metrics`.
+ *
+ * The emulators stay in the runner, where the bench seeds them directly. A small probe loaded
+ * into the service with `node --import` (`support/service-probe.ts`) meters its database statements
+ * during the subscribe and resync sweeps and reports its heap, over the IPC channel; when that channel
+ * closes (the runner ended, however it ended) the probe sends the service SIGTERM. The runner also
+ * stops every service it started at the bench's end and SIGKILLs any left at its exit. The services'
+ * logs (warn level, JSON) go to `bench/results/scale-service.log` and `scale-replica.log`.
  *
  * `SCALE_USERS` and `SCALE_EVENTS` shrink it for a quick look (e.g. 200 and 100000); the targets
  * are the issue's for the full size.
  */
-import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import pg from 'pg';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
+import type { MicrosoftGraphEmulator } from '../emulators/microsoft/microsoft-graph.emulator.js';
+import { freePort } from '../emulators/free-port.js';
+import type { AppConfig } from '../src/config/app-config.js';
+import { loadConfig } from '../src/config/load-config.js';
 import { CredentialAuthFactory } from '../src/modules/connections/index.js';
 import { CachedBusyTimelinesReadModel } from '../src/modules/sync/read-models/cached-busy-timelines.read-model.js';
 import type { Bench, BenchContext } from './support/bench.js';
-import { type BenchApp, sleep, startBenchApp } from './support/bench-env.js';
+import { type BenchApp, apiCaller, sleep } from './support/bench-env.js';
 import { CACHE_FLAG, runTask, todayUtc, waitForQueueIdle } from './support/hosts.js';
-import { intakeCounters } from './support/intake.js';
-import type { BenchReport } from './support/report.js';
+import { RESULTS_DIR, type BenchReport } from './support/report.js';
+import {
+  type ProcessMemory,
+  ServiceProcess,
+  benchDataSource,
+  createOwnDatabase,
+  scrapeIntakeCounters,
+} from './support/service-process.js';
 import { type Summary, median, round, roundSummary, summarize, timeSequential } from './support/stats.js';
 
 const USERS = positive('SCALE_USERS', 2000);
@@ -39,6 +76,16 @@ const REPLICA_PUSHES = Math.min(400, Math.floor((USERS * CALENDARS_PER_USER) / 2
 const WEBHOOK_PATH = '/api/webhooks/calendar-subscription/google_calendar';
 /** Linux's USER_HZ, the unit of the CPU times in /proc/<pid>/stat. */
 const CLOCK_TICKS = 100;
+/** The issue's memory target for the service process. */
+const RSS_TARGET_MB = 300;
+/**
+ * Diagnostics, off by default: extra node flags for the primary service process (e.g.
+ * `--max-semi-space-size=4`), and heap snapshots of the primary service written to bench/results
+ * when it is ready and after the memory figures (`--heapsnapshot-signal`). Figures measured with
+ * flags are marked in a note: production runs `node dist/src/main.js` without any.
+ */
+const SERVICE_NODE_ARGS = (process.env.SCALE_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const HEAP_SNAPSHOTS = process.env.SCALE_HEAP_SNAPSHOT === '1';
 
 function positive(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -67,128 +114,239 @@ interface ChannelRow {
   channelExpiration: Date | null;
 }
 
+/** What the bench works against: the service process, the bench's connection to its database, the runner's emulators. */
+interface ScaleEnv {
+  service: ServiceProcess;
+  baseUrl: string;
+  /** The service's configuration, as it loads it from `settings`. */
+  config: AppConfig;
+  /** The service's environment (a replica starts from the same one). */
+  settings: Readonly<Record<string, string>>;
+  /** The bench's own connection to the service's database (set-up, checks, waits), not the service's. */
+  dataSource: DataSource;
+  emulator: GoogleCalendarEmulator;
+  microsoft: MicrosoftGraphEmulator;
+  admin: BenchApp['admin'];
+}
+
+const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+
 export const scaleBench: Bench = {
   name: 'scale',
   description:
     `${USERS.toLocaleString('en-US')} users × ${CALENDARS_PER_USER} calendars (Google and Outlook), ` +
-    `${EVENTS.toLocaleString('en-US')} cached events: busy times, subscribe and renew, resync sweep, two replicas, memory`,
+    `${EVENTS.toLocaleString('en-US')} cached events against the service as its own process: busy times, subscribe and renew, ` +
+    `resync sweep, two replicas, the service's memory`,
   // Set-up, 6,000 channels and their catch-up syncs, a 6,000-calendar sweep: minutes, not the usual 2.
   timeoutMs: 15 * 60_000,
 
   async run({ env, log }: BenchContext, report: BenchReport): Promise<void> {
     const settings = { users: USERS, calendarsPerUser: CALENDARS_PER_USER, events: EVENTS, spreadDays: SPREAD_DAYS };
     report.details.settings = settings;
-    if (env.config.syncWindowDays < SPREAD_DAYS + 2) {
-      throw new Error(`SYNC_WINDOW_DAYS (${env.config.syncWindowDays}) is too short for events spread over ${SPREAD_DAYS} days`);
-    }
+    const runnerRssAtStart = process.memoryUsage().rss;
 
-    const rssAtStart = process.memoryUsage().rss;
-    // ---- set-up: accounts in the emulators, rows in SQL ----------------------------------------
-    let t0 = performance.now();
-    const population = await populate(env);
-    const setupSeconds = (performance.now() - t0) / 1000;
-    log(`${population.userIds.length} users, ${population.calendars.length} calendars set up in ${setupSeconds.toFixed(1)} s`);
-    report.add('set-up: users, credentials, calendars (SQL + emulators)', setupSeconds, 's');
-
-    // ---- subscribe-calendars for every calendar ------------------------------------------------
-    env.emulator.resetCalls();
-    env.microsoft.resetCalls();
-    const runsBefore = await intakeCounters(env);
-    t0 = performance.now();
-    const subscribeMeter = meterDatabase();
-    let subscribed: Record<string, number>;
+    const database = await createOwnDatabase(env.settings.DATABASE_URL, 'calsync_scale');
+    const workDir = mkdtempSync(join(tmpdir(), 'calsync-scale-'));
+    const services: ServiceProcess[] = [];
+    let dataSource: DataSource | undefined;
     try {
-      subscribed = await runTask(env, 'subscribe-calendars');
-    } finally {
-      subscribeMeter.stop();
-    }
-    const subscribeSeconds = (performance.now() - t0) / 1000;
-    log(`subscribe-calendars: ${JSON.stringify(subscribed)} in ${subscribeSeconds.toFixed(1)} s; waiting for the catch-up syncs`);
-    t0 = performance.now();
-    await waitForQueueIdle(env, 600_000);
-    const catchUpSeconds = (performance.now() - t0) / 1000;
-    const runsAfter = await intakeCounters(env);
-    const channels = await checkChannels(env, population);
-    log(`catch-up syncs drained in ${catchUpSeconds.toFixed(1)} s; ${JSON.stringify(channels)}`);
-    report.add(
-      `subscribe-calendars, ${population.calendars.length.toLocaleString('en-US')} calendars: time`,
-      subscribeSeconds,
-      's',
-      {
-        op: '<',
-        value: 60,
-      },
-    );
-    report.add('subscribe-calendars: channels opened', Number(subscribed.watched ?? Number.NaN), 'channels', {
-      op: '=',
-      value: population.calendars.length,
-    });
-    report.add('calendars with exactly one live channel (DB and emulators)', channels.exactlyOne, 'calendars', {
-      op: '=',
-      value: population.calendars.length,
-    });
-    report.add('then: catch-up syncs drained in', catchUpSeconds, 's');
-    const perCalendarMs = (1000 * subscribeSeconds) / population.calendars.length;
-    if (subscribeSeconds >= 60 || channels.exactlyOne !== population.calendars.length) {
-      report.note(
-        `subscribe-calendars: ${perCalendarMs.toFixed(1)} ms per calendar of wall time; database statements (the task's, ` +
-          `and the catch-up syncs running meanwhile) took ${(subscribeMeter.ms / population.calendars.length).toFixed(1)} ms ` +
-          `per calendar in all (${(subscribeMeter.statements / population.calendars.length).toFixed(1)} statements); the rest is ` +
-          `the provider calls (Google watch; Graph create, which validates the URL with the app first) and the Node process ` +
-          `that runs the app and both emulators`,
+      // The service trusts the Graph emulator's CA the way any Node process can: NODE_EXTRA_CA_CERTS, read at its start.
+      const caFile = join(workDir, 'graph-emulator-ca.pem');
+      writeFileSync(caFile, env.microsoft.caCertificate);
+      const port = await freePort();
+      const serviceSettings: Record<string, string> = {
+        ...env.settings,
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        APP_URL: `http://127.0.0.1:${port}`,
+        NODE_EXTRA_CA_CERTS: caFile,
+      };
+      const config = loadConfig(serviceSettings, { persistGeneratedSecrets: false });
+      if (config.syncWindowDays < SPREAD_DAYS + 2) {
+        throw new Error(`SYNC_WINDOW_DAYS (${config.syncWindowDays}) is too short for events spread over ${SPREAD_DAYS} days`);
+      }
+      const logFile = join(RESULTS_DIR, 'scale-service.log');
+      rmSync(logFile, { force: true });
+      const nodeArgs = [
+        ...SERVICE_NODE_ARGS,
+        ...(HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${RESULTS_DIR}`] : []),
+      ];
+      if (nodeArgs.length > 0) report.note(`diagnostic run: the service was started with node ${nodeArgs.join(' ')}`);
+      const service = new ServiceProcess('scale service', port, serviceSettings, logFile, nodeArgs);
+      services.push(service);
+      const bootMs = await service.start();
+      dataSource = await benchDataSource(database.url);
+      log(
+        `service: node dist/src/main.js, pid ${service.pid}, on ${service.url}, database ${database.name}, ready in ` +
+          `${(bootMs / 1000).toFixed(1)} s (migrations included); log: ${logFile}`,
       );
+      report.details.service = {
+        entry: 'node dist/src/main.js',
+        pid: service.pid,
+        database: database.name,
+        readyMs: Math.round(bootMs),
+        log: logFile,
+        nodeArgs,
+      };
+      const scale: ScaleEnv = {
+        service,
+        baseUrl: service.url,
+        config,
+        settings: serviceSettings,
+        dataSource,
+        emulator: env.emulator,
+        microsoft: env.microsoft,
+        admin: apiCaller(service.url, config.adminApiKey),
+      };
+      await measure(scale, env, services, log, report, runnerRssAtStart);
+    } finally {
+      for (const service of services) await service.stop();
+      await dataSource?.destroy().catch(() => undefined);
+      await database
+        .drop()
+        .catch((error: unknown) => report.note(`dropping the database ${database.name} failed: ${String(error)}`));
+      rmSync(workDir, { recursive: true, force: true });
     }
-    report.details.subscribe = {
-      summary: subscribed,
-      seconds: round(subscribeSeconds, 2),
-      msPerCalendar: round(perCalendarMs, 2),
-      databaseStatementsDuringTask: subscribeMeter.statements,
-      databaseMsDuringTask: round(subscribeMeter.ms, 0),
-      catchUpSeconds: round(catchUpSeconds, 2),
-      catchUpSyncRuns: runsAfter.syncRuns - runsBefore.syncRuns,
-      channels,
-      providerCalls: { google: tally(env.emulator.calls), microsoft: tally(env.microsoft.calls) },
-    };
+  },
+};
 
-    // ---- busy times: one user's events alone, then 1,000,000 ---------------------------------
-    const solo = population.userIds[0];
-    t0 = performance.now();
-    await seedCache(env, population.byUser.get(solo) ?? [], perCalendar(population.calendars.length));
-    let seedSeconds = (performance.now() - t0) / 1000;
-    const busyPath = busyTimesPath();
-    const alone = await measureBusyTimes(env, () => solo, population.byUser);
+async function measure(
+  scale: ScaleEnv,
+  env: BenchApp,
+  services: ServiceProcess[],
+  log: (line: string) => void,
+  report: BenchReport,
+  runnerRssAtStart: number,
+): Promise<void> {
+  const service = scale.service;
+  /** The service's RSS along the way (/proc), in the JSON. */
+  const memoryTimeline: Array<{ at: string; rssMb: number; peakMb: number; heapTotalMb: number; heapUsedMb: number }> = [];
+  const memoryAt = async (at: string) => {
+    const m = service.memory();
+    const { usage } = await service.memoryUsage();
+    memoryTimeline.push({
+      at,
+      rssMb: mb(m.rss),
+      peakMb: mb(m.peak),
+      heapTotalMb: mb(usage.heapTotal),
+      heapUsedMb: mb(usage.heapUsed),
+    });
+  };
+  await memoryAt('ready');
+  if (HEAP_SNAPSHOTS) log(`heap snapshot of the service when ready: ${await service.heapSnapshot(RESULTS_DIR)}`);
+
+  // ---- set-up: accounts in the emulators, rows in SQL ----------------------------------------
+  let t0 = performance.now();
+  const population = await populate(scale, env.app.get(CredentialAuthFactory));
+  const setupSeconds = (performance.now() - t0) / 1000;
+  log(`${population.userIds.length} users, ${population.calendars.length} calendars set up in ${setupSeconds.toFixed(1)} s`);
+  report.add('set-up: users, credentials, calendars (SQL + emulators)', setupSeconds, 's');
+
+  // ---- subscribe-calendars for every calendar ------------------------------------------------
+  scale.emulator.resetCalls();
+  scale.microsoft.resetCalls();
+  const runsBefore = await scrapeIntakeCounters(scale.baseUrl);
+  t0 = performance.now();
+  const subscribeMeter = await service.meterDatabase();
+  let subscribed: Record<string, number>;
+  let subscribeDb: { statements: number; ms: number };
+  try {
+    subscribed = await runTask(scale, 'subscribe-calendars');
+  } finally {
+    subscribeDb = await subscribeMeter.stop();
+  }
+  const subscribeSeconds = (performance.now() - t0) / 1000;
+  log(`subscribe-calendars: ${JSON.stringify(subscribed)} in ${subscribeSeconds.toFixed(1)} s; waiting for the catch-up syncs`);
+  t0 = performance.now();
+  await waitForQueueIdle(scale, 600_000);
+  const catchUpSeconds = (performance.now() - t0) / 1000;
+  const runsAfter = await scrapeIntakeCounters(scale.baseUrl);
+  const channels = await checkChannels(scale, population);
+  await memoryAt('subscribed');
+  log(`catch-up syncs drained in ${catchUpSeconds.toFixed(1)} s; ${JSON.stringify(channels)}`);
+  report.add(
+    `subscribe-calendars, ${population.calendars.length.toLocaleString('en-US')} calendars: time`,
+    subscribeSeconds,
+    's',
+    {
+      op: '<',
+      value: 60,
+    },
+  );
+  report.add('subscribe-calendars: channels opened', Number(subscribed.watched ?? Number.NaN), 'channels', {
+    op: '=',
+    value: population.calendars.length,
+  });
+  report.add('calendars with exactly one live channel (DB and emulators)', channels.exactlyOne, 'calendars', {
+    op: '=',
+    value: population.calendars.length,
+  });
+  report.add('then: catch-up syncs drained in', catchUpSeconds, 's');
+  const perCalendarMs = (1000 * subscribeSeconds) / population.calendars.length;
+  if (subscribeSeconds >= 60 || channels.exactlyOne !== population.calendars.length) {
+    report.note(
+      `subscribe-calendars: ${perCalendarMs.toFixed(1)} ms per calendar of wall time; database statements (the task's, ` +
+        `and the catch-up syncs running meanwhile) took ${(subscribeDb.ms / population.calendars.length).toFixed(1)} ms ` +
+        `per calendar in all (${(subscribeDb.statements / population.calendars.length).toFixed(1)} statements); the rest is ` +
+        `the provider calls (Google watch; Graph create, which validates the URL with the service first), the service ` +
+        `process and the emulators in the bench process, on the same cores`,
+    );
+  }
+  report.details.subscribe = {
+    summary: subscribed,
+    seconds: round(subscribeSeconds, 2),
+    msPerCalendar: round(perCalendarMs, 2),
+    databaseStatementsDuringTask: subscribeDb.statements,
+    databaseMsDuringTask: round(subscribeDb.ms, 0),
+    catchUpSeconds: round(catchUpSeconds, 2),
+    catchUpSyncRuns: runsAfter.syncRuns - runsBefore.syncRuns,
+    channels,
+    providerCalls: { google: tally(scale.emulator.calls), microsoft: tally(scale.microsoft.calls) },
+  };
+
+  // ---- busy times: one user's events alone, then 1,000,000 ---------------------------------
+  const solo = population.userIds[0];
+  t0 = performance.now();
+  await seedCache(scale, population.byUser.get(solo) ?? [], perCalendar(population.calendars.length));
+  let seedSeconds = (performance.now() - t0) / 1000;
+  const busyPath = busyTimesPath();
+  const busy = busyTimesClient(scale);
+  try {
+    const alone = await measureBusyTimes(scale, busy, () => solo, population.byUser);
     log(
       `busy times, 1 user's events in the cache: cold p50 ${alone.cold.p50.toFixed(2)} ms, warm p50 ${alone.warm.p50.toFixed(2)} ms`,
     );
     const others = population.calendars.filter((c) => c.userId !== solo);
     t0 = performance.now();
-    await seedCache(env, others, perCalendar(population.calendars.length), population.byUser.get(solo)?.length ?? 0);
+    await seedCache(scale, others, perCalendar(population.calendars.length), population.byUser.get(solo)?.length ?? 0);
     seedSeconds += (performance.now() - t0) / 1000;
-    await env.dataSource.query(`VACUUM ANALYZE "CalendarCacheEvent"`).catch(() => undefined);
+    await scale.dataSource.query(`VACUUM ANALYZE "CalendarCacheEvent"`).catch(() => undefined);
     const cachedRows = Number(
-      (await env.dataSource.query<Array<{ n: string }>>(`SELECT count(*)::text AS n FROM "CalendarCacheEvent"`))[0].n,
+      (await scale.dataSource.query<Array<{ n: string }>>(`SELECT count(*)::text AS n FROM "CalendarCacheEvent"`))[0].n,
     );
     log(`${cachedRows} cached events seeded in ${seedSeconds.toFixed(1)} s`);
     report.add('cached events in the database (SQL seed)', cachedRows, 'rows', { op: '>=', value: EVENTS });
     report.add('cached events: seed time (generate_series)', seedSeconds, 's', { op: '<', value: 60 });
     const random = () => population.userIds[Math.floor(Math.random() * population.userIds.length)];
-    const crowd = await measureBusyTimes(env, random, population.byUser);
-    const soloAgain = await measureBusyTimes(env, () => solo, population.byUser);
+    const crowd = await measureBusyTimes(scale, busy, random, population.byUser);
+    const soloAgain = await measureBusyTimes(scale, busy, () => solo, population.byUser);
+    await memoryAt('busy times');
     log(
       `busy times, a random user of ${population.userIds.length}: p50 ${crowd.cold.p50.toFixed(2)} ms p99 ${crowd.cold.p99.toFixed(2)} ms ` +
         `(1 user alone: p50 ${alone.cold.p50.toFixed(2)} ms p99 ${alone.cold.p99.toFixed(2)} ms)`,
     );
-    report.add(`busy times, a random user, ${cachedRows.toLocaleString('en-US')} events: p50`, crowd.cold.p50, 'ms', {
+    report.add(`busy times over HTTP, a random user, ${cachedRows.toLocaleString('en-US')} events: p50`, crowd.cold.p50, 'ms', {
       op: '<',
       value: 3,
     });
-    report.add('busy times, a random user: p99', crowd.cold.p99, 'ms', { op: '<', value: 10 });
-    report.add('busy times, 1 user, only its events cached: p50 (same query)', alone.cold.p50, 'ms');
-    report.add('busy times, 1 user, only its events cached: p99', alone.cold.p99, 'ms');
-    report.add('busy times, same user repeated (memoized), 1M rows / alone: p50', soloAgain.warm.p50, 'ms');
+    report.add('busy times over HTTP, a random user: p99', crowd.cold.p99, 'ms', { op: '<', value: 10 });
+    report.add('busy times over HTTP, 1 user, only its events cached: p50 (same query)', alone.cold.p50, 'ms');
+    report.add('busy times over HTTP, 1 user, only its events cached: p99', alone.cold.p99, 'ms');
+    report.add('busy times over HTTP, same user repeated (memoized), 1M rows / alone: p50', soloAgain.warm.p50, 'ms');
     report.add('busy times, random user, source cache', crowd.cacheAnswers, '%', { op: '=', value: 100 });
     report.details.busyTimes = {
       path: busyPath,
+      transport: 'HTTP/1.1 over loopback, one keep-alive connection, sequential requests',
       rangeDays: RANGE_DAYS,
       alone: describeBusy(alone),
       crowd: describeBusy(crowd),
@@ -198,8 +356,9 @@ export const scaleBench: Bench = {
     };
     if (crowd.cold.p99 >= 10 || crowd.cold.p50 >= 3) {
       // Where a cold request's time goes: the read model's one query (the calendars' merged
-      // timelines, as the request makes it) against the whole request.
-      const timelines = env.app.get(CachedBusyTimelinesReadModel);
+      // timelines, as the request makes it), timed here over the bench's own connection, against
+      // the whole request.
+      const timelines = new CachedBusyTimelinesReadModel(scale.dataSource);
       const from = Math.ceil(Date.now() / 3600_000) * 3600_000;
       const reads = summarize(
         await timeSequential(BUSY_REQUESTS, async () => {
@@ -207,122 +366,138 @@ export const scaleBench: Bench = {
           await timelines.read(ids, from, from + RANGE_DAYS * 86_400_000, 'UTC');
         }),
       );
-      const plan = await explainBusyRead(env, population.byUser.get(random()) ?? []);
+      const plan = await explainBusyRead(scale, population.byUser.get(random()) ?? []);
       report.note(
         `busy times missed: a random user's request p50 ${crowd.cold.p50.toFixed(2)} ms, of which the timeline query ` +
-          `(CachedBusyTimelinesReadModel, its 3 calendars over ${RANGE_DAYS} days, timed alone) p50 ${reads.p50.toFixed(2)} ms ` +
+          `(CachedBusyTimelinesReadModel, its 3 calendars over ${RANGE_DAYS} days, timed alone from the bench) p50 ${reads.p50.toFixed(2)} ms ` +
           `p99 ${reads.p99.toFixed(2)} ms; the same user's request answered from the memo p50 ${soloAgain.warm.p50.toFixed(2)} ms ` +
-          `(the pipeline, the calendars' row and the flags); the rows' plan: ${plan}`,
+          `(HTTP, the pipeline, the calendars' row and the flags); the rows' plan: ${plan}`,
       );
       report.details.busyTimes = { ...(report.details.busyTimes as object), timelineQueryMs: roundSummary(reads, 3) };
     }
-
-    // ---- renewal sweep: only the channels inside the window -----------------------------------
-    const renewal = await renewalSweep(env, population);
-    log(`renewal sweep: ${JSON.stringify(renewal.summary)} in ${renewal.seconds.toFixed(1)} s`);
-    report.add(`renewal sweep: channels renewed (${renewal.inWindow} inside the window)`, renewal.summary.renewed, 'channels', {
-      op: '=',
-      value: renewal.inWindow,
-    });
-    report.add('renewal sweep: channel calls (Google watch+stop, Graph PATCH)', renewal.providerCalls, 'calls', {
-      op: '=',
-      value: renewal.expectedCalls,
-    });
-    report.add('renewal sweep: channels outside the window left alone', renewal.untouchedOutside, 'channels', {
-      op: '=',
-      value: population.calendars.length - renewal.inWindow,
-    });
-    report.add('renewal sweep: time', renewal.seconds, 's');
-    report.details.renewal = renewal;
-
-    // ---- safety-net resync sweep ---------------------------------------------------------------
-    const sweep = await resyncSweep(env, population);
-    log(
-      `resync sweep: ${sweep.enqueued} calendars, enqueued in ${sweep.enqueueSeconds.toFixed(1)} s, drained in ${sweep.drainSeconds.toFixed(1)} s, ` +
-        `PostgreSQL CPU ${sweep.postgresCpuMsPerCalendar?.toFixed(2) ?? '?'} ms and statement round trips ${sweep.dbMsPerCalendar.toFixed(2)} ms per calendar`,
-    );
-    if (sweep.postgresCpuMsPerCalendar !== null) {
-      report.add('resync sweep: PostgreSQL CPU per calendar', sweep.postgresCpuMsPerCalendar, 'ms');
-    }
-    report.add('resync sweep: statement round trips per calendar (summed)', sweep.dbMsPerCalendar, 'ms');
-    report.add('resync sweep: database statements per calendar', sweep.statementsPerCalendar, 'statements');
-    report.add(`resync sweep: duration (enqueue + every sync)`, sweep.enqueueSeconds + sweep.drainSeconds, 's', {
-      op: '<',
-      value: RESYNC_INTERVAL_SECONDS,
-      label: `< ${RESYNC_INTERVAL_SECONDS} s interval`,
-    });
-    report.add('resync sweep: sync runs', sweep.syncRuns, 'runs', { op: '=', value: sweep.enqueued });
-    report.add('resync sweep: queue backlog before / after', sweep.backlogAfter, 'jobs', {
-      op: '<=',
-      value: sweep.backlogBefore,
-      label: `≤ before (${sweep.backlogBefore})`,
-    });
-    report.details.resync = sweep;
-    if (sweep.enqueueSeconds + sweep.drainSeconds >= RESYNC_INTERVAL_SECONDS || sweep.backlogAfter > sweep.backlogBefore) {
-      report.note(
-        `resync sweep does not keep up: ${sweep.postgresCpuMsPerCalendar?.toFixed(1) ?? '?'} ms of PostgreSQL CPU and ` +
-          `${sweep.dbMsPerCalendar.toFixed(1)} ms of summed statement round trips per calendar ` +
-          `(${sweep.statementsPerCalendar.toFixed(1)} statements), ${((1000 * sweep.drainSeconds) / Math.max(1, sweep.enqueued)).toFixed(1)} ms ` +
-          `of wall time per calendar with WORKER_CONCURRENCY ${env.config.workerConcurrency}`,
-      );
-    }
-
-    // ---- two replicas on one PostgreSQL ---------------------------------------------------------
-    const replicas = await twoReplicas(env, population, log);
-    report.add(`two replicas: pushes sent (${REPLICA_PUSHES} calendars, alternating)`, replicas.pushes, 'pushes');
-    report.add('two replicas: pushes accepted (both instances)', replicas.accepted, 'pushes', {
-      op: '=',
-      value: replicas.pushes,
-    });
-    report.add('two replicas: sync runs (both instances)', replicas.syncRuns, 'runs', { op: '=', value: replicas.pushes });
-    report.add('two replicas: changes applied to the cache', replicas.applied, 'events', { op: '=', value: replicas.pushes });
-    report.add('two replicas: calendars listed more than once', replicas.listedTwice, 'calendars', { op: '=', value: 0 });
-    report.details.replicas = replicas;
-
-    // ---- memory ------------------------------------------------------------------------------
-    const memory = process.memoryUsage();
-    const collected = collectGarbage() ? process.memoryUsage() : null;
-    const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
-    report.add('process RSS after the run (runner + app + both emulators)', mb(memory.rss), 'MB', { op: '<', value: 300 });
-    report.add('of which V8 heap used', mb(memory.heapUsed), 'MB');
-    if (collected) report.add('process RSS after a full garbage collection', mb(collected.rss), 'MB');
-    report.add('process RSS before the set-up (same process, after the other benches)', mb(rssAtStart), 'MB');
-    report.details.memoryMb = {
-      atStart: mb(rssAtStart),
-      rss: mb(memory.rss),
-      heapTotal: mb(memory.heapTotal),
-      heapUsed: mb(memory.heapUsed),
-      external: mb(memory.external),
-      arrayBuffers: mb(memory.arrayBuffers),
-      afterFullGc: collected && { rss: mb(collected.rss), heapUsed: mb(collected.heapUsed), external: mb(collected.external) },
-      includes:
-        'one Node process: the bench runner, the application (one instance; the replica is closed by then), the Google and ' +
-        'Graph emulators holding 2,000 accounts, 6,000 calendars and their channels and call logs',
-    };
-    report.note(
-      `RSS is the whole bench process: runner, app, and both emulators with ${population.calendars.length} calendars ` +
-        `and their call logs (heap used ${mb(memory.heapUsed)} MB, external ${mb(memory.external)} MB)`,
-    );
-
-    await cleanUp(env, population);
-  },
-};
-
-/**
- * A full garbage collection, so the memory figures after it show what is live rather than what V8
- * has not collected yet. `global.gc` exists only with --expose-gc; the flag can still be set at
- * run time, and a new context then sees `gc`. False when neither works.
- */
-function collectGarbage(): boolean {
-  try {
-    if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc');
-    const gc = (globalThis.gc ?? runInNewContext('gc')) as (() => void) | undefined;
-    if (typeof gc !== 'function') return false;
-    gc();
-    return true;
-  } catch {
-    return false;
+  } finally {
+    busy.close();
   }
+
+  // ---- renewal sweep: only the channels inside the window -----------------------------------
+  const renewal = await renewalSweep(scale, population);
+  await memoryAt('renewal sweep');
+  log(`renewal sweep: ${JSON.stringify(renewal.summary)} in ${renewal.seconds.toFixed(1)} s`);
+  report.add(`renewal sweep: channels renewed (${renewal.inWindow} inside the window)`, renewal.summary.renewed, 'channels', {
+    op: '=',
+    value: renewal.inWindow,
+  });
+  report.add('renewal sweep: channel calls (Google watch+stop, Graph PATCH)', renewal.providerCalls, 'calls', {
+    op: '=',
+    value: renewal.expectedCalls,
+  });
+  report.add('renewal sweep: channels outside the window left alone', renewal.untouchedOutside, 'channels', {
+    op: '=',
+    value: population.calendars.length - renewal.inWindow,
+  });
+  report.add('renewal sweep: time', renewal.seconds, 's');
+  report.details.renewal = renewal;
+
+  // ---- safety-net resync sweep ---------------------------------------------------------------
+  const sweep = await resyncSweep(scale, population);
+  await memoryAt('resync sweep');
+  log(
+    `resync sweep: ${sweep.enqueued} calendars, enqueued in ${sweep.enqueueSeconds.toFixed(1)} s, drained in ${sweep.drainSeconds.toFixed(1)} s, ` +
+      `PostgreSQL CPU ${sweep.postgresCpuMsPerCalendar?.toFixed(2) ?? '?'} ms and statement round trips ${sweep.dbMsPerCalendar.toFixed(2)} ms per calendar`,
+  );
+  if (sweep.postgresCpuMsPerCalendar !== null) {
+    report.add('resync sweep: PostgreSQL CPU per calendar', sweep.postgresCpuMsPerCalendar, 'ms');
+  }
+  report.add('resync sweep: statement round trips per calendar (summed)', sweep.dbMsPerCalendar, 'ms');
+  report.add('resync sweep: database statements per calendar', sweep.statementsPerCalendar, 'statements');
+  report.add(`resync sweep: duration (enqueue + every sync)`, sweep.enqueueSeconds + sweep.drainSeconds, 's', {
+    op: '<',
+    value: RESYNC_INTERVAL_SECONDS,
+    label: `< ${RESYNC_INTERVAL_SECONDS} s interval`,
+  });
+  report.add('resync sweep: sync runs', sweep.syncRuns, 'runs', { op: '=', value: sweep.enqueued });
+  report.add('resync sweep: queue backlog before / after', sweep.backlogAfter, 'jobs', {
+    op: '<=',
+    value: sweep.backlogBefore,
+    label: `≤ before (${sweep.backlogBefore})`,
+  });
+  report.details.resync = sweep;
+  if (sweep.enqueueSeconds + sweep.drainSeconds >= RESYNC_INTERVAL_SECONDS || sweep.backlogAfter > sweep.backlogBefore) {
+    report.note(
+      `resync sweep does not keep up: ${sweep.postgresCpuMsPerCalendar?.toFixed(1) ?? '?'} ms of PostgreSQL CPU and ` +
+        `${sweep.dbMsPerCalendar.toFixed(1)} ms of summed statement round trips per calendar ` +
+        `(${sweep.statementsPerCalendar.toFixed(1)} statements), ${((1000 * sweep.drainSeconds) / Math.max(1, sweep.enqueued)).toFixed(1)} ms ` +
+        `of wall time per calendar with WORKER_CONCURRENCY ${scale.config.workerConcurrency}`,
+    );
+  }
+
+  // ---- two replicas on one PostgreSQL ---------------------------------------------------------
+  const replicas = await twoReplicas(scale, population, services, log);
+  await memoryAt('two replicas');
+  report.add(`two replicas: pushes sent (${REPLICA_PUSHES} calendars, alternating)`, replicas.pushes, 'pushes');
+  report.add('two replicas: pushes accepted (both instances)', replicas.accepted, 'pushes', {
+    op: '=',
+    value: replicas.pushes,
+  });
+  report.add('two replicas: sync runs (both instances)', replicas.syncRuns, 'runs', { op: '=', value: replicas.pushes });
+  report.add('two replicas: changes applied to the cache', replicas.applied, 'events', { op: '=', value: replicas.pushes });
+  report.add('two replicas: calendars listed more than once', replicas.listedTwice, 'calendars', { op: '=', value: 0 });
+  report.details.replicas = replicas;
+
+  // ---- memory ------------------------------------------------------------------------------
+  // The service's RSS and peak from /proc first, untouched; then its heap from the probe, before
+  // and after a full garbage collection in it (what is live, against what V8 has not collected
+  // yet), and its RSS once more (V8 keeps the pages it freed for a while, so it hardly moves).
+  const after = service.memory();
+  const usage = await service.memoryUsage(true);
+  const afterGc: ProcessMemory | null = usage.afterGc ? service.memory() : null;
+  const runner = process.memoryUsage();
+  log(
+    `service (pid ${service.pid}) RSS after the run ${mb(after.rss)} MB, peak ${mb(after.peak)} MB, V8 heap used ` +
+      `${mb(usage.usage.heapUsed)} MB of ${mb(usage.usage.heapTotal)} MB` +
+      `${usage.afterGc ? ` (after a full GC ${mb(usage.afterGc.heapUsed)} MB)` : ''}; runner RSS ${mb(runner.rss)} MB`,
+  );
+  report.add('service RSS after the run (node dist/src/main.js alone)', mb(after.rss), 'MB', {
+    op: '<',
+    value: RSS_TARGET_MB,
+  });
+  report.add('service peak RSS over the run (VmHWM)', mb(after.peak), 'MB');
+  report.add('service RSS when ready (before the set-up)', memoryTimeline[0].rssMb, 'MB');
+  report.add('service V8 heap after the run: used (of its heapTotal)', mb(usage.usage.heapUsed), 'MB');
+  if (usage.afterGc) report.add('service V8 heap used after a full GC (live objects)', mb(usage.afterGc.heapUsed), 'MB');
+  report.add('runner process RSS after the run (bench, idle in-process app, both emulators)', mb(runner.rss), 'MB');
+  const breakdown = (u: NodeJS.MemoryUsage) => ({
+    rss: mb(u.rss),
+    heapTotal: mb(u.heapTotal),
+    heapUsed: mb(u.heapUsed),
+    external: mb(u.external),
+    arrayBuffers: mb(u.arrayBuffers),
+  });
+  report.details.serviceMemoryMb = {
+    process: 'node dist/src/main.js (the primary instance; its replica had stopped by then)',
+    rss: mb(after.rss),
+    peak: mb(after.peak),
+    rssAnonymous: mb(after.anonymous),
+    rssFile: mb(after.file),
+    usage: breakdown(usage.usage),
+    afterFullGc: usage.afterGc && { ...breakdown(usage.afterGc), procRss: afterGc && mb(afterGc.rss) },
+    timeline: memoryTimeline,
+  };
+  report.details.runnerMemoryMb = {
+    atStart: mb(runnerRssAtStart),
+    ...breakdown(runner),
+    includes:
+      'the bench runner, the in-process app of the other benches (idle during this bench) and the Google and Graph ' +
+      'emulators holding the scale accounts, calendars, channels and call logs',
+  };
+  if (HEAP_SNAPSHOTS) log(`heap snapshot of the service after the run: ${await service.heapSnapshot(RESULTS_DIR)}`);
+  report.note(
+    `service RSS is the service process alone (pid ${service.pid}, /proc VmRSS ${mb(after.rss)} MB: ${mb(after.anonymous)} MB ` +
+      `anonymous, ${mb(after.file)} MB file-backed; V8 heap ${mb(usage.usage.heapTotal)} MB, ${mb(usage.usage.heapUsed)} MB used` +
+      `${usage.afterGc ? `, ${mb(usage.afterGc.heapUsed)} MB of it live after a full GC` : ''}). What V8 has not collected yet ` +
+      `moves the figure with the moment of the read, up to the peak (${mb(after.peak)} MB). The runner's ` +
+      `${mb(runner.rss)} MB (the bench, the idle in-process app and both emulators) is not part of it`,
+  );
 }
 
 // ---- set-up ---------------------------------------------------------------------------------------
@@ -332,7 +507,7 @@ function collectGarbage(): boolean {
  * its primary one; then the users, credentials (sealed by the app for their row id), selected
  * calendars and the cache flag in four statements.
  */
-async function populate(env: BenchApp): Promise<Population> {
+async function populate(env: ScaleEnv, cipher: CredentialAuthFactory): Promise<Population> {
   const runId = `${process.pid}-${Date.now().toString(36)}`;
   const accounts: Array<{
     email: string;
@@ -355,7 +530,6 @@ async function populate(env: BenchApp): Promise<Population> {
       accounts.push({ email, provider: 'office365_calendar', ...tokensOf(account), calendars });
     }
   }
-  const cipher = env.app.get(CredentialAuthFactory);
   const expiresAt = Date.now() + 3600_000;
   const population: Population = { userIds: [], calendars: [], byUser: new Map() };
   await env.dataSource.transaction(async (manager) => {
@@ -430,7 +604,7 @@ function perCalendar(calendars: number): { base: number; extra: number } {
  * one more. In batches of 500 calendars: one statement each.
  */
 async function seedCache(
-  env: BenchApp,
+  env: ScaleEnv,
   calendars: ScaleCalendar[],
   share: { base: number; extra: number },
   offset = 0,
@@ -456,7 +630,7 @@ async function seedCache(
 // ---- subscribe ----------------------------------------------------------------------------------
 
 /** Per calendar: a live channel in the DB, and exactly one live channel (subscription) in its emulator, the same one. */
-async function checkChannels(env: BenchApp, population: Population) {
+async function checkChannels(env: ScaleEnv, population: Population) {
   const rows: ChannelRow[] = await env.dataSource.query(
     `SELECT "id", "channelId", "channelResourceId", "channelResourceUri", "channelExpiration" FROM "SelectedCalendar"
       WHERE "id" = ANY($1::int[])`,
@@ -509,33 +683,51 @@ function busyTimesPath(): string {
   return `start=${new Date(start).toISOString()}&end=${new Date(start + RANGE_DAYS * 86_400_000).toISOString()}`;
 }
 
+/** A GET client on one keep-alive loopback connection (node:http, no fetch machinery in the timed path). */
+interface BusyTimesClient {
+  get(path: string): Promise<{ status: number; body: string }>;
+  close(): void;
+}
+
+function busyTimesClient(env: ScaleEnv): BusyTimesClient {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers = { authorization: `Bearer ${env.config.apiKey}` };
+  return {
+    get: (path) =>
+      new Promise((resolve, reject) => {
+        const req = http.get(`${env.baseUrl}${path}`, { agent, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 /**
- * `GET /api/v1/users/:id/busy-times` through Fastify's inject (the whole Nest pipeline, no
- * socket), as the busy-times bench measures it. `cold`: `pick` chooses the user of each request;
- * when it is always the same user, that user's cache version moves before each request
- * (untimed), so every timed request reads its events from PostgreSQL, as a random user's does.
- * `warm`: the same request repeated, answered from the memo.
+ * `GET /api/v1/users/:id/busy-times` over HTTP to the service process (loopback, one keep-alive
+ * connection, one request at a time; the clock covers the request, the answer and its JSON parse).
+ * `cold`: `pick` chooses the user of each request; when it is always the same user, that user's
+ * cache version moves before each request (untimed), so every timed request reads its events from
+ * PostgreSQL, as a random user's does. `warm`: the same request repeated, answered from the memo.
  */
 async function measureBusyTimes(
-  env: BenchApp,
+  env: ScaleEnv,
+  client: BusyTimesClient,
   pick: () => number,
   byUser: Map<number, ScaleCalendar[]>,
 ): Promise<BusyMeasurement> {
-  const fastify = env.app.getHttpAdapter().getInstance();
-  const authorization = `Bearer ${env.config.apiKey}`;
   const query = busyTimesPath();
   let fromCache = 0;
   let answers = 0;
   const ask = async (userId: number) => {
-    const res = await fastify.inject({
-      method: 'GET',
-      url: `/api/v1/users/${userId}/busy-times?${query}`,
-      headers: { authorization },
-    });
-    if (res.statusCode !== 200)
-      throw new Error(`busy-times for user ${userId}: HTTP ${res.statusCode} ${res.body.slice(0, 300)}`);
+    const res = await client.get(`/api/v1/users/${userId}/busy-times?${query}`);
+    if (res.status !== 200) throw new Error(`busy-times for user ${userId}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
     answers += 1;
-    if ((res.json() as { source: string }).source === 'cache') fromCache += 1;
+    if ((JSON.parse(res.body) as { source: string }).source === 'cache') fromCache += 1;
   };
   const sameUser = pick() === pick() && pick() === pick();
   const bump = (userId: number) =>
@@ -572,7 +764,7 @@ function describeBusy(m: BusyMeasurement) {
 }
 
 /** The busy read's plan for one user's calendars, for the note when the target is missed. */
-async function explainBusyRead(env: BenchApp, calendars: ScaleCalendar[]): Promise<string> {
+async function explainBusyRead(env: ScaleEnv, calendars: ScaleCalendar[]): Promise<string> {
   const start = Date.now();
   const rows: Array<{ 'QUERY PLAN': string }> = await env.dataSource.query(
     `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
@@ -591,7 +783,7 @@ async function explainBusyRead(env: BenchApp, calendars: ScaleCalendar[]): Promi
  * it. Then the task runs: it must renew exactly those (Google: a new watch and a stop of the old
  * channel; Graph: a PATCH of the subscription) and leave every other channel as it was.
  */
-async function renewalSweep(env: BenchApp, population: Population) {
+async function renewalSweep(env: ScaleEnv, population: Population) {
   const subset = population.calendars.filter((_, i) => i % RENEW_EVERY === 0);
   const subsetIds = new Set(subset.map((c) => c.id));
   const before: ChannelRow[] = await env.dataSource.query(
@@ -653,11 +845,12 @@ async function renewalSweep(env: BenchApp, population: Population) {
 /**
  * `resync-calendars` over every calendar: it enqueues one keyed sync job per subscribed calendar;
  * the sweep is over when the queue is idle again. Database time is every statement's round trip
- * as the app's pg clients see it (TypeORM's pool and graphile-worker's), summed: pg_stat_statements
+ * as the service's pg clients see it (TypeORM's pool and graphile-worker's, metered inside the
+ * service process by the bench's probe), summed: pg_stat_statements
  * is not loaded on the embedded server. One sweep per RESYNC_INTERVAL_SECONDS keeps up when it
  * finishes well inside the interval and leaves no backlog behind.
  */
-async function resyncSweep(env: BenchApp, population: Population) {
+async function resyncSweep(env: ScaleEnv, population: Population) {
   const backlog = async () =>
     Number(
       (
@@ -667,9 +860,10 @@ async function resyncSweep(env: BenchApp, population: Population) {
       )[0].n,
     );
   const backlogBefore = await backlog();
-  const before = await intakeCounters(env);
+  const before = await scrapeIntakeCounters(env.baseUrl);
   const postgres = await postgresCpu(env);
-  const meter = meterDatabase();
+  const meter = await env.service.meterDatabase();
+  let db: { statements: number; ms: number };
   let enqueueSeconds: number;
   let drainSeconds: number;
   let result: Record<string, number>;
@@ -681,10 +875,10 @@ async function resyncSweep(env: BenchApp, population: Population) {
     await waitForQueueIdle(env, 600_000);
     drainSeconds = (performance.now() - t1) / 1000;
   } finally {
-    meter.stop();
+    db = await meter.stop();
   }
   const postgresMs = await postgres.stop();
-  const after = await intakeCounters(env);
+  const after = await scrapeIntakeCounters(env.baseUrl);
   const enqueued = Number(result.enqueued ?? 0);
   return {
     postgresCpuMs: postgresMs === null ? null : round(postgresMs, 0),
@@ -694,10 +888,10 @@ async function resyncSweep(env: BenchApp, population: Population) {
     enqueueSeconds: round(enqueueSeconds, 2),
     drainSeconds: round(drainSeconds, 2),
     syncRuns: after.syncRuns - before.syncRuns,
-    databaseStatements: meter.statements,
-    databaseMs: round(meter.ms, 0),
-    dbMsPerCalendar: enqueued ? meter.ms / enqueued : Number.NaN,
-    statementsPerCalendar: enqueued ? meter.statements / enqueued : Number.NaN,
+    databaseStatements: db.statements,
+    databaseMs: round(db.ms, 0),
+    dbMsPerCalendar: enqueued ? db.ms / enqueued : Number.NaN,
+    statementsPerCalendar: enqueued ? db.statements / enqueued : Number.NaN,
     intervalSeconds: RESYNC_INTERVAL_SECONDS,
     shareOfInterval: round((enqueueSeconds + drainSeconds) / RESYNC_INTERVAL_SECONDS, 3),
     backlogBefore,
@@ -711,7 +905,7 @@ async function resyncSweep(env: BenchApp, population: Population) {
  * that a statement's round trip also counts. Backends are sampled by pid before and after (the
  * pools keep theirs); one that ends in between is missed. Null where /proc is not readable.
  */
-async function postgresCpu(env: BenchApp): Promise<{ stop(): Promise<number | null> }> {
+async function postgresCpu(env: ScaleEnv): Promise<{ stop(): Promise<number | null> }> {
   const sample = async (): Promise<Map<number, number> | null> => {
     const rows: Array<{ pid: number }> = await env.dataSource.query(
       `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
@@ -741,55 +935,31 @@ async function postgresCpu(env: BenchApp): Promise<{ stop(): Promise<number | nu
   };
 }
 
-/**
- * Sums the time from each statement's send to its result over every pg client in the process
- * (TypeORM's pool and graphile-worker's use the same `pg` module) until `stop`.
- */
-function meterDatabase(): { statements: number; ms: number; stop(): void } {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  const meter = {
-    statements: 0,
-    ms: 0,
-    stop() {
-      proto.query = original;
-    },
-  };
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const started = performance.now();
-    const done = () => {
-      meter.statements += 1;
-      meter.ms += performance.now() - started;
-    };
-    const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      args[args.length - 1] = (...cb: unknown[]) => {
-        done();
-        return (last as (...a: unknown[]) => unknown)(...cb);
-      };
-      return original.apply(this, args);
-    }
-    const result = original.apply(this, args);
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(done, done);
-    }
-    return result;
-  };
-  return meter;
-}
-
 // ---- two replicas -----------------------------------------------------------------------------------
 
 /**
- * A second instance of the app on the same database (same keys and emulators, its own port and
- * queue worker). REPLICA_PUSHES Google calendars each get a new event in the emulator (silently),
- * then one push each, alternating between the two instances, 16 in flight. Each push must be
- * accepted by the instance it reached, lead to exactly one sync run (on either instance's worker),
- * one listing of that calendar, and the new event in the cache.
+ * A second service process on the same database: the same entry point and environment (keys,
+ * emulators, webhook tokens), its own port and queue worker, as a second replica behind a load
+ * balancer would run. REPLICA_PUSHES Google calendars each get a new event in the emulator
+ * (silently), then one push each, alternating between the two processes, 16 in flight. Each push
+ * must be accepted by the instance it reached, lead to exactly one sync run (on either instance's
+ * worker), one listing of that calendar, and the new event in the cache. The replica is stopped
+ * (SIGTERM) at the end; its RSS and peak at that moment are in the JSON.
  */
-async function twoReplicas(env: BenchApp, population: Population, log: (line: string) => void) {
-  const replica = await startBenchApp(env.settings.DATABASE_URL, { replicaOf: env });
+async function twoReplicas(env: ScaleEnv, population: Population, services: ServiceProcess[], log: (line: string) => void) {
+  const port = await freePort();
+  const logFile = join(RESULTS_DIR, 'scale-replica.log');
+  rmSync(logFile, { force: true });
+  const replica = new ServiceProcess(
+    'scale replica',
+    port,
+    { ...env.settings, PORT: String(port), APP_URL: `http://127.0.0.1:${port}` },
+    logFile,
+  );
+  services.push(replica);
   try {
+    const readyMs = await replica.start();
+    log(`replica: pid ${replica.pid} on ${replica.url}, ready in ${(readyMs / 1000).toFixed(1)} s`);
     const targets = population.calendars.filter((c) => c.provider === 'google_calendar').slice(0, REPLICA_PUSHES);
     const rows: ChannelRow[] = await env.dataSource.query(
       `SELECT "id", "channelId", "channelResourceId", "channelResourceUri" FROM "SelectedCalendar" WHERE "id" = ANY($1::int[])`,
@@ -807,8 +977,8 @@ async function twoReplicas(env: BenchApp, population: Population, log: (line: st
         },
       ]);
     }
-    const instances = [env, replica];
-    const before = await Promise.all(instances.map((i) => intakeCounters(i, 'google_calendar')));
+    const instances = [env.service, replica];
+    const before = await Promise.all(instances.map((i) => scrapeIntakeCounters(i.url, 'google_calendar')));
     env.emulator.resetCalls();
     let next = 0;
     let sent = 0;
@@ -818,7 +988,7 @@ async function twoReplicas(env: BenchApp, population: Population, log: (line: st
         const index = next++;
         const row = channelOf.get(targets[index].id);
         const target = instances[index % 2];
-        const res = await fetch(`${target.baseUrl}${WEBHOOK_PATH}`, {
+        const res = await fetch(`${target.url}${WEBHOOK_PATH}`, {
           method: 'POST',
           headers: {
             'x-goog-channel-id': row?.channelId ?? '',
@@ -838,7 +1008,7 @@ async function twoReplicas(env: BenchApp, population: Population, log: (line: st
     await waitForQueueIdle(env, 120_000);
     await sleep(200); // a debounced job enqueued at the very end is visible to the idle check by now; check again
     await waitForQueueIdle(env, 120_000);
-    const after = await Promise.all(instances.map((i) => intakeCounters(i, 'google_calendar')));
+    const after = await Promise.all(instances.map((i) => scrapeIntakeCounters(i.url, 'google_calendar')));
     const accepted = instances.reduce(
       (sum, _, k) => sum + ((after[k].pushes.accepted ?? 0) - (before[k].pushes.accepted ?? 0)),
       0,
@@ -864,22 +1034,15 @@ async function twoReplicas(env: BenchApp, population: Population, log: (line: st
       applied: Number(applied[0].n),
       listedTwice,
       calendarsNeverListed: targets.filter((c) => !listings.has(c.externalId)).length,
+      replicaMemoryMb: memoryMb(replica.memory()),
     };
     log(`two replicas: ${JSON.stringify(result)}`);
     return result;
   } finally {
-    await replica.close();
+    await replica.stop();
   }
 }
 
-// ---- clean-up ---------------------------------------------------------------------------------------
-
-/**
- * The users go with SQL, as they came (cascading to credentials, calendars and cached events);
- * their channels stay open in the emulators, which stop with the run.
- */
-async function cleanUp(env: BenchApp, population: Population): Promise<void> {
-  for (let from = 0; from < population.userIds.length; from += 500) {
-    await env.dataSource.query(`DELETE FROM "User" WHERE "id" = ANY($1::int[])`, [population.userIds.slice(from, from + 500)]);
-  }
+function memoryMb(m: ProcessMemory): { rss: number; peak: number } {
+  return { rss: mb(m.rss), peak: mb(m.peak) };
 }

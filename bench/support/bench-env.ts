@@ -134,26 +134,7 @@ export async function startBenchApp(databaseUrl: string, options: { replicaOf?: 
     app = await createApp(config, databaseUrl);
     await app.listen(port, '127.0.0.1');
     const started = app;
-    const call =
-      (key: string) =>
-      async <T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> => {
-        const res = await fetch(`${baseUrl}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${key}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await res.text();
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          // not JSON: keep the text
-        }
-        return { status: res.status, body: parsed as T };
-      };
+    const call = (key: string) => apiCaller(baseUrl, key);
     let closed = false;
     return {
       app: started,
@@ -180,6 +161,28 @@ export async function startBenchApp(databaseUrl: string, options: { replicaOf?: 
     await stopEmulators();
     throw error;
   }
+}
+
+/** Calls `baseUrl` with the bearer `key`, JSON in and out (the text when the answer is not JSON). */
+export function apiCaller(baseUrl: string, key: string) {
+  return async <T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as T };
+  };
 }
 
 /** Throws with the response when the status is not the expected one (set-up steps must not fail quietly). */

@@ -134,7 +134,7 @@ export async function setUserFlag(b: BenchApp, slug: string, userId: number, ena
   );
 }
 
-export async function runTask(b: BenchApp, task: string): Promise<Record<string, number>> {
+export async function runTask(b: Pick<BenchApp, 'admin'>, task: string): Promise<Record<string, number>> {
   const res = expectStatus(
     await b.admin<{ result: Record<string, number> }>('POST', `/api/v1/admin/tasks/${task}/run`),
     200,
@@ -147,7 +147,7 @@ export async function runTask(b: BenchApp, task: string): Promise<Record<string,
  * Waits until no job is waiting, running or retrying and every recorded external change was
  * applied to its booking (bounded; throws on timeout).
  */
-export async function waitForQueueIdle(b: BenchApp, timeoutMs = 20_000): Promise<void> {
+export async function waitForQueueIdle(b: Pick<BenchApp, 'dataSource'>, timeoutMs = 20_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const rows: Array<{ jobs: string; changes: string }> = await b.dataSource.query(
