@@ -1,4 +1,4 @@
-import { BusyMemo, clipTimeline, mergeTimelines, renderClipped } from './busy-memo.js';
+import { BusyMemo, clipPacked, clipTimeline, mergeTimelines, renderClipped } from './busy-memo.js';
 import { type Interval, mergeIntervals } from './intervals.js';
 
 /** Sorted, merged intervals packed the way the memo keeps them. */
@@ -105,5 +105,20 @@ describe('renderClipped', () => {
     expect(renderClipped(timeline, from, to)).toEqual(expected);
     // Formatted once, the same answer again.
     expect(renderClipped(timeline, from, to)).toEqual(expected);
+  });
+});
+
+describe('clipPacked', () => {
+  const timeline = Float64Array.from([10, 20, 30, 40, 50, 60]);
+
+  it('keeps the intervals inside the range, cutting the two at its ends', () => {
+    expect(Array.from(clipPacked(timeline, 15, 55))).toEqual([15, 20, 30, 40, 50, 55]);
+    expect(Array.from(clipPacked(timeline, 20, 50))).toEqual([30, 40]);
+    expect(Array.from(clipPacked(timeline, 0, 100))).toEqual([10, 20, 30, 40, 50, 60]);
+  });
+
+  it('is empty for a range between or beyond the intervals', () => {
+    expect(Array.from(clipPacked(timeline, 20, 30))).toEqual([]);
+    expect(Array.from(clipPacked(timeline, 60, 90))).toEqual([]);
   });
 });

@@ -49,6 +49,19 @@ export function clipTimeline(timeline: Float64Array, from: number, to: number): 
   return result;
 }
 
+/** The part of a timeline inside [from, to), as a timeline. */
+export function clipPacked(timeline: Float64Array, from: number, to: number): Float64Array {
+  const first = firstEndingAfter(timeline, from);
+  let last = first;
+  while (last < timeline.length / 2 && timeline[2 * last] < to) last++;
+  const out = timeline.slice(2 * first, 2 * last);
+  if (out.length > 0) {
+    out[0] = Math.max(out[0], from);
+    out[out.length - 1] = Math.min(out[out.length - 1], to);
+  }
+  return out;
+}
+
 /** One timeline out of several (each sorted and merged): overlapping and touching intervals joined. */
 export function mergeTimelines(parts: Float64Array[]): Float64Array {
   let merged: Float64Array = new Float64Array(0);
@@ -93,17 +106,18 @@ const formatted = new WeakMap<Float64Array, string[]>();
  * timeline are formatted once, only the two clipped ends of a range are new.
  */
 export function renderClipped(timeline: Float64Array, from: number, to: number): Array<{ start: string; end: string }> {
+  // Filled as ranges ask for them: a timeline spans the whole cached window, a range a part of it.
   let iso = formatted.get(timeline);
   if (!iso) {
-    iso = Array.from(timeline, (ms) => isoInstant(ms));
+    iso = new Array<string>(timeline.length);
     formatted.set(timeline, iso);
   }
   const count = timeline.length / 2;
   const result: Array<{ start: string; end: string }> = [];
   for (let i = firstEndingAfter(timeline, from); i < count && timeline[2 * i] < to; i++) {
     result.push({
-      start: timeline[2 * i] < from ? isoInstant(from) : iso[2 * i],
-      end: timeline[2 * i + 1] > to ? isoInstant(to) : iso[2 * i + 1],
+      start: timeline[2 * i] < from ? isoInstant(from) : (iso[2 * i] ??= isoInstant(timeline[2 * i])),
+      end: timeline[2 * i + 1] > to ? isoInstant(to) : (iso[2 * i + 1] ??= isoInstant(timeline[2 * i + 1])),
     });
   }
   return result;
