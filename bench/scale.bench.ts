@@ -15,8 +15,9 @@
  * peak. The runner's own RSS (the bench, the in-process app of the other benches, idle here, and both
  * emulators holding 2,000 accounts) is shown beside it for information only.
  *
- * The service gets a database of its own on the run's PostgreSQL server, created here, migrated by
- * the service at its start and dropped at the end. The in-process app the runner started for every
+ * The service gets a database of its own on the run's PostgreSQL server, created by
+ * `support/own-service.ts` (as for the full-sync benches), migrated by the service at its start and
+ * dropped at the end. The in-process app the runner started for every
  * bench (`env.app`) stays on the run's database: its queue worker never sees this bench's jobs, so
  * the work (and the memory it takes) is all the service process's. The replica of the two-replica
  * section is a second process of the same entry point on the same database. From the in-process app
@@ -36,28 +37,21 @@
  * are the issue's for the full size.
  */
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
 import type { MicrosoftGraphEmulator } from '../emulators/microsoft/microsoft-graph.emulator.js';
 import { freePort } from '../emulators/free-port.js';
 import type { AppConfig } from '../src/config/app-config.js';
-import { loadConfig } from '../src/config/load-config.js';
 import { CredentialAuthFactory } from '../src/modules/connections/index.js';
 import { CachedBusyTimelinesReadModel } from '../src/modules/sync/read-models/cached-busy-timelines.read-model.js';
 import type { Bench, BenchContext } from './support/bench.js';
-import { type BenchApp, apiCaller, sleep } from './support/bench-env.js';
+import { type BenchApp, sleep } from './support/bench-env.js';
 import { CACHE_FLAG, runTask, todayUtc, waitForQueueIdle } from './support/hosts.js';
 import { RESULTS_DIR, type BenchReport } from './support/report.js';
-import {
-  type ProcessMemory,
-  ServiceProcess,
-  benchDataSource,
-  createOwnDatabase,
-  scrapeIntakeCounters,
-} from './support/service-process.js';
+import { startOwnService } from './support/own-service.js';
+import { type ProcessMemory, ServiceProcess, postgresCpu, scrapeIntakeCounters } from './support/service-process.js';
 import { type Summary, median, round, roundSummary, summarize, timeSequential } from './support/stats.js';
 
 const USERS = positive('SCALE_USERS', 2000);
@@ -74,8 +68,6 @@ const RESYNC_INTERVAL_SECONDS = 900;
 /** Calendars pushed through two replicas (Google channels; every one a real change to pick up). */
 const REPLICA_PUSHES = Math.min(400, Math.floor((USERS * CALENDARS_PER_USER) / 2));
 const WEBHOOK_PATH = '/api/webhooks/calendar-subscription/google_calendar';
-/** Linux's USER_HZ, the unit of the CPU times in /proc/<pid>/stat. */
-const CLOCK_TICKS = 100;
 /** The issue's memory target for the service process. */
 const RSS_TARGET_MB = 300;
 /**
@@ -145,67 +137,54 @@ export const scaleBench: Bench = {
     report.details.settings = settings;
     const runnerRssAtStart = process.memoryUsage().rss;
 
-    const database = await createOwnDatabase(env.settings.DATABASE_URL, 'calsync_scale');
-    const workDir = mkdtempSync(join(tmpdir(), 'calsync-scale-'));
-    const services: ServiceProcess[] = [];
-    let dataSource: DataSource | undefined;
+    const logFile = join(RESULTS_DIR, 'scale-service.log');
+    rmSync(logFile, { force: true });
+    const nodeArgs = [
+      ...SERVICE_NODE_ARGS,
+      ...(HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${RESULTS_DIR}`] : []),
+    ];
+    if (nodeArgs.length > 0) report.note(`diagnostic run: the service was started with node ${nodeArgs.join(' ')}`);
+    const own = await startOwnService(env, {
+      name: 'scale service',
+      databasePrefix: 'calsync_scale',
+      logFile,
+      nodeArgs,
+      checkConfig(config) {
+        if (config.syncWindowDays < SPREAD_DAYS + 2) {
+          throw new Error(`SYNC_WINDOW_DAYS (${config.syncWindowDays}) is too short for events spread over ${SPREAD_DAYS} days`);
+        }
+      },
+      onDropError: (message) => report.note(message),
+    });
+    const { service, database } = own;
+    const services: ServiceProcess[] = [service];
     try {
-      // The service trusts the Graph emulator's CA the way any Node process can: NODE_EXTRA_CA_CERTS, read at its start.
-      const caFile = join(workDir, 'graph-emulator-ca.pem');
-      writeFileSync(caFile, env.microsoft.caCertificate);
-      const port = await freePort();
-      const serviceSettings: Record<string, string> = {
-        ...env.settings,
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        APP_URL: `http://127.0.0.1:${port}`,
-        NODE_EXTRA_CA_CERTS: caFile,
-      };
-      const config = loadConfig(serviceSettings, { persistGeneratedSecrets: false });
-      if (config.syncWindowDays < SPREAD_DAYS + 2) {
-        throw new Error(`SYNC_WINDOW_DAYS (${config.syncWindowDays}) is too short for events spread over ${SPREAD_DAYS} days`);
-      }
-      const logFile = join(RESULTS_DIR, 'scale-service.log');
-      rmSync(logFile, { force: true });
-      const nodeArgs = [
-        ...SERVICE_NODE_ARGS,
-        ...(HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${RESULTS_DIR}`] : []),
-      ];
-      if (nodeArgs.length > 0) report.note(`diagnostic run: the service was started with node ${nodeArgs.join(' ')}`);
-      const service = new ServiceProcess('scale service', port, serviceSettings, logFile, nodeArgs);
-      services.push(service);
-      const bootMs = await service.start();
-      dataSource = await benchDataSource(database.url);
       log(
         `service: node dist/src/main.js, pid ${service.pid}, on ${service.url}, database ${database.name}, ready in ` +
-          `${(bootMs / 1000).toFixed(1)} s (migrations included); log: ${logFile}`,
+          `${(own.readyMs / 1000).toFixed(1)} s (migrations included); log: ${logFile}`,
       );
       report.details.service = {
         entry: 'node dist/src/main.js',
         pid: service.pid,
         database: database.name,
-        readyMs: Math.round(bootMs),
+        readyMs: Math.round(own.readyMs),
         log: logFile,
         nodeArgs,
       };
       const scale: ScaleEnv = {
         service,
         baseUrl: service.url,
-        config,
-        settings: serviceSettings,
-        dataSource,
+        config: own.config,
+        settings: own.settings,
+        dataSource: own.dataSource,
         emulator: env.emulator,
         microsoft: env.microsoft,
-        admin: apiCaller(service.url, config.adminApiKey),
+        admin: own.client.admin,
       };
       await measure(scale, env, services, log, report, runnerRssAtStart);
     } finally {
-      for (const service of services) await service.stop();
-      await dataSource?.destroy().catch(() => undefined);
-      await database
-        .drop()
-        .catch((error: unknown) => report.note(`dropping the database ${database.name} failed: ${String(error)}`));
-      rmSync(workDir, { recursive: true, force: true });
+      for (const each of services) await each.stop();
+      await own.close();
     }
   },
 };
@@ -861,7 +840,7 @@ async function resyncSweep(env: ScaleEnv, population: Population) {
     );
   const backlogBefore = await backlog();
   const before = await scrapeIntakeCounters(env.baseUrl);
-  const postgres = await postgresCpu(env);
+  const postgres = await postgresCpu(env.dataSource);
   const meter = await env.service.meterDatabase();
   let db: { statements: number; ms: number };
   let enqueueSeconds: number;
@@ -896,42 +875,6 @@ async function resyncSweep(env: ScaleEnv, population: Population) {
     shareOfInterval: round((enqueueSeconds + drainSeconds) / RESYNC_INTERVAL_SECONDS, 3),
     backlogBefore,
     backlogAfter: await backlog(),
-  };
-}
-
-/**
- * CPU time of the database's backends (user + system, from /proc), when PostgreSQL runs on this
- * machine as the embedded server does: the work the statements cost PostgreSQL, without the waits
- * that a statement's round trip also counts. Backends are sampled by pid before and after (the
- * pools keep theirs); one that ends in between is missed. Null where /proc is not readable.
- */
-async function postgresCpu(env: ScaleEnv): Promise<{ stop(): Promise<number | null> }> {
-  const sample = async (): Promise<Map<number, number> | null> => {
-    const rows: Array<{ pid: number }> = await env.dataSource.query(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
-    );
-    const cpu = new Map<number, number>();
-    for (const { pid } of rows) {
-      try {
-        // A pid of a remote server's backend may be anything here: only PostgreSQL's own processes count.
-        if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
-      } catch {
-        // not on this machine, or gone
-      }
-    }
-    return cpu.size > 0 ? cpu : null;
-  };
-  const before = await sample();
-  return {
-    async stop() {
-      const after = await sample();
-      if (!before || !after) return null;
-      let ms = 0;
-      for (const [pid, value] of after) ms += value - (before.get(pid) ?? 0);
-      return ms;
-    },
   };
 }
 

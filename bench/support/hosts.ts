@@ -19,7 +19,11 @@ export interface BenchHost {
 let counter = 0;
 
 /** A user with a Google account in the emulator, connected through the API (optionally with a destination calendar). */
-export async function createGoogleHost(b: BenchApp, label: string, options: { destination?: boolean } = {}): Promise<BenchHost> {
+export async function createGoogleHost(
+  b: Pick<BenchApp, 'emulator' | 'api'>,
+  label: string,
+  options: { destination?: boolean } = {},
+): Promise<BenchHost> {
   counter += 1;
   const email = `bench-${label}-${counter}-${process.pid}-${Date.now().toString(36)}@example.com`;
   const account = b.emulator.addAccount({ email });
@@ -53,7 +57,11 @@ export async function createGoogleHost(b: BenchApp, label: string, options: { de
  * `connectOutlookHost` in the tests); its default calendar, found through the app's calendar
  * listing, optionally becomes the destination calendar.
  */
-export async function createOutlookHost(b: BenchApp, label: string, options: { destination?: boolean } = {}): Promise<BenchHost> {
+export async function createOutlookHost(
+  b: Pick<BenchApp, 'microsoft' | 'api'>,
+  label: string,
+  options: { destination?: boolean } = {},
+): Promise<BenchHost> {
   counter += 1;
   const email = `bench-${label}-${counter}-${process.pid}-${Date.now().toString(36)}@example.com`;
   const account = b.microsoft.addAccount({ email });
@@ -103,7 +111,7 @@ export async function createOutlookHost(b: BenchApp, label: string, options: { d
 
 /** A host of either provider. */
 export function createHost(
-  b: BenchApp,
+  b: Pick<BenchApp, 'emulator' | 'microsoft' | 'api'>,
   provider: BenchProvider,
   label: string,
   options: { destination?: boolean } = {},
@@ -112,7 +120,7 @@ export function createHost(
 }
 
 /** Selects a calendar for busy times; returns the SelectedCalendar id. */
-export async function selectCalendar(b: BenchApp, host: BenchHost, externalId: string): Promise<number> {
+export async function selectCalendar(b: Pick<BenchApp, 'api'>, host: BenchHost, externalId: string): Promise<number> {
   const selected = expectStatus(
     await b.api<{ id: number }>('POST', `/api/v1/users/${host.userId}/selected-calendars`, {
       credentialId: host.credentialId,
@@ -125,12 +133,21 @@ export async function selectCalendar(b: BenchApp, host: BenchHost, externalId: s
 }
 
 /** Sets a flag for one user with the seed document's SQL (upserting, so it can also turn it off). */
-export async function setUserFlag(b: BenchApp, slug: string, userId: number, enabled = true): Promise<void> {
+export async function setUserFlag(b: Pick<BenchApp, 'dataSource'>, slug: string, userId: number, enabled = true): Promise<void> {
   await b.dataSource.query(
     `INSERT INTO "UserFeatures" ("userId", "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
      VALUES ($1, $2, $3, NOW(), 'bench', NOW())
      ON CONFLICT ("userId", "featureId") DO UPDATE SET "enabled" = EXCLUDED."enabled", "updatedAt" = NOW()`,
     [userId, slug, enabled],
+  );
+}
+
+/** Assigns a flag to one user through the admin API, as an operator would (the service drops its cached resolution at once). */
+export async function assignUserFlag(b: Pick<BenchApp, 'admin'>, slug: string, userId: number, enabled = true): Promise<void> {
+  expectStatus(
+    await b.admin('PUT', `/api/v1/admin/features/${slug}/users/${userId}`, { enabled }),
+    200,
+    `${enabled ? 'enable' : 'disable'} ${slug} for user ${userId}`,
   );
 }
 
@@ -163,7 +180,7 @@ export async function waitForQueueIdle(b: Pick<BenchApp, 'dataSource'>, timeoutM
 }
 
 /** Disconnects the account (its channels are stopped and its calendars and cached events go with it). */
-export async function removeHost(b: BenchApp, host: BenchHost): Promise<void> {
+export async function removeHost(b: Pick<BenchApp, 'api' | 'dataSource'>, host: BenchHost): Promise<void> {
   const res = await b.api('DELETE', `/api/v1/users/${host.userId}/credentials/${host.credentialId}`);
   if (res.status !== 204 && res.status !== 404) throw new Error(`remove host: HTTP ${res.status} ${JSON.stringify(res.body)}`);
   await waitForQueueIdle(b).catch(() => undefined);

@@ -1,8 +1,9 @@
 /**
  * The service under test as its own OS process: `node dist/src/main.js`, the entry point production
  * runs, configured only through its environment, on its own database, measured from outside
- * (`/proc/<pid>/status`, `/metrics`). Used by the scale bench, whose memory figure is the
- * service's alone.
+ * (`/proc/<pid>/status` and `/stat`, `/metrics`). Used through `own-service.ts` by the scale bench,
+ * whose memory figure is the service's alone, and the full-sync benches, whose sync runs are timed
+ * by the service's own histogram.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,11 @@ export class ServiceProcess {
     return { rss: kb('VmRSS'), peak: kb('VmHWM'), anonymous: kb('RssAnon'), file: kb('RssFile') };
   }
 
+  /** CPU time the process has used so far (user + system, from /proc/<pid>/stat; Linux), in ms. */
+  cpuMs(): number {
+    return procCpuMs(this.pid);
+  }
+
   /** The probe's `process.memoryUsage()` (and after a full GC, when asked). */
   memoryUsage(gc = false): Promise<ProbeMemory> {
     return this.ask({ op: 'memory', gc }) as Promise<ProbeMemory>;
@@ -288,6 +294,69 @@ async function ready(url: string): Promise<boolean> {
   }
 }
 
+// ---- CPU time from /proc ----------------------------------------------------------------------------
+
+/** Linux's USER_HZ, the unit of the CPU times in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+/** User + system CPU time of a process so far, in ms (throws where /proc/<pid>/stat cannot be read). */
+function procCpuMs(pid: number): number {
+  // The command name (in parentheses) may hold spaces: the fields are counted after it.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/**
+ * CPU time all the machine's cores have spent busy so far (every state of /proc/stat's `cpu` line
+ * but idle and iowait), in ms; null where /proc/stat cannot be read. Against the CPU of the
+ * processes a bench knows, it tells how much went to other work on the machine meanwhile.
+ */
+export function machineCpuMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const busy = fields.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
+    return (busy * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time of the database's backends (user + system, from /proc), when PostgreSQL runs on this
+ * machine as the embedded server does: the work the statements cost PostgreSQL, without the waits
+ * that a statement's round trip also counts. Backends are sampled by pid before and after (the
+ * pools keep theirs); one that ends in between is missed. Null where /proc is not readable.
+ */
+export async function postgresCpu(dataSource: DataSource): Promise<{ stop(): Promise<number | null> }> {
+  const sample = async (): Promise<Map<number, number> | null> => {
+    const rows: Array<{ pid: number }> = await dataSource.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
+    );
+    const cpu = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        // A pid of a remote server's backend may be anything here: only PostgreSQL's own processes count.
+        if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
+        cpu.set(pid, procCpuMs(pid));
+      } catch {
+        // not on this machine, or gone
+      }
+    }
+    return cpu.size > 0 ? cpu : null;
+  };
+  const before = await sample();
+  return {
+    async stop() {
+      const after = await sample();
+      if (!before || !after) return null;
+      let ms = 0;
+      for (const [pid, value] of after) ms += value - (before.get(pid) ?? 0);
+      return ms;
+    },
+  };
+}
+
 // ---- counters over /metrics ---------------------------------------------------------------------
 
 /**
@@ -313,4 +382,36 @@ export async function scrapeIntakeCounters(
     else pushes[labels.result] = (pushes[labels.result] ?? 0) + value;
   }
   return { syncRuns, pushes };
+}
+
+/** One sample of the service's `/metrics` (Prometheus text format): `name{labels} value`. */
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Every sample the service exports at `/metrics` (METRICS_AUTH=none). */
+export async function scrapeMetrics(baseUrl: string): Promise<MetricSample[]> {
+  const res = await fetch(`${baseUrl}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status} ${text.slice(0, 200)}`);
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The sum of the samples called `name` whose labels include `labels` (0 when there is none). */
+export function metricValue(samples: readonly MetricSample[], name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const sample of samples) {
+    if (sample.name !== name) continue;
+    if (Object.entries(labels).every(([key, value]) => sample.labels[key] === value)) total += sample.value;
+  }
+  return total;
 }
