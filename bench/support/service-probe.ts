@@ -7,7 +7,12 @@
  *   process's `pg` clients see it (TypeORM's pool and graphile-worker's use the one `pg` module),
  *   counted and summed; `pg.Client.prototype.query` is wrapped only in between;
  * - `memory`: `process.memoryUsage()`, and with `gc: true` once more after a full garbage
- *   collection (`--expose-gc` set at run time, `gc` taken from a new context).
+ *   collection (`--expose-gc` set at run time, `gc` taken from a new context);
+ * - `watch` / `watched`: `watch` arms a watch for the next observation of the histogram called
+ *   `metric` (prom-client's `Histogram.prototype.observeWithoutExemplar`, wrapped when this file
+ *   loads, before the service makes its histograms; the wrapper does nothing more than a property
+ *   check while no watch is armed); `watched` answers with that observation (its labels and value)
+ *   as soon as it has happened, so a bench learns when, say, a sync run ended without polling.
  *
  * When the channel closes (the bench process ended, however it ended), the service is sent
  * SIGTERM, so it shuts down as on a deployment's stop and no process outlives its bench.
@@ -15,11 +20,20 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
+import promClient from 'prom-client';
 
 export interface ProbeRequest {
   id: number;
-  op: 'meter-start' | 'meter-stop' | 'memory';
+  op: 'meter-start' | 'meter-stop' | 'memory' | 'watch' | 'watched';
   gc?: boolean;
+  /** For `watch`: the histogram's name, e.g. `calsync_sync_duration_seconds`. */
+  metric?: string;
+}
+
+export interface ProbeObservation {
+  metric: string;
+  labels: Record<string, string>;
+  value: number;
 }
 
 export interface ProbeMeter {
@@ -68,6 +82,35 @@ function stopMeter(): ProbeMeter {
   return result;
 }
 
+type Observe = (this: { name: string }, labels: unknown, value?: number) => void;
+const histogramProto = promClient.Histogram.prototype as unknown as { observeWithoutExemplar: Observe };
+const observe = histogramProto.observeWithoutExemplar;
+let watch: { metric: string; seen: ProbeObservation | null; notify: ((seen: ProbeObservation) => void) | null } | null = null;
+histogramProto.observeWithoutExemplar = function (this: { name: string }, labels: unknown, value?: number) {
+  observe.call(this, labels, value);
+  if (watch === null || watch.seen !== null || this.name !== watch.metric) return;
+  const plain = typeof labels === 'number';
+  watch.seen = {
+    metric: watch.metric,
+    labels: plain ? {} : Object.fromEntries(Object.entries(labels ?? {}).map(([k, v]) => [k, String(v)])),
+    value: plain ? labels : (value ?? Number.NaN),
+  };
+  watch.notify?.(watch.seen);
+};
+
+function watched(): Promise<ProbeObservation> {
+  const current = watch;
+  if (!current) return Promise.reject(new Error('no watch armed'));
+  return new Promise((resolve) => {
+    const done = (seen: ProbeObservation) => {
+      if (watch === current) watch = null;
+      resolve(seen);
+    };
+    if (current.seen) done(current.seen);
+    else current.notify = done;
+  });
+}
+
 function collectGarbage(): boolean {
   try {
     if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc');
@@ -92,18 +135,21 @@ function answer(request: ProbeRequest): unknown {
       const afterGc = request.gc && collectGarbage() ? process.memoryUsage() : null;
       return { usage, afterGc } satisfies ProbeMemory;
     }
+    case 'watch':
+      if (!request.metric) throw new Error('watch: no metric');
+      watch = { metric: request.metric, seen: null, notify: null };
+      return { armed: true };
+    case 'watched':
+      return watched();
   }
 }
 
 if (process.send) {
   process.on('message', (message: ProbeRequest) => {
-    let reply: unknown;
-    try {
-      reply = { id: message.id, result: answer(message) };
-    } catch (error) {
-      reply = { id: message.id, error: String(error) };
-    }
-    process.send?.(reply);
+    new Promise((resolve) => resolve(answer(message))).then(
+      (result) => process.send?.({ id: message.id, result }),
+      (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
+    );
   });
   process.once('disconnect', () => {
     process.kill(process.pid, 'SIGTERM');

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { sleep } from './bench-env.js';
-import type { ProbeMemory, ProbeMeter, ProbeRequest } from './service-probe.js';
+import type { ProbeMemory, ProbeMeter, ProbeObservation, ProbeRequest } from './service-probe.js';
 
 /** The repository root: the folder holding package.json and the built service, from here in dist/. */
 function repoRoot(): string {
@@ -218,6 +218,20 @@ export class ServiceProcess {
   }
 
   /**
+   * Arms a watch (in the probe) for the next observation of the service's histogram `metric`; the
+   * returned promise resolves with it (labels and value) as soon as the service has made it, or
+   * rejects after `timeoutMs`. Resolves once the watch is armed, so whatever the bench does next
+   * cannot be missed.
+   */
+  async watchHistogram(metric: string, timeoutMs = 60_000): Promise<{ observed: Promise<ProbeObservation> }> {
+    await this.ask({ op: 'watch', metric });
+    const observed = this.ask({ op: 'watched' }, timeoutMs) as Promise<ProbeObservation>;
+    // Awaited by the caller; not an unhandled rejection should the caller give up first.
+    observed.catch(() => undefined);
+    return { observed };
+  }
+
+  /**
    * A heap snapshot written by the service itself (it must have been started with
    * `--heapsnapshot-signal=SIGUSR2` and `--diagnostic-dir=<dir>`): resolves with its path once
    * written. The snapshot is written on the service's main thread, so the probe's answer after the
@@ -252,15 +266,15 @@ export class ServiceProcess {
     this.proc?.kill('SIGKILL');
   }
 
-  private ask(request: Omit<ProbeRequest, 'id'>): Promise<unknown> {
+  private ask(request: Omit<ProbeRequest, 'id'>, timeoutMs = 30_000): Promise<unknown> {
     const proc = this.proc;
     if (!proc?.connected) return Promise.reject(new Error(`service ${this.name} is not running`));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`service ${this.name}: no answer to ${request.op}`));
-      }, 30_000);
+        reject(new Error(`service ${this.name}: no answer to ${request.op} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
       this.pending.set(id, {
         resolve: (value) => {
           clearTimeout(timer);
