@@ -31,23 +31,54 @@ const userRead = (timeZone: string, versions: Record<number, string>): UserTimel
 });
 
 describe('BusyCacheReader with a prefetch', () => {
-  it('takes the calendars the prefetch read at their current versions, and reads only the others', async () => {
+  it('answers from the prefetch when it read every calendar at its current version, without memoizing the part', async () => {
     const { model, reads } = readModel(userRead('UTC', { 1: '7', 2: '3' }));
     const reader = new BusyCacheReader(model);
-    const prefetched = reader.prefetch(42, WINDOW);
+    const calendars = [
+      { id: 1, cacheVersion: '7' },
+      { id: 2, cacheVersion: '3' },
+    ];
+
+    const timeline = await reader.timeline(calendars, WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 500 }), {
+      start: 120,
+      end: 500,
+    });
+
+    expect(reads).toEqual([]);
+    expect(Array.from(timeline)).toEqual([120, 150, 200, 250]);
+    // The next request reads and memoizes the whole window.
+    expect(Array.from(await reader.timeline(calendars, WINDOW, 'UTC'))).toEqual([1, 7]);
+    expect(reads).toEqual([[1, 2]]);
+  });
+
+  it('reads the whole window as usual when a calendar changed after the prefetch read it', async () => {
+    const { model, reads } = readModel(userRead('UTC', { 1: '7', 2: '3' }));
+    const reader = new BusyCacheReader(model);
 
     const timeline = await reader.timeline(
       [
         { id: 1, cacheVersion: '7' },
-        { id: 2, cacheVersion: '4' }, // changed after the prefetch read it
+        { id: 2, cacheVersion: '4' },
       ],
-      { start: 0, end: 1000 },
+      WINDOW,
       'UTC',
-      prefetched,
+      reader.prefetch(42, WINDOW),
     );
 
-    expect(reads).toEqual([[2]]);
-    expect(Array.from(timeline)).toEqual([2, 7, 100, 150]);
+    expect(reads).toEqual([[1, 2]]);
+    expect(Array.from(timeline)).toEqual([1, 7]);
+  });
+
+  it('reads the whole window as usual when the prefetch does not span the range asked for', async () => {
+    const { model, reads } = readModel(userRead('UTC', { 1: '7' }));
+    const reader = new BusyCacheReader(model);
+
+    await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 100 }), {
+      start: 0,
+      end: 200,
+    });
+
+    expect(reads).toEqual([[1]]);
   });
 
   it('reads everything itself when the prefetch used another time zone', async () => {

@@ -9,8 +9,8 @@ export interface CachedCalendarRef {
   cacheVersion: string;
 }
 
-/** `BusyCacheReader.prefetch`'s read, started before the user's calendars are known. */
-export type PrefetchedTimelines = Promise<{ window: { start: number; end: number }; read: UserTimelines | null } | null>;
+/** `BusyCacheReader.prefetch`'s read of a range, started before the user's calendars are known. */
+export type PrefetchedTimelines = Promise<{ range: { start: number; end: number }; read: UserTimelines | null } | null>;
 
 /** How many users the reader remembers having served (about the memo's reach: past it, answers are rarely memoized). */
 const RECENT_USERS = 1000;
@@ -21,10 +21,11 @@ const RECENT_USERS = 1000;
  * sync module's `CachedBusyTimelinesReadModel`.
  *
  * For a user not served lately, whose answer is unlikely to be memoized, `prefetch` reads every
- * calendar's timeline beside the caller's read of the user's calendars and flags; `timeline` then
- * takes a calendar from it only when it was read at the calendar's current version and in the
- * same time zone (one statement read the events and the version, so a timeline never lands in
- * the memo under a version newer than its events), and reads anything else itself.
+ * calendar's timeline over the asked range only, beside the caller's read of the user's calendars
+ * and flags: one round trip's wait instead of two, and a third of the rows of a whole window.
+ * `timeline` answers from it when it holds every calendar not memoized at the calendar's current
+ * version and in the same time zone (one statement read the events and the version), without
+ * memoizing a part; otherwise it reads the whole window as usual.
  */
 @Injectable()
 export class BusyCacheReader {
@@ -34,10 +35,11 @@ export class BusyCacheReader {
   constructor(private readonly timelines: CachedBusyTimelinesReadModel) {}
 
   /**
-   * Starts reading the user's timelines over `window` when the user was not served lately; null
+   * Starts reading the user's timelines over `range` when the user was not served lately; null
    * otherwise. Never rejects: a failed prefetch is read again by `timeline`.
    */
-  prefetch(userId: number, window: { start: number; end: number }): PrefetchedTimelines | null {
+  prefetch(userId: number, range: { start: number; end: number }): PrefetchedTimelines | null {
+    if (range.start >= range.end) return null;
     if (this.recentUsers.has(userId)) {
       this.recentUsers.delete(userId);
       this.recentUsers.set(userId, true);
@@ -45,18 +47,22 @@ export class BusyCacheReader {
     }
     this.recentUsers.set(userId, true);
     if (this.recentUsers.size > RECENT_USERS) this.recentUsers.delete(this.recentUsers.keys().next().value as number);
-    return this.timelines.readForUser(userId, window.start, window.end).then(
-      (read) => ({ window, read }),
+    return this.timelines.readForUser(userId, range.start, range.end).then(
+      (read) => ({ range, read }),
       () => null,
     );
   }
 
-  /** The calendars' merged busy timeline over their cached window `covered` (epoch ms). */
+  /**
+   * The calendars' merged busy timeline over their cached window `covered` (epoch ms), or, when a
+   * prefetch answers, over `needed` (a part of `covered`) only.
+   */
   async timeline(
     calendars: CachedCalendarRef[],
     covered: { start: number; end: number },
     timeZone: string,
     prefetched?: PrefetchedTimelines | null,
+    needed: { start: number; end: number } = covered,
   ): Promise<Float64Array> {
     const keyOf = (set: CachedCalendarRef[]) =>
       BusyMemo.key({
@@ -66,47 +72,42 @@ export class BusyCacheReader {
         timeZone,
       });
     const setKey = keyOf(calendars);
-    let timeline = this.memo.get(setKey);
-    if (!timeline) {
-      const parts: Float64Array[] = [];
-      let missing: CachedCalendarRef[] = [];
-      for (const calendar of calendars) {
-        const own = calendars.length === 1 ? undefined : this.memo.get(keyOf([calendar]));
-        if (own) parts.push(own);
-        else missing.push(calendar);
-      }
-      const found = new Map<number, Float64Array>();
-      const early = missing.length > 0 && prefetched ? await prefetched : null;
-      if (
-        early?.read &&
-        early.read.timeZone === timeZone &&
-        early.window.start === covered.start &&
-        early.window.end >= covered.end
-      ) {
-        for (const calendar of missing) {
-          const read = early.read.calendars.get(calendar.id);
-          if (read && read.cacheVersion === calendar.cacheVersion) {
-            found.set(calendar.id, clipPacked(read.timeline, covered.start, covered.end));
-          }
-        }
-        missing = missing.filter((c) => !found.has(c.id));
-      }
-      if (missing.length > 0) {
-        const read = await this.timelines.read(
-          missing.map((c) => c.id),
-          covered.start,
-          covered.end,
-          timeZone,
-        );
-        for (const calendar of missing) found.set(calendar.id, read.get(calendar.id) ?? new Float64Array(0));
-      }
-      for (const [id, own] of found) {
-        if (calendars.length > 1) this.memo.set(keyOf([calendars.find((c) => c.id === id) as CachedCalendarRef]), own);
+    const memoized = this.memo.get(setKey);
+    if (memoized) return memoized;
+    const parts: Float64Array[] = [];
+    const missing: CachedCalendarRef[] = [];
+    for (const calendar of calendars) {
+      const own = calendars.length === 1 ? undefined : this.memo.get(keyOf([calendar]));
+      if (own) parts.push(own);
+      else missing.push(calendar);
+    }
+    const early = missing.length > 0 && prefetched ? await prefetched : null;
+    const fromPrefetch =
+      early?.read && early.read.timeZone === timeZone && early.range.start <= needed.start && early.range.end >= needed.end
+        ? missing.map((c) => {
+            const read = early.read?.calendars.get(c.id);
+            return read && read.cacheVersion === c.cacheVersion ? read.timeline : null;
+          })
+        : [];
+    if (missing.length > 0 && fromPrefetch.length === missing.length && fromPrefetch.every((t) => t !== null)) {
+      // A part of the window: answered, not memoized.
+      return clipPacked(mergeTimelines([...parts, ...(fromPrefetch as Float64Array[])]), needed.start, needed.end);
+    }
+    if (missing.length > 0) {
+      const read = await this.timelines.read(
+        missing.map((c) => c.id),
+        covered.start,
+        covered.end,
+        timeZone,
+      );
+      for (const calendar of missing) {
+        const own = read.get(calendar.id) ?? new Float64Array(0);
+        if (calendars.length > 1) this.memo.set(keyOf([calendar]), own);
         parts.push(own);
       }
-      timeline = mergeTimelines(parts);
-      this.memo.set(setKey, timeline);
     }
+    const timeline = mergeTimelines(parts);
+    this.memo.set(setKey, timeline);
     return timeline;
   }
 }

@@ -49,15 +49,15 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * 86_400_000) {
       throw new BusyRangeTooLongError(MAX_RANGE_DAYS);
     }
+    const from = start.getTime();
+    const to = end.getTime();
     const window = cacheWindow(this.config.syncWindowDays);
-    // A user not served lately: the cached timelines are read beside the calendars and flags.
-    const prefetched = this.cache.prefetch(userId, window);
+    // A user not served lately: the cached timelines of the range are read beside the calendars and flags.
+    const prefetched = this.cache.prefetch(userId, { start: Math.max(from, window.start), end: Math.min(to, window.end) });
     const [sources, cacheOn] = await Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
     // As `GetUserQuery` would answer.
     if (!sources) throw new UserNotFoundError(userId);
     const { timeZone, calendars } = sources;
-    const from = start.getTime();
-    const to = end.getTime();
     const now = Date.now();
 
     const cached: BusySourceCalendar[] = [];
@@ -87,7 +87,10 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
       const cachedFrom = Math.max(from, window.start);
       const cachedTo = Math.min(to, coveredTo);
       if (cachedFrom < cachedTo) {
-        const timeline = await this.cache.timeline(group, { start: window.start, end: coveredTo }, timeZone, prefetched);
+        const timeline = await this.cache.timeline(group, { start: window.start, end: coveredTo }, timeZone, prefetched, {
+          start: cachedFrom,
+          end: cachedTo,
+        });
         cachedParts.push({ timeline, from: cachedFrom, to: cachedTo });
         this.countSavedCalls(group);
       }
