@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { BusySources } from '../connections/read-models/busy-source-calendars.read-model.js';
 import { CachedBusyTimelinesReadModel, type UserTimelines } from '../sync/read-models/cached-busy-timelines.read-model.js';
 import { BusyMemo, clipPacked, mergeTimelines } from './domain/busy-memo.js';
 
@@ -9,8 +10,15 @@ export interface CachedCalendarRef {
   cacheVersion: string;
 }
 
-/** `BusyCacheReader.prefetch`'s read of a range, started before the user's calendars are known. */
-export type PrefetchedTimelines = Promise<{ range: { start: number; end: number }; read: UserTimelines | null } | null>;
+/**
+ * `BusyCacheReader.prefetch`'s read: the user's busy sources with their timelines over a range, in
+ * one statement; null when it failed (the caller reads the sources itself).
+ */
+export type PrefetchedTimelines = Promise<{
+  range: { start: number; end: number };
+  sources: BusySources | null;
+  read: UserTimelines | null;
+} | null>;
 
 /** How many users the reader remembers having served (about the memo's reach: past it, answers are rarely memoized). */
 const RECENT_USERS = 1000;
@@ -20,12 +28,12 @@ const RECENT_USERS = 1000;
  * calendar, so a change to one calendar re-reads only that calendar's events. Reads through the
  * sync module's `CachedBusyTimelinesReadModel`.
  *
- * For a user not served lately, whose answer is unlikely to be memoized, `prefetch` reads every
- * calendar's timeline over the asked range only, beside the caller's read of the user's calendars
- * and flags: one round trip's wait instead of two, and a third of the rows of a whole window.
- * `timeline` answers from it when it holds every calendar not memoized at the calendar's current
- * version and in the same time zone (one statement read the events and the version), without
- * memoizing a part; otherwise it reads the whole window as usual.
+ * For a user not served lately, whose answer is unlikely to be memoized, `prefetch` reads the
+ * user's busy sources and every one's timeline over the asked range only, in one statement (so
+ * in one snapshot), beside the flags: one round trip's wait instead of two in a row, and a third of
+ * the rows of a whole window. `timeline` answers from it when it holds every calendar not memoized
+ * at the calendar's current version and in the same time zone, without memoizing a part;
+ * otherwise it reads the whole window as usual.
  */
 @Injectable()
 export class BusyCacheReader {
@@ -35,8 +43,9 @@ export class BusyCacheReader {
   constructor(private readonly timelines: CachedBusyTimelinesReadModel) {}
 
   /**
-   * Starts reading the user's timelines over `range` when the user was not served lately; null
-   * otherwise. Never rejects: a failed prefetch is read again by `timeline`.
+   * Starts reading the user's busy sources with their timelines over `range` when the user was not
+   * served lately; null otherwise. Never rejects: after a failed prefetch the caller reads the
+   * sources and `timeline` the timelines, as for any other user.
    */
   prefetch(userId: number, range: { start: number; end: number }): PrefetchedTimelines | null {
     if (range.start >= range.end) return null;
@@ -48,7 +57,7 @@ export class BusyCacheReader {
     this.recentUsers.set(userId, true);
     if (this.recentUsers.size > RECENT_USERS) this.recentUsers.delete(this.recentUsers.keys().next().value as number);
     return this.timelines.readForUser(userId, range.start, range.end).then(
-      (read) => ({ range, read }),
+      ({ sources, timelines }) => ({ range, sources, read: timelines }),
       () => null,
     );
   }

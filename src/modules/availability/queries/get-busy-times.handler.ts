@@ -52,9 +52,14 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     const from = start.getTime();
     const to = end.getTime();
     const window = cacheWindow(this.config.syncWindowDays);
-    // A user not served lately: the cached timelines of the range are read beside the calendars and flags.
+    // A user not served lately: the calendars come with their cached timelines of the range, in one statement.
     const prefetched = this.cache.prefetch(userId, { start: Math.max(from, window.start), end: Math.min(to, window.end) });
-    const [sources, cacheOn] = await Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
+    const [sources, cacheOn] = await Promise.all([
+      prefetched
+        ? prefetched.then((early) => (early ? early.sources : this.sources.forUser(userId)))
+        : this.sources.forUser(userId),
+      this.flags.isEnabled(CACHE_FLAG, userId),
+    ]);
     // As `GetUserQuery` would answer.
     if (!sources) throw new UserNotFoundError(userId);
     const { timeZone, calendars } = sources;

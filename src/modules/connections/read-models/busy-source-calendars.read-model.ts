@@ -43,6 +43,27 @@ export interface BusySources {
 /** A row of the query: the user's time zone with one calendar, or with nulls (the LEFT JOIN's row for a user without any). */
 type Row = { userTimeZone: string } & (BusySourceCalendar | { id: null });
 
+/**
+ * The query's parts, for a read model that lists the same calendars with more of each in one
+ * statement (`CachedBusyTimelinesReadModel.readForUser` adds their cached timelines): the columns
+ * (User as `u`, SelectedCalendar as `sc`, Credential as `c`) and the FROM clause for user `$1`.
+ * Rows of `SELECT ${BUSY_SOURCES_COLUMNS} ${BUSY_SOURCES_FROM} ORDER BY sc."id"` go to `busySourcesOf`.
+ */
+export const BUSY_SOURCES_COLUMNS = `u."timeZone" AS "userTimeZone", sc."id", sc."credentialId", sc."externalId", sc."integration",
+       sc."cacheEnabled", sc."syncToken", sc."cacheCoveredUntil", sc."channelId", sc."channelExpiration", sc."syncedAt",
+       sc."cacheVersion"::text AS "cacheVersion", c."status" AS "credentialStatus"`;
+export const BUSY_SOURCES_FROM = `FROM "User" u
+  LEFT JOIN ("SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId")
+         ON sc."userId" = u."id" AND sc."busySource"
+ WHERE u."id" = $1`;
+
+/** The rows of the query (ordered by calendar id) as the user's busy sources; null for an unknown user (no row). */
+export function busySourcesOf(rows: readonly object[]): BusySources | null {
+  const typed = rows as Row[];
+  if (typed.length === 0) return null;
+  return { timeZone: typed[0].userTimeZone, calendars: typed.filter((r): r is Row & BusySourceCalendar => r.id !== null) };
+}
+
 @Injectable()
 export class BusySourceCalendarsReadModel {
   constructor(private readonly dataSource: DataSource) {}
@@ -51,17 +72,9 @@ export class BusySourceCalendarsReadModel {
   async forUser(userId: number): Promise<BusySources | null> {
     const rows: Row[] = await preparedQuery(
       this.dataSource,
-      `SELECT u."timeZone" AS "userTimeZone", sc."id", sc."credentialId", sc."externalId", sc."integration", sc."cacheEnabled",
-              sc."syncToken", sc."cacheCoveredUntil", sc."channelId", sc."channelExpiration", sc."syncedAt",
-              sc."cacheVersion"::text AS "cacheVersion", c."status" AS "credentialStatus"
-         FROM "User" u
-         LEFT JOIN ("SelectedCalendar" sc JOIN "Credential" c ON c."id" = sc."credentialId")
-                ON sc."userId" = u."id" AND sc."busySource"
-        WHERE u."id" = $1
-        ORDER BY sc."id"`,
+      `SELECT ${BUSY_SOURCES_COLUMNS} ${BUSY_SOURCES_FROM} ORDER BY sc."id"`,
       [userId],
     );
-    if (rows.length === 0) return null;
-    return { timeZone: rows[0].userTimeZone, calendars: rows.filter((r): r is Row & BusySourceCalendar => r.id !== null) };
+    return busySourcesOf(rows);
   }
 }

@@ -3,13 +3,19 @@
  * - Owner: sync (it owns CalendarCacheEvent and keeps it in step with the provider).
  * - Read by: availability (`BusyCacheReader`, behind GET busy-times): the hot read path.
  * - Reads: CalendarCacheEvent (sync) `selectedCalendarId`, `start`, `end`, `isAllDay`,
- *   `startDate`, `endDate`; SelectedCalendar (sync) `cacheVersion`; and for `readForUser`, which
- *   starts before the caller knows the user's calendars: User (accounts) `id`, `timeZone`,
- *   SelectedCalendar (connections: identity) `id`, `userId`, `busySource`.
+ *   `startDate`, `endDate`; SelectedCalendar `id`; and for `readForUser`, which lists the user's
+ *   calendars too, what `BusySourceCalendarsReadModel` (connections) reads, through its own columns
+ *   and FROM clause.
  */
 import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import {
+  BUSY_SOURCES_COLUMNS,
+  BUSY_SOURCES_FROM,
+  type BusySources,
+  busySourcesOf,
+} from '../../connections/read-models/busy-source-calendars.read-model.js';
 
 /**
  * The cached busy events of a calendar (`$calendar`) that overlap [$2, $3) (epoch ms), as one text
@@ -37,14 +43,15 @@ const CACHED_TIMELINES_SQL = `
    WHERE sc."id" = ANY($1::int[])`;
 
 /**
- * The busy-source calendars of user $1, in the user's time zone, each with the version of its
- * cached events read in the same statement (so in the same snapshot as the events).
+ * The busy-source calendars of user $1 as `BusySourceCalendarsReadModel` lists them (its columns
+ * and FROM clause), each with its cached timeline in the user's time zone: the calendars, their
+ * versions and their events read in one statement, so in one snapshot.
  */
 const USER_TIMELINES_SQL = `
-  SELECT sc."id", sc."cacheVersion"::text AS "cacheVersion", u."timeZone", ${spansOf('sc."id"', 'u."timeZone"')} AS spans
-    FROM "User" u
-    JOIN "SelectedCalendar" sc ON sc."userId" = u."id" AND sc."busySource"
-   WHERE u."id" = $1`;
+  SELECT ${BUSY_SOURCES_COLUMNS},
+         CASE WHEN sc."id" IS NOT NULL THEN ${spansOf('sc."id"', 'u."timeZone"')} END AS spans
+    ${BUSY_SOURCES_FROM}
+   ORDER BY sc."id"`;
 
 /** `readForUser`'s answer: the time zone it used, and each calendar's timeline under the version it was read at. */
 export interface UserTimelines {
@@ -73,23 +80,26 @@ export class CachedBusyTimelinesReadModel {
   }
 
   /**
-   * Every busy-source calendar of the user with its timeline over [from, to) in the user's time
-   * zone, for a caller that has not read the user's calendars yet (busy times of a user not asked
-   * about lately start this beside that read: one round trip's wait instead of two). Null for a
-   * user without such calendars.
+   * The user's busy sources (as `BusySourceCalendarsReadModel.forUser` answers) and each one's
+   * timeline over [from, to) in the user's time zone, in one statement: for busy times of a user not
+   * asked about lately, whose answer is not memoized, one round trip instead of two in a row.
+   * `sources` is null for an unknown user.
    */
-  async readForUser(userId: number, from: number, to: number): Promise<UserTimelines | null> {
-    const rows: Array<{ id: number; cacheVersion: string; timeZone: string; spans: string | null }> = await preparedQuery(
-      this.dataSource,
-      USER_TIMELINES_SQL,
-      [userId, from, to],
-    );
-    if (rows.length === 0) return null;
+  async readForUser(
+    userId: number,
+    from: number,
+    to: number,
+  ): Promise<{ sources: BusySources | null; timelines: UserTimelines | null }> {
+    const rows: Array<Record<string, unknown> & { id: number | null; cacheVersion: string; spans: string | null }> =
+      await preparedQuery(this.dataSource, USER_TIMELINES_SQL, [userId, from, to]);
+    const sources = busySourcesOf(rows);
+    if (!sources) return { sources: null, timelines: null };
     const calendars = new Map<number, { cacheVersion: string; timeline: Float64Array }>();
     for (const { id, cacheVersion, spans } of rows) {
+      if (id === null) continue;
       calendars.set(id, { cacheVersion, timeline: spans === null ? new Float64Array(0) : clipAndMerge(spans, from, to) });
     }
-    return { timeZone: rows[0].timeZone, calendars };
+    return { sources, timelines: { timeZone: sources.timeZone, calendars } };
   }
 }
 
