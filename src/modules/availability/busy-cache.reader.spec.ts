@@ -2,6 +2,7 @@ import type { CachedBusyTimelinesReadModel, UserTimelines } from '../sync/read-m
 import { BusyCacheReader } from './busy-cache.reader.js';
 
 const WINDOW = { start: 0, end: 1000 };
+const FLAG = 'calendar-subscription-cache';
 
 /** The read model as the reader uses it: what it was asked, and timelines made up per call. */
 function readModel(forUser: UserTimelines | null) {
@@ -14,7 +15,11 @@ function readModel(forUser: UserTimelines | null) {
     },
     readForUser: async () => {
       userReads += 1;
-      return { sources: forUser && { timeZone: forUser.timeZone, calendars: [] }, timelines: forUser };
+      return {
+        sources: forUser && { timeZone: forUser.timeZone, calendars: [] },
+        timelines: forUser,
+        flag: forUser && { userFlag: true, teamFlags: null, globalFlag: false },
+      };
     },
   };
   return { model: model as unknown as CachedBusyTimelinesReadModel, reads, userReads: () => userReads };
@@ -39,7 +44,7 @@ describe('BusyCacheReader with a prefetch', () => {
       { id: 2, cacheVersion: '3' },
     ];
 
-    const timeline = await reader.timeline(calendars, WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 500 }), {
+    const timeline = await reader.timeline(calendars, WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 500 }, FLAG), {
       start: 120,
       end: 500,
     });
@@ -62,7 +67,7 @@ describe('BusyCacheReader with a prefetch', () => {
       ],
       WINDOW,
       'UTC',
-      reader.prefetch(42, WINDOW),
+      reader.prefetch(42, WINDOW, FLAG),
     );
 
     expect(reads).toEqual([[1, 2]]);
@@ -73,7 +78,7 @@ describe('BusyCacheReader with a prefetch', () => {
     const { model, reads } = readModel(userRead('UTC', { 1: '7' }));
     const reader = new BusyCacheReader(model);
 
-    await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 100 }), {
+    await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, { start: 0, end: 100 }, FLAG), {
       start: 0,
       end: 200,
     });
@@ -85,7 +90,7 @@ describe('BusyCacheReader with a prefetch', () => {
     const { model, reads } = readModel(userRead('Europe/Berlin', { 1: '7' }));
     const reader = new BusyCacheReader(model);
 
-    const timeline = await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, WINDOW));
+    const timeline = await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, WINDOW, FLAG));
 
     expect(reads).toEqual([[1]]);
     expect(Array.from(timeline)).toEqual([1, 6]);
@@ -99,7 +104,7 @@ describe('BusyCacheReader with a prefetch', () => {
       [{ id: 3, cacheVersion: '1' }],
       { start: 0, end: 320 },
       'UTC',
-      reader.prefetch(42, WINDOW),
+      reader.prefetch(42, WINDOW, FLAG),
     );
 
     expect(reads).toEqual([]);
@@ -109,9 +114,9 @@ describe('BusyCacheReader with a prefetch', () => {
   it('prefetches for a user only when not served lately', async () => {
     const { model, userReads } = readModel(null);
     const reader = new BusyCacheReader(model);
-    expect(reader.prefetch(42, WINDOW)).not.toBeNull();
-    expect(reader.prefetch(42, WINDOW)).toBeNull();
-    expect(reader.prefetch(43, WINDOW)).not.toBeNull();
+    expect(reader.prefetch(42, WINDOW, FLAG)).not.toBeNull();
+    expect(reader.prefetch(42, WINDOW, FLAG)).toBeNull();
+    expect(reader.prefetch(43, WINDOW, FLAG)).not.toBeNull();
     await new Promise((r) => setImmediate(r));
     expect(userReads()).toBe(2);
   });
@@ -121,7 +126,7 @@ describe('BusyCacheReader with a prefetch', () => {
     (model as unknown as { readForUser: () => Promise<never> }).readForUser = () => Promise.reject(new Error('connection lost'));
     const reader = new BusyCacheReader(model);
 
-    const timeline = await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, WINDOW));
+    const timeline = await reader.timeline([{ id: 1, cacheVersion: '7' }], WINDOW, 'UTC', reader.prefetch(42, WINDOW, FLAG));
 
     expect(reads).toEqual([[1]]);
     expect(Array.from(timeline)).toEqual([1, 6]);

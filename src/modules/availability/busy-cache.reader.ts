@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BusySources } from '../connections/read-models/busy-source-calendars.read-model.js';
+import type { FlagInputRow } from '../feature-flags/index.js';
 import { CachedBusyTimelinesReadModel, type UserTimelines } from '../sync/read-models/cached-busy-timelines.read-model.js';
 import { BusyMemo, clipPacked, mergeTimelines } from './domain/busy-memo.js';
 
@@ -18,6 +19,8 @@ export type PrefetchedTimelines = Promise<{
   range: { start: number; end: number };
   sources: BusySources | null;
   read: UserTimelines | null;
+  /** The inputs of the flag asked for (`flagInputsSql`); null for an unknown user. */
+  flag: FlagInputRow | null;
 } | null>;
 
 /** How many users the reader remembers having served (about the memo's reach: past it, answers are rarely memoized). */
@@ -29,9 +32,9 @@ const RECENT_USERS = 1000;
  * sync module's `CachedBusyTimelinesReadModel`.
  *
  * For a user not served lately, whose answer is unlikely to be memoized, `prefetch` reads the
- * user's busy sources and every one's timeline over the asked range only, in one statement (so
- * in one snapshot), beside the flags: one round trip's wait instead of two in a row, and a third of
- * the rows of a whole window. `timeline` answers from it when it holds every calendar not memoized
+ * user's busy sources, every one's timeline over the asked range only and the cache flag's inputs,
+ * in one statement (so in one snapshot): one round trip instead of three, two of them in a row,
+ * and a third of the rows of a whole window. `timeline` answers from it when it holds every calendar not memoized
  * at the calendar's current version and in the same time zone, without memoizing a part;
  * otherwise it reads the whole window as usual.
  */
@@ -43,11 +46,11 @@ export class BusyCacheReader {
   constructor(private readonly timelines: CachedBusyTimelinesReadModel) {}
 
   /**
-   * Starts reading the user's busy sources with their timelines over `range` when the user was not
-   * served lately; null otherwise. Never rejects: after a failed prefetch the caller reads the
+   * Starts reading the user's busy sources with their timelines over `range`, and the inputs of
+   * flag `flag`, when the user was not served lately; null otherwise. Never rejects: after a failed prefetch the caller reads the
    * sources and `timeline` the timelines, as for any other user.
    */
-  prefetch(userId: number, range: { start: number; end: number }): PrefetchedTimelines | null {
+  prefetch(userId: number, range: { start: number; end: number }, flag: string): PrefetchedTimelines | null {
     if (range.start >= range.end) return null;
     if (this.recentUsers.has(userId)) {
       this.recentUsers.delete(userId);
@@ -56,8 +59,8 @@ export class BusyCacheReader {
     }
     this.recentUsers.set(userId, true);
     if (this.recentUsers.size > RECENT_USERS) this.recentUsers.delete(this.recentUsers.keys().next().value as number);
-    return this.timelines.readForUser(userId, range.start, range.end).then(
-      ({ sources, timelines }) => ({ range, sources, read: timelines }),
+    return this.timelines.readForUser(userId, range.start, range.end, flag).then(
+      ({ sources, timelines, flag: inputs }) => ({ range, sources, read: timelines, flag: inputs }),
       () => null,
     );
   }

@@ -26,10 +26,10 @@ export class FeatureFlagRepository {
 
   /** Flags by slug: after `afterSlug` (a page's cursor), at most `limit` of them. */
   list(page: { afterSlug?: string; limit?: number } = {}): Promise<FeatureEntity[]> {
-    return this.dataSource.query(
-      `SELECT * FROM "Feature" WHERE ($1::text IS NULL OR "slug" > $1) ORDER BY "slug" LIMIT $2`,
-      [page.afterSlug ?? null, page.limit ?? null],
-    );
+    return this.dataSource.query(`SELECT * FROM "Feature" WHERE ($1::text IS NULL OR "slug" > $1) ORDER BY "slug" LIMIT $2`, [
+      page.afterSlug ?? null,
+      page.limit ?? null,
+    ]);
   }
 
   async find(slug: string): Promise<FeatureEntity | null> {

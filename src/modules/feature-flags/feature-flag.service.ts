@@ -8,6 +8,27 @@ export const CACHE_FLAG = 'calendar-subscription-cache';
 export const SYNC_FLAG = 'calendar-subscription-sync';
 
 const TTL_MS = 2000;
+
+/** The columns `flagInputsSql` adds: what `resolveFlag` decides from. */
+export interface FlagInputRow {
+  userFlag: boolean | null;
+  teamFlags: boolean[] | null;
+  globalFlag: boolean | null;
+}
+
+/**
+ * The inputs of flag `slug` (an SQL expression: a parameter) for user `userId` (an SQL expression)
+ * as three columns, `"userFlag"`, `"teamFlags"` and `"globalFlag"` (`FlagInputRow`): for this
+ * service's query and for a statement of another module that needs a flag beside its own rows
+ * (busy times of a user not asked about lately read the cache flag with the calendars). The teams
+ * are the user's and their parents, from accounts' read model `USER_TEAM_ANCESTRY`.
+ */
+export function flagInputsSql(slug: string, userId: string): string {
+  return `(SELECT uf."enabled" FROM "UserFeatures" uf WHERE uf."userId" = ${userId} AND uf."featureId" = ${slug}) AS "userFlag",
+          (SELECT array_agg(tf."enabled") FROM ${USER_TEAM_ANCESTRY}(ARRAY[${userId}]) a
+             JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = ${slug}) AS "teamFlags",
+          (SELECT f."enabled" FROM "Feature" f WHERE f."slug" = ${slug}) AS "globalFlag"`;
+}
 const MAX_CACHED = 10_000;
 
 /**
@@ -42,28 +63,30 @@ export class FeatureFlagService {
     if (missing.length === 0) return result;
     // A prepared statement: it is on every busy-times request and every sync of a user not seen
     // within `TTL_MS`, and planning the ancestry's recursion cost about as much as running it.
-    const rows: Array<{ userId: number; userFlag: boolean | null; teamFlags: boolean[] | null; globalFlag: boolean | null }> =
-      await preparedQuery(
-        this.dataSource,
-        `WITH ancestry AS MATERIALIZED (SELECT "userId", "teamId" FROM ${USER_TEAM_ANCESTRY}($1::int[]))
-         SELECT u.id AS "userId",
-                (SELECT uf."enabled" FROM "UserFeatures" uf WHERE uf."userId" = u.id AND uf."featureId" = $2) AS "userFlag",
-                (SELECT array_agg(tf."enabled") FROM ancestry a
-                   JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = $2
-                  WHERE a."userId" = u.id) AS "teamFlags",
-                (SELECT f."enabled" FROM "Feature" f WHERE f."slug" = $2) AS "globalFlag"
-           FROM unnest($1::int[]) AS u(id)`,
-        [missing, slug],
-      );
+    const rows: Array<FlagInputRow & { userId: number }> = await preparedQuery(
+      this.dataSource,
+      `SELECT u.id AS "userId", ${flagInputsSql('$2', 'u.id')} FROM unnest($1::int[]) AS u(id)`,
+      [missing, slug],
+    );
     // Entries of users not asked about again are dropped once there are many (a random stream of
     // users must not grow this without bound).
     if (this.cache.size > MAX_CACHED) for (const [key, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(key);
-    for (const row of rows) {
-      const value = resolveFlag({ user: row.userFlag, teams: row.teamFlags ?? [], global: row.globalFlag });
-      this.cache.set(`${slug}:${row.userId}`, { at: now, value });
-      result.set(row.userId, value);
-    }
+    for (const row of rows) result.set(row.userId, this.remember(slug, row.userId, row, now));
     return result;
+  }
+
+  /**
+   * The flag for the user from inputs a caller's own statement read with `flagInputsSql` (one
+   * round trip for what it needed besides), kept as `resolve` keeps its answers.
+   */
+  resolveRead(slug: string, userId: number, row: FlagInputRow): FlagResolution {
+    return this.remember(slug, userId, row, Date.now());
+  }
+
+  private remember(slug: string, userId: number, row: FlagInputRow, now: number): FlagResolution {
+    const value = resolveFlag({ user: row.userFlag, teams: row.teamFlags ?? [], global: row.globalFlag });
+    this.cache.set(`${slug}:${userId}`, { at: now, value });
+    return value;
   }
 
   /** Called by the admin API after a change, so this instance sees it immediately. */

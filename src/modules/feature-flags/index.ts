@@ -6,7 +6,7 @@
  */
 export type { FlagReason, FlagResolution } from './domain/resolve-flag.js';
 export { FeatureFlagChanged, type FeatureFlagScope } from './events/feature-flag-changed.event.js';
-export { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from './feature-flag.service.js';
+export { CACHE_FLAG, FeatureFlagService, type FlagInputRow, flagInputsSql, SYNC_FLAG } from './feature-flag.service.js';
 export { AssignmentNotFoundError, FeatureExistsError, FeatureNotFoundError } from './feature-flags.errors.js';
 export { FeatureFlagsModule } from './feature-flags.module.js';
 export { ResolveFeatureQuery } from './queries/resolve-feature.query.js';

@@ -5,12 +5,13 @@ import { MetricsService } from '../../../infrastructure/metrics/metrics.service.
 import { UserNotFoundError } from '../../accounts/index.js';
 import {
   type BusySourceCalendar,
+  type BusySources,
   BusySourceCalendarsReadModel,
 } from '../../connections/read-models/busy-source-calendars.read-model.js';
 import { CACHE_FLAG, FeatureFlagService } from '../../feature-flags/index.js';
 import { cacheWindow } from '../../sync/index.js';
 import { BusyRangeTooLongError, CalendarCredentialRevokedError } from '../availability.errors.js';
-import { BusyCacheReader } from '../busy-cache.reader.js';
+import { BusyCacheReader, type PrefetchedTimelines } from '../busy-cache.reader.js';
 import { type CacheTrustConfig, isCacheTrusted, needsResync } from '../domain/cache-trust.js';
 import { type Interval, mergeIntervals, outside } from '../domain/intervals.js';
 import { isoInstant } from '../domain/iso-instant.js';
@@ -52,14 +53,13 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     const from = start.getTime();
     const to = end.getTime();
     const window = cacheWindow(this.config.syncWindowDays);
-    // A user not served lately: the calendars come with their cached timelines of the range, in one statement.
-    const prefetched = this.cache.prefetch(userId, { start: Math.max(from, window.start), end: Math.min(to, window.end) });
-    const [sources, cacheOn] = await Promise.all([
-      prefetched
-        ? prefetched.then((early) => (early ? early.sources : this.sources.forUser(userId)))
-        : this.sources.forUser(userId),
-      this.flags.isEnabled(CACHE_FLAG, userId),
-    ]);
+    // A user not served lately: the calendars, their cached timelines of the range and the flag in one statement.
+    const prefetched = this.cache.prefetch(
+      userId,
+      { start: Math.max(from, window.start), end: Math.min(to, window.end) },
+      CACHE_FLAG,
+    );
+    const [sources, cacheOn] = await this.sourcesAndFlag(userId, prefetched);
     // As `GetUserQuery` would answer.
     if (!sources) throw new UserNotFoundError(userId);
     const { timeZone, calendars } = sources;
@@ -123,6 +123,13 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
       source,
       busy: mergeIntervals(intervals, from, to).map((i) => ({ start: isoInstant(i.start), end: isoInstant(i.end) })),
     };
+  }
+
+  /** The user's busy sources and cache flag: from the prefetch when there is one, read side by side otherwise. */
+  private async sourcesAndFlag(userId: number, prefetched: PrefetchedTimelines | null): Promise<[BusySources | null, boolean]> {
+    const early = prefetched ? await prefetched : null;
+    if (early) return [early.sources, early.flag ? this.flags.resolveRead(CACHE_FLAG, userId, early.flag).enabled : false];
+    return Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
   }
 
   private countSavedCalls(calendars: BusySourceCalendar[]): void {

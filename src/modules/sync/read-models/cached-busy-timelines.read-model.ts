@@ -5,7 +5,7 @@
  * - Reads: CalendarCacheEvent (sync) `selectedCalendarId`, `start`, `end`, `isAllDay`,
  *   `startDate`, `endDate`; SelectedCalendar `id`; and for `readForUser`, which lists the user's
  *   calendars too, what `BusySourceCalendarsReadModel` (connections) reads, through its own columns
- *   and FROM clause.
+ *   and FROM clause, and a flag's inputs through feature-flags' `flagInputsSql`.
  */
 import { preparedQuery } from '../../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
@@ -16,6 +16,7 @@ import {
   type BusySources,
   busySourcesOf,
 } from '../../connections/read-models/busy-source-calendars.read-model.js';
+import { type FlagInputRow, flagInputsSql } from '../../feature-flags/index.js';
 
 /**
  * The cached busy events of a calendar (`$calendar`) that overlap [$2, $3) (epoch ms), as one text
@@ -44,14 +45,17 @@ const CACHED_TIMELINES_SQL = `
 
 /**
  * The busy-source calendars of user $1 as `BusySourceCalendarsReadModel` lists them (its columns
- * and FROM clause), each with its cached timeline in the user's time zone: the calendars, their
- * versions and their events read in one statement, so in one snapshot.
+ * and FROM clause), each with its cached timeline in the user's time zone, and the inputs of flag
+ * $4 for the user (feature-flags' `flagInputsSql`): the calendars, their versions, their events and
+ * the flag read in one statement, so in one snapshot.
  */
 const USER_TIMELINES_SQL = `
-  SELECT ${BUSY_SOURCES_COLUMNS},
-         CASE WHEN sc."id" IS NOT NULL THEN ${spansOf('sc."id"', 'u."timeZone"')} END AS spans
-    ${BUSY_SOURCES_FROM}
-   ORDER BY sc."id"`;
+  SELECT src.*, flag."userFlag", flag."teamFlags", flag."globalFlag"
+    FROM (SELECT ${BUSY_SOURCES_COLUMNS},
+                 CASE WHEN sc."id" IS NOT NULL THEN ${spansOf('sc."id"', 'u."timeZone"')} END AS spans
+            ${BUSY_SOURCES_FROM}) AS src
+   CROSS JOIN (SELECT ${flagInputsSql('$4', '$1::int')}) AS flag
+   ORDER BY src."id"`;
 
 /** `readForUser`'s answer: the time zone it used, and each calendar's timeline under the version it was read at. */
 export interface UserTimelines {
@@ -80,26 +84,31 @@ export class CachedBusyTimelinesReadModel {
   }
 
   /**
-   * The user's busy sources (as `BusySourceCalendarsReadModel.forUser` answers) and each one's
-   * timeline over [from, to) in the user's time zone, in one statement: for busy times of a user not
-   * asked about lately, whose answer is not memoized, one round trip instead of two in a row.
-   * `sources` is null for an unknown user.
+   * The user's busy sources (as `BusySourceCalendarsReadModel.forUser` answers), each one's
+   * timeline over [from, to) in the user's time zone, and the inputs of flag `flag` for the user,
+   * in one statement: for busy times of a user not asked about lately, whose answer is not
+   * memoized, one round trip instead of three. `sources` (and `flag`) are null for an unknown user.
    */
   async readForUser(
     userId: number,
     from: number,
     to: number,
-  ): Promise<{ sources: BusySources | null; timelines: UserTimelines | null }> {
-    const rows: Array<Record<string, unknown> & { id: number | null; cacheVersion: string; spans: string | null }> =
-      await preparedQuery(this.dataSource, USER_TIMELINES_SQL, [userId, from, to]);
+    flag: string,
+  ): Promise<{ sources: BusySources | null; timelines: UserTimelines | null; flag: FlagInputRow | null }> {
+    const rows: Array<FlagInputRow & { id: number | null; cacheVersion: string; spans: string | null }> = await preparedQuery(
+      this.dataSource,
+      USER_TIMELINES_SQL,
+      [userId, from, to, flag],
+    );
     const sources = busySourcesOf(rows);
-    if (!sources) return { sources: null, timelines: null };
+    if (!sources) return { sources: null, timelines: null, flag: null };
     const calendars = new Map<number, { cacheVersion: string; timeline: Float64Array }>();
     for (const { id, cacheVersion, spans } of rows) {
       if (id === null) continue;
       calendars.set(id, { cacheVersion, timeline: spans === null ? new Float64Array(0) : clipAndMerge(spans, from, to) });
     }
-    return { sources, timelines: { timeZone: sources.timeZone, calendars } };
+    const { userFlag, teamFlags, globalFlag } = rows[0];
+    return { sources, timelines: { timeZone: sources.timeZone, calendars }, flag: { userFlag, teamFlags, globalFlag } };
   }
 }
 
