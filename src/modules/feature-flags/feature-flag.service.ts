@@ -29,6 +29,8 @@ export function flagInputsSql(slug: string, userId: string): string {
              JOIN "TeamFeatures" tf ON tf."teamId" = a."teamId" AND tf."featureId" = ${slug}) AS "teamFlags",
           (SELECT f."enabled" FROM "Feature" f WHERE f."slug" = ${slug}) AS "globalFlag"`;
 }
+
+/** Past this many cached answers, the expired ones are dropped. */
 const MAX_CACHED = 10_000;
 
 /**
