@@ -1,12 +1,10 @@
 import { CalendarCacheRepository } from '../../src/modules/sync/calendar-cache.repository.js';
 import { SyncCalendarService } from '../../src/modules/sync/sync-calendar.service.js';
 import type { ExternalEvent } from '../../src/modules/providers/external-event.js';
-import type { EventInput } from '../../emulators/google/types.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
-import { type Host, connectGoogleHost } from '../support/fixtures.js';
-import { enableFlagForUser, waitForQueueIdle } from '../support/sync-helpers.js';
+import { busyEvents, cachedGoogleCalendar } from '../support/sync-helpers.js';
 
-const CACHE = 'calendar-subscription-cache';
+/** Google's page size as the adapter asks for it (maxResults). */
 const PAGE = 2500;
 
 /**
@@ -28,18 +26,6 @@ describe('the cache write path', () => {
   });
   afterEach(() => t.google.faults.clear());
 
-  async function cachedCalendar(seed: EventInput[]): Promise<{ host: Host; id: number }> {
-    const host = await connectGoogleHost(t, { destination: false });
-    t.google.seedEvents(host.calendarId, seed);
-    await enableFlagForUser(t, CACHE, host.userId);
-    const selected = await t.api
-      .post(`/api/v1/users/${host.userId}/selected-calendars`)
-      .send({ credentialId: host.credentialId, externalId: host.calendarId })
-      .expect(201);
-    await waitForQueueIdle(t);
-    return { host, id: selected.body.id };
-  }
-
   const cachedCount = async (id: number) =>
     Number(
       (await t.dataSource.query(`SELECT count(*)::int AS n FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]))[0]
@@ -49,7 +35,7 @@ describe('the cache write path', () => {
   it('stores each event as the provider listed it: instants to the millisecond, all-day dates, ids, etag, updated', async () => {
     const day = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
     const next = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10);
-    const { host, id } = await cachedCalendar([
+    const { host, id } = await cachedGoogleCalendar(t, [
       { summary: 'Timed', start: { dateTime: `${day}T09:15:00.250Z` }, end: { dateTime: `${day}T12:00:00.750+02:00` } },
       { summary: 'All day', start: { date: day }, end: { date: next } },
       {
@@ -103,7 +89,7 @@ describe('the cache write path', () => {
   });
 
   it('a calendar removed between two pages of its sync keeps no cached events', async () => {
-    const { host, id } = await cachedCalendar(busyEvents(PAGE + 10));
+    const { host, id } = await cachedGoogleCalendar(t, busyEvents(PAGE + 10));
     await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]);
     t.google.faults.slowNext({ operation: 'events.list', delayMs: 400, skip: 1 });
 
@@ -119,7 +105,7 @@ describe('the cache write path', () => {
   });
 
   it('removing a calendar waits for a page write in flight, then removes what that write committed', async () => {
-    const { host, id } = await cachedCalendar([]);
+    const { host, id } = await cachedGoogleCalendar(t, []);
     const cache = t.app.get(CalendarCacheRepository);
     const window = { start: new Date(Date.now() - 86_400_000), end: new Date(Date.now() + 90 * 86_400_000) };
     const runner = t.dataSource.createQueryRunner();
@@ -179,14 +165,4 @@ function event(id: string): ExternalEvent {
     updated: new Date().toISOString(),
     sequence: 0,
   };
-}
-
-/** Busy 30-minute events, 20 minutes apart, from tomorrow on. */
-function busyEvents(count: number): EventInput[] {
-  const start = Date.now() + 86_400_000;
-  return Array.from({ length: count }, (_, i) => ({
-    summary: `Paged ${i}`,
-    start: { dateTime: new Date(start + i * 20 * 60_000).toISOString() },
-    end: { dateTime: new Date(start + i * 20 * 60_000 + 30 * 60_000).toISOString() },
-  }));
 }

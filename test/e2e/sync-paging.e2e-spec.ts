@@ -1,10 +1,7 @@
 import { SyncCalendarService } from '../../src/modules/sync/sync-calendar.service.js';
-import type { EventInput } from '../../emulators/google/types.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
-import { connectGoogleHost } from '../support/fixtures.js';
-import { enableFlagForUser, waitForQueueIdle } from '../support/sync-helpers.js';
+import { busyEvents, cachedGoogleCalendar } from '../support/sync-helpers.js';
 
-const CACHE = 'calendar-subscription-cache';
 /** Google's page size as the adapter asks for it (maxResults). */
 const PAGE = 2500;
 
@@ -30,20 +27,11 @@ describe('a sync of several pages', () => {
 
   /** A Google calendar holding `count` busy events over the next weeks, selected with the cache flag on. */
   async function calendarWith(count: number): Promise<{ id: number; externalId: string }> {
-    const host = await connectGoogleHost(t, { destination: false });
-    t.google.seedEvents(host.calendarId, events(count));
-    await enableFlagForUser(t, CACHE, host.userId);
-    const selected = await t.api
-      .post(`/api/v1/users/${host.userId}/selected-calendars`)
-      .send({ credentialId: host.credentialId, externalId: host.calendarId })
-      .expect(201);
-    await waitForQueueIdle(t);
+    const { host, id } = await cachedGoogleCalendar(t, busyEvents(count));
     // As if selected a moment ago and never synced: no cursor, nothing cached.
-    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [selected.body.id]);
-    await t.dataSource.query(`UPDATE "SelectedCalendar" SET "syncToken" = NULL, "cacheEnabled" = false WHERE "id" = $1`, [
-      selected.body.id,
-    ]);
-    return { id: selected.body.id, externalId: host.calendarId };
+    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]);
+    await t.dataSource.query(`UPDATE "SelectedCalendar" SET "syncToken" = NULL, "cacheEnabled" = false WHERE "id" = $1`, [id]);
+    return { id, externalId: host.calendarId };
   }
 
   const state = async (id: number) => {
@@ -116,13 +104,3 @@ describe('a sync of several pages', () => {
     expect(after.syncToken).not.toBeNull();
   });
 });
-
-/** Busy 30-minute events, 20 minutes apart, from tomorrow on. */
-function events(count: number): EventInput[] {
-  const start = Date.now() + 86_400_000;
-  return Array.from({ length: count }, (_, i) => ({
-    summary: `Paged ${i}`,
-    start: { dateTime: new Date(start + i * 20 * 60_000).toISOString() },
-    end: { dateTime: new Date(start + i * 20 * 60_000 + 30 * 60_000).toISOString() },
-  }));
-}

@@ -1,6 +1,7 @@
 import type { TestApp } from './create-test-app.js';
 import { expectConsistently, expectEventually } from './expect-eventually.js';
-import { type Host, slot } from './fixtures.js';
+import type { EventInput } from '../../emulators/google/types.js';
+import { type Host, connectGoogleHost, slot } from './fixtures.js';
 
 /** Turns a flag on for one user the way the seed document does it: plain SQL. */
 export async function enableFlagForUser(t: TestApp, slug: string, userId: number, enabled = true): Promise<void> {
@@ -135,4 +136,30 @@ export async function settleNotifications(t: TestApp, quietMs = 150, timeoutMs =
       if (Date.now() >= deadline) throw error;
     }
   }
+}
+
+/** Busy 30-minute events, 20 minutes apart, from tomorrow on. */
+export function busyEvents(count: number): EventInput[] {
+  const start = Date.now() + 86_400_000;
+  return Array.from({ length: count }, (_, i) => ({
+    summary: `Paged ${i}`,
+    start: { dateTime: new Date(start + i * 20 * 60_000).toISOString() },
+    end: { dateTime: new Date(start + i * 20 * 60_000 + 30 * 60_000).toISOString() },
+  }));
+}
+
+/**
+ * A Google calendar holding `seed`, selected with the cache flag on for its owner (no destination
+ * calendar), once the jobs its selection started are done. `id` is the selected calendar's.
+ */
+export async function cachedGoogleCalendar(t: TestApp, seed: EventInput[]): Promise<{ host: Host; id: number }> {
+  const host = await connectGoogleHost(t, { destination: false });
+  t.google.seedEvents(host.calendarId, seed);
+  await enableFlagForUser(t, 'calendar-subscription-cache', host.userId);
+  const selected = await t.api
+    .post(`/api/v1/users/${host.userId}/selected-calendars`)
+    .send({ credentialId: host.credentialId, externalId: host.calendarId })
+    .expect(201);
+  await waitForQueueIdle(t);
+  return { host, id: selected.body.id };
 }

@@ -93,17 +93,17 @@ export class BusyCacheReader {
       if (own) parts.push(own);
       else missing.push(calendar);
     }
-    const early = missing.length > 0 && prefetched ? await prefetched : null;
-    const fromPrefetch =
-      early?.read && early.read.timeZone === timeZone && early.range.start <= needed.start && early.range.end >= needed.end
-        ? missing.map((c) => {
-            const read = early.read?.calendars.get(c.id);
-            return read && read.cacheVersion === c.cacheVersion ? read.timeline : null;
-          })
-        : [];
-    if (missing.length > 0 && fromPrefetch.length === missing.length && fromPrefetch.every((t) => t !== null)) {
-      // A part of the window: answered, not memoized.
-      return clipPacked(mergeTimelines([...parts, ...(fromPrefetch as Float64Array[])]), needed.start, needed.end);
+    if (missing.length > 0 && prefetched) {
+      const early = await prefetched;
+      const read = early?.read;
+      if (read && read.timeZone === timeZone && early.range.start <= needed.start && early.range.end >= needed.end) {
+        const own = missing.map((c) => read.calendars.get(c.id));
+        if (own.every((r, i) => r !== undefined && r.cacheVersion === missing[i].cacheVersion)) {
+          // A part of the window: answered, not memoized.
+          const timelines = own.map((r) => (r as { timeline: Float64Array }).timeline);
+          return clipPacked(mergeTimelines([...parts, ...timelines]), needed.start, needed.end);
+        }
+      }
     }
     if (missing.length > 0) {
       const read = await this.timelines.read(
