@@ -1,6 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { connectGoogleHost } from '../support/fixtures.js';
-import { enableFlagForUser, runTask } from '../support/sync-helpers.js';
+import { enableFlagForUser, runTask, waitForQueueIdle } from '../support/sync-helpers.js';
 
 /** The value of one series in a Prometheus text exposition, or undefined when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -73,6 +73,9 @@ describe('Operations endpoints and database compatibility', () => {
     const host = await connectGoogleHost(t);
     await enableFlagForUser(t, 'calendar-subscription-sync', host.userId);
     await runTask(t, 'subscribe-calendars');
+    const channel = t.google.liveChannels(host.calendarId)[0];
+    expect(await t.google.sendPush(channel.id, 'exists')).toBe(200);
+    await waitForQueueIdle(t);
     await t.api.get(`/api/v1/users/${host.userId}`).expect(200);
     await t.api.get('/api/v1/no-such-route/12345').expect(404);
     await t.api.get(`/api/v1/users/${host.userId}/busy-times?start=2030-01-07T00:00:00Z&end=2030-01-08T00:00:00Z`).expect(200);
@@ -110,6 +113,14 @@ describe('Operations endpoints and database compatibility', () => {
         status: '200',
       }),
     ).toBe(1);
+    // The webhook routes are Fastify's own (webhooks.controller.ts), timed like the rest.
+    expect(
+      sample(text, 'calsync_http_request_duration_seconds_count', {
+        route: '/api/webhooks/calendar-subscription/:provider',
+        method: 'POST',
+        status: '200',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     expect(
       sample(text, 'calsync_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }),
     ).toBeGreaterThanOrEqual(1);

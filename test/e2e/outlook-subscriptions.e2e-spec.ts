@@ -383,7 +383,16 @@ describe('Outlook subscriptions and Graph notification intake', () => {
     expect(itemNotObject.body.detail).toMatch(/not an object/);
     expect(await jobsSince(since)).toBe(0);
 
-    await t.http.post('/api/webhooks/calendar-subscription/yahoo_calendar').send({ value: [] }).expect(404);
+    const unknown = await t.http.post('/api/webhooks/calendar-subscription/yahoo_calendar').send({ value: [] }).expect(404);
+    // The webhook routes are plain Fastify routes (webhooks.controller.ts): their errors still come
+    // as the global filter's problem+json, under the request id the answer carries.
+    expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(unknown.body).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      detail: 'No provider "yahoo_calendar" in this deployment',
+      requestId: unknown.headers['x-request-id'],
+    });
     await t.http.post('/api/webhooks/calendar-subscription/yahoo_calendar/lifecycle').send({ value: [] }).expect(404);
     await t.http.post('/api/webhooks/calendar-subscription/yahoo_calendar?validationToken=abc').expect(404);
   });

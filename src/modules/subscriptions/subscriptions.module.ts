@@ -20,7 +20,7 @@ import { WebhooksController } from './webhooks.controller.js';
 
 @Module({
   imports: [ConnectionsModule, SyncModule, ProvidersModule],
-  controllers: [WebhooksController, AdminSyncController],
+  controllers: [AdminSyncController],
   providers: [
     ChannelManager,
     ChannelStore,
@@ -35,6 +35,7 @@ import { WebhooksController } from './webhooks.controller.js';
     RunTaskJob,
     StopChannelJob,
     SubscriptionsChangedHandler,
+    WebhooksController,
   ],
   exports: [TaskRunner],
 })
