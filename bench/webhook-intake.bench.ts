@@ -1,8 +1,9 @@
 /**
  * Webhook intake: Google pushes per second and their latency with 64 concurrent connections on
  * loopback, beside a bare Fastify route answering 200 in the same process (the ceiling this
- * machine allows), given an empty POST and given the same pushes as the intake. Pushes carry the headers of real subscribed channels, so every one is
- * verified, looked up and turned into a debounced sync job, and the jobs really run meanwhile.
+ * machine allows), given an empty POST and given the same pushes as the intake. Pushes carry the
+ * headers of real subscribed channels, so every one is verified, looked up and turned into a
+ * debounced sync job, and the jobs really run meanwhile.
  * Two shapes: every push for one calendar (the intake coalesces those into one enqueue in
  * flight) and pushes spread over 50 calendars (one enqueue per calendar in flight).
  */

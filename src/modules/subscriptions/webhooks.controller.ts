@@ -11,7 +11,7 @@ import {
 } from './commands/record-notification/record-notification.command.js';
 
 /** Where providers deliver: `POST …/:provider` (notifications) and `POST …/:provider/lifecycle` (Graph). */
-export const WEBHOOK_BASE_PATH = '/api/webhooks/calendar-subscription';
+const WEBHOOK_BASE_PATH = '/api/webhooks/calendar-subscription';
 
 /** The answer for a single notification's result, serialized once: pushes arrive by the thousand. */
 const SINGLE: Record<NotificationResult, string> = {
