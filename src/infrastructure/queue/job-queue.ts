@@ -18,6 +18,11 @@ export interface EnqueueOptions {
 export interface EnqueueResult {
   /** How long, from the database's point of view at insert, until the job may start (≥ 0). */
   msUntilRun: number;
+  /**
+   * How long the job has been due without starting (≥ 0): above zero only when the add found a job
+   * already waiting under its key whose run time has passed, i.e. the workers are behind.
+   */
+  overdueMs: number;
 }
 
 /**
@@ -55,8 +60,9 @@ export class JobQueue implements OnModuleDestroy {
   ): Promise<EnqueueResult> {
     if (typeof task !== 'string') return this.enqueueJob(task, payload, options, manager);
     const runner = manager ?? this.dataSource.manager;
-    const rows: Array<{ ms: number }> = await runner.query(
-      `SELECT GREATEST(0, extract(epoch FROM (j.run_at - now())) * 1000)::float8 AS ms
+    const rows: Array<{ ms: number; overdue: number }> = await runner.query(
+      `SELECT GREATEST(0, extract(epoch FROM (j.run_at - now())) * 1000)::float8 AS ms,
+              GREATEST(0, extract(epoch FROM (now() - j.run_at)) * 1000)::float8 AS overdue
          FROM graphile_worker.add_job(
            identifier => $1::text, payload => $2::json, queue_name => $3::text,
            run_at => now() + ($4::int * interval '1 millisecond'),
@@ -74,7 +80,7 @@ export class JobQueue implements OnModuleDestroy {
     );
     const msUntilRun = Number(rows[0]?.ms ?? 0);
     if (msUntilRun > 0) this.nudgeAfter(options.jobKey ?? `${task}:${Math.random()}`, msUntilRun);
-    return { msUntilRun };
+    return { msUntilRun, overdueMs: Number(rows[0]?.overdue ?? 0) };
   }
 
   /**

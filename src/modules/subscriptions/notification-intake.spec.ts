@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { EnqueueOptions, JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { NotificationIntake, PUSH_DEBOUNCE_MS, STORM_SYNC_SPACING_MS } from './notification-intake.js';
+import { NotificationIntake, PUSH_DEBOUNCE_MS, STORM_PUSHES, STORM_SYNC_SPACING_MS } from './notification-intake.js';
 import { ChannelStore } from './channel-store.js';
 
 /** A queue that behaves like graphile-worker's add_job for timing: the job may start `delayMs` after insert. */
@@ -9,7 +9,7 @@ function fakeQueue(roundTripMs: number) {
   const enqueue = async (_task: unknown, _payload: object, options: EnqueueOptions = {}) => {
     calls.push({ at: performance.now(), delayMs: options.delayMs ?? 0 });
     await new Promise((resolve) => setTimeout(resolve, roundTripMs));
-    return { msUntilRun: Math.max(0, (options.delayMs ?? 0) - roundTripMs) };
+    return { msUntilRun: Math.max(0, (options.delayMs ?? 0) - roundTripMs), overdueMs: 0 };
   };
   const queue = { enqueue, enqueueJob: enqueue };
   return { queue: queue as unknown as JobQueue, calls };
@@ -110,18 +110,18 @@ describe('NotificationIntake coalescing', () => {
  */
 function keyedQueue(roundTripMs: number, pickUpMs: number) {
   const waiting = new Map<string, { createdAt: number; runAt: number }>();
-  const jobs: Array<{ createdAt: number; startedAt: number }> = [];
-  const adds: number[] = [];
+  const jobs: Array<{ key: string; createdAt: number; startedAt: number }> = [];
+  const adds: Array<{ at: number; key: string; delayMs: number }> = [];
   const startDue = (now: number) => {
     for (const [key, job] of waiting) {
       if (job.runAt + pickUpMs <= now) {
-        jobs.push({ createdAt: job.createdAt, startedAt: job.runAt + pickUpMs });
+        jobs.push({ key, createdAt: job.createdAt, startedAt: job.runAt + pickUpMs });
         waiting.delete(key);
       }
     }
   };
   const enqueue = async (_task: unknown, _payload: object, options: EnqueueOptions = {}) => {
-    adds.push(performance.now());
+    adds.push({ at: performance.now(), key: options.jobKey as string, delayMs: options.delayMs ?? 0 });
     await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
     const now = performance.now();
     startDue(now);
@@ -132,8 +132,9 @@ function keyedQueue(roundTripMs: number, pickUpMs: number) {
       waiting.set(key, job);
     }
     const msUntilRun = Math.max(0, job.runAt - now);
+    const overdueMs = Math.max(0, now - job.runAt);
     await new Promise((resolve) => setTimeout(resolve, roundTripMs / 2));
-    return { msUntilRun };
+    return { msUntilRun, overdueMs };
   };
   const queue = { enqueue, enqueueJob: enqueue };
   return { queue: queue as unknown as JobQueue, jobs, adds, startDue };
@@ -167,10 +168,63 @@ describe('NotificationIntake during a long storm', () => {
     const syncsLater = starts.filter((start) => start - began > 500).length;
     expect(syncsLater).toBeGreaterThanOrEqual(3);
     expect(syncsLater).toBeLessThanOrEqual(5);
-    expect(adds.filter((at) => at - began > 500).length).toBeLessThanOrEqual(syncsLater);
+    expect(adds.filter((add) => add.at - began > 500).length).toBeLessThanOrEqual(syncsLater);
     // Once the storm is recognised, pushes do not wait for an enqueue.
     const later = pushes.filter((p) => p.at - began > 1200);
     expect(later.filter((p) => p.answeredAt - p.at >= 1).length).toBeLessThanOrEqual(later.length * 0.02);
+  });
+
+  it('spaces every pushed calendar once the workers fall behind, though no calendar gets the storm rate of pushes', async () => {
+    // Jobs start 300 ms after they are due: more syncs are asked for than the workers run.
+    const { queue, jobs, adds, startDue } = keyedQueue(2, 300);
+    const intake = new NotificationIntake({} as ChannelStore, queue);
+    const calendars = [1, 2, 3, 4, 5, 6, 7, 8];
+    const pushes: Array<{ calendar: number; at: number; answeredAt: number }> = [];
+    const pending: Array<Promise<unknown>> = [];
+    let loneAdds: typeof adds | null = null;
+    const began = performance.now();
+    const tick = setInterval(() => startDue(performance.now()), 1);
+    try {
+      // Each calendar pushed every 100 ms (10 a second, half the storm threshold), in turn: one
+      // push every 12.5 ms, as pushes for many calendars arrive.
+      let turn = 0;
+      while (performance.now() - began < 4000) {
+        const calendar = calendars[turn++ % calendars.length];
+        const at = performance.now();
+        pending.push(
+          intake.requestSync(calendar, 'push').then(() => pushes.push({ calendar, at, answeredAt: performance.now() })),
+        );
+        if (loneAdds === null && at - began > 3000) {
+          // A calendar with no sync planned lately, pushed while the others are spaced.
+          const before = adds.length;
+          await intake.requestSync(99, 'push');
+          loneAdds = adds.slice(before);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 12.5));
+      }
+      await Promise.all(pending);
+    } finally {
+      clearInterval(tick);
+    }
+    startDue(Number.POSITIVE_INFINITY);
+    expect(STORM_PUSHES).toBeGreaterThan(10);
+
+    // Every push still has a job of its calendar that starts after it arrived.
+    const ofCalendar = (key: string, calendar: number) => key === `sync:${calendar}` || key === `sync:${calendar}:next`;
+    const uncovered = pushes.filter(
+      (p) => !jobs.some((j) => ofCalendar(j.key, p.calendar) && j.createdAt <= p.answeredAt && j.startedAt >= p.at),
+    );
+    expect(uncovered).toEqual([]);
+    // Once behind (within the first half second), each calendar's syncs are mostly planned a
+    // spacing apart: 3–5 each over the last 3.4 s, where every push would otherwise plan one as soon
+    // as the last has started (one every 300–400 ms here: 8–9, measured with the check disabled).
+    for (const calendar of calendars) {
+      const later = jobs.filter((j) => ofCalendar(j.key, calendar) && j.createdAt - began > 600);
+      expect(later.length).toBeGreaterThanOrEqual(2);
+      expect(later.length).toBeLessThanOrEqual(6);
+    }
+    // That calendar kept the debounce and its first key: not held back, and not given a second job.
+    expect(loneAdds).toEqual([expect.objectContaining({ key: 'sync:99', delayMs: PUSH_DEBOUNCE_MS })]);
   });
 });
 

@@ -22,6 +22,17 @@ export const PUSH_DEBOUNCE_MS = 25;
 export const STORM_WINDOW_MS = 1000;
 export const STORM_PUSHES = 20;
 export const STORM_SYNC_SPACING_MS = 1000;
+/**
+ * The other sign of a storm: an enqueue that finds a calendar's sync due for longer than this
+ * without having started. The workers are then behind, asked for more syncs than they run
+ * (measured: 50 calendars pushed at once on a loaded machine, each push waiting 30–100 ms for its
+ * enqueue, so each calendar saw only about ten pushes a second, fewer than `STORM_PUSHES`, yet
+ * each push planned a sync, and the 100–200 syncs a second starved the intake for 3–4 s). For a
+ * window after that (on this instance), every calendar's syncs are spaced as in a storm; a calendar
+ * without a sync planned within the spacing is not held back. A job is normally picked up a few
+ * milliseconds after it is due (`JobQueue` nudges the workers then).
+ */
+export const QUEUE_BEHIND_MS = 100;
 /** Room for timer and event-loop jitter when trusting that a delayed job has not started yet. */
 const SAFETY_MS = 5;
 /** Bounds on this instance's memory (intake state per calendar, cached channel lookups): past one, that map starts afresh. */
@@ -50,7 +61,8 @@ interface CalendarIntake {
  *   commits starts after they arrived);
  * - pushes arriving before the debounced job may start: nothing (on any instance) can start a job
  *   before its `run_at`, and the job pulls every change made until it runs.
- * During a storm, syncs are spaced (`STORM_SYNC_SPACING_MS`), and the first push the covering job
+ * During a storm (many pushes finding a sync planned, or the calendar's sync found overdue), syncs
+ * are spaced (`STORM_SYNC_SPACING_MS`), and the first push the covering job
  * no longer covers plans the next one under the other of two keys of the calendar's queue: the
  * covering job may still be waiting under its key (one key holds one waiting job), and the new
  * one starts a spacing later. So a storm costs about one enqueue per sync, not one per push.
@@ -60,6 +72,8 @@ export class NotificationIntake {
   private readonly channels = new Map<string, ChannelTarget>();
   private readonly lookups = new Map<string, Promise<ChannelTarget | null>>();
   private readonly calendars = new Map<number, CalendarIntake>();
+  /** When an enqueue last found a sync overdue (`QUEUE_BEHIND_MS`): the workers are behind. */
+  private workersBehindAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: ChannelStore,
@@ -106,13 +120,19 @@ export class NotificationIntake {
     const arrived = performance.now();
     const state = this.stateOf(selectedCalendarId, arrived);
     const covered = arrived < state.coveredUntil;
-    const storm = this.countPush(state, arrived, covered || state.inflight !== null) > STORM_PUSHES;
+    const storm =
+      this.countPush(state, arrived, covered || state.inflight !== null) > STORM_PUSHES ||
+      arrived - this.workersBehindAt < STORM_WINDOW_MS;
     if (covered) return Promise.resolve();
     if (state.inflight) return state.inflight;
     // A push waits only the debounce; during a storm a sync is planned no sooner than the spacing
     // after the previous planned one, under the other key (the previous one may still be waiting).
-    const delayMs = Math.max(PUSH_DEBOUNCE_MS, storm ? state.plannedStart + STORM_SYNC_SPACING_MS - arrived : 0);
-    const next = storm ? !state.plannedNext : false;
+    // A calendar whose last sync was planned longer ago than the spacing keeps the debounce and its
+    // first key, storm or not: a lone edit while the workers are behind is not held back, and it
+    // shares a sync that still waits under that key rather than adding one beside it.
+    const spacedMs = storm ? state.plannedStart + STORM_SYNC_SPACING_MS - arrived : 0;
+    const delayMs = Math.max(PUSH_DEBOUNCE_MS, spacedMs);
+    const next = spacedMs > PUSH_DEBOUNCE_MS ? !state.plannedNext : false;
     const enqueue = this.enqueue(selectedCalendarId, state, arrived, delayMs, next, reason).finally(() => {
       state.inflight = null;
     });
@@ -128,7 +148,7 @@ export class NotificationIntake {
     next: boolean,
     reason: string,
   ): Promise<void> {
-    const { msUntilRun } = await this.jobs.enqueueJob(
+    const { msUntilRun, overdueMs } = await this.jobs.enqueueJob(
       SYNC_CALENDAR_JOB,
       { selectedCalendarId, reason },
       { ...syncJobOptions(selectedCalendarId, { next }), delayMs },
@@ -138,6 +158,7 @@ export class NotificationIntake {
     if (msUntilRun > SAFETY_MS) state.coveredUntil = Math.max(state.coveredUntil, arrived + msUntilRun - SAFETY_MS);
     state.plannedStart = arrived + msUntilRun;
     state.plannedNext = next;
+    if (overdueMs > QUEUE_BEHIND_MS) this.workersBehindAt = performance.now();
   }
 
   private stateOf(selectedCalendarId: number, now: number): CalendarIntake {
