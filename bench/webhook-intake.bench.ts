@@ -97,6 +97,12 @@ export const webhookIntakeBench: Bench = {
     // requests the intake gets (Node parses and materializes their six X-Goog headers; the empty
     // POST has none).
     const barePushes = spread.map((request) => ({ ...request, path: '/bare' }));
+    const loads: Record<Variant, { url: string; requests: LoadRequest[] }> = {
+      bare: { url: bareUrl, requests: [{ method: 'POST', path: '/bare' }] },
+      'bare-pushes': { url: bareUrl, requests: barePushes },
+      'intake-1': { url: env.baseUrl, requests: single },
+      'intake-50': { url: env.baseUrl, requests: spread },
+    };
     try {
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate the order so no variant always runs first (or right after the others' background syncs).
@@ -105,18 +111,10 @@ export const webhookIntakeBench: Bench = {
           await waitForQueueIdle(env, 30_000);
           const before = await counters(env);
           const result = await runLoad({
-            url: variant === 'bare' || variant === 'bare-pushes' ? bareUrl : env.baseUrl,
+            ...loads[variant],
             connections: CONNECTIONS,
             durationSeconds: DURATION_SECONDS,
             warmupSeconds: WARMUP_SECONDS,
-            requests:
-              variant === 'bare'
-                ? [{ method: 'POST', path: '/bare' }]
-                : variant === 'bare-pushes'
-                  ? barePushes
-                  : variant === 'intake-1'
-                    ? single
-                    : spread,
           });
           await waitForQueueIdle(env, 30_000);
           const after = await counters(env);
