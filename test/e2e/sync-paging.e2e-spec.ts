@@ -4,6 +4,7 @@ import { busyEvents, cachedGoogleCalendar } from '../support/sync-helpers.js';
 
 /** Google's page size as the adapter asks for it (maxResults). */
 const PAGE = 2500;
+const PROVIDER_TIMEOUT_MS = 2000;
 
 /**
  * A sync asks for the next page of a listing while it writes the current one (the provider's
@@ -17,7 +18,9 @@ describe('a sync of several pages', () => {
   let sync: SyncCalendarService;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { PROVIDER_TIMEOUT_MS: '400' } });
+    // Short enough for the hang test to fail fast, long enough for a 2,500-event page while the full
+    // suite loads both cores (400 ms was not: the first page once timed out under load).
+    t = await createTestApp({ env: { PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS) } });
     sync = t.app.get(SyncCalendarService);
   });
   afterAll(async () => {
@@ -72,11 +75,12 @@ describe('a sync of several pages', () => {
   it('a second page that hangs fails the run within the provider timeout, without a cursor; the next run caches everything', async () => {
     const calendar = await calendarWith(PAGE + 10);
     // The second page hangs, and any retry of it too (the first page answers at once).
-    t.google.faults.slowNext({ operation: 'events.list', delayMs: 5000, skip: 1, count: 10 });
+    t.google.faults.slowNext({ operation: 'events.list', delayMs: 4 * PROVIDER_TIMEOUT_MS, skip: 1, count: 10 });
 
     const began = Date.now();
     await expect(sync.sync(calendar.id, { full: true })).rejects.toMatchObject({ kind: 'timeout' });
-    expect(Date.now() - began).toBeLessThan(4000);
+    // Well before the hung page would have answered.
+    expect(Date.now() - began).toBeLessThan(3 * PROVIDER_TIMEOUT_MS);
     expect((await state(calendar.id)).syncToken).toBeNull();
 
     t.google.faults.clear();
