@@ -80,6 +80,8 @@ interface Run {
   /** The service's `pg` statements between the request and the sync run's end (the probe): count, round trips summed. */
   statements: number;
   statementSeconds: number;
+  /** The same by statement (its text's start), longest first. */
+  byStatement: Array<{ statement: string; count: number; seconds: number }>;
   /** CPU between the request and the sync run's end: the service process, the runner (the emulators, the bench), PostgreSQL. */
   serviceCpuSeconds: number;
   runnerCpuSeconds: number;
@@ -209,6 +211,9 @@ async function measure(own: OwnService, provider: BenchProvider, log: (line: str
       listingSeconds: delta('calsync_provider_api_call_duration_seconds_sum', list),
       statements: db.statements,
       statementSeconds: db.ms / 1000,
+      byStatement: Object.entries(db.byStatement)
+        .map(([statement, { count, ms }]) => ({ statement, count, seconds: ms / 1000 }))
+        .sort((x, y) => y.seconds - x.seconds),
       serviceCpuSeconds: serviceCpuMs / 1000,
       runnerCpuSeconds: runnerCpuMs / 1000,
       postgresCpuSeconds: postgresMs === null ? null : postgresMs / 1000,
@@ -230,6 +235,12 @@ async function measure(own: OwnService, provider: BenchProvider, log: (line: str
         `${run.statements} statements ${run.statementSeconds.toFixed(3)} s; CPU service ${run.serviceCpuSeconds.toFixed(2)} s, ` +
         `runner ${run.runnerCpuSeconds.toFixed(2)} s, PostgreSQL ${run.postgresCpuSeconds?.toFixed(2) ?? '?'} s, ` +
         `other processes ${run.otherCpuSeconds?.toFixed(2) ?? '?'} s)`,
+    );
+    log(
+      `  longest statements: ${run.byStatement
+        .slice(0, 4)
+        .map((s) => `${s.count} × ${s.statement.slice(0, 40)}… ${s.seconds.toFixed(3)} s`)
+        .join('; ')}`,
     );
   }
   // Not a first sync: every row is already there (upsert over existing rows, then reconcile).
@@ -317,6 +328,7 @@ function rounded(run: Run) {
     wallEventsPerSecond: round(run.wallEventsPerSecond, 0),
     listingSeconds: round(run.listingSeconds, 4),
     statementSeconds: round(run.statementSeconds, 4),
+    byStatement: run.byStatement.map((s) => ({ ...s, seconds: round(s.seconds, 4) })),
     serviceCpuSeconds: round(run.serviceCpuSeconds, 3),
     runnerCpuSeconds: round(run.runnerCpuSeconds, 3),
     postgresCpuSeconds: run.postgresCpuSeconds === null ? null : round(run.postgresCpuSeconds, 3),

@@ -13,6 +13,7 @@ import { ChangeOrdering1763800000015 } from './1763800000015-ChangeOrdering.js';
 import { SyncPreferences1763800000016 } from './1763800000016-SyncPreferences.js';
 import { ConflictPolicies1763800000017 } from './1763800000017-ConflictPolicies.js';
 import { CacheWritePath1763800000018 } from './1763800000018-CacheWritePath.js';
+import { CacheEndIndex1763800000019 } from './1763800000019-CacheEndIndex.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   SyncPreferences1763800000016,
   ConflictPolicies1763800000017,
   CacheWritePath1763800000018,
+  CacheEndIndex1763800000019,
 ];

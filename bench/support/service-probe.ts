@@ -39,6 +39,15 @@ export interface ProbeObservation {
 export interface ProbeMeter {
   statements: number;
   ms: number;
+  /** The same by statement: its text's start, whitespace folded (`STATEMENT_KEY_LENGTH` characters). */
+  byStatement: Record<string, { count: number; ms: number }>;
+}
+
+const STATEMENT_KEY_LENGTH = 72;
+
+function statementKey(query: unknown): string {
+  const text = typeof query === 'string' ? query : ((query as { text?: unknown } | null)?.text ?? '');
+  return String(text).replace(/\s+/g, ' ').trim().slice(0, STATEMENT_KEY_LENGTH);
 }
 
 export interface ProbeMemory {
@@ -51,13 +60,18 @@ const original = proto.query;
 let meter: ProbeMeter | null = null;
 
 function startMeter(): void {
-  const current: ProbeMeter = { statements: 0, ms: 0 };
+  const current: ProbeMeter = { statements: 0, ms: 0, byStatement: {} };
   meter = current;
   proto.query = function (this: unknown, ...args: unknown[]) {
     const started = performance.now();
+    const key = statementKey(args[0]);
     const done = () => {
+      const ms = performance.now() - started;
       current.statements += 1;
-      current.ms += performance.now() - started;
+      current.ms += ms;
+      const entry = (current.byStatement[key] ??= { count: 0, ms: 0 });
+      entry.count += 1;
+      entry.ms += ms;
     };
     const last = args[args.length - 1];
     if (typeof last === 'function') {
@@ -77,7 +91,7 @@ function startMeter(): void {
 
 function stopMeter(): ProbeMeter {
   proto.query = original;
-  const result = meter ?? { statements: 0, ms: 0 };
+  const result = meter ?? { statements: 0, ms: 0, byStatement: {} };
   meter = null;
   return result;
 }

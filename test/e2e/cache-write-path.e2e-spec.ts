@@ -1,5 +1,7 @@
 import { CalendarCacheRepository } from '../../src/modules/sync/calendar-cache.repository.js';
 import { SyncCalendarService } from '../../src/modules/sync/sync-calendar.service.js';
+import { SyncPageApplier } from '../../src/modules/sync/sync-page.applier.js';
+import type { SyncRun } from '../../src/modules/sync/sync-run.js';
 import type { ExternalEvent } from '../../src/modules/providers/external-event.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { busyEvents, cachedGoogleCalendar } from '../support/sync-helpers.js';
@@ -139,10 +141,53 @@ describe('the cache write path', () => {
     await cache.applyPage(t.dataSource.manager, id, [event('orphan')], window, new Date());
     expect(await cachedCount(id)).toBe(0);
   });
+
+  it('a first full sync of a calendar with nothing cached caches every page of its listing', async () => {
+    const { id } = await cachedGoogleCalendar(t, busyEvents(2 * PAGE + 10));
+    await t.dataSource.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [id]);
+    await expect(sync.sync(id, { full: true })).resolves.toMatchObject({ kind: 'full', pages: 3 });
+    expect(await cachedCount(id)).toBe(2 * PAGE + 10);
+  });
+
+  it('an event a page takes for new that the cache holds already is updated, and the rest of the page inserted', async () => {
+    const { id } = await cachedGoogleCalendar(t, []);
+    const cache = t.app.get(CalendarCacheRepository);
+    const window = { start: new Date(Date.now() - 86_400_000), end: new Date(Date.now() + 90 * 86_400_000) };
+    await cache.applyPage(t.dataSource.manager, id, [event('held-already')], window, new Date());
+    const moved = event('held-already', new Date(Date.now() + 5 * 86_400_000));
+    // What SyncPageApplier reads of a run that writes the cache only, for a page before the last.
+    const run = {
+      calendar: { id, cacheEnabled: false },
+      writeCache: true,
+      syncOn: false,
+      window,
+      startedAt: new Date(),
+      provider: { name: 'google_calendar' },
+    } as unknown as SyncRun;
+
+    const recorded = await t.app.get(SyncPageApplier).apply(run, {
+      listed: [moved, event('new-1'), event('new-2')],
+      changed: [],
+      moves: new Map(),
+      full: true,
+      fresh: new Set(['held-already', 'new-1', 'new-2']),
+      last: false,
+      cursor: null,
+      brake: null,
+    });
+
+    expect(recorded).toEqual({ events: [], held: null });
+    const rows: Array<{ externalId: string; start: string }> = await t.dataSource.query(
+      `SELECT "externalId", (extract(epoch FROM "start") * 1000)::bigint::text AS "start"
+         FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1 ORDER BY "externalId"`,
+      [id],
+    );
+    expect(rows.map((r) => r.externalId)).toEqual(['held-already', 'new-1', 'new-2']);
+    expect(rows[0].start).toBe(String(moved.start!.getTime()));
+  });
 });
 
-function event(id: string): ExternalEvent {
-  const start = new Date(Date.now() + 86_400_000);
+function event(id: string, start = new Date(Date.now() + 86_400_000)): ExternalEvent {
   return {
     id,
     iCalUID: `${id}@test`,

@@ -213,6 +213,12 @@ export class SyncCalendarService {
       held: null,
     };
     let ahead: Promise<ChangePage> | null = null;
+    // A full listing over an empty cache (a first sync) inserts what no earlier page listed without
+    // a conflict check. Asked while the first page is on its way; nothing else writes a calendar's
+    // cache while its run is on (runs of a calendar never overlap), and a wrong answer would only
+    // cost the page a second transaction (see `SyncPageApplier.apply`).
+    const emptyAtStart =
+      run.full && run.writeCache ? this.applier.cacheIsEmpty(run.calendar.id).catch(() => false) : Promise.resolve(false);
     for (;;) {
       // A page is applied whole or not at all, with its cursor: stopping here loses nothing.
       run.signal?.throwIfAborted();
@@ -220,6 +226,7 @@ export class SyncCalendarService {
       progress.pages += 1;
       const pageEvents = lastCopyById(page.events);
       progress.events += pageEvents.length;
+      const fresh = (await emptyAtStart) ? unseen(pageEvents, progress.seen) : null;
       if (progress.full) for (const e of pageEvents) progress.seen.add(e.id);
       const last = !page.nextPageToken;
       // The next page is asked for now, while this one is checked and written: the provider's
@@ -241,6 +248,7 @@ export class SyncCalendarService {
         changed,
         moves,
         full: progress.full,
+        fresh,
         last,
         cursor: page.nextCursor ?? progress.cursor,
         brake: run.syncOn ? this.brake(progress) : null,
@@ -428,4 +436,11 @@ export class SyncCalendarService {
     this.logger.warn(logLine(`Calendar ${selectedCalendarId}: sync failed: ${message}`, logFields));
     await this.state.recordError(selectedCalendarId, message).catch(() => undefined);
   }
+}
+
+/** The ids of `events` not in `seen`. */
+function unseen(events: readonly ExternalEvent[], seen: ReadonlySet<string>): Set<string> {
+  const ids = new Set<string>();
+  for (const e of events) if (!seen.has(e.id)) ids.add(e.id);
+  return ids;
 }

@@ -3,7 +3,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { type DeletionBrake, ExternalChangeRecorder, type MovedEvent, type RecordedChanges } from '../bookings/index.js';
 import type { ExternalEvent } from '../providers/external-event.js';
-import { CalendarCacheRepository } from './calendar-cache.repository.js';
+import { violatedUniqueConstraint } from '../../common/errors/unique-violation.js';
+import { CACHE_PRIMARY_KEY, CalendarCacheRepository } from './calendar-cache.repository.js';
 import { SyncStateStore } from './ports/sync-state-store.port.js';
 import type { SyncRun } from './sync-run.js';
 
@@ -21,6 +22,12 @@ export interface SyncPage {
   moves: Map<string, MovedEvent>;
   /** Whether the run is a full listing by now (a cursor the provider forgot turns it into one). */
   full: boolean;
+  /**
+   * The page's events no cached row of the calendar can hold yet: on a run that began as a full
+   * listing over an empty cache, those not listed on an earlier page (null otherwise). They are
+   * inserted without a conflict check (see `CalendarCacheRepository.applyPage`).
+   */
+  fresh: ReadonlySet<string> | null;
   /** The last page: the run's checkpoint is saved with it. */
   last: boolean;
   /** The cursor to save with the last page. */
@@ -51,14 +58,26 @@ export class SyncPageApplier {
     // Nothing changed and nothing to reconcile (what most pushes during a storm find): only the
     // cursor moves, in one statement that needs no transaction around it.
     const cursorOnly = page.last && !page.full && page.changed.length === 0 && (run.writeCache || !run.calendar.cacheEnabled);
-    const write = (manager: EntityManager) => this.write(manager, run, page);
-    return cursorOnly ? write(this.dataSource.manager) : this.dataSource.transaction(write);
+    if (cursorOnly) return this.write(this.dataSource.manager, run, page);
+    return this.dataSource
+      .transaction((manager) => this.write(manager, run, page))
+      .catch((error: unknown) => {
+        // An event taken for new was cached after all: the whole transaction is undone, so the page
+        // is simply written again, upserted as any other.
+        if (page.fresh === null || violatedUniqueConstraint(error) !== CACHE_PRIMARY_KEY) throw error;
+        return this.dataSource.transaction((manager) => this.write(manager, run, { ...page, fresh: null }));
+      });
+  }
+
+  /** Whether the calendar has no cached event (before a full listing: its events are then all new). */
+  cacheIsEmpty(selectedCalendarId: number): Promise<boolean> {
+    return this.cache.isEmpty(this.dataSource.manager, selectedCalendarId);
   }
 
   private async write(manager: EntityManager, run: SyncRun, page: SyncPage): Promise<RecordedChanges> {
     const { calendar } = run;
     if (run.writeCache) {
-      const applied = await this.cache.applyPage(manager, calendar.id, page.listed, run.window, run.startedAt);
+      const applied = await this.cache.applyPage(manager, calendar.id, page.listed, run.window, run.startedAt, page.fresh);
       this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'upsert' }, applied.upserted);
       this.metrics.eventsApplied.inc({ provider: run.provider.name, operation: 'delete' }, applied.deleted);
     }
