@@ -38,6 +38,7 @@
  */
 import http from 'node:http';
 import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GoogleCalendarEmulator } from '../emulators/google/google-calendar.emulator.js';
@@ -51,7 +52,14 @@ import { type BenchApp, sleep } from './support/bench-env.js';
 import { CACHE_FLAG, runTask, todayUtc, waitForQueueIdle } from './support/hosts.js';
 import { RESULTS_DIR, type BenchReport } from './support/report.js';
 import { startOwnService } from './support/own-service.js';
-import { type ProcessMemory, ServiceProcess, postgresCpu, scrapeIntakeCounters } from './support/service-process.js';
+import type { ProbeMeter } from './support/service-probe.js';
+import {
+  type ProcessMemory,
+  ServiceProcess,
+  machineCpuMs,
+  postgresCpu,
+  scrapeIntakeCounters,
+} from './support/service-process.js';
 import { type Summary, median, round, roundSummary, summarize, timeSequential } from './support/stats.js';
 
 const USERS = positive('SCALE_USERS', 2000);
@@ -227,14 +235,27 @@ async function measure(
   const runsBefore = await scrapeIntakeCounters(scale.baseUrl);
   t0 = performance.now();
   const subscribeMeter = await service.meterDatabase();
+  // Where the CPU of the two cores goes meanwhile: the service, the runner (both emulators
+  // answering, the Graph one over TLS and validating the notification URL), PostgreSQL.
+  const subscribePostgres = await postgresCpu(scale.dataSource);
+  const subscribeCpuBefore = { service: service.cpuMs(), runner: process.cpuUsage(), machine: machineCpuMs() };
   let subscribed: Record<string, number>;
-  let subscribeDb: { statements: number; ms: number };
+  let subscribeDb: ProbeMeter;
   try {
     subscribed = await runTask(scale, 'subscribe-calendars');
   } finally {
     subscribeDb = await subscribeMeter.stop();
   }
   const subscribeSeconds = (performance.now() - t0) / 1000;
+  const runnerCpu = process.cpuUsage(subscribeCpuBefore.runner);
+  const machineAfter = machineCpuMs();
+  const subscribeCpu = {
+    serviceSeconds: (service.cpuMs() - subscribeCpuBefore.service) / 1000,
+    runnerSeconds: (runnerCpu.user + runnerCpu.system) / 1e6,
+    postgresSeconds: await subscribePostgres.stop().then((ms) => (ms === null ? null : ms / 1000)),
+    machineSeconds:
+      subscribeCpuBefore.machine === null || machineAfter === null ? null : (machineAfter - subscribeCpuBefore.machine) / 1000,
+  };
   log(`subscribe-calendars: ${JSON.stringify(subscribed)} in ${subscribeSeconds.toFixed(1)} s; waiting for the catch-up syncs`);
   t0 = performance.now();
   await waitForQueueIdle(scale, 600_000);
@@ -268,7 +289,10 @@ async function measure(
         `and the catch-up syncs running meanwhile) took ${(subscribeDb.ms / population.calendars.length).toFixed(1)} ms ` +
         `per calendar in all (${(subscribeDb.statements / population.calendars.length).toFixed(1)} statements); the rest is ` +
         `the provider calls (Google watch; Graph create, which validates the URL with the service first), the service ` +
-        `process and the emulators in the bench process, on the same cores`,
+        `process and the emulators in the bench process, on the same cores. CPU meanwhile: the service ` +
+        `${subscribeCpu.serviceSeconds.toFixed(1)} s, the runner (both emulators) ${subscribeCpu.runnerSeconds.toFixed(1)} s, ` +
+        `PostgreSQL ${subscribeCpu.postgresSeconds?.toFixed(1) ?? '?'} s, every core together ` +
+        `${subscribeCpu.machineSeconds?.toFixed(1) ?? '?'} s of ${(cpus().length * subscribeSeconds).toFixed(1)} s`,
     );
   }
   report.details.subscribe = {
@@ -277,6 +301,16 @@ async function measure(
     msPerCalendar: round(perCalendarMs, 2),
     databaseStatementsDuringTask: subscribeDb.statements,
     databaseMsDuringTask: round(subscribeDb.ms, 0),
+    cpuSeconds: {
+      service: round(subscribeCpu.serviceSeconds, 2),
+      runner: round(subscribeCpu.runnerSeconds, 2),
+      postgres: subscribeCpu.postgresSeconds === null ? null : round(subscribeCpu.postgresSeconds, 2),
+      machine: subscribeCpu.machineSeconds === null ? null : round(subscribeCpu.machineSeconds, 2),
+    },
+    longestStatements: Object.entries(subscribeDb.byStatement)
+      .map(([statement, { count, ms }]) => ({ statement, count, ms: round(ms, 0) }))
+      .sort((x, y) => y.ms - x.ms)
+      .slice(0, 8),
     catchUpSeconds: round(catchUpSeconds, 2),
     catchUpSyncRuns: runsAfter.syncRuns - runsBefore.syncRuns,
     channels,
