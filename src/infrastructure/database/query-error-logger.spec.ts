@@ -24,4 +24,24 @@ describe('QueryErrorLogger', () => {
     expect(logged[0]).toContain('INSERT INTO "Credential"');
     expect(logged.join('\n')).not.toContain('ya29.secret-access-token');
   });
+
+  it('logs a unique violation at debug level only: the caller answers it (a 409, a page written again)', () => {
+    const errors: string[] = [];
+    const debug: string[] = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      errors.push(String(message));
+    });
+    jest.spyOn(Logger.prototype, 'debug').mockImplementation((message: unknown) => {
+      debug.push(String(message));
+    });
+    const logger = new QueryErrorLogger();
+    const violation = Object.assign(new Error('duplicate key value violates unique constraint "CalendarCacheEvent_pkey"'), {
+      code: '23505',
+    });
+    logger.logQueryError(violation, 'INSERT INTO "CalendarCacheEvent" ("externalId") VALUES ($1)');
+    logger.logQueryError(Object.assign(new Error('deadlock detected'), { code: '40P01' }), 'DELETE FROM "CalendarCacheEvent"');
+
+    expect(debug).toEqual([expect.stringContaining('CalendarCacheEvent_pkey')]);
+    expect(errors).toEqual([expect.stringContaining('deadlock detected')]);
+  });
 });

@@ -7,6 +7,8 @@ import type { Logger as TypeOrmLogger } from 'typeorm';
  * prints them with every failed query. Only errors and warnings are logged; the SQL text (which
  * holds placeholders, not values) says which statement failed.
  */
+const UNIQUE_VIOLATION = '23505';
+
 export class QueryErrorLogger implements TypeOrmLogger {
   private readonly logger = new NestLogger('Database');
 
@@ -14,7 +16,11 @@ export class QueryErrorLogger implements TypeOrmLogger {
 
   logQueryError(error: string | Error, query: string, _parameters?: unknown[]): void {
     const message = error instanceof Error ? error.message : error;
-    this.logger.error(`query failed: ${message} (${query.replace(/\s+/g, ' ').slice(0, 500)})`);
+    const line = `query failed: ${message} (${query.replace(/\s+/g, ' ').slice(0, 500)})`;
+    // A unique violation is the caller's to judge: a conflict it answers (409, a page written again
+    // as an upsert), or a 500 the HTTP filter logs as an error itself. Only a debug line here.
+    if (typeof error === 'object' && (error as { code?: unknown }).code === UNIQUE_VIOLATION) this.logger.debug(line);
+    else this.logger.error(line);
   }
 
   logQuerySlow(time: number, query: string): void {
