@@ -44,6 +44,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private heartbeat?: NodeJS.Timeout;
   private releaseCheck?: NodeJS.Timeout;
   private queueCollect?: NodeJS.Timeout;
+  private collecting = false;
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
   private backendPid?: number;
@@ -235,9 +236,14 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * left to the next round. Rows another transaction holds are skipped, so nothing waits for this.
    */
   async collectEmptyQueues(): Promise<number | null> {
-    if (!this.pool) return null;
+    // One at a time: with the pool busy, a round waits for a connection, and the next ones skip.
+    if (!this.pool || this.collecting) return null;
+    this.collecting = true;
     const client = await this.pool.connect().catch(() => null);
-    if (!client) return null;
+    if (!client) {
+      this.collecting = false;
+      return null;
+    }
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -260,6 +266,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       return null;
     } finally {
       client.release(broken);
+      this.collecting = false;
     }
   }
 
