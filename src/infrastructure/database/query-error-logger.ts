@@ -1,14 +1,15 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 
+const UNIQUE_VIOLATION = '23505';
+
 /**
  * TypeORM's log lines through the application's logger (pino), and never a query's parameters:
  * they carry provider tokens, webhook secrets and personal data. TypeORM's own console logger
- * prints them with every failed query. Only errors and warnings are logged; the SQL text (which
- * holds placeholders, not values) says which statement failed.
+ * prints them with every failed query. Only errors and warnings are logged (a unique violation at
+ * debug level, see `logQueryError`); the SQL text (which holds placeholders, not values) says which
+ * statement failed.
  */
-const UNIQUE_VIOLATION = '23505';
-
 export class QueryErrorLogger implements TypeOrmLogger {
   private readonly logger = new NestLogger('Database');
 

@@ -229,8 +229,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * available queue row (`getJobs`' "strategy 2"), so the pick-up costs grow with every calendar
    * and booking that ever had a job (11 ms of PostgreSQL CPU per pick-up at 6,000 rows, against
    * well under 1 ms with a few). graphile-worker's own `cleanup` (`GC_JOB_QUEUES`) can delete a
-   * queue between the two statements of an `add_job` that found it, which then adds its job
-   * without a queue (a sync that may overlap another of the same calendar). Here the table is
+   * queue an `add_job` still in flight uses: between its two statements, and the job is added
+   * without a queue (a sync that may overlap another of the calendar's); or after its job's insert,
+   * not yet committed, and the job points at a queue that is gone (never picked up). Here the table is
    * locked against inserts first (`add_job` inserts its queue row before its job, holding the
    * lock to its commit), without waiting: when an enqueue is in flight the collection is simply
    * left to the next round. Rows another transaction holds are skipped, so nothing waits for this.
