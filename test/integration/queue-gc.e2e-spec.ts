@@ -79,4 +79,29 @@ describe('Empty job queues', () => {
     expect(await queues(['calendar:gc-in-flight'])).toEqual(['calendar:gc-in-flight']);
     await t.dataSource.query(`SELECT graphile_worker.remove_job('gc-in-flight')`);
   });
+
+  it('are collected under a steady load too: after four busy rounds in a row, a round waits a moment for the table', async () => {
+    const worker = t.app.get(JobWorker);
+    // Only this test's rounds (the worker's own, every 2 s, would count too).
+    clearInterval((worker as unknown as { queueCollect: NodeJS.Timeout }).queueCollect);
+    await t.dataSource.query(`INSERT INTO graphile_worker._private_job_queues (queue_name) VALUES ('calendar:gc-steady')`);
+    const busy = new pg.Client({ connectionString: t.db.url });
+    await busy.connect();
+    try {
+      // An enqueue that holds the table (as one in flight always does under a steady load).
+      await busy.query('BEGIN');
+      await busy.query(`INSERT INTO graphile_worker._private_job_queues (queue_name) VALUES ('calendar:gc-busy')`);
+      for (let round = 0; round < 4; round++) await expect(worker.collectEmptyQueues()).resolves.toBeNull();
+      const started = performance.now();
+      await expect(worker.collectEmptyQueues()).resolves.toBeNull();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(20); // this one waited for the table
+      // The next waits too, and gets the table the moment the enqueue commits.
+      const collecting = worker.collectEmptyQueues();
+      await busy.query('COMMIT');
+      await expect(collecting).resolves.toBeGreaterThanOrEqual(2);
+    } finally {
+      await busy.end();
+    }
+    expect(await queues(['calendar:gc-busy', 'calendar:gc-steady'])).toEqual([]);
+  });
 });

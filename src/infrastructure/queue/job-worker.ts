@@ -29,6 +29,13 @@ const DEAD_AFTER_SECONDS = 45;
 const UNREGISTERED_AFTER_SECONDS = 30;
 /** How often this worker removes the job queues left empty (see `collectEmptyQueues`). */
 const QUEUE_COLLECT_MS = 2_000;
+/**
+ * After this many rounds in a row found the queue table busy, the next one waits this long for it
+ * (enqueues and pick-ups meanwhile wait behind it): under a steady load of pick-ups, never waiting
+ * would never collect.
+ */
+const QUEUE_COLLECT_PATIENCE_ROUNDS = 4;
+const QUEUE_COLLECT_WAIT_MS = 25;
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
@@ -45,6 +52,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private releaseCheck?: NodeJS.Timeout;
   private queueCollect?: NodeJS.Timeout;
   private collecting = false;
+  private busyCollections = 0;
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
   private backendPid?: number;
@@ -233,8 +241,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * without a queue (a sync that may overlap another of the calendar's); or after its job's insert,
    * not yet committed, and the job points at a queue that is gone (never picked up). Here the table is
    * locked against inserts first (`add_job` inserts its queue row before its job, holding the
-   * lock to its commit), without waiting: when an enqueue is in flight the collection is simply
-   * left to the next round. Rows another transaction holds are skipped, so nothing waits for this.
+   * lock to its commit), without waiting: when an enqueue or a pick-up is in flight the collection
+   * is left to the next round, and only after `QUEUE_COLLECT_PATIENCE_ROUNDS` busy rounds in a row
+   * does one wait, at most `QUEUE_COLLECT_WAIT_MS`. Rows another transaction holds are skipped.
    */
   async collectEmptyQueues(): Promise<number | null> {
     // One at a time: with the pool busy, a round waits for a connection, and the next ones skip.
@@ -248,7 +257,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      await client.query('LOCK TABLE graphile_worker._private_job_queues IN SHARE ROW EXCLUSIVE MODE NOWAIT');
+      const wait = this.busyCollections >= QUEUE_COLLECT_PATIENCE_ROUNDS;
+      if (wait) await client.query(`SET LOCAL lock_timeout = ${QUEUE_COLLECT_WAIT_MS}`);
+      await client.query(`LOCK TABLE graphile_worker._private_job_queues IN SHARE ROW EXCLUSIVE MODE${wait ? '' : ' NOWAIT'}`);
       const { rowCount } = await client.query(
         `DELETE FROM graphile_worker._private_job_queues
           WHERE id IN (SELECT q.id FROM graphile_worker._private_job_queues q
@@ -257,11 +268,13 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
                           FOR UPDATE SKIP LOCKED)`,
       );
       await client.query('COMMIT');
+      this.busyCollections = 0;
       return rowCount ?? 0;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       // 55P03: the table was busy (an enqueue or a pick-up in flight); the next round tries again.
-      if ((error as { code?: string }).code !== '55P03' && this.runnerUp) {
+      if ((error as { code?: string }).code === '55P03') this.busyCollections += 1;
+      else if (this.runnerUp) {
         this.logger.warn(`collecting empty job queues: ${error instanceof Error ? error.message : String(error)}`);
       }
       return null;
