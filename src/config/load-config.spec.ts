@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config.error.js';
@@ -120,6 +120,7 @@ describe('loadConfig', () => {
 
   describe('*_FILE secrets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'calsync-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const file = (name: string, content: string) => {
       const path = join(dir, name);
       writeFileSync(path, content);

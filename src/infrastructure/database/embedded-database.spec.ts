@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unreachableDirectory, unreachableMessage } from './embedded-database.js';
@@ -11,6 +11,7 @@ describe('embedded PostgreSQL under root: can the postgres user reach its files?
   mkdirSync(join(home, 'project', '.data'), { recursive: true });
   const owner = statSync(base).uid;
   const stranger = { uid: owner + 54321, gids: [owner + 54321] };
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
 
   it('names a 0700 home directory on the way, with its mode', () => {
     chmodSync(home, 0o700);
