@@ -35,6 +35,7 @@ import {
 } from './support/hosts.js';
 import { type OwnService, startOwnService } from './support/own-service.js';
 import { RESULTS_DIR, type BenchReport } from './support/report.js';
+import { longestStatements } from './support/service-probe.js';
 import { type MetricSample, machineCpuMs, metricValue, postgresCpu, scrapeMetrics } from './support/service-process.js';
 import { median, round } from './support/stats.js';
 
@@ -81,7 +82,7 @@ interface Run {
   statements: number;
   statementSeconds: number;
   /** The same by statement (its text's start), longest first. */
-  byStatement: Array<{ statement: string; count: number; seconds: number }>;
+  byStatement: Array<{ statement: string; count: number; ms: number }>;
   /** CPU between the request and the sync run's end: the service process, the runner (the emulators, the bench), PostgreSQL. */
   serviceCpuSeconds: number;
   runnerCpuSeconds: number;
@@ -211,9 +212,7 @@ async function measure(own: OwnService, provider: BenchProvider, log: (line: str
       listingSeconds: delta('calsync_provider_api_call_duration_seconds_sum', list),
       statements: db.statements,
       statementSeconds: db.ms / 1000,
-      byStatement: Object.entries(db.byStatement)
-        .map(([statement, { count, ms }]) => ({ statement, count, seconds: ms / 1000 }))
-        .sort((x, y) => y.seconds - x.seconds),
+      byStatement: longestStatements(db),
       serviceCpuSeconds: serviceCpuMs / 1000,
       runnerCpuSeconds: runnerCpuMs / 1000,
       postgresCpuSeconds: postgresMs === null ? null : postgresMs / 1000,
@@ -239,7 +238,7 @@ async function measure(own: OwnService, provider: BenchProvider, log: (line: str
     log(
       `  longest statements: ${run.byStatement
         .slice(0, 4)
-        .map((s) => `${s.count} × ${s.statement.slice(0, 40)}… ${s.seconds.toFixed(3)} s`)
+        .map((s) => `${s.count} × ${s.statement.slice(0, 40)}… ${(s.ms / 1000).toFixed(3)} s`)
         .join('; ')}`,
     );
   }
@@ -328,7 +327,7 @@ function rounded(run: Run) {
     wallEventsPerSecond: round(run.wallEventsPerSecond, 0),
     listingSeconds: round(run.listingSeconds, 4),
     statementSeconds: round(run.statementSeconds, 4),
-    byStatement: run.byStatement.map((s) => ({ ...s, seconds: round(s.seconds, 4) })),
+    byStatement: run.byStatement.map((s) => ({ ...s, ms: round(s.ms, 1) })),
     serviceCpuSeconds: round(run.serviceCpuSeconds, 3),
     runnerCpuSeconds: round(run.runnerCpuSeconds, 3),
     postgresCpuSeconds: run.postgresCpuSeconds === null ? null : round(run.postgresCpuSeconds, 3),

@@ -52,7 +52,7 @@ import { type BenchApp, sleep } from './support/bench-env.js';
 import { CACHE_FLAG, runTask, todayUtc, waitForQueueIdle } from './support/hosts.js';
 import { RESULTS_DIR, type BenchReport } from './support/report.js';
 import { startOwnService } from './support/own-service.js';
-import type { ProbeMeter } from './support/service-probe.js';
+import { type ProbeMeter, longestStatements } from './support/service-probe.js';
 import {
   type ProcessMemory,
   ServiceProcess,
@@ -307,10 +307,9 @@ async function measure(
       postgres: subscribeCpu.postgresSeconds === null ? null : round(subscribeCpu.postgresSeconds, 2),
       machine: subscribeCpu.machineSeconds === null ? null : round(subscribeCpu.machineSeconds, 2),
     },
-    longestStatements: Object.entries(subscribeDb.byStatement)
-      .map(([statement, { count, ms }]) => ({ statement, count, ms: round(ms, 0) }))
-      .sort((x, y) => y.ms - x.ms)
-      .slice(0, 8),
+    longestStatements: longestStatements(subscribeDb)
+      .slice(0, 8)
+      .map((s) => ({ ...s, ms: round(s.ms, 0) })),
     catchUpSeconds: round(catchUpSeconds, 2),
     catchUpSyncRuns: runsAfter.syncRuns - runsBefore.syncRuns,
     channels,

@@ -45,6 +45,13 @@ export interface ProbeMeter {
 
 const STATEMENT_KEY_LENGTH = 72;
 
+/** A meter's statements, longest round trips summed first. */
+export function longestStatements(meter: ProbeMeter): Array<{ statement: string; count: number; ms: number }> {
+  return Object.entries(meter.byStatement)
+    .map(([statement, { count, ms }]) => ({ statement, count, ms }))
+    .sort((x, y) => y.ms - x.ms);
+}
+
 function statementKey(query: unknown): string {
   const text = typeof query === 'string' ? query : ((query as { text?: unknown } | null)?.text ?? '');
   return String(text).replace(/\s+/g, ' ').trim().slice(0, STATEMENT_KEY_LENGTH);

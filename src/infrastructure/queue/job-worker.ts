@@ -246,14 +246,18 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * does one wait, at most `QUEUE_COLLECT_WAIT_MS`. Rows another transaction holds are skipped.
    */
   async collectEmptyQueues(): Promise<number | null> {
-    // One at a time: with the pool busy, a round waits for a connection, and the next ones skip.
+    // One round at a time: with the pool busy, a round waits for a connection, and the next ones skip.
     if (!this.pool || this.collecting) return null;
     this.collecting = true;
-    const client = await this.pool.connect().catch(() => null);
-    if (!client) {
+    try {
+      const client = await this.pool.connect().catch(() => null);
+      return client ? await this.collectWith(client) : null;
+    } finally {
       this.collecting = false;
-      return null;
     }
+  }
+
+  private async collectWith(client: pg.PoolClient): Promise<number | null> {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -280,7 +284,6 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       return null;
     } finally {
       client.release(broken);
-      this.collecting = false;
     }
   }
 
