@@ -6,6 +6,7 @@ import { listEvents, minimal, parseListQuery } from './event-query.js';
 import type { FaultState } from './faults.js';
 import { busyIntervals } from './freebusy.js';
 import { type QueryMap, type Reply, parseQuery, readBody, writeReply } from './http-util.js';
+import { parseFieldSelection, selectFields } from './partial-response.js';
 import type { Channel, PushSender } from './push-sender.js';
 import { parseInstant } from './time.js';
 import type { CallRecord } from './types.js';
@@ -65,8 +66,13 @@ export class CalendarApi {
       const wait = delay + (failure?.delayMs ?? 0);
       if (wait > 0) await this.ctx.sleep(wait);
       if (failure) throw failure.error;
+      const fields = one(query, 'fields');
+      const selection = fields ? parseFieldSelection(fields) : null;
       const cal = calendarId === undefined ? undefined : this.ownedCalendar(calendarId, email);
       reply = await route.run({ method, query, headers: req.headers, raw, email }, cal);
+      if (selection && reply.status < 300 && typeof reply.body === 'object' && reply.body !== null) {
+        reply = { ...reply, body: selectFields(reply.body, selection) };
+      }
     } catch (err) {
       reply = errorReply(err);
     }

@@ -536,6 +536,46 @@ describe('GoogleCalendarEmulator (real googleapis client)', () => {
       expect(await list({ privateExtendedProperty: ['bookingId=b7'] })).toEqual(['overlaps-start']);
       expect(await list({ q: 'INSIDE' })).toEqual(['inside']);
     });
+
+    it('answers with only the fields asked for (partial response), and refuses a malformed selection (400)', async () => {
+      emu.createEvent(ALICE, {
+        summary: 'with guests',
+        start: { dateTime: at(4, 9) },
+        end: { dateTime: at(4, 10) },
+        attendees: [{ email: ALICE, responseStatus: 'declined' }, { email: 'guest@example.com' }],
+      });
+      const cal = aliceClient();
+      const { data } = await cal.events.list({
+        calendarId: ALICE,
+        singleEvents: true,
+        fields: 'nextSyncToken,items(id,start/dateTime,attendees(email,self),organizer/email)',
+      });
+      expect(Object.keys(data).sort()).toEqual(['items', 'nextSyncToken']);
+      expect(data.items).toHaveLength(1);
+      const [event] = data.items!;
+      expect(Object.keys(event!).sort()).toEqual(['attendees', 'id', 'organizer', 'start']);
+      expect(event!.start).toEqual({ dateTime: expect.any(String) });
+      expect(event!.organizer).toEqual({ email: ALICE });
+      expect(event!.attendees).toEqual([{ email: ALICE, self: true }, { email: 'guest@example.com' }]);
+      // The whole answer is unchanged without `fields`; `*` and `a/*` select everything at their level.
+      const whole = (await cal.events.list({ calendarId: ALICE, singleEvents: true })).data;
+      expect((await cal.events.list({ calendarId: ALICE, singleEvents: true, fields: '*' })).data).toEqual(whole);
+      expect((await cal.events.list({ calendarId: ALICE, singleEvents: true, fields: 'items/*' })).data).toEqual({
+        items: whole.items,
+      });
+      // Also on single reads, and a field the event does not have is left out.
+      const got = await cal.events.get({ calendarId: ALICE, eventId: event!.id!, fields: 'summary,recurringEventId' });
+      expect(got.data).toEqual({ summary: 'with guests' });
+
+      for (const fields of ['items(id', 'items)', 'items,,id', 'items/(id)', 'items(id)x', '*(id)']) {
+        const failure = await cal.events
+          .patch({ calendarId: ALICE, eventId: event!.id!, fields, requestBody: { summary: 'renamed' } })
+          .catch((error: { status?: number; message?: string }) => error);
+        expect(failure).toMatchObject({ status: 400, message: `Invalid field selection ${fields}` });
+      }
+      // A write refused for its selection changed nothing.
+      expect((await cal.events.get({ calendarId: ALICE, eventId: event!.id! })).data.summary).toBe('with guests');
+    });
   });
 
   describe('recurring events', () => {

@@ -21,11 +21,13 @@ import { ProviderError, isProviderError } from '../provider.errors.js';
 import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
 import { toGoogleProviderError } from './google-errors.js';
-import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
+import { GOOGLE_EVENT_FIELDS, fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 import { GoogleWebhookParser } from './google-webhook.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
 
 const MAX_PAGE_SIZE = 2500;
+/** A change listing's page: its events as the mapper reads them, and the tokens that continue it. */
+const LISTING_FIELDS = `nextPageToken,nextSyncToken,items(${GOOGLE_EVENT_FIELDS})`;
 const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.readonly'];
 /** Grants everything GOOGLE_SCOPES asks for. */
 const GOOGLE_FULL_CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
@@ -192,7 +194,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
 
   async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
     const page = await this.call(auth, 'events.list', (api) =>
-      api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50 }),
+      api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50, fields: `items(${GOOGLE_EVENT_FIELDS})` }),
     );
     return (page.items ?? []).map(fromGoogleEvent).filter((e) => e.status !== 'cancelled');
   }
@@ -203,6 +205,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
       singleEvents: true,
       maxResults: MAX_PAGE_SIZE,
       pageToken: input.pageToken ?? undefined,
+      fields: LISTING_FIELDS,
     };
     if (input.cursor) {
       params.syncToken = input.cursor;

@@ -1,4 +1,6 @@
-import { fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
+import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
+import { parseFieldSelection, selectFields } from '../../../../emulators/google/partial-response.js';
+import { GOOGLE_EVENT_FIELDS, fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 
 describe('fromGoogleEvent', () => {
   const timed = {
@@ -87,6 +89,76 @@ describe('fromGoogleEvent', () => {
       removal: 'deleted',
       start: null,
     });
+  });
+});
+
+describe('GOOGLE_EVENT_FIELDS', () => {
+  /** Events as Google answers them in full, each with what the mapper reads set to something that matters. */
+  const whole: calendar_v3.Schema$Event[] = [
+    {
+      kind: 'calendar#event',
+      etag: '"3181161784712000"',
+      id: 'evt1_20261203T100000Z',
+      status: 'confirmed',
+      htmlLink: 'https://www.google.com/calendar/event?eid=ZXZ0MQ',
+      created: '2026-11-01T09:00:00.000Z',
+      updated: '2026-12-01T10:00:00.000Z',
+      summary: 'Weekly call',
+      description: 'Agenda',
+      location: 'Room 1',
+      colorId: '3',
+      creator: { email: 'assistant@example.com', displayName: 'Assistant' },
+      organizer: { email: 'Host@Example.com', displayName: 'Host', self: true },
+      start: { dateTime: '2026-12-03T11:00:00+01:00', timeZone: 'Europe/Berlin' },
+      end: { dateTime: '2026-12-03T11:30:00+01:00', timeZone: 'Europe/Berlin' },
+      recurringEventId: 'evt1',
+      originalStartTime: { dateTime: '2026-12-03T11:00:00+01:00', timeZone: 'Europe/Berlin' },
+      transparency: 'opaque',
+      visibility: 'private',
+      iCalUID: 'uid@calsync',
+      sequence: 4,
+      attendees: [
+        { email: 'Host@Example.com', organizer: true, self: true, responseStatus: 'declined', comment: 'away' },
+        { email: 'Guest@Example.com', displayName: 'Guest', responseStatus: 'tentative', additionalGuests: 1 },
+        { email: 'room@resource.example.com', resource: true, responseStatus: 'accepted' },
+      ],
+      hangoutLink: 'https://meet.google.com/abc-defg-hij',
+      conferenceData: {
+        conferenceId: 'abc-defg-hij',
+        entryPoints: [{ entryPointType: 'video', uri: 'https://meet.google.com/abc' }],
+      },
+      reminders: { useDefault: false, overrides: [{ method: 'popup', minutes: 10 }] },
+      extendedProperties: { private: { bookingUid: 'b1' } },
+      attachments: [{ fileUrl: 'https://drive.google.com/x', title: 'Notes' }],
+      eventType: 'default',
+    },
+    {
+      kind: 'calendar#event',
+      etag: '"1"',
+      id: 'series',
+      status: 'tentative',
+      summary: 'All-day, free',
+      start: { date: '2026-12-24' },
+      end: { date: '2026-12-26' },
+      transparency: 'transparent',
+      recurrence: ['RRULE:FREQ=YEARLY'],
+      organizer: { email: 'other@example.com' },
+      iCalUID: 'series@google.com',
+    },
+    { kind: 'calendar#event', etag: '"2"', id: 'gone', status: 'cancelled' },
+  ];
+
+  it('selects everything the mapper reads: each event maps the same from the partial answer as from the whole one', () => {
+    const selection = parseFieldSelection(GOOGLE_EVENT_FIELDS);
+    for (const event of whole) {
+      const partial = selectFields(event, selection) as calendar_v3.Schema$Event;
+      expect(fromGoogleEvent(partial)).toEqual(fromGoogleEvent(event));
+    }
+    // And it leaves out what the mapper does not read.
+    const partial = selectFields(whole[0], selection) as Record<string, unknown>;
+    for (const dropped of ['htmlLink', 'creator', 'conferenceData', 'reminders', 'attachments', 'extendedProperties']) {
+      expect(partial).not.toHaveProperty(dropped);
+    }
   });
 });
 

@@ -1,6 +1,17 @@
 import type { calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
 import type { EventInput, ExternalEvent, ExternalEventStatus } from '../external-event.js';
 
+/**
+ * What `fromGoogleEvent` reads of an event, as a Google partial-response selection (`fields`):
+ * listings ask for only this, not Google's whole event (links, creator, reminders, conference
+ * data, attachments…), which is fewer bytes to download, parse and collect for every page. Keep it
+ * beside the mapper: `google-event.mapper.spec.ts` fails when the mapper reads a field not named here.
+ */
+export const GOOGLE_EVENT_FIELDS =
+  'id,iCalUID,status,start,end,transparency,summary,description,location,' +
+  'attendees(email,displayName,responseStatus,organizer,resource,self),organizer/email,' +
+  'recurringEventId,recurrence,etag,updated,sequence';
+
 export function fromGoogleEvent(event: calendar_v3.Schema$Event): ExternalEvent {
   const status = (event.status ?? 'confirmed') as ExternalEventStatus;
   // An invitation the calendar's owner declined is free time, as Google's own freeBusy says.
