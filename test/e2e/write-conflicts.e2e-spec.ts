@@ -60,6 +60,46 @@ describe('API writes racing the host’s edits (Google)', () => {
     ]);
   }, 40_000);
 
+  it('an API change made in the same millisecond as the host’s edit, just after it: both sides call it the later one', async () => {
+    // Google dates an edit to the millisecond, PostgreSQL an API change to the microsecond. The
+    // write job (on a refused write) and the outbox (applying the host's edit) must order the two
+    // alike, or each lets the other side win: the booking keeps the API's times, the calendar the host's.
+    const booking = await bookAndSettle(t, host);
+    t.google.faults.holdPushes();
+    t.google.faults.failNext({ count: 4, operation: 'events.patch', status: 503, reason: 'backendError' });
+    const apiStart = shifted(booking.startTime, 60);
+    const apiEnd = shifted(booking.endTime, 60);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: apiStart, endTime: apiEnd }).expect(200);
+    await expectEventually(() => expect(t.google.callCount('events.patch')).toBeGreaterThanOrEqual(4));
+    const hostStart = shifted(booking.startTime, 180);
+    const hostEnd = shifted(booking.endTime, 180);
+    const edited = t.google.updateEvent(host.calendarId, booking.eventId, {
+      start: { dateTime: hostStart },
+      end: { dateTime: hostEnd },
+    });
+    // The API's reschedule, dated 0.4 ms after the host's edit (the same millisecond).
+    const moved = await t.dataSource.query(
+      `UPDATE "BookingHistory" SET "at" = $2::timestamptz + interval '400 microseconds'
+        WHERE "bookingId" = $1 AND "source" = 'api' AND "action" = 'rescheduled'`,
+      [booking.id, edited.updated],
+    );
+    expect(moved[1]).toBe(1);
+    // The write job tries again, based on the version it last saw: refused (412), then it decides.
+    await expectEventually(() => expect(t.google.callCount('events.patch')).toBeGreaterThanOrEqual(5), { timeoutMs: 20_000 });
+    await waitForQueueIdle(t, 20_000);
+    await t.google.faults.releasePushes();
+    await waitForQueueIdle(t, 20_000);
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ startTime: apiStart, endTime: apiEnd });
+    const event = t.google.getEvent(host.calendarId, booking.eventId)!;
+    expect([event.start?.dateTime, event.end?.dateTime].map((d) => new Date(d!).toISOString())).toEqual([apiStart, apiEnd]);
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'api'],
+      ['ignored', 'google_calendar'],
+    ]);
+  }, 40_000);
+
   it('an API change made after the host’s unseen edit wins; the calendar follows it', async () => {
     const booking = await bookAndSettle(t, host);
     // The host edits, but calsync has not seen it yet (the push is held).

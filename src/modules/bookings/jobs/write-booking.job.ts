@@ -289,24 +289,26 @@ export class WriteBookingJob implements OnModuleInit {
     return rows[0]?.kept ?? false;
   }
 
-  /** When the booking last changed through the API, per field group (epoch ms; 0 = never). */
+  /**
+   * When the booking last changed through the API, per field group: epoch milliseconds with the
+   * microseconds PostgreSQL keeps as a fraction (0 = never). Not a `Date`: that would drop them,
+   * and an API change made in the same millisecond as the host's edit (Google dates edits to the
+   * millisecond) would then count as no later here while the outbox, comparing in SQL, counts it
+   * as later (`BookingChangeApplier.claimChange`): each side would let the other win, leaving the
+   * booking at the API's version and the event at the host's.
+   */
   private async lastApiChanges(
     tx: EntityManager,
     bookingId: number,
   ): Promise<{ times: number; details: number; attendees: number }> {
-    const rows: Array<{ times: Date | null; details: Date | null; attendees: Date | null }> = await tx.query(
-      `SELECT max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'rescheduled')}) AS times,
-              max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'details')}) AS details,
-              max(h."at") FILTER (WHERE ${historyChangesKindSql('h', 'attendees')}) AS attendees
+    const epochMs = (kind: 'rescheduled' | 'details' | 'attendees') =>
+      `COALESCE((extract(epoch FROM max(h."at") FILTER (WHERE ${historyChangesKindSql('h', kind)})) * 1000)::float8, 0)`;
+    const rows: Array<{ times: number; details: number; attendees: number }> = await tx.query(
+      `SELECT ${epochMs('rescheduled')} AS times, ${epochMs('details')} AS details, ${epochMs('attendees')} AS attendees
          FROM "BookingHistory" h WHERE h."bookingId" = $1 AND h."source" = 'api'`,
       [bookingId],
     );
-    const ms = (d: Date | null) => (d ? new Date(d).getTime() : 0);
-    return {
-      times: ms(rows[0]?.times ?? null),
-      details: ms(rows[0]?.details ?? null),
-      attendees: ms(rows[0]?.attendees ?? null),
-    };
+    return { times: rows[0]?.times ?? 0, details: rows[0]?.details ?? 0, attendees: rows[0]?.attendees ?? 0 };
   }
 
   /**
