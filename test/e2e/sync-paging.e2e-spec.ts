@@ -54,6 +54,11 @@ describe('a sync of several pages', () => {
 
     expect(outcome).toMatchObject({ kind: 'full', pages: 3, events: 2 * PAGE + 100 });
     expect(t.google.callCount('events.list', calendar.externalId) - calls).toBe(3);
+    // Each page asked for only what calsync reads of an event (a partial response), tokens included.
+    const listings = t.google.calls
+      .filter((c) => c.operation === 'events.list' && c.calendarId === calendar.externalId)
+      .slice(-3);
+    for (const call of listings) expect(call.query.fields).toMatch(/^nextPageToken,nextSyncToken,items\(id,/);
     const after = await state(calendar.id);
     expect(after).toMatchObject({ cacheEnabled: true, cached: 2 * PAGE + 100 });
     expect(after.syncToken).not.toBeNull();
