@@ -42,6 +42,12 @@ const MAX_CACHED = 10_000;
 @Injectable()
 export class FeatureFlagService {
   private readonly cache = new Map<string, { at: number; value: FlagResolution }>();
+  /**
+   * Bumped by every `invalidate`. An answer read before the latest one is returned but not cached:
+   * a resolution in flight while an admin changes a flag may have read the flag before the change,
+   * and caching it after `invalidate` would hide the change on this instance for `TTL_MS`.
+   */
+  private generation = 0;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -63,6 +69,7 @@ export class FeatureFlagService {
       else missing.push(id);
     }
     if (missing.length === 0) return result;
+    const generation = this.generation;
     // A prepared statement: it is on every busy-times request and every sync of a user not seen
     // within `TTL_MS`, and planning the ancestry's recursion cost about as much as running it.
     const rows: Array<FlagInputRow & { userId: number }> = await preparedQuery(
@@ -73,26 +80,36 @@ export class FeatureFlagService {
     // Entries of users not asked about again are dropped once there are many (a random stream of
     // users must not grow this without bound).
     if (this.cache.size > MAX_CACHED) for (const [key, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(key);
-    for (const row of rows) result.set(row.userId, this.remember(slug, row.userId, row, now));
+    for (const row of rows) result.set(row.userId, this.remember(slug, row.userId, row, now, generation));
     return result;
   }
 
   /**
-   * The flag for the user from inputs a caller's own statement read with `flagInputsSql` (one
-   * round trip for what it needed besides), kept as `resolve` keeps its answers.
+   * Taken before a caller's own statement reads a flag's inputs with `flagInputsSql`, and handed to
+   * `resolveRead` with them (see `generation`).
    */
-  resolveRead(slug: string, userId: number, row: FlagInputRow): FlagResolution {
-    return this.remember(slug, userId, row, Date.now());
+  get readMark(): number {
+    return this.generation;
   }
 
-  private remember(slug: string, userId: number, row: FlagInputRow, now: number): FlagResolution {
+  /**
+   * The flag for the user from inputs a caller's own statement read with `flagInputsSql` (one
+   * round trip for what it needed besides), kept as `resolve` keeps its answers unless a change
+   * was made here since `readMark` was taken.
+   */
+  resolveRead(slug: string, userId: number, row: FlagInputRow, readMark: number): FlagResolution {
+    return this.remember(slug, userId, row, Date.now(), readMark);
+  }
+
+  private remember(slug: string, userId: number, row: FlagInputRow, now: number, generation: number): FlagResolution {
     const value = resolveFlag({ user: row.userFlag, teams: row.teamFlags ?? [], global: row.globalFlag });
-    this.cache.set(`${slug}:${userId}`, { at: now, value });
+    if (generation === this.generation) this.cache.set(`${slug}:${userId}`, { at: now, value });
     return value;
   }
 
   /** Called by the admin API after a change, so this instance sees it immediately. */
   invalidate(): void {
+    this.generation += 1;
     this.cache.clear();
   }
 }

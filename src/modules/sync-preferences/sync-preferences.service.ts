@@ -27,6 +27,13 @@ const COLUMNS = PREFERENCE_FIELDS.map((f) => `"${f}"`).join(', ');
 @Injectable()
 export class SyncPreferencesService {
   private readonly cache = new Map<number, { at: number; value: PreferenceExplanation }>();
+  /**
+   * Bumped by every `invalidate`. A read that began before the latest one is answered but not
+   * cached: it may predate the write that invalidated (two PUTs at once: the first one's read,
+   * taken before the second one's commit, would otherwise be cached after the second one cleared
+   * the cache, and hide the second one's field for `TTL_MS`).
+   */
+  private generation = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -46,6 +53,7 @@ export class SyncPreferencesService {
     const hit = this.cache.get(userId);
     const now = Date.now();
     if (hit && now - hit.at < TTL_MS) return hit.value;
+    const generation = this.generation;
     const rows: Array<{ user: StoredPreferences | null; teams: Array<{ teamId: number; stored: StoredPreferences }> | null }> =
       await manager.query(
         `SELECT (SELECT to_jsonb(p) FROM "UserSyncPreferences" p WHERE p."userId" = $1) AS "user",
@@ -55,7 +63,7 @@ export class SyncPreferencesService {
         [userId],
       );
     const value = resolvePreferences(rows[0]?.user ?? null, rows[0]?.teams ?? []);
-    this.cache.set(userId, { at: now, value });
+    if (generation === this.generation) this.cache.set(userId, { at: now, value });
     return value;
   }
 
@@ -109,6 +117,7 @@ export class SyncPreferencesService {
   }
 
   invalidate(): void {
+    this.generation += 1;
     this.cache.clear();
   }
 

@@ -54,12 +54,13 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
     const to = end.getTime();
     const window = cacheWindow(this.config.syncWindowDays);
     // A user not served lately: the calendars, their cached timelines of the range and the flag in one statement.
+    const flagsMark = this.flags.readMark;
     const prefetched = this.cache.prefetch(
       userId,
       { start: Math.max(from, window.start), end: Math.min(to, window.end) },
       CACHE_FLAG,
     );
-    const [sources, cacheOn] = await this.sourcesAndFlag(userId, prefetched);
+    const [sources, cacheOn] = await this.sourcesAndFlag(userId, prefetched, flagsMark);
     // As `GetUserQuery` would answer.
     if (!sources) throw new UserNotFoundError(userId);
     const { timeZone, calendars } = sources;
@@ -126,9 +127,14 @@ export class GetBusyTimesHandler implements IQueryHandler<GetBusyTimesQuery> {
   }
 
   /** The user's busy sources and cache flag: from the prefetch when there is one, read side by side otherwise. */
-  private async sourcesAndFlag(userId: number, prefetched: PrefetchedTimelines | null): Promise<[BusySources | null, boolean]> {
+  private async sourcesAndFlag(
+    userId: number,
+    prefetched: PrefetchedTimelines | null,
+    flagsMark: number,
+  ): Promise<[BusySources | null, boolean]> {
     const early = prefetched ? await prefetched : null;
-    if (early) return [early.sources, early.flag ? this.flags.resolveRead(CACHE_FLAG, userId, early.flag).enabled : false];
+    if (early)
+      return [early.sources, early.flag ? this.flags.resolveRead(CACHE_FLAG, userId, early.flag, flagsMark).enabled : false];
     return Promise.all([this.sources.forUser(userId), this.flags.isEnabled(CACHE_FLAG, userId)]);
   }
 
