@@ -1,6 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectGoogleHost, connectOutlookHost, graphTimes } from '../support/fixtures.js';
+import { type Host, connectGoogleHost, connectOutlookHost, createUser, graphTimes } from '../support/fixtures.js';
 import {
   type SyncedBooking,
   afterNotification,
@@ -131,13 +131,7 @@ describe('sync preferences', () => {
     await t.close();
   });
 
-  const newUser = async () => {
-    const res = await t.api
-      .post('/api/v1/users')
-      .send({ email: `prefs.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`, name: 'Prefs', timeZone: 'UTC' })
-      .expect(201);
-    return res.body.id as number;
-  };
+  const newUser = () => createUser(t, 'prefs');
   const newTeam = async (parentId?: number) => {
     const res = await t.api
       .post('/api/v1/teams')

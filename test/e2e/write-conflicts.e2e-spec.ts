@@ -28,10 +28,12 @@ describe('API writes racing the host’s edits (Google)', () => {
     await waitForQueueIdle(t);
   });
 
-  it('the host’s edit made after the API change wins; the booking follows it and both are in the history', async () => {
-    const booking = await bookAndSettle(t, host);
-    // calsync does not see the host's edit yet (its push is held), and the write job's first
-    // attempts fail, so the host's edit lands between the API change and the write.
+  /**
+   * The API reschedules the booking by an hour; calsync does not see the host's edit yet (its push
+   * is held), and the write job's first attempts fail, so the host's move (by three hours) lands
+   * between the API change and the write.
+   */
+  async function hostMovesWhileTheWriteWaits(booking: { id: number; eventId: string; startTime: string; endTime: string }) {
     t.google.faults.holdPushes();
     t.google.faults.failNext({ count: 4, operation: 'events.patch', status: 503, reason: 'backendError' });
     const apiStart = shifted(booking.startTime, 60);
@@ -40,7 +42,16 @@ describe('API writes racing the host’s edits (Google)', () => {
     await expectEventually(() => expect(t.google.callCount('events.patch')).toBeGreaterThanOrEqual(4));
     const hostStart = shifted(booking.startTime, 180);
     const hostEnd = shifted(booking.endTime, 180);
-    t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: hostStart }, end: { dateTime: hostEnd } });
+    const edited = t.google.updateEvent(host.calendarId, booking.eventId, {
+      start: { dateTime: hostStart },
+      end: { dateTime: hostEnd },
+    });
+    return { apiStart, apiEnd, hostStart, hostEnd, edited };
+  }
+
+  it('the host’s edit made after the API change wins; the booking follows it and both are in the history', async () => {
+    const booking = await bookAndSettle(t, host);
+    const { hostStart, hostEnd } = await hostMovesWhileTheWriteWaits(booking);
     // The write job tries again, based on the version it last saw: refused, and it leaves the host's edit be.
     await expectEventually(() => expect(t.google.callCount('events.patch')).toBeGreaterThanOrEqual(5), { timeoutMs: 20_000 });
     await t.google.faults.releasePushes();
@@ -65,18 +76,7 @@ describe('API writes racing the host’s edits (Google)', () => {
     // write job (on a refused write) and the outbox (applying the host's edit) must order the two
     // alike, or each lets the other side win: the booking keeps the API's times, the calendar the host's.
     const booking = await bookAndSettle(t, host);
-    t.google.faults.holdPushes();
-    t.google.faults.failNext({ count: 4, operation: 'events.patch', status: 503, reason: 'backendError' });
-    const apiStart = shifted(booking.startTime, 60);
-    const apiEnd = shifted(booking.endTime, 60);
-    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: apiStart, endTime: apiEnd }).expect(200);
-    await expectEventually(() => expect(t.google.callCount('events.patch')).toBeGreaterThanOrEqual(4));
-    const hostStart = shifted(booking.startTime, 180);
-    const hostEnd = shifted(booking.endTime, 180);
-    const edited = t.google.updateEvent(host.calendarId, booking.eventId, {
-      start: { dateTime: hostStart },
-      end: { dateTime: hostEnd },
-    });
+    const { apiStart, apiEnd, edited } = await hostMovesWhileTheWriteWaits(booking);
     // The API's reschedule, dated 0.4 ms after the host's edit (the same millisecond).
     const moved = await t.dataSource.query(
       `UPDATE "BookingHistory" SET "at" = $2::timestamptz + interval '400 microseconds'

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { CACHE_FLAG, FeatureFlagService } from '../../src/modules/feature-flags/index.js';
 import { SyncPreferencesService } from '../../src/modules/sync-preferences/index.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { createUser } from '../support/fixtures.js';
 import { enableFlagForUser } from '../support/sync-helpers.js';
 
 /** A promise and its resolver. */
@@ -28,13 +29,7 @@ describe('caches cleared while a read is in flight', () => {
     await t.close();
   });
 
-  const newUser = async () => {
-    const res = await t.api
-      .post('/api/v1/users')
-      .send({ email: `cache.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`, name: 'Cache', timeZone: 'UTC' })
-      .expect(201);
-    return res.body.id as number;
-  };
+  const newUser = () => createUser(t, 'cache');
 
   it('sync preferences: a read taken before a PUT does not hide the PUT once it lands', async () => {
     const userId = await newUser();

@@ -2,6 +2,15 @@ import type { TestApp } from './create-test-app.js';
 
 let counter = 0;
 
+/** A user with no connection, created through the API; its id. */
+export async function createUser(t: TestApp, prefix = 'user'): Promise<number> {
+  const res = await t.api
+    .post('/api/v1/users')
+    .send({ email: `${prefix}.${Date.now()}.${++counter}@example.com`, name: prefix, timeZone: 'UTC' })
+    .expect(201);
+  return res.body.id as number;
+}
+
 export interface Host {
   userId: number;
   email: string;
