@@ -2,6 +2,8 @@ import { Webhook } from 'standardwebhooks';
 import { AuditTrailModule } from '../../src/extensions/audit-trail/audit-trail.module.js';
 import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
 import { HostEventRecorder } from '../../src/modules/host-events/index.js';
+import { WEBHOOK_SHARDS, deliverWebhooksQueue } from '../../src/modules/host-events/host-events.jobs.js';
+import { WebhookDeliveryJob } from '../../src/modules/host-events/webhook-delivery.job.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
@@ -329,6 +331,30 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
         ]),
       { timeoutMs: 15_000, intervalMs: 100 },
     );
+  });
+
+  it('a drain that died after recording a failure, before queueing its retry: the retry still goes out when it runs again', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    r.respond = (_hook, index) => (index === 0 ? 500 : 204);
+    const { id } = await endpoint(r.url, { events: ['booking.created'] });
+    const booking = await book(host);
+    const shard = booking.id % WEBHOOK_SHARDS;
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
+    });
+    // What a process killed between the two steps leaves: the failure recorded (retry due in ~5 s)
+    // and no successor queued for it. Its own job, released by a live worker, then runs again at once.
+    const removed = await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, shard)]);
+    expect(removed).toHaveLength(1);
+    await t.app.get(WebhookDeliveryJob).drain(id, shard);
+    await expectEventually(() => expect(r.received).toHaveLength(2), { timeoutMs: 15_000, intervalMs: 100 });
+    expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 204 });
+    });
   });
 
   it('a 410 disables the endpoint', async () => {

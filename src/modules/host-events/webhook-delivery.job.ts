@@ -93,7 +93,6 @@ export class WebhookDeliveryJob implements OnModuleInit {
 
   async drain(endpointId: number, shard: number): Promise<void> {
     let handled = 0;
-    let retrying = false;
     for (let more = true; more && handled < BATCH;) {
       const heads = await this.dueHeads(endpointId, shard);
       if (heads.length === 0) break;
@@ -118,7 +117,6 @@ export class WebhookDeliveryJob implements OnModuleInit {
         if (result.outcome === 'gone') return this.disable(endpointId, result.due);
         if (result.outcome === 'retrying') {
           await this.recordFailure(endpointId, result.due, result.statusCode, result.error);
-          retrying = true;
         }
       }
       handled += heads.length;
@@ -127,9 +125,12 @@ export class WebhookDeliveryJob implements OnModuleInit {
       // recorded since this round's query come with a run of their own, queued behind this one.
       more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
     }
-    // A successor only when work is left: this run stopped at the batch size, or it set a retry
-    // (due later). Deliveries recorded meanwhile come with a run of their own.
-    if (handled >= BATCH || retrying) await this.scheduleNext(endpointId, shard, handled >= BATCH);
+    // A successor for the work left: at once when this run stopped at the batch size, else for the
+    // earliest retry still pending in the shard, whichever run recorded it. Not only the retries this
+    // run set: a run that died (or timed out) after recording a failure and before queueing its
+    // successor runs again at once, finds that retry not yet due, and is the only run left to wake
+    // it. Deliveries recorded meanwhile come with a run of their own.
+    await this.scheduleNext(endpointId, shard, handled >= BATCH);
   }
 
   /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
