@@ -357,6 +357,36 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     });
   });
 
+  it("the minute's sweep takes a delivery overdue with no run coming for it", async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    r.respond = (_hook, index) => (index === 0 ? 500 : 204);
+    const { id } = await endpoint(r.url, { events: ['booking.created'] });
+    const booking = await book(host);
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    });
+    const deliveries = t.app.get(WebhookDeliveryJob);
+    // Nothing overdue yet: the retry is due in ~5 s and its run is queued.
+    expect(await deliveries.sweepOverdue()).toBe(0);
+    // Its run gone (say, out of attempts while the database was away) and the retry long due.
+    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, booking.id % WEBHOOK_SHARDS)]);
+    await t.dataSource.query(
+      `UPDATE "WebhookDelivery" SET "nextAttemptAt" = now() - interval '2 minutes' WHERE "endpointId" = $1`,
+      [id],
+    );
+    await expectConsistently(() => expect(r.received).toHaveLength(1), { durationMs: 1000 });
+    expect(await deliveries.sweepOverdue()).toBe(1);
+    await expectEventually(() => expect(r.received).toHaveLength(2));
+    expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
+    await expectEventually(async () => {
+      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+      expect(log.body.items[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+    });
+    expect(await deliveries.sweepOverdue()).toBe(0);
+  });
+
   it('a 410 disables the endpoint', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

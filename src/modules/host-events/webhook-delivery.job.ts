@@ -1,5 +1,7 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
@@ -23,6 +25,10 @@ const BATCH = 500;
  * its events still go out one after the other.
  */
 const ROUND = 16;
+/** How often each instance looks for overdue deliveries no run is coming for (`sweepOverdue`). */
+export const DELIVERY_SWEEP_MS = 60_000;
+/** A delivery due this long ago without a run having taken it is overdue. */
+const OVERDUE_AFTER = `interval '60 seconds'`;
 
 /**
  * The delay before retry `attempts + 1`: exponential (5 s, 10 s, 20 s … capped at 1 h) with ±25 %
@@ -84,6 +90,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     private readonly sender: WebhookSender,
     private readonly metrics: MetricsService,
     private readonly secrets: WebhookSecretSealing,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -131,6 +138,37 @@ export class WebhookDeliveryJob implements OnModuleInit {
     // successor runs again at once, finds that retry not yet due, and is the only run left to wake
     // it. Deliveries recorded meanwhile come with a run of their own.
     await this.scheduleNext(endpointId, shard, handled >= BATCH);
+  }
+
+  /**
+   * The safety net, as the resync sweep is for calendars: every minute, a drain for each (endpoint,
+   * shard) whose stream head has been due for over a minute. Every path that leaves a delivery
+   * pending also queues the run that takes it (the recording transaction, a drain's successor, a
+   * redelivery, an endpoint switched back on); this catches what those miss, such as a drain job
+   * that used up its attempts while the database was away. Keyed as a drain's successor, so the
+   * instances sweeping side by side queue one run per shard.
+   */
+  @Interval('webhook-delivery-sweep', DELIVERY_SWEEP_MS)
+  async sweepTick(): Promise<void> {
+    if (this.config.schedulerEnabled) await this.sweepOverdue();
+  }
+
+  /** Queues a drain for each shard with an overdue stream head; returns how many. */
+  async sweepOverdue(): Promise<number> {
+    try {
+      const shards: Array<{ endpointId: number; shard: number }> = await this.dataSource.query(
+        `SELECT DISTINCT d."endpointId", d."shard"
+           FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
+          WHERE d."status" = 'pending' AND w."enabled" AND d."nextAttemptAt" < clock_timestamp() - ${OVERDUE_AFTER}
+            AND ${STREAM_HEAD}`,
+      );
+      for (const { endpointId, shard } of shards) await this.scheduleNext(endpointId, shard, true);
+      if (shards.length > 0) this.logger.warn(`Overdue webhook deliveries in ${shards.length} shard(s): drains queued`);
+      return shards.length;
+    } catch (error) {
+      this.logger.warn(`webhook delivery sweep: ${(error as Error).message}`);
+      return 0;
+    }
   }
 
   /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
