@@ -333,6 +333,27 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     );
   });
 
+  it('once everything is delivered, no drain is left queued or running', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    await endpoint(r.url, { events: ['booking.created', 'booking.rescheduled'] });
+    const booking = await book(host);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send(slot(4)).expect(200);
+    await expectEventually(() => expect(r.received).toHaveLength(2));
+    // (A drain superseded by its successor while it ran is kept by graphile-worker, out of attempts.)
+    const drainsLeft = async () =>
+      Number(
+        (
+          await t.dataSource.query(
+            `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier = 'deliver-webhooks' AND attempts < max_attempts`,
+          )
+        )[0].n,
+      );
+    await expectEventually(async () => expect(await drainsLeft()).toBe(0));
+    await expectConsistently(async () => expect(await drainsLeft()).toBe(0), { durationMs: 1000 });
+    expect(r.received).toHaveLength(2);
+  });
+
   it('a drain that died after recording a failure, before queueing its retry: the retry still goes out when it runs again', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

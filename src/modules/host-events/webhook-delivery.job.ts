@@ -246,15 +246,16 @@ export class WebhookDeliveryJob implements OnModuleInit {
     let delayMs = 0;
     if (!more) {
       const rows: Array<{ ms: number | null }> = await this.dataSource.query(
-        `SELECT GREATEST(0, extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
+        `SELECT (extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
            FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
           WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending' AND w."enabled"
             AND ${STREAM_HEAD}`,
         [endpointId, shard],
       );
-      // Only the head of each booking's stream counts: the ones behind it wait for it anyway.
+      // Only the head of each booking's stream counts: the ones behind it wait for it anyway. No
+      // pending head: nothing to queue (NULL here; SQL's GREATEST would have turned it into 0).
       if (rows[0]?.ms === null || rows[0]?.ms === undefined) return;
-      delayMs = rows[0].ms;
+      delayMs = Math.max(0, rows[0].ms);
     }
     await this.jobs.enqueueJob(
       DELIVER_WEBHOOKS_JOB,
