@@ -24,7 +24,9 @@
  * 4. the history has each change exactly once (one `created`; at most one `cancelled`, last; each change
  *    goes from the previous value; no entry repeated; every acknowledged API change once; no more
  *    calendar-sourced entries of a kind than host edits of that kind);
- * 5. nothing lost or left over: every outbox row applied, no duplicate events, no event without a booking.
+ * 5. nothing lost or left over: every outbox row applied, no duplicate events, no event without a booking;
+ * 6. the host is told each change once, in order: a webhook receiver (answering 500/503, hanging, answering
+ *    after the sender's limit) and a change-feed reader run beside everything else (scripts/chaos/host-side.ts).
  *
  * Measured and printed: restarted instance healthy → pending change landed (target < 5 s), the scheduled tasks' runs per
  * tick with two instances (target 1), live channels per calendar (target exactly 1).

@@ -24,6 +24,7 @@ import type { BookingRecord, BookingView, CalendarEvent, OpRecord, Value, World 
  *    run made changes of that kind (a host edit recorded twice is a duplicate).
  * 5. Nothing left behind: every outbox row (ExternalEventChange) applied, no duplicate events in a
  *    calendar, no calsync event without a booking.
+ * (Rule 6, what the host is told, is checked in host-side.ts.)
  */
 
 export interface Mismatch {

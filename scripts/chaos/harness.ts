@@ -16,6 +16,7 @@ import {
   sleep,
   startEmulators,
 } from './env.js';
+import { FeedWalker, HostReceiver, type HostSideReport, checkHostSide } from './host-side.js';
 import { type LatencySample, type TickReport, measureRestart, measureTicks } from './measure.js';
 import { type QuiesceReport, quiesce } from './quiesce.js';
 import { type RunFacts, type Tally, formatMismatches, formatTable, tally } from './report.js';
@@ -102,6 +103,8 @@ export interface ChaosReport {
   quiesce: QuiesceReport | null;
   latency: LatencySample[];
   ticks: TickReport | null;
+  /** Rule 6: what the host was told (webhooks, the change feed). */
+  hostSide: HostSideReport | null;
   tally: Tally | null;
   table: string;
   details: string;
@@ -144,6 +147,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let emulators: Emulators | undefined;
   let world: World | undefined;
   let proxy: WebhookProxy | undefined;
+  let receiver: HostReceiver | undefined;
+  let feed: FeedWalker | undefined;
   const report: ChaosReport = {
     seed: options.seed,
     ok: false,
@@ -152,6 +157,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     quiesce: null,
     latency: [],
     ticks: null,
+    hostSide: null,
     tally: null,
     table: '',
     details: '',
@@ -165,6 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     emulators = await startEmulators(workDir);
     proxy = new WebhookProxy(() => instances);
     await proxy.start();
+    receiver = await HostReceiver.start(options.seed, () => performance.now() - started);
     const keys = {
       API_KEY: `chaos-api-${randomBytes(12).toString('hex')}`,
       ADMIN_API_KEY: `chaos-admin-${randomBytes(12).toString('hex')}`,
@@ -207,6 +214,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         CHANNEL_TTL_SECONDS: '300',
         SUBSCRIPTION_RENEW_BEFORE_SECONDS: '240',
         LOG_LEVEL: 'warn',
+        // The host's webhook receiver is on loopback.
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       };
       instances.push(new ServiceInstance(name, port, env, root, join(workDir, 'logs', `${name}.log`), options.serviceEntry));
     }
@@ -252,6 +261,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         .join(', ')})`,
     );
 
+    // The host product: a webhook endpoint for every event type, and a reader of the change feed.
+    const endpoint = await world.call<{ id: number; secret: string }>('POST', '/api/v1/webhook-endpoints', {
+      url: receiver.url,
+      description: 'chaos: the host product',
+    });
+    receiver.useSecret(endpoint.secret);
+    feed = new FeedWalker(world);
+    feed.start();
+
     await world.addHosts(schedule);
     await sleep(2500); // the flag cache (2 s) of both instances sees the sync flag
     const subscribed = await world.call<{ result: Record<string, number> }>(
@@ -271,7 +289,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     log(`chaos: ${options.durationSec} s…`);
     const chaosStarted = performance.now();
+    receiver.faulty = true;
     await world.run(schedule.ops);
+    receiver.faulty = false;
     chaosMs = performance.now() - chaosStarted;
     log(`chaos done: ${world.kills.length} kills, ${world.ops.length} ops; quiescing…`);
 
@@ -282,10 +302,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const note of report.quiesce.notes) log(`  ${note}`);
     for (const job of report.quiesce.failedJobs) log(`  job out of attempts: ${JSON.stringify(job)}`);
     for (const job of report.quiesce.stuckJobs) log(`  job stuck: ${JSON.stringify(job)}`);
+    await feed.stop();
+    await feed.readToEnd();
     report.checks = await checkAll(world);
+    report.hostSide = await checkHostSide(world, endpoint.id, receiver, feed, report.checks.views);
+    report.checks.mismatches.push(...report.hostSide.mismatches);
     report.mismatches = report.checks.mismatches;
     log(`checks: ${report.checks.bookingsChecked} bookings, ${report.mismatches.length} mismatch(es)`);
     report.details = await formatMismatches(world, report.checks);
+    if (report.hostSide.details.length) report.details += `\n\n${report.hostSide.details.join('\n')}`;
 
     if (options.tickWindowTicks > 0) {
       report.ticks = await measureTicks(world, options.resyncIntervalSeconds, options.tickWindowTicks);
@@ -317,12 +342,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       totalMs: performance.now() - started,
     };
     if (report.tally)
-      report.table = formatTable(facts, report.tally, report.checks, report.quiesce, report.latency, report.ticks);
+      report.table = formatTable(
+        facts,
+        report.tally,
+        report.checks,
+        report.quiesce,
+        report.latency,
+        report.ticks,
+        report.hostSide,
+      );
     await Promise.allSettled(instances.map((i) => i.kill9()));
     for (const i of instances) i.close();
     process.removeListener('exit', onExit);
     process.removeListener('SIGINT', onInterrupt);
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    await feed?.stop().catch(() => undefined);
+    await receiver?.stop().catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
     await emulators?.stop().catch(() => undefined);
     const keep = options.keep || !report.ok;

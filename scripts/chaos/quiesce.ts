@@ -3,7 +3,7 @@ import { sleep } from './env.js';
 import type { World } from './world.js';
 
 /** Jobs that carry a change somewhere (the scheduled `run-task` comes back every tick and does not count). */
-const WORK_TASKS = ['sync-calendar', 'write-booking', 'channel-lifecycle', 'stop-channel'];
+const WORK_TASKS = ['sync-calendar', 'write-booking', 'channel-lifecycle', 'stop-channel', 'deliver-webhooks'];
 
 export interface QuiesceReport {
   rounds: number;
@@ -71,7 +71,8 @@ export async function quiesce(world: World, options: { timeoutMs: number }): Pro
   }
   // graphile-worker retires a job that is running when a newer one with its key is added (key cleared,
   // attempts set to the maximum): superseded, not failed. A sync or write job that failed for good keeps
-  // its key (they all have one).
+  // its key (they all have one). A webhook drain may be queued without a key (by the transaction that
+  // records an event): one superseded is the keyed successor that never failed (no error recorded).
   const failed = await world.db.query<{
     id: string;
     task: string;
@@ -80,7 +81,8 @@ export async function quiesce(world: World, options: { timeoutMs: number }): Pro
     lastError: string | null;
   }>(
     `SELECT id::text, task_identifier AS task, key, attempts, last_error AS "lastError" FROM graphile_worker.jobs
-      WHERE attempts >= max_attempts AND (key IS NOT NULL OR NOT (task_identifier = ANY($1))) ORDER BY id`,
+      WHERE attempts >= max_attempts AND (key IS NOT NULL OR NOT (task_identifier = ANY($1)))
+        AND NOT (task_identifier = 'deliver-webhooks' AND key IS NULL AND last_error IS NULL) ORDER BY id`,
     [['sync-calendar', 'write-booking']],
   );
   report.failedJobs = failed.rows;
@@ -129,18 +131,30 @@ interface QueueState {
   jobs: number;
   future: number;
   changes: number;
+  /** Webhook deliveries not yet delivered (pending, due now or waiting for a retry). */
+  deliveries: number;
+  /** Of those, retries due later. */
+  laterDeliveries: number;
   /** Followed calendars (with a channel) not synced since the round began, or in error. */
   lagging: Array<{ id: number; failing: boolean }>;
 }
 
 async function queueState(world: World, roundStart: Date): Promise<QueueState> {
-  const { rows } = await world.db.query<{ jobs: string; future: string; changes: string }>(
+  const { rows } = await world.db.query<{
+    jobs: string;
+    future: string;
+    changes: string;
+    deliveries: string;
+    laterDeliveries: string;
+  }>(
     `SELECT (SELECT count(*) FROM graphile_worker.jobs j LEFT JOIN graphile_worker._private_job_queues q ON q.queue_name = j.queue_name
               WHERE j.task_identifier = ANY($1) AND j.attempts < j.max_attempts AND NOT ${STUCK} AND NOT ${BACKOFF_TIMER})::text AS jobs,
             (SELECT count(*) FROM graphile_worker.jobs j LEFT JOIN graphile_worker._private_job_queues q ON q.queue_name = j.queue_name
               WHERE j.task_identifier = ANY($1) AND j.attempts < j.max_attempts AND NOT ${STUCK} AND NOT ${BACKOFF_TIMER}
                 AND j.run_at > now() + interval '200 milliseconds' AND j.locked_at IS NULL)::text AS future,
-            (SELECT count(*) FROM "ExternalEventChange" WHERE "appliedAt" IS NULL)::text AS changes`,
+            (SELECT count(*) FROM "ExternalEventChange" WHERE "appliedAt" IS NULL)::text AS changes,
+            (SELECT count(*) FROM "WebhookDelivery" WHERE "status" = 'pending')::text AS deliveries,
+            (SELECT count(*) FROM "WebhookDelivery" WHERE "status" = 'pending' AND "nextAttemptAt" > now())::text AS "laterDeliveries"`,
     [WORK_TASKS],
   );
   const lagging = await world.db.query<{ id: number; failing: boolean }>(
@@ -148,7 +162,14 @@ async function queueState(world: World, roundStart: Date): Promise<QueueState> {
       WHERE "channelId" IS NOT NULL AND ("syncErrorCount" > 0 OR "syncedAt" IS NULL OR "syncedAt" < $1)`,
     [roundStart],
   );
-  return { jobs: Number(rows[0].jobs), future: Number(rows[0].future), changes: Number(rows[0].changes), lagging: lagging.rows };
+  return {
+    jobs: Number(rows[0].jobs),
+    future: Number(rows[0].future),
+    changes: Number(rows[0].changes),
+    deliveries: Number(rows[0].deliveries),
+    laterDeliveries: Number(rows[0].laterDeliveries),
+    lagging: lagging.rows,
+  };
 }
 
 function pushCount(world: World): number {
@@ -167,6 +188,14 @@ async function waitIdle(world: World, report: QuiesceReport, roundStart: Date, t
   let lastKick = 0;
   while (performance.now() < deadline) {
     const state = await queueState(world, roundStart);
+    if (state.laterDeliveries > 0) {
+      // Webhook retries backing off (5 s doubling, after the receiver's faults): due now. Their
+      // drains, queued for later, are brought forward just below.
+      const { rowCount } = await world.db.query(
+        `UPDATE "WebhookDelivery" SET "nextAttemptAt" = now() WHERE "status" = 'pending' AND "nextAttemptAt" > now()`,
+      );
+      report.fastForwarded += rowCount ?? 0;
+    }
     if (state.future > 0) {
       // A job retrying with a long backoff (after a burst of 429/500s): run it now instead of in minutes.
       const { rows } = await world.db.query<{ n: string }>(
@@ -204,13 +233,34 @@ async function waitIdle(world: World, report: QuiesceReport, roundStart: Date, t
         await world.call('POST', '/api/v1/admin/tasks/resync-calendars/run', undefined, { admin: true }).catch(() => undefined);
       }
     }
-    if (state.jobs === 0 && state.changes === 0 && state.lagging.length === 0 && now - quietSince >= 500) return;
+    if (
+      state.jobs === 0 &&
+      state.changes === 0 &&
+      state.deliveries === 0 &&
+      state.lagging.length === 0 &&
+      now - quietSince >= 500
+    )
+      return;
     await sleep(50);
   }
   const state = await queueState(world, roundStart);
+  const left = await world.db.query<{
+    task: string;
+    queue: string | null;
+    runAt: Date;
+    locked: boolean;
+    attempts: number;
+    error: string | null;
+  }>(
+    `SELECT task_identifier AS task, queue_name AS queue, run_at AS "runAt", locked_at IS NOT NULL AS locked, attempts,
+            left(last_error, 120) AS error
+       FROM graphile_worker.jobs WHERE task_identifier = ANY($1) AND attempts < max_attempts ORDER BY id LIMIT 10`,
+    [WORK_TASKS],
+  );
   report.notes.push(
-    `round ${report.rounds}: not idle after ${Math.round(timeoutMs)} ms (${state.jobs} job(s), ${state.changes} unapplied change(s), ` +
-      `calendars not synced since the round began: ${state.lagging.map((c) => `${c.id}${c.failing ? ' (failing)' : ''}`).join(', ') || 'none'})`,
+    `round ${report.rounds}: not idle after ${Math.round(timeoutMs)} ms (${state.jobs} job(s), ${state.changes} unapplied change(s), ${state.deliveries} pending webhook deliveries, ` +
+      `calendars not synced since the round began: ${state.lagging.map((c) => `${c.id}${c.failing ? ' (failing)' : ''}`).join(', ') || 'none'}; ` +
+      `jobs left: ${left.rows.map((j) => `${j.task}${j.queue ? ` in ${j.queue}` : ''} run_at ${j.runAt.toISOString().slice(11, 23)}${j.locked ? ' locked' : ''} attempts ${j.attempts}${j.error ? ` (${j.error})` : ''}`).join('; ') || 'none'})`,
   );
 }
 

@@ -1,5 +1,6 @@
 import { type CheckReport, type Mismatch, fmtT } from './checks.js';
 import type { LatencySample, TickReport } from './measure.js';
+import type { HostSideReport } from './host-side.js';
 import type { QuiesceReport } from './quiesce.js';
 import type { BookingView, World } from './world.js';
 
@@ -113,6 +114,7 @@ export function formatTable(
   quiet: QuiesceReport | null,
   latency: LatencySample[],
   ticks: TickReport | null,
+  hostSide: HostSideReport | null = null,
 ): string {
   const rows: Array<[string, string]> = [];
   const add = (k: string, v: string) => rows.push([k, v]);
@@ -179,6 +181,16 @@ export function formatTable(
     add(
       'one live channel per calendar',
       `${checks.channels.withOneLiveChannel}/${checks.channels.calendars} calendars ${checks.channels.problems.length === 0 ? '✓' : '✗'}`,
+    );
+  }
+  if (hostSide) {
+    const faults = hostSide.injected;
+    add(
+      'host told (webhooks, feed)',
+      `${hostSide.events} events; the receiver got ${hostSide.receipts} requests (faults: 500×${faults.error500}, 503×${faults.error503}, ` +
+        `${faults.hung} hung, ${faults.slowSuccess} answered after the 10 s limit); ${hostSide.duplicates} event(s) accepted more than once ` +
+        `(at least once: the receiver deduplicates on webhook-id); the feed walked in ${hostSide.feedPages} pages, ${hostSide.feedItems} items ` +
+        `${hostSide.mismatches.length === 0 ? '✓' : '✗'}`,
     );
   }
   for (const variant of ['pending', 'all-down'] as const) {

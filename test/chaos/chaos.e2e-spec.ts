@@ -7,12 +7,13 @@ import { createTestDatabase } from '../support/test-database.js';
 /**
  * The short chaos run (`npm run chaos -- --short`), in the suite: two service processes on one
  * PostgreSQL, both emulators, host edits racing API changes, push faults, provider failures and
- * hangs, and kill -9s; then every booking is checked against its event and its history. Zero
- * mismatches is the bar. The seed is fixed so a failure replays with the command in the message;
+ * hangs, a webhook receiver that fails and hangs, and kill -9s; then every booking is checked
+ * against its event and its history, and what the host was told (webhooks, the change feed) against
+ * the changes. Zero mismatches is the bar. The seed is fixed so a failure replays with the command in the message;
  * `CHAOS_SEED` picks another.
  */
 describe('chaos (short run)', () => {
-  it('every booking equals its calendar event, each change is in the history once, nothing is lost', async () => {
+  it('every booking equals its calendar event, each change is in the history once and told to the host once, nothing is lost', async () => {
     const root = repoRoot();
     const entry = await swcBuild(root, join(root, '.chaos-build'));
     const db = await createTestDatabase();
