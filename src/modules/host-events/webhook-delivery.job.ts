@@ -100,44 +100,52 @@ export class WebhookDeliveryJob implements OnModuleInit {
 
   async drain(endpointId: number, shard: number): Promise<void> {
     let handled = 0;
-    for (let more = true; more && handled < BATCH;) {
-      const heads = await this.dueHeads(endpointId, shard);
-      if (heads.length === 0) break;
-      // The endpoint's secret, opened once per round (every head is of this endpoint).
-      const secret = this.secrets.open(endpointId, heads[0].encryptedSecret);
-      const results = await Promise.all(heads.map((due) => this.send(due, secret)));
-      const delivered = results.filter((r) => r.outcome === 'delivered');
-      if (delivered.length > 0) {
-        await this.dataSource.query(
-          `UPDATE "WebhookDelivery" d SET "status" = 'delivered', "attempts" = d."attempts" + 1,
-                  "lastStatusCode" = u."code", "lastError" = NULL, "deliveredAt" = u."at"
-             FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u("id", "code", "at")
-            WHERE d."id" = u."id"`,
-          [delivered.map((r) => r.due.id), delivered.map((r) => r.statusCode), delivered.map((r) => r.at)],
-        );
-        for (const { due, at } of delivered) {
-          this.metrics.webhookDeliveries.inc({ result: 'delivered' });
-          this.metrics.webhookLatency.observe(Math.max(0, at.getTime() - new Date(due.createdAt).getTime()) / 1000);
+    for (;;) {
+      const handledBefore = handled;
+      for (let more = true; more && handled < BATCH;) {
+        const heads = await this.dueHeads(endpointId, shard);
+        if (heads.length === 0) break;
+        // The endpoint's secret, opened once per round (every head is of this endpoint).
+        const secret = this.secrets.open(endpointId, heads[0].encryptedSecret);
+        const results = await Promise.all(heads.map((due) => this.send(due, secret)));
+        const delivered = results.filter((r) => r.outcome === 'delivered');
+        if (delivered.length > 0) {
+          await this.dataSource.query(
+            `UPDATE "WebhookDelivery" d SET "status" = 'delivered', "attempts" = d."attempts" + 1,
+                    "lastStatusCode" = u."code", "lastError" = NULL, "deliveredAt" = u."at"
+               FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u("id", "code", "at")
+              WHERE d."id" = u."id"`,
+            [delivered.map((r) => r.due.id), delivered.map((r) => r.statusCode), delivered.map((r) => r.at)],
+          );
+          for (const { due, at } of delivered) {
+            this.metrics.webhookDeliveries.inc({ result: 'delivered' });
+            this.metrics.webhookLatency.observe(Math.max(0, at.getTime() - new Date(due.createdAt).getTime()) / 1000);
+          }
         }
-      }
-      for (const result of results) {
-        if (result.outcome === 'gone') return this.disable(endpointId, result.due);
-        if (result.outcome === 'retrying') {
-          await this.recordFailure(endpointId, result.due, result.statusCode, result.error);
+        for (const result of results) {
+          if (result.outcome === 'gone') return this.disable(endpointId, result.due);
+          if (result.outcome === 'retrying') {
+            await this.recordFailure(endpointId, result.due, result.statusCode, result.error);
+          }
         }
+        handled += heads.length;
+        // Another round only when it can find something: this one was full, or it unblocked a
+        // booking's next delivery (whose own run may have found it blocked and ended).
+        more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
       }
-      handled += heads.length;
-      // Another round only when it can find something: this one was full, or it unblocked a
-      // booking's next delivery (whose own run may have found it blocked and ended). Deliveries
-      // recorded since this round's query come with a run of their own, queued behind this one.
-      more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
+      // Work left after a full batch: a successor at once, so other jobs get the slot meanwhile.
+      if (handled >= BATCH) return this.enqueueNext(endpointId, shard, 0);
+      // Otherwise a successor for the earliest head still pending in the shard, whichever run
+      // recorded its retry. Not only the retries this run set: a run that died (or timed out)
+      // after recording a failure and before queueing its successor runs again at once, finds
+      // that retry not yet due, and is the only run left to wake it.
+      const dueInMs = await this.headDueInMs(endpointId, shard);
+      if (dueInMs === null) return;
+      // A head due now was recorded after this run last looked (its own run, queued behind this
+      // one, will then find nothing) or came due meanwhile: taken here rather than by another run
+      // (unless this pass found nothing at all, which would only spin).
+      if (dueInMs > 0 || handled === handledBefore) return this.enqueueNext(endpointId, shard, dueInMs);
     }
-    // A successor for the work left: at once when this run stopped at the batch size, else for the
-    // earliest retry still pending in the shard, whichever run recorded it. Not only the retries this
-    // run set: a run that died (or timed out) after recording a failure and before queueing its
-    // successor runs again at once, finds that retry not yet due, and is the only run left to wake
-    // it. Deliveries recorded meanwhile come with a run of their own.
-    await this.scheduleNext(endpointId, shard, handled >= BATCH);
   }
 
   /**
@@ -162,7 +170,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
           WHERE d."status" = 'pending' AND w."enabled" AND d."nextAttemptAt" < clock_timestamp() - ${OVERDUE_AFTER}
             AND ${STREAM_HEAD}`,
       );
-      for (const { endpointId, shard } of shards) await this.scheduleNext(endpointId, shard, true);
+      for (const { endpointId, shard } of shards) await this.enqueueNext(endpointId, shard, 0);
       if (shards.length > 0) this.logger.warn(`Overdue webhook deliveries in ${shards.length} shard(s): drains queued`);
       return shards.length;
     } catch (error) {
@@ -237,30 +245,29 @@ export class WebhookDeliveryJob implements OnModuleInit {
   }
 
   /**
-   * Queues the next run: at once when this one stopped with work left, else when the earliest
-   * pending delivery of the shard is due. That minimum covers every pending delivery, so the
-   * keyed successor takes it even when an earlier run had queued one for later ('replace'); runs
-   * queued by new events are unkeyed and untouched.
+   * Milliseconds until the earliest stream head pending in the shard is due (0 or less: due now),
+   * or null when nothing is pending. Only heads count: the deliveries behind one wait for it anyway.
    */
-  private async scheduleNext(endpointId: number, shard: number, more: boolean): Promise<void> {
-    let delayMs = 0;
-    if (!more) {
-      const rows: Array<{ ms: number | null }> = await this.dataSource.query(
-        `SELECT (extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
-           FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
-          WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending' AND w."enabled"
-            AND ${STREAM_HEAD}`,
-        [endpointId, shard],
-      );
-      // Only the head of each booking's stream counts: the ones behind it wait for it anyway. No
-      // pending head: nothing to queue (NULL here; SQL's GREATEST would have turned it into 0).
-      if (rows[0]?.ms === null || rows[0]?.ms === undefined) return;
-      delayMs = Math.max(0, rows[0].ms);
-    }
+  private async headDueInMs(endpointId: number, shard: number): Promise<number | null> {
+    const rows: Array<{ ms: number | null }> = await this.dataSource.query(
+      `SELECT (extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
+         FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
+        WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending' AND w."enabled"
+          AND ${STREAM_HEAD}`,
+      [endpointId, shard],
+    );
+    return rows[0]?.ms ?? null;
+  }
+
+  /**
+   * Queues the shard's next run, keyed: it replaces a successor an earlier run queued for later
+   * (the delay given covers every pending head); runs queued by new events are unkeyed and untouched.
+   */
+  private async enqueueNext(endpointId: number, shard: number, delayMs: number): Promise<void> {
     await this.jobs.enqueueJob(
       DELIVER_WEBHOOKS_JOB,
       { endpointId, shard },
-      { ...deliverWebhooksJobOptions(endpointId, shard), jobKeyMode: 'replace', delayMs },
+      { ...deliverWebhooksJobOptions(endpointId, shard), jobKeyMode: 'replace', delayMs: Math.max(0, delayMs) },
     );
   }
 }
