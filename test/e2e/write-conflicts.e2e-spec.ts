@@ -223,6 +223,38 @@ describe('API writes racing the host’s edits (Google)', () => {
     expect(new Date(event.start!.dateTime!).toISOString()).toBe(start);
   }, 40_000);
 
+  it('a host’s deletion recorded but not yet applied: an API write waits for it and never brings the event back', async () => {
+    const booking = await bookAndSettle(t, host);
+    // The host deletes the event; calsync has recorded the deletion (the reference marked deleted,
+    // an outbox row) but not applied it yet: the booking is still accepted, as in the moment between
+    // the sync's commit and the saga's, or after a crash between the two.
+    t.google.faults.holdPushes();
+    t.google.deleteEvent(host.calendarId, booking.eventId);
+    await t.dataSource.query(`UPDATE "BookingReference" SET "deletedAt" = now() WHERE "bookingId" = $1`, [booking.id]);
+    await t.dataSource.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt", "occurredAt")
+       VALUES ($1, 'google_calendar', 'deleted', '{}', clock_timestamp() - interval '1 minute', now())`,
+      [booking.id],
+    );
+    // An API reschedule at that moment: its write finds no live event. Creating one now would bring
+    // back what the host just deleted, for a booking about to be cancelled.
+    await t.api
+      .post(`/api/v1/bookings/${booking.id}/reschedule`)
+      .send({ startTime: shifted(booking.startTime, 120), endTime: shifted(booking.endTime, 120) })
+      .expect(200);
+    await runTask(t, 'resync-calendars'); // replays the outbox row: the deletion cancels the booking
+    await t.google.faults.releasePushes();
+    await waitForQueueIdle(t, 20_000);
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('cancelled');
+    expect(after.history.at(-1)).toMatchObject({ action: 'cancelled', source: 'google_calendar' });
+    const [{ uid }]: Array<{ uid: string }> = await t.dataSource.query(`SELECT "uid" FROM "Booking" WHERE "id" = $1`, [
+      booking.id,
+    ]);
+    const live = t.google.listEvents(host.calendarId).filter((e) => e.iCalUID === `${uid}@calsync` && e.status !== 'cancelled');
+    expect(live).toEqual([]);
+  }, 40_000);
+
   it('a create whose first attempt landed late finds the host’s edit made since and keeps it; the booking follows', async () => {
     // The first insert reaches Google but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).
     t.google.faults.slowNext({ operation: 'events.insert', delayMs: 1200 });

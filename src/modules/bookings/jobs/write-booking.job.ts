@@ -58,19 +58,32 @@ export class WriteBookingJob implements OnModuleInit {
     }
 
     if (!reference || reference.deletedAt) {
-      if (reference?.deletedAt && (await this.deletionKept(bookingId, reference.deletedAt))) {
-        return this.skip(bookingId, 'the host deleted its event and applyCancellations is off: not recreated');
+      let target: BookingEntity = booking;
+      if (reference?.deletedAt) {
+        // The host deleted the event. While that deletion (or any calendar change) is recorded but
+        // not applied, the booking is behind its event: creating the event now would bring back
+        // what the host just deleted, for a booking the deletion is about to cancel (found by the
+        // chaos run: an API reschedule's write landing between the sync's commit and the saga's).
+        // Wait for it, as an update does below; then the booking is read again.
+        const behindMs = await this.unappliedChangesAgeMs(manager, bookingId);
+        if (behindMs !== null) return this.retryWhenApplied(bookingId, behindMs);
+        const now = await manager.findOneBy(BookingEntity, { id: bookingId });
+        if (!now || now.status !== 'accepted') return;
+        target = now;
+        if (await this.deletionKept(bookingId, reference.deletedAt)) {
+          return this.skip(bookingId, 'the host deleted its event and applyCancellations is off: not recreated');
+        }
       }
-      const input = await this.desiredEvent(booking);
-      const destination = await this.connections.getDestinationCalendar(booking.userId);
+      const input = await this.desiredEvent(target);
+      const destination = await this.connections.getDestinationCalendar(target.userId);
       if (!destination) return this.skip(bookingId, 'the host has no destination calendar');
       if (destination.credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
       const provider = this.providers.get(destination.credential.provider);
       const auth = this.credentials.authFor(destination.credential);
       const event = await provider.createEvent(auth, destination.destination.externalId, {
         ...input,
-        idempotencyKey: booking.uid,
-        iCalUID: `${booking.uid}@calsync`,
+        idempotencyKey: target.uid,
+        iCalUID: `${target.uid}@calsync`,
       });
       // The booking's reference to the event just created, with the baseline it is settled against.
       const referenceRow = (baseline: EventBaseline) => ({
@@ -92,7 +105,7 @@ export class WriteBookingJob implements OnModuleInit {
           await tx.upsert(BookingReferenceEntity, referenceRow(intendedBaseline(input)), ['bookingId']);
           const locked = await tx.findOne(BookingReferenceEntity, { where: { bookingId }, lock: { mode: 'pessimistic_write' } });
           if (!locked) return;
-          const resolved = await this.resolveConflict(tx, booking, locked, event, input);
+          const resolved = await this.resolveConflict(tx, target, locked, event, input);
           recorded = resolved.recorded;
           const written = resolved.write
             ? await provider.updateEvent(auth, locked.externalCalendarId, locked.externalEventId, resolved.write, {
@@ -129,15 +142,8 @@ export class WriteBookingJob implements OnModuleInit {
       // Calendar changes recorded but not yet applied: the booking is behind its event, so writing
       // it now would put back what the host just changed. The saga applies them in milliseconds
       // (or the outbox replay, after a crash); the write comes right after.
-      const pending: Array<{ ageMs: number | null }> = await tx.query(
-        `SELECT (extract(epoch FROM clock_timestamp() - min("detectedAt")) * 1000)::float8 AS "ageMs"
-           FROM "ExternalEventChange" WHERE "bookingId" = $1 AND "appliedAt" IS NULL`,
-        [bookingId],
-      );
-      if (pending[0]?.ageMs != null) {
-        behindMs = pending[0].ageMs;
-        return;
-      }
+      behindMs = await this.unappliedChangesAgeMs(tx, bookingId);
+      if (behindMs !== null) return;
       const now = await tx.findOneBy(BookingEntity, { id: bookingId });
       if (!now || now.status !== 'accepted') return;
       let desired = locked.baseline
@@ -174,12 +180,27 @@ export class WriteBookingJob implements OnModuleInit {
     });
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
-    if (behindMs !== null) {
-      // Soon for a change the saga is applying right now; less and less often for one that waits
-      // on the outbox replay (a crash), so a stuck row never makes this job spin.
-      const delayMs = Math.min(5_000, Math.max(300, behindMs / 10));
-      await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs });
-    }
+    if (behindMs !== null) await this.retryWhenApplied(bookingId, behindMs);
+  }
+
+  /** How long the booking's oldest calendar change recorded but not yet applied has waited (null: none). */
+  private async unappliedChangesAgeMs(manager: EntityManager, bookingId: number): Promise<number | null> {
+    const pending: Array<{ ageMs: number | null }> = await manager.query(
+      `SELECT (extract(epoch FROM clock_timestamp() - min("detectedAt")) * 1000)::float8 AS "ageMs"
+         FROM "ExternalEventChange" WHERE "bookingId" = $1 AND "appliedAt" IS NULL`,
+      [bookingId],
+    );
+    return pending[0]?.ageMs ?? null;
+  }
+
+  /**
+   * The write again once the booking has caught up with its event: soon for a change the saga is
+   * applying right now; less and less often for one that waits on the outbox replay (a crash), so
+   * a stuck row never makes this job spin.
+   */
+  private async retryWhenApplied(bookingId: number, behindMs: number): Promise<void> {
+    const delayMs = Math.min(5_000, Math.max(300, behindMs / 10));
+    await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs });
   }
 
   /**
