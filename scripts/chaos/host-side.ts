@@ -187,9 +187,12 @@ export class FeedWalker {
     await this.loop;
   }
 
-  /** Reads pages until an empty one (retrying a failed read when `insist`). */
+  /** Reads pages until an empty one (retrying a failed read for up to a minute when `insist`). */
   async readToEnd(insist = true): Promise<void> {
+    const deadline = performance.now() + 60_000;
     for (;;) {
+      if (performance.now() > deadline)
+        throw new Error(`the change feed could not be read to its end (${this.failedReads} failed reads)`);
       const instance = this.world.pickInstance();
       if (!instance) {
         if (!insist) return;
