@@ -370,8 +370,12 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     });
     // What a process killed between the two steps leaves: the failure recorded (retry due in ~5 s)
     // and no successor queued for it. Its own job, released by a live worker, then runs again at once.
-    const removed = await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, shard)]);
-    expect(removed).toHaveLength(1);
+    // (Polled: the drain queues its successor a moment after recording the failure.)
+    await expectEventually(async () =>
+      expect(
+        await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, shard)]),
+      ).toHaveLength(1),
+    );
     await t.app.get(WebhookDeliveryJob).drain(id, shard);
     await expectEventually(() => expect(r.received).toHaveLength(2), { timeoutMs: 15_000, intervalMs: 100 });
     expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
@@ -395,7 +399,10 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     // Nothing overdue yet: the retry is due in ~5 s and its run is queued.
     expect(await deliveries.sweepOverdue()).toBe(0);
     // Its run gone (say, out of attempts while the database was away) and the retry long due.
-    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, booking.id % WEBHOOK_SHARDS)]);
+    const queue = deliverWebhooksQueue(id, booking.id % WEBHOOK_SHARDS);
+    await expectEventually(async () =>
+      expect(await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [queue])).toHaveLength(1),
+    );
     await t.dataSource.query(
       `UPDATE "WebhookDelivery" SET "nextAttemptAt" = now() - interval '2 minutes' WHERE "endpointId" = $1`,
       [id],
