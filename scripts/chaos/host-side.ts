@@ -28,6 +28,9 @@ export interface Receipt {
   answeredAt: number | null;
 }
 
+/** The part of a webhook body or a feed item the checks read. */
+type HostEventShape = { id?: string; type?: string; data?: { booking?: { id?: number } } };
+
 /** What a faulty receiver does with a request (the rest are answered 204 at once). */
 const FAULTS = { error500: 0.12, error503: 0.04, hang: 0.03, slowSuccess: 0.02 };
 
@@ -73,10 +76,10 @@ export class HostReceiver {
 
   private receive(body: string, headers: Record<string, string>, res: ServerResponse): void {
     let verified = false;
-    let parsed: { type?: string; data?: { booking?: { id?: number } } } = {};
+    let parsed: HostEventShape = {};
     try {
       if (this.secret) {
-        parsed = new Webhook(this.secret).verify(body, headers) as typeof parsed;
+        parsed = new Webhook(this.secret).verify(body, headers) as HostEventShape;
         verified = true;
       }
     } catch {
@@ -148,9 +151,9 @@ export class HostReceiver {
   }
 }
 
-function safeJson(body: string): { type?: string; data?: { booking?: { id?: number } } } {
+function safeJson(body: string): HostEventShape {
   try {
-    return JSON.parse(body) as { type?: string; data?: { booking?: { id?: number } } };
+    return JSON.parse(body) as HostEventShape;
   } catch {
     return {};
   }
@@ -201,7 +204,7 @@ export class FeedWalker {
       }
       let page: {
         status: number;
-        body: { items?: Array<{ id: string; type: string; data?: { booking?: { id?: number } } }>; nextCursor?: string };
+        body: { items?: Array<HostEventShape & { id: string; type: string }>; nextCursor?: string };
       };
       try {
         page = await this.world.request(instance, 'GET', `/api/v1/changes?after=${this.cursor}&limit=200`, undefined, {

@@ -357,7 +357,12 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     expect(r.received).toHaveLength(2);
   });
 
-  it('a drain that died after recording a failure, before queueing its retry: the retry still goes out when it runs again', async () => {
+  /**
+   * A booking's first delivery fails once (its retry due in ~5 s), and the run queued for that retry
+   * is removed: what a process killed between recording the failure and queueing its successor
+   * leaves, or a drain job gone for good. (Polled: the successor is queued a moment after the failure.)
+   */
+  async function firstDeliveryFailedWithNoRunComing() {
     const host = await connectGoogleHost(t);
     const r = await receiver();
     r.respond = (_hook, index) => (index === 0 ? 500 : 204);
@@ -368,53 +373,43 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
       const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
       expect(log.body.items[0]).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
     });
-    // What a process killed between the two steps leaves: the failure recorded (retry due in ~5 s)
-    // and no successor queued for it. Its own job, released by a live worker, then runs again at once.
-    // (Polled: the drain queues its successor a moment after recording the failure.)
+    const deliveries = t.app.get(WebhookDeliveryJob);
+    // Nothing overdue yet: the retry is due in ~5 s and its run is queued.
+    expect(await deliveries.sweepOverdue()).toBe(0);
     await expectEventually(async () =>
       expect(
         await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [deliverWebhooksQueue(id, shard)]),
       ).toHaveLength(1),
     );
-    await t.app.get(WebhookDeliveryJob).drain(id, shard);
+    return { r, id, shard, deliveries };
+  }
+
+  const expectRetriedAndDelivered = async (r: WebhookReceiver, id: number) => {
     await expectEventually(() => expect(r.received).toHaveLength(2), { timeoutMs: 15_000, intervalMs: 100 });
     expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
     await expectEventually(async () => {
       const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
       expect(log.body.items[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 204 });
     });
+  };
+
+  it('a drain that died after recording a failure, before queueing its retry: the retry still goes out when it runs again', async () => {
+    const { r, id, shard, deliveries } = await firstDeliveryFailedWithNoRunComing();
+    // The dead drain's own job, released by a live worker, runs again at once.
+    await deliveries.drain(id, shard);
+    await expectRetriedAndDelivered(r, id);
   });
 
   it("the minute's sweep takes a delivery overdue with no run coming for it", async () => {
-    const host = await connectGoogleHost(t);
-    const r = await receiver();
-    r.respond = (_hook, index) => (index === 0 ? 500 : 204);
-    const { id } = await endpoint(r.url, { events: ['booking.created'] });
-    const booking = await book(host);
-    await expectEventually(async () => {
-      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
-      expect(log.body.items[0]).toMatchObject({ status: 'pending', attempts: 1 });
-    });
-    const deliveries = t.app.get(WebhookDeliveryJob);
-    // Nothing overdue yet: the retry is due in ~5 s and its run is queued.
-    expect(await deliveries.sweepOverdue()).toBe(0);
-    // Its run gone (say, out of attempts while the database was away) and the retry long due.
-    const queue = deliverWebhooksQueue(id, booking.id % WEBHOOK_SHARDS);
-    await expectEventually(async () =>
-      expect(await t.dataSource.query(`SELECT id FROM graphile_worker.remove_job($1)`, [queue])).toHaveLength(1),
-    );
+    const { r, id, deliveries } = await firstDeliveryFailedWithNoRunComing();
+    // The retry long due (say, its drain job out of attempts while the database was away).
     await t.dataSource.query(
       `UPDATE "WebhookDelivery" SET "nextAttemptAt" = now() - interval '2 minutes' WHERE "endpointId" = $1`,
       [id],
     );
     await expectConsistently(() => expect(r.received).toHaveLength(1), { durationMs: 1000 });
     expect(await deliveries.sweepOverdue()).toBe(1);
-    await expectEventually(() => expect(r.received).toHaveLength(2));
-    expect(r.received[1].headers['webhook-id']).toBe(r.received[0].headers['webhook-id']);
-    await expectEventually(async () => {
-      const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
-      expect(log.body.items[0]).toMatchObject({ status: 'delivered', attempts: 2 });
-    });
+    await expectRetriedAndDelivered(r, id);
     expect(await deliveries.sweepOverdue()).toBe(0);
   });
 
