@@ -74,8 +74,10 @@ describe('Empty job queues', () => {
         WHERE j.key = 'gc-in-flight'`,
     );
     expect(job).toEqual({ queueId: expect.any(Number), queueName: 'calendar:gc-in-flight' });
-    // Later rounds keep it too, for as long as the job waits.
-    await expect(worker.collectEmptyQueues()).resolves.not.toBeNull();
+    // Later rounds keep it too, for as long as the job waits. (A round asked for while the worker's
+    // own timed round runs, or while a pick-up holds the table, is skipped: null. Asked again until
+    // one runs.)
+    await expectEventually(async () => expect(await worker.collectEmptyQueues()).not.toBeNull());
     expect(await queues(['calendar:gc-in-flight'])).toEqual(['calendar:gc-in-flight']);
     await t.dataSource.query(`SELECT graphile_worker.remove_job('gc-in-flight')`);
   });
