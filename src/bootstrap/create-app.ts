@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
 import { echoRequestId, requestIdFrom } from './request-id.js';
 import { boundRequestTime } from '../common/http/request-timeout.js';
+import { parseJsonBody } from '../common/http/json-body.js';
 import type { Params as LoggingParams } from 'nestjs-pino';
 import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../infrastructure/logging/logging.js';
 import { MetricsService } from '../infrastructure/metrics/metrics.service.js';
@@ -33,20 +34,18 @@ export async function createApp(
   });
   echoRequestId(adapter.getInstance());
   boundRequestTime(adapter.getInstance(), config.requestTimeoutMs);
-  // Google pushes have an empty body, sometimes with a JSON content type; that is not an error.
+  // Google pushes have an empty body, sometimes with a JSON content type; that is not an error
+  // (parseJsonBody: undefined). A NUL character in any string is a 400 before anything runs.
   adapter
     .getInstance()
     .addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (text.trim() === '') return done(null, undefined);
+      let value: unknown;
       try {
-        done(null, JSON.parse(text));
+        value = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
       } catch (error) {
-        const failure = error as Error & { statusCode?: number };
-        failure.statusCode = 400;
-        failure.message = `Body is not valid JSON: ${failure.message}`;
-        done(failure, undefined);
+        return done(error as Error, undefined);
       }
+      done(null, value);
     });
   // Every route with a body takes JSON. Fastify would parse text/plain into a string that then
   // fails every field's validation; answer 415 naming application/json instead. An empty text/plain

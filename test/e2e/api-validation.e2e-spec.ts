@@ -145,6 +145,70 @@ describe('Bad input', () => {
     await t.api.put(`/api/v1/teams/${child.body.id}/members/777777`).expect(404);
   });
 
+  it('numbers past a 32-bit id, forged cursors and NUL characters are 400s that change nothing, never 500s', async () => {
+    const host = await connectGoogleHost(t);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await counts();
+    const cursor = (kind: string, position: Array<string | number>) =>
+      Buffer.from(JSON.stringify({ k: kind, p: position })).toString('base64url');
+    const problem = (res: { status: number; headers: Record<string, string>; body: { detail?: string } }) => {
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      return res.body.detail ?? '';
+    };
+
+    expect(problem(await t.api.get('/api/v1/bookings').query({ userId: '3000000000' }).expect(400))).toMatch(/userId/);
+    expect(
+      problem(
+        await t.api
+          .get('/api/v1/bookings')
+          .query({ after: cursor('bookings', ['2026-01-01T00:00:00.000000Z', 9_999_999_999]) })
+          .expect(400),
+      ),
+    ).toMatch(/cursor/);
+    for (const [path, kind] of [
+      ['/api/v1/admin/selected-calendars', 'selected-calendars'],
+      ['/api/v1/admin/held-changes', 'held-changes'],
+    ]) {
+      await t.admin
+        .get(path)
+        .query({ after: cursor(kind, [9_999_999_999]) })
+        .expect(400);
+      await t.admin
+        .get(path)
+        .query({ after: cursor(kind, [-1]) })
+        .expect(400);
+    }
+    // Past the last endpoint: an empty page, as for any id after the last one.
+    const endpoints = await t.api.get('/api/v1/webhook-endpoints').query({ after: '3000000000' }).expect(200);
+    expect(endpoints.body).toEqual({ items: [], nextCursor: null });
+
+    const nul = 'Call\u0000me';
+    const team = await t.api.post('/api/v1/teams').send({ name: nul }).expect(400);
+    expect(problem(team)).toMatch(/NUL/);
+    await t.api.post('/api/v1/users').send({ email: 'nul@example.com', name: nul, timeZone: 'UTC' }).expect(400);
+    const booking = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: nul, ...slot(3), attendees: [{ email: 'guest@example.com' }] })
+      .expect(400);
+    expect(problem(booking)).toMatch(/NUL/);
+    await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Call', ...slot(3), attendees: [{ email: 'guest@example.com', name: nul }] })
+      .expect(400);
+    // A NUL in the path or the query reaches the database only as a 400.
+    const slug = await t.admin.get('/api/v1/admin/features/calendar%00cache').expect(400);
+    expect(slug.body).toMatchObject({ code: 'nul_character', detail: expect.stringMatching(/NUL/) });
+    await t.api.get('/api/v1/bookings').query({ userId: String(host.userId), status: 'accepted\u0000' }).expect(400);
+    await t.admin.put('/api/v1/admin/features/calendar%00cache/users/1').send({}).expect(400);
+    // A backslash followed by u0000 is ordinary text, not a NUL.
+    const literal = await t.api.post('/api/v1/teams').send({ name: 'path\\u0000' }).expect(201);
+    expect(literal.body.name).toBe('path\\u0000');
+
+    const after = await counts();
+    expect({ ...after, teams: before.teams }).toEqual(before);
+    expect(Number(after.teams)).toBe(Number(before.teams) + 1);
+  });
+
   it('never returns provider tokens', async () => {
     const host = await connectGoogleHost(t);
     const list = await t.api.get(`/api/v1/users/${host.userId}/credentials`).expect(200);

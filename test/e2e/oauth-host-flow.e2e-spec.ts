@@ -314,6 +314,33 @@ describe('OAuth for host applications', () => {
       .expect(400);
   });
 
+  it('a query key given twice is a 400 naming it, on the callback and on authorize, and starts nothing', async () => {
+    const user = await newUser('twice', 'google_calendar');
+    const flows = async () => Number((await t.dataSource.query(`SELECT count(*)::int AS n FROM "OAuthFlow"`))[0].n as number);
+    const before = await flows();
+    const google = await start('google_calendar', user.id);
+    const state = google.searchParams.get('state')!;
+    const twice = await t.http
+      .get(`/api/v1/integrations/google_calendar/oauth/callback?code=c&state=${state}&state=${state}`)
+      .expect(400);
+    expect(twice.body.detail).toMatch(/"state" must be given once/);
+    expect(twice.headers['content-type']).toMatch(/application\/problem\+json/);
+    await t.http.get(`/api/v1/integrations/google_calendar/oauth/callback?code=a&code=b&state=${state}`).expect(400);
+    // The state was not spent by the refused callbacks: the real one still completes.
+    const landed = await callback(await consent('google_calendar', google));
+    expect(landed.searchParams.get('status')).toBe('pending');
+    const authorize = await t.api
+      .get('/api/v1/integrations/google_calendar/oauth/authorize')
+      .query(`userId=${user.id}&returnUrl=${encodeURIComponent(RETURN_URL)}&returnUrl=${encodeURIComponent(RETURN_URL)}`)
+      .expect(400);
+    expect(authorize.body.detail).toMatch(/"returnUrl" must be given once/);
+    await t.api
+      .get('/api/v1/integrations/google_calendar/oauth/authorize')
+      .query(`userId=${user.id}&returnUrl=${encodeURIComponent(RETURN_URL)}&loginHint=a&loginHint=b`)
+      .expect(400);
+    expect(await flows()).toBe(before + 1);
+  });
+
   it('two callbacks with the same state at once: one code, one error', async () => {
     const user = await newUser('race', 'google_calendar');
     const back = await consent('google_calendar', await start('google_calendar', user.id, user.email));

@@ -13,6 +13,8 @@ import {
   reasonPhrase,
 } from './problem.js';
 import { violatedUniqueConstraint } from './unique-violation.js';
+import { NUL_IN_BODY } from '../http/json-body.js';
+import { NUL_DETAIL } from '../validation/nul.js';
 
 interface FastifyReplyLike {
   status(code: number): FastifyReplyLike;
@@ -108,6 +110,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       if (code === '22P02' || code === '22007' || code === '22008') {
         return { status: HttpStatus.BAD_REQUEST, code: 'invalid_format', detail: 'A value has an invalid format' };
       }
+      // The edges check ids and bodies first (ids, cursors, the JSON parser); these are the net
+      // under them, for a value that reached the database from a path or query parameter.
+      if (code === '22003') {
+        return { status: HttpStatus.BAD_REQUEST, code: 'value_out_of_range', detail: 'A number is out of range' };
+      }
+      if (code === '22021' || code === '22P05') {
+        return { status: HttpStatus.BAD_REQUEST, code: 'nul_character', detail: NUL_DETAIL };
+      }
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, code: 'internal_error', detail: 'Internal server error' };
   }
@@ -174,6 +184,7 @@ function describeFastifyError(status: number, code: string | undefined, message:
       detail: 'Send the body as application/json (Content-Type: application/json)',
     };
   }
+  if (code === NUL_IN_BODY) return { status: HttpStatus.BAD_REQUEST, code: 'nul_character', detail: message ?? NUL_DETAIL };
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message ?? '')) {
     return { status, code: 'invalid_json', detail: message ?? 'Body is not valid JSON' };
   }

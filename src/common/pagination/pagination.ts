@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { InvalidRequestError } from '../errors/domain-error.js';
+import { MAX_ID } from '../validation/ids.js';
 
 /**
  * Cursor paging, the one shape of every list that can grow: `{items, nextCursor}`. `limit`
@@ -70,12 +71,14 @@ export function encodeCursor(kind: string, position: CursorPosition): string {
 
 /**
  * The position a cursor of list `kind` stands for, checked against `shape` (one entry per
- * position element: 'string', 'int' or a custom check); `undefined` when there is no cursor.
+ * position element: 'string', 'id' (a row id, 1 to `MAX_ID`) or a custom check); `undefined` when
+ * there is no cursor. A position our own pages could not have written is a 400 here, not a
+ * database error later.
  */
 export function decodeCursor(
   kind: string,
   raw: string | undefined,
-  shape: ReadonlyArray<'string' | 'int' | ((value: unknown) => boolean)>,
+  shape: ReadonlyArray<'string' | 'id' | ((value: unknown) => boolean)>,
 ): Array<string | number> | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (raw.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(raw)) throw new InvalidCursorError();
@@ -91,7 +94,7 @@ export function decodeCursor(
   if (position.length !== shape.length) throw new InvalidCursorError();
   shape.forEach((check, i) => {
     const value = position[i];
-    const ok = check === 'string' ? typeof value === 'string' : check === 'int' ? Number.isSafeInteger(value) : check(value);
+    const ok = check === 'string' ? typeof value === 'string' : check === 'id' ? isId(value) : check(value);
     if (!ok) throw new InvalidCursorError();
   });
   return position as Array<string | number>;
@@ -116,13 +119,4 @@ export function pageFrom<R, T = R>(
   };
 }
 
-/**
- * Pages a list that is already in memory, sorted by a unique integer key (a short admin list whose
- * filter is computed, not stored): the same cursor contract as a database keyset walk.
- */
-export function pageInMemory<T>(kind: string, sorted: T[], keyOf: (item: T) => number, limit: number, after?: string): Page<T> {
-  const position = decodeCursor(kind, after, ['int']);
-  const start = position === undefined ? 0 : sorted.findIndex((item) => keyOf(item) > (position[0] as number));
-  const rest = start < 0 ? [] : sorted.slice(start, start + limit + 1);
-  return pageFrom(kind, rest, limit, (item) => [keyOf(item)]);
-}
+const isId = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;

@@ -1,9 +1,10 @@
 import { BadRequestException, type PipeTransform } from '@nestjs/common';
+import { MAX_ID } from './ids.js';
 
 /** Path ids are positive 32-bit integers; anything else is a 400, not a database error. */
 export class IdParamPipe implements PipeTransform<string, number> {
   transform(value: string): number {
-    if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
+    if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > MAX_ID) {
       throw new BadRequestException(`"${value}" is not a valid id`);
     }
     return Number(value);

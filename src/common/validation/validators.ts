@@ -1,4 +1,5 @@
 import { type ValidationArguments, type ValidationOptions, registerDecorator } from 'class-validator';
+import { MAX_ID, isIdString } from './ids.js';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -86,5 +87,17 @@ export function IsTimeZone(options?: ValidationOptions) {
       propertyName,
       options: { message: `${propertyName} must be an IANA time zone such as Europe/Berlin`, ...options },
       validator: { validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value) },
+    });
+}
+
+/** A query parameter holding an id: a whole number from 1 to 2147483647 (ids are 32-bit). */
+export function IsIdString(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isIdString',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be a whole number from 1 to ${MAX_ID}`, ...options },
+      validator: { validate: isIdString },
     });
 }

@@ -17,6 +17,7 @@ import {
   ProviderCalendarResponse,
   SelectedCalendarResponse,
 } from './dto/connection.response.js';
+import { OneQueryValuePipe } from '../../common/validation/one-query-value.pipe.js';
 
 interface RedirectReply {
   status(code: number): RedirectReply;
@@ -82,9 +83,9 @@ export class ConnectionsController {
   @Get('integrations/:provider/oauth/authorize')
   async authorize(
     @Param('provider') provider: string,
-    @Query('userId') userIdRaw: string | undefined,
-    @Query('returnUrl') returnUrl: string | undefined,
-    @Query('loginHint') loginHint: string | undefined,
+    @Query('userId', OneQueryValuePipe) userIdRaw: string | undefined,
+    @Query('returnUrl', OneQueryValuePipe) returnUrl: string | undefined,
+    @Query('loginHint', OneQueryValuePipe) loginHint: string | undefined,
     @Res() reply: RedirectReply,
   ) {
     const name = this.knownProvider(provider);
@@ -105,9 +106,9 @@ export class ConnectionsController {
   @Get('integrations/:provider/oauth/callback')
   async callback(
     @Param('provider') provider: string,
-    @Query('code') code: string | undefined,
-    @Query('state') state: string | undefined,
-    @Query('error') error: string | undefined,
+    @Query('code', OneQueryValuePipe) code: string | undefined,
+    @Query('state', OneQueryValuePipe) state: string | undefined,
+    @Query('error', OneQueryValuePipe) error: string | undefined,
     @Res() reply: RedirectReply,
   ) {
     const name = this.knownProvider(provider);

@@ -19,6 +19,7 @@ import { GetFeatureQuery } from './queries/get-feature.query.js';
 import { ListFeaturesQuery } from './queries/list-features.query.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
 import { FeatureAssignmentResponse, FeatureExplanationResponse, FeatureResponse } from './dto/feature.response.js';
+import { TextParamPipe } from '../../common/validation/text-param.pipe.js';
 
 const FEATURES_CURSOR = 'features';
 
@@ -55,13 +56,13 @@ export class FeatureFlagsAdminController {
 
   @ApiOkResponse({ type: FeatureResponse })
   @Get(':slug')
-  async get(@Param('slug') slug: string) {
+  async get(@Param('slug', TextParamPipe) slug: string) {
     return toFeatureView(await this.queries.execute(new GetFeatureQuery(slug)));
   }
 
   @ApiOkResponse({ type: FeatureResponse })
   @Patch(':slug')
-  async update(@Param('slug') slug: string, @Body() body: UpdateFeatureDto, @AdminActor() actor: string) {
+  async update(@Param('slug', TextParamPipe) slug: string, @Body() body: UpdateFeatureDto, @AdminActor() actor: string) {
     return toFeatureView(await this.commands.execute(new UpdateFeatureCommand(slug, body.enabled, actor)));
   }
 
@@ -69,7 +70,7 @@ export class FeatureFlagsAdminController {
   @ApiOkResponse({ type: FeatureExplanationResponse })
   @ApiOperation({ operationId: 'explainFeatureFlagForUser' })
   @Get(':slug/users/:userId')
-  async explain(@Param('slug') slug: string, @Param('userId', IdParamPipe) userId: number) {
+  async explain(@Param('slug', TextParamPipe) slug: string, @Param('userId', IdParamPipe) userId: number) {
     const { enabled, reason } = await this.queries.execute(new ExplainFeatureQuery(slug, userId));
     return { enabled, reason };
   }
@@ -78,7 +79,7 @@ export class FeatureFlagsAdminController {
   @ApiOperation({ operationId: 'assignFeatureFlagToUser' })
   @Put(':slug/users/:userId')
   assignUser(
-    @Param('slug') slug: string,
+    @Param('slug', TextParamPipe) slug: string,
     @Param('userId', IdParamPipe) userId: number,
     @Body() body: AssignFeatureDto,
     @AdminActor() actor: string,
@@ -89,7 +90,7 @@ export class FeatureFlagsAdminController {
   @ApiOperation({ operationId: 'unassignFeatureFlagFromUser' })
   @Delete(':slug/users/:userId')
   @HttpCode(204)
-  async unassignUser(@Param('slug') slug: string, @Param('userId', IdParamPipe) userId: number) {
+  async unassignUser(@Param('slug', TextParamPipe) slug: string, @Param('userId', IdParamPipe) userId: number) {
     await this.commands.execute(new UnassignFeatureCommand(slug, 'user', userId));
   }
 
@@ -97,7 +98,7 @@ export class FeatureFlagsAdminController {
   @ApiOperation({ operationId: 'assignFeatureFlagToTeam' })
   @Put(':slug/teams/:teamId')
   assignTeam(
-    @Param('slug') slug: string,
+    @Param('slug', TextParamPipe) slug: string,
     @Param('teamId', IdParamPipe) teamId: number,
     @Body() body: AssignFeatureDto,
     @AdminActor() actor: string,
@@ -108,7 +109,7 @@ export class FeatureFlagsAdminController {
   @ApiOperation({ operationId: 'unassignFeatureFlagFromTeam' })
   @Delete(':slug/teams/:teamId')
   @HttpCode(204)
-  async unassignTeam(@Param('slug') slug: string, @Param('teamId', IdParamPipe) teamId: number) {
+  async unassignTeam(@Param('slug', TextParamPipe) slug: string, @Param('teamId', IdParamPipe) teamId: number) {
     await this.commands.execute(new UnassignFeatureCommand(slug, 'team', teamId));
   }
 

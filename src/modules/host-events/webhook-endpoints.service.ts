@@ -90,7 +90,7 @@ export class WebhookEndpointsService {
 
   async list(limit: number, after: number | null): Promise<Page<WebhookEndpointView>> {
     const rows: EndpointRow[] = await this.dataSource.query(
-      `${SELECT_ENDPOINT} WHERE ($1::int IS NULL OR "id" > $1) ORDER BY "id" LIMIT $2`,
+      `${SELECT_ENDPOINT} WHERE ($1::bigint IS NULL OR "id" > $1::bigint) ORDER BY "id" LIMIT $2`,
       [after, limit + 1],
     );
     return page(rows.map(view), limit, (e) => String(e.id));

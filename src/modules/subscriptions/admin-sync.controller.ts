@@ -11,6 +11,7 @@ import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { TaskRunner } from './task-runner.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
 import { FollowedCalendarResponse, ResyncQueuedResponse, TaskReportResponse } from './dto/admin-sync.response.js';
+import { OneQueryValuePipe } from '../../common/validation/one-query-value.pipe.js';
 
 const SELECTED_CALENDARS_CURSOR = 'selected-calendars';
 /** Rows read per round trip while looking for a page of calendars in one status. */
@@ -50,12 +51,16 @@ export class AdminSyncController {
   @ApiQuery({ name: 'status', required: false, enum: STATUSES })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'after', required: false, type: String })
-  async list(@Query('status') status?: string, @Query('limit') limitRaw?: string, @Query('after') after?: string) {
+  async list(
+    @Query('status', OneQueryValuePipe) status?: string,
+    @Query('limit', OneQueryValuePipe) limitRaw?: string,
+    @Query('after', OneQueryValuePipe) after?: string,
+  ) {
     if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
       throw new BadRequestException(`status must be one of: ${STATUSES.join(', ')}`);
     }
     const limit = pageLimit(limitRaw);
-    let [afterId] = (decodeCursor(SELECTED_CALENDARS_CURSOR, after, ['int']) ?? []) as Array<number | undefined>;
+    let [afterId] = (decodeCursor(SELECTED_CALENDARS_CURSOR, after, ['id']) ?? []) as Array<number | undefined>;
     const now = Date.now();
     const held = await this.queries.execute(new CalendarsWithHeldChangesQuery());
     const heldCounts = new Map(held.map((h) => [h.selectedCalendarId, h.count]));

@@ -1,12 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, Matches } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../../../common/pagination/pagination.js';
-import { IsInstant } from '../../../common/validation/validators.js';
+import { IsIdString, IsInstant } from '../../../common/validation/validators.js';
 
 export class ListBookingsDto extends PageQueryDto {
   @ApiPropertyOptional()
   @IsOptional()
-  @Matches(/^[1-9]\d{0,9}$/, { message: 'userId must be a positive integer' })
+  @IsIdString()
   userId?: string;
 
   @ApiPropertyOptional({ enum: ['accepted', 'cancelled'] })

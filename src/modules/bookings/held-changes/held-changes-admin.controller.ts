@@ -10,6 +10,7 @@ import { ConfirmHeldChangesCommand, DiscardHeldChangesCommand } from './held-cha
 import { ListHeldChangesQuery } from './held-changes.queries.js';
 import { ApiPageResponse } from '../../../common/openapi/responses.js';
 import { HeldChangesResponse } from '../dto/booking.response.js';
+import { OneQueryValuePipe } from '../../../common/validation/one-query-value.pipe.js';
 
 const HELD_CHANGES_CURSOR = 'held-changes';
 
@@ -37,12 +38,16 @@ export class HeldChangesAdminController {
   @ApiQuery({ name: 'status', required: false, enum: HELD_CHANGES_STATUSES })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'after', required: false, type: String })
-  async list(@Query('status') status?: string, @Query('limit') limitRaw?: string, @Query('after') after?: string) {
+  async list(
+    @Query('status', OneQueryValuePipe) status?: string,
+    @Query('limit', OneQueryValuePipe) limitRaw?: string,
+    @Query('after', OneQueryValuePipe) after?: string,
+  ) {
     if (status !== undefined && !(HELD_CHANGES_STATUSES as readonly string[]).includes(status)) {
       throw new BadRequestException(`status must be one of: ${HELD_CHANGES_STATUSES.join(', ')}`);
     }
     const limit = pageLimit(limitRaw);
-    const [beforeId] = (decodeCursor(HELD_CHANGES_CURSOR, after, ['int']) ?? []) as number[];
+    const [beforeId] = (decodeCursor(HELD_CHANGES_CURSOR, after, ['id']) ?? []) as number[];
     const holds = await this.queries.execute(
       new ListHeldChangesQuery({ status: status as HeldChangesStatus | undefined, beforeId, limit: limit + 1 }),
     );

@@ -22,7 +22,7 @@ export class ListBookingsHandler implements IQueryHandler<ListBookingsQuery> {
   ) {}
 
   async execute({ filter, page }: ListBookingsQuery): Promise<Page<BookingView>> {
-    const position = decodeCursor(CURSOR_KIND, page.after, [(v) => typeof v === 'string' && EXACT_INSTANT.test(v), 'int']);
+    const position = decodeCursor(CURSOR_KIND, page.after, [(v) => typeof v === 'string' && EXACT_INSTANT.test(v), 'id']);
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (value: unknown) => {
