@@ -1,5 +1,6 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { createApp } from '../../src/bootstrap/create-app.js';
+import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost } from '../support/fixtures.js';
@@ -172,6 +173,35 @@ describe('Security hardening', () => {
       t.config.encryptionKeys = rightKeys;
       await t.restart();
       await t.http.get('/health').expect(200);
+    });
+
+    it('starts with a key list that opens an older credential though none of the newest opens', async () => {
+      const kept = await connectGoogleHost(t);
+      // Newer credentials sealed with a key that is no longer anywhere (more than the newest few the
+      // check samples), as after a key was dropped from the list too early.
+      const dropped = new TokenCipher([randomBytes(32)]);
+      const newer = [];
+      for (let i = 0; i < 25; i++) newer.push(await connectGoogleHost(t));
+      for (const host of newer) {
+        await t.dataSource.query(`UPDATE "Credential" SET "encryptedKey" = $2 WHERE "id" = $1`, [
+          host.credentialId,
+          dropped.sealJson({ accessToken: 'a', refreshToken: 'r', expiresAt: null }, `credential:${host.credentialId}`),
+        ]);
+      }
+      await t.stop();
+      // Its own key opens the older one: the start goes on (the newest are left to the reseal task's report).
+      await t.restart();
+      await t.api.get(`/api/v1/users/${kept.userId}/credentials/${kept.credentialId}/calendars`).expect(200);
+      // A list opening none of them is still refused.
+      await t.stop();
+      const rightKeys = t.config.encryptionKeys;
+      const wrong = randomBytes(32);
+      await expect(createApp({ ...t.config, encryptionKeys: [wrong], encryptionKey: wrong }, t.db.url)).rejects.toThrow(
+        /ENCRYPTION_KEY does not open the stored credentials/,
+      );
+      t.config.encryptionKeys = rightKeys;
+      await t.restart();
+      for (const host of newer) await t.api.delete(`/api/v1/users/${host.userId}/credentials/${host.credentialId}`).expect(204);
     });
   });
 });

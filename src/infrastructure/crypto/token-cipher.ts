@@ -38,6 +38,11 @@ export class TokenCipher {
     this.keys = list.map((key) => ({ id: keyId(key), key }));
   }
 
+  /** The ring's key fingerprints, first (sealing) key first: what `v2` values name after their version. */
+  get keyIds(): string[] {
+    return this.keys.map((k) => k.id);
+  }
+
   seal(plaintext: string, context: string): string {
     const { id, key } = this.keys[0];
     const iv = randomBytes(12);

@@ -14,7 +14,7 @@ import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port
 
 export type { ResealReport };
 
-/** How many stored credentials the start-up check tries to open. */
+/** How many of the newest stored credentials the start-up check tries to open (and warns about). */
 const STARTUP_SAMPLE = 20;
 
 /** The additional data a credential's tokens are sealed with: they open for this row only. */
@@ -43,28 +43,50 @@ export class CredentialAuthFactory implements OnModuleInit {
   }
 
   /**
-   * A key list that opens none of the stored credentials (a sample of the newest) stops the start:
-   * otherwise every sync would fail. Some unreadable among readable ones only warn (re-seal task).
+   * A key list that opens none of the stored credentials stops the start: otherwise every sync would
+   * fail. It tries the newest few credentials, then the newest sealed under each key of the ring (a
+   * `v2` value names its key: one walk down from the newest per key, which stops at the first match,
+   * however old) and the newest of the older `v1` format. Some unreadable among the newest only warn
+   * (re-seal task).
    */
   async onModuleInit(): Promise<void> {
-    const rows: Array<{ id: number; encryptedKey: string }> = await this.dataSource.query(
+    const newest: Array<{ id: number; encryptedKey: string }> = await this.dataSource.query(
       `SELECT "id", "encryptedKey" FROM "Credential" ORDER BY "id" DESC LIMIT $1`,
       [STARTUP_SAMPLE],
     );
-    if (rows.length === 0) return;
-    const opened = rows.filter((row) => this.opens(row.id, row.encryptedKey)).length;
-    if (opened === 0) {
+    if (newest.length === 0) return;
+    const openedOfNewest = newest.filter((row) => this.opens(row.id, row.encryptedKey)).length;
+    if (openedOfNewest === 0 && !(await this.anyOpensUnderRing())) {
       throw new StartupRefusedError(
-        `ENCRYPTION_KEY does not open the stored credentials (none of the ${rows.length} checked opens with the configured key list). ` +
-          'Set ENCRYPTION_KEY to the key they were sealed with; to rotate, list the new key first and the old one after it, ' +
+        'ENCRYPTION_KEY does not open the stored credentials (none sealed with a key of the configured list opens, nor any of the ' +
+          `${newest.length} newest). Set ENCRYPTION_KEY to the key they were sealed with; to rotate, list the new key first and the old one after it, ` +
           'comma-separated (the first seals, every one opens), then run POST /api/v1/admin/tasks/reseal-credentials/run.',
       );
     }
-    if (opened < rows.length) {
+    if (openedOfNewest < newest.length) {
       this.logger.warn(
-        `${rows.length - opened} of the ${rows.length} newest credentials do not open with ENCRYPTION_KEY; run the reseal-credentials task for the list`,
+        `${newest.length - openedOfNewest} of the ${newest.length} newest credentials do not open with ENCRYPTION_KEY; run the reseal-credentials task for the list`,
       );
     }
+  }
+
+  /**
+   * True when, for some key of the ring, the newest credential sealed under it opens, or the newest
+   * of the older format (any key of the ring may open that one).
+   */
+  private async anyOpensUnderRing(): Promise<boolean> {
+    const rows: Array<{ id: number; encryptedKey: string }> = await this.dataSource.query(
+      `SELECT c."id", c."encryptedKey"
+         FROM unnest(array_append($1::text[], NULL)) AS k(id)
+         CROSS JOIN LATERAL (
+           SELECT "id", "encryptedKey" FROM "Credential"
+            WHERE CASE WHEN k.id IS NULL THEN starts_with("encryptedKey", 'v1.')
+                       ELSE starts_with("encryptedKey", 'v2.' || k.id || '.') END
+            ORDER BY "id" DESC LIMIT 1
+         ) c`,
+      [this.cipher.keyIds],
+    );
+    return rows.some((row) => this.opens(row.id, row.encryptedKey));
   }
 
   /**
