@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './banner.js';
 import { createApp } from './create-app.js';
@@ -65,7 +66,16 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   } else {
     // Standard output holds only JSON lines: one line says where the service listens. The banner
     // (sandbox curl lines, development keys) is for a person at a terminal, and goes to one only.
-    logger.log({ url: config.appUrl, database: databaseLabel }, `calsync is listening on ${config.appUrl}`);
+    // Keys generated for development are never logged; the line says where they are kept.
+    const generated = Object.values(config.generated).some(Boolean);
+    logger.log(
+      {
+        url: config.appUrl,
+        database: databaseLabel,
+        ...(generated ? { generatedKeysIn: join(config.dataDir, 'dev-secrets.json') } : {}),
+      },
+      `calsync is listening on ${config.appUrl}`,
+    );
     if (process.stderr.isTTY) process.stderr.write(banner);
   }
 

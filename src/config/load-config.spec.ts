@@ -52,6 +52,20 @@ describe('loadConfig', () => {
     [{ SYNC_WINDOW_DAYS: '0' }, 'SYNC_WINDOW_DAYS must be between 1 and 730'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres: or postgresql: URL'],
     [{ GOOGLE_API_ROOT_URL: 'not a url' }, 'GOOGLE_API_ROOT_URL must be a URL'],
+    [
+      { GOOGLE_API_ROOT_URL: 'http://127.0.0.1:9000/' },
+      'GOOGLE_API_ROOT_URL is set but GOOGLE_CLIENT_ID is not, so the sandbox would stand in for that provider',
+    ],
+    [
+      {
+        GOOGLE_CLIENT_ID: 'id',
+        GOOGLE_CLIENT_SECRET: 's',
+        GOOGLE_WEBHOOK_TOKEN: 't',
+        MICROSOFT_GRAPH_BASE_URL: 'https://127.0.0.1:9001',
+        MICROSOFT_TOKEN_URL: 'https://127.0.0.1:9001/token',
+      },
+      'MICROSOFT_GRAPH_BASE_URL, MICROSOFT_TOKEN_URL are set but MICROSOFT_CLIENT_ID is not',
+    ],
     [{ ENCRYPTION_KEY: 'short' }, 'ENCRYPTION_KEY must be 32 bytes'],
     [{ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' }, 'GOOGLE_WEBHOOK_TOKEN is required when Google is enabled'],
     [{ MICROSOFT_CLIENT_ID: 'id' }, 'MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled'],
@@ -68,6 +82,21 @@ describe('loadConfig', () => {
   ])('stops with a message naming the variable: %p', (env, message) => {
     expect(() => load(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => load(env as Record<string, string>)).toThrow(message);
+  });
+
+  it('takes a provider URL set beside its client id, or with the sandbox off', () => {
+    const emulator = 'http://127.0.0.1:9000/';
+    const google = {
+      GOOGLE_CLIENT_ID: 'id',
+      GOOGLE_CLIENT_SECRET: 's',
+      GOOGLE_WEBHOOK_TOKEN: 't',
+      GOOGLE_API_ROOT_URL: emulator,
+    };
+    expect(load(google).google).toMatchObject({ enabled: true, apiRootUrl: emulator });
+    expect(load({ GOOGLE_API_ROOT_URL: emulator, SANDBOX: 'false' }).google).toMatchObject({
+      enabled: false,
+      apiRootUrl: emulator,
+    });
   });
 
   it('lists every problem at once', () => {

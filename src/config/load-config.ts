@@ -141,6 +141,27 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   // One switch for the sandbox; it stands in for each provider that has no credentials (src/bootstrap/sandbox.ts),
   // so real Google can run next to a sandbox Outlook and the other way round.
   const sandbox = bool('SANDBOX', (!googleEnabled || !microsoftEnabled) && !production);
+  // The sandbox replaces the URLs of the provider it stands in for: a URL set for that provider
+  // (an emulator of a test suite's own, say) would be ignored without a word.
+  if (sandbox) {
+    const providerUrls: Array<[boolean, string, string[]]> = [
+      [googleEnabled, 'GOOGLE_CLIENT_ID', ['GOOGLE_API_ROOT_URL', 'GOOGLE_OAUTH_TOKEN_URL', 'GOOGLE_OAUTH_AUTHORIZE_URL']],
+      [
+        microsoftEnabled,
+        'MICROSOFT_CLIENT_ID',
+        ['MICROSOFT_GRAPH_BASE_URL', 'MICROSOFT_TOKEN_URL', 'MICROSOFT_OAUTH_AUTHORIZE_URL'],
+      ],
+    ];
+    for (const [enabled, clientIdName, names] of providerUrls) {
+      const set = names.filter((name) => str(name) !== '');
+      if (enabled || set.length === 0) continue;
+      const [these, are] = set.length > 1 ? ['they', 'are'] : ['it', 'is'];
+      problems.push(
+        `${set.join(', ')} ${are} set but ${clientIdName} is not, so the sandbox would stand in for that provider and ${these} would not be used: ` +
+          `set ${clientIdName} and its secret (an emulator may take any values), or SANDBOX=false, or unset ${set.join(', ')}`,
+      );
+    }
+  }
 
   const logLevel = (str('LOG_LEVEL') || (nodeEnv === 'test' ? 'warn' : 'log')) as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
