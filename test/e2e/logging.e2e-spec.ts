@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { afterPush, enableFlagForUser, getBooking, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
 
 /** Every line the app writes, as an operator's log collector would get them. */
@@ -111,6 +112,34 @@ describe('structured logs (LOG_FORMAT=json)', () => {
       });
     });
     expect(out.text).not.toContain(host.refreshToken);
+  });
+
+  it('puts jobId, endpointId and deliveryId on what a webhook delivery logs', async () => {
+    const host = await connectGoogleHost(t);
+    const receiver = await WebhookReceiver.start();
+    try {
+      receiver.respond = () => 410;
+      const endpoint = await t.api.post('/api/v1/webhook-endpoints').send({ url: receiver.url }).expect(201);
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Logged delivery', ...slot(5), attendees: [] })
+        .expect(201);
+      await expectEventually(() => {
+        const line = out
+          .lines()
+          .find((l) => typeof l.msg === 'string' && l.msg.startsWith(`Webhook endpoint ${endpoint.body.id} answered 410`));
+        expect(line).toMatchObject({
+          level: 'warn',
+          jobId: expect.stringMatching(/^\d+$/),
+          task: 'deliver-webhooks',
+          endpointId: endpoint.body.id,
+          deliveryId: expect.anything(),
+        });
+      });
+      expect(out.text).not.toContain(endpoint.body.secret);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   // On Node 20 a single entered AsyncLocalStorage context makes every promise of the process pay

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { type LogFields, logLine } from '../../infrastructure/logging/logging.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
@@ -94,11 +95,14 @@ export class WebhookDeliveryJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }) => this.drain(endpointId, shard));
+    this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }, { logFields }) =>
+      this.drain(endpointId, shard, logFields),
+    );
     this.registry.useLane(DELIVER_WEBHOOKS_JOB.name, HOST_EVENTS_LANE, HOST_EVENTS_LANE_CONCURRENCY);
   }
 
-  async drain(endpointId: number, shard: number): Promise<void> {
+  /** `logFields`: the job's `jobId` and `task`, on the lines it logs (an endpoint disabled, a delivery given up). */
+  async drain(endpointId: number, shard: number, logFields: LogFields = {}): Promise<void> {
     let handled = 0;
     for (;;) {
       const handledBefore = handled;
@@ -123,9 +127,9 @@ export class WebhookDeliveryJob implements OnModuleInit {
           }
         }
         for (const result of results) {
-          if (result.outcome === 'gone') return this.disable(endpointId, result.due);
+          if (result.outcome === 'gone') return this.disable(endpointId, result.due, logFields);
           if (result.outcome === 'retrying') {
-            await this.recordFailure(endpointId, result.due, result.statusCode, result.error);
+            await this.recordFailure(endpointId, result.due, result.statusCode, result.error, logFields);
           }
         }
         handled += heads.length;
@@ -216,7 +220,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
   }
 
   /** The receiver says it is gone for good: stop sending to it (PATCH {enabled: true} resumes). */
-  private async disable(endpointId: number, due: DueDelivery): Promise<void> {
+  private async disable(endpointId: number, due: DueDelivery, logFields: LogFields): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `UPDATE "WebhookDelivery" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastStatusCode" = 410,
@@ -229,11 +233,19 @@ export class WebhookDeliveryJob implements OnModuleInit {
       );
     });
     this.metrics.webhookDeliveries.inc({ result: 'gone' });
-    this.logger.warn(`Webhook endpoint ${endpointId} answered 410 Gone: disabled`);
+    this.logger.warn(
+      logLine(`Webhook endpoint ${endpointId} answered 410 Gone: disabled`, { ...logFields, endpointId, deliveryId: due.id }),
+    );
   }
 
   /** Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. */
-  private async recordFailure(endpointId: number, due: DueDelivery, status: number | null, error: string | null): Promise<void> {
+  private async recordFailure(
+    endpointId: number,
+    due: DueDelivery,
+    status: number | null,
+    error: string | null,
+    logFields: LogFields,
+  ): Promise<void> {
     const giveUp = due.lastChance;
     await this.dataSource.query(
       `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
@@ -241,7 +253,15 @@ export class WebhookDeliveryJob implements OnModuleInit {
       [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1)],
     );
     this.metrics.webhookDeliveries.inc({ result: giveUp ? 'failed' : 'retrying' });
-    if (giveUp) this.logger.warn(`Webhook delivery ${due.id} (endpoint ${endpointId}) failed for 24 h: given up (${error})`);
+    if (giveUp) {
+      this.logger.warn(
+        logLine(`Webhook delivery ${due.id} (endpoint ${endpointId}) failed for 24 h: given up (${error})`, {
+          ...logFields,
+          endpointId,
+          deliveryId: due.id,
+        }),
+      );
+    }
   }
 
   /**
