@@ -314,6 +314,34 @@ describe('Feature flag admin API', () => {
       expect(left[0].n).toBe(0);
     });
 
+    it('the same PUT or PATCH sent many times at once: every answer is 200 with the state that was written', async () => {
+      for (let round = 0; round < 5; round++) {
+        const slug = await newFlag(false);
+        const userId = await newUser();
+        const teamId = await newTeam();
+        const users = await Promise.all(
+          Array.from({ length: 12 }, () => t.admin.put(`/api/v1/admin/features/${slug}/users/${userId}`).send({ enabled: true })),
+        );
+        const teams = await Promise.all(
+          Array.from({ length: 12 }, () =>
+            t.admin.put(`/api/v1/admin/features/${slug}/teams/${teamId}`).send({ enabled: false }),
+          ),
+        );
+        const patches = await Promise.all(
+          Array.from({ length: 12 }, () => t.admin.patch(`/api/v1/admin/features/${slug}`).send({ enabled: true })),
+        );
+        expect(users.map((r) => [r.status, r.body.enabled, r.body.userId])).toEqual(users.map(() => [200, true, userId]));
+        expect(teams.map((r) => [r.status, r.body.enabled, r.body.teamId])).toEqual(teams.map(() => [200, false, teamId]));
+        expect(patches.map((r) => [r.status, r.body.enabled])).toEqual(patches.map(() => [200, true]));
+        const rows = await t.dataSource.query(
+          `SELECT (SELECT count(*) FROM "UserFeatures" WHERE "featureId" = $1)::int AS users,
+                  (SELECT count(*) FROM "TeamFeatures" WHERE "featureId" = $1)::int AS teams`,
+          [slug],
+        );
+        expect(rows[0]).toEqual({ users: 1, teams: 1 });
+      }
+    });
+
     it('records who changed what: X-Actor, else "admin-api"; assignedAt stays, updatedAt moves', async () => {
       const created = await t.admin
         .post('/api/v1/admin/features')

@@ -68,7 +68,14 @@ export class FeatureFlagRepository {
        SELECT *, false AS "changed" FROM "Feature" WHERE "slug" = $1 AND NOT EXISTS (SELECT 1 FROM updated)`,
       [slug, enabled, actor],
     );
-    return rows[0] ? split(rows[0]) : null;
+    if (rows[0]?.changed) return split(rows[0]);
+    // Nothing changed: a concurrent PATCH may have set the same value and committed after this
+    // statement's snapshot, whose row is then the old one. A statement of its own reads it.
+    const current: Array<FeatureEntity & { changed: boolean }> = await this.dataSource.query(
+      `SELECT *, false AS "changed" FROM "Feature" WHERE "slug" = $1`,
+      [slug],
+    );
+    return current[0] ? split(current[0]) : null;
   }
 
   /**
@@ -83,22 +90,32 @@ export class FeatureFlagRepository {
     actor: string,
   ): Promise<Written<FeatureAssignment>> {
     const { table, column } = ASSIGNMENT_TABLES[scope];
-    const rows: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
-      `WITH written AS (
-         INSERT INTO ${table} (${column}, "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
-         VALUES ($1, $2, $3, now(), $4, now())
-         ON CONFLICT (${column}, "featureId") DO UPDATE
-           SET "enabled" = EXCLUDED."enabled", "assignedBy" = EXCLUDED."assignedBy", "updatedAt" = now()
-           WHERE ${table}."enabled" IS DISTINCT FROM EXCLUDED."enabled"
-         RETURNING *, true AS "changed"
-       )
-       SELECT * FROM written
-       UNION ALL
-       SELECT *, false AS "changed" FROM ${table}
-        WHERE ${column} = $1 AND "featureId" = $2 AND NOT EXISTS (SELECT 1 FROM written)`,
-      [targetId, slug, enabled, actor],
-    );
-    return split(rows[0]);
+    for (;;) {
+      const rows: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
+        `WITH written AS (
+           INSERT INTO ${table} (${column}, "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
+           VALUES ($1, $2, $3, now(), $4, now())
+           ON CONFLICT (${column}, "featureId") DO UPDATE
+             SET "enabled" = EXCLUDED."enabled", "assignedBy" = EXCLUDED."assignedBy", "updatedAt" = now()
+             WHERE ${table}."enabled" IS DISTINCT FROM EXCLUDED."enabled"
+           RETURNING *, true AS "changed"
+         )
+         SELECT * FROM written
+         UNION ALL
+         SELECT *, false AS "changed" FROM ${table}
+          WHERE ${column} = $1 AND "featureId" = $2 AND NOT EXISTS (SELECT 1 FROM written)`,
+        [targetId, slug, enabled, actor],
+      );
+      if (rows[0]?.changed) return split(rows[0]);
+      // Nothing changed: the same assignment, written by a concurrent PUT that committed after this
+      // statement's snapshot, is missing from (or old in) its read. A statement of its own reads it;
+      // removed again in between, the upsert runs once more.
+      const current: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
+        `SELECT *, false AS "changed" FROM ${table} WHERE ${column} = $1 AND "featureId" = $2`,
+        [targetId, slug],
+      );
+      if (current[0]) return split(current[0]);
+    }
   }
 
   /** False when there was no such assignment. */
