@@ -198,7 +198,10 @@ describe('Bad input', () => {
     // A NUL in the path or the query reaches the database only as a 400.
     const slug = await t.admin.get('/api/v1/admin/features/calendar%00cache').expect(400);
     expect(slug.body).toMatchObject({ code: 'nul_character', detail: expect.stringMatching(/NUL/) });
-    await t.api.get('/api/v1/bookings').query({ userId: String(host.userId), status: 'accepted\u0000' }).expect(400);
+    await t.api
+      .get('/api/v1/bookings')
+      .query({ userId: String(host.userId), status: 'accepted\u0000' })
+      .expect(400);
     await t.admin.put('/api/v1/admin/features/calendar%00cache/users/1').send({}).expect(400);
     // A backslash followed by u0000 is ordinary text, not a NUL.
     const literal = await t.api.post('/api/v1/teams').send({ name: 'path\\u0000' }).expect(201);
@@ -207,6 +210,86 @@ describe('Bad input', () => {
     const after = await counts();
     expect({ ...after, teams: before.teams }).toEqual(before);
     expect(Number(after.teams)).toBe(Number(before.teams) + 1);
+  });
+
+  it('deep bodies, nested attendee arrays, impossible dates and zones the database lacks are 400s that change nothing', async () => {
+    const host = await connectGoogleHost(t);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await counts();
+    const deep = (levels: number, inner: string) => `${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
+
+    // No key needed to reach the parser: refused there, before any guard or validation recursion.
+    const anonymous = await t.http
+      .post('/api/webhooks/calendar-subscription/office365_calendar')
+      .set('Content-Type', 'application/json')
+      .send(deep(100_000, '"\\u0000"'))
+      .expect(400);
+    expect(anonymous.body).toMatchObject({ code: 'body_too_deep', detail: expect.stringMatching(/nested more than 32 levels/) });
+    const user = await t.api
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send(`{"email":"deep@example.com","timeZone":"UTC","name":${deep(100_000, '1')}}`)
+      .expect(400);
+    expect(user.body.code).toBe('body_too_deep');
+    await t.api
+      .post('/api/v1/bookings')
+      .set('Idempotency-Key', 'deep-body')
+      .set('Content-Type', 'application/json')
+      .send(`{"userId":${host.userId},"title":"x","attendees":[],"extra":${deep(50, '{}')}}`)
+      .expect(400);
+    // Bodies of ordinary depth are untouched by the limit (a Graph notification nests four levels).
+    await t.api.post('/api/v1/teams').send({ name: 'Shallow' }).expect(201);
+
+    for (const attendees of [[[]], [[{ email: 'a@example.com' }]], ['a@example.com'], [null]]) {
+      const res = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'x', ...slot(2), attendees })
+        .expect(400);
+      expect(res.body.detail).toMatch(/attendee/);
+    }
+
+    for (const [startTime, endTime] of [
+      ['2027-02-30T10:00:00Z', '2027-02-30T11:00:00Z'],
+      ['2027-04-31T10:00:00Z', '2027-05-01T11:00:00Z'],
+      ['9999-12-31T22:00:00-05:00', '9999-12-31T23:00:00-05:00'],
+      ['2027-01-01T24:00:00Z', '2027-01-02T01:00:00Z'],
+    ]) {
+      const res = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'x', startTime, endTime, attendees: [] })
+        .expect(400);
+      expect(res.body.detail).toMatch(/ISO 8601/);
+    }
+    await t.api
+      .get(`/api/v1/users/${host.userId}/busy-times`)
+      .query({ start: '2027-02-29T00:00:00Z', end: '2027-03-02T00:00:00Z' })
+      .expect(400);
+
+    for (const timeZone of ['VST', 'SystemV/AST4']) {
+      const res = await t.api
+        .post('/api/v1/users')
+        .send({ email: `zone-${timeZone.length}@example.com`, timeZone })
+        .expect(400);
+      expect(res.body).toMatchObject({ code: 'unknown_time_zone', detail: expect.stringMatching(/IANA name/) });
+    }
+    // Aliases PostgreSQL knows stay as given.
+    const alias = await t.api.post('/api/v1/users').send({ email: 'alias-zone@example.com', timeZone: 'US/Pacific' }).expect(201);
+    expect(alias.body.timeZone).toBe('US/Pacific');
+    const day = slot(1);
+    const busy = await t.api
+      .get(`/api/v1/users/${alias.body.id}/busy-times`)
+      .query({ start: day.startTime, end: day.endTime })
+      .expect(200);
+    expect(busy.body.busy).toEqual([]);
+
+    // A feed cursor past 2^53 comes back as given when nothing is newer (it used to come back rounded, then refused).
+    const feed = await t.api.get('/api/v1/changes').query({ after: '999999999999999999' }).expect(200);
+    expect(feed.body).toEqual({ items: [], nextCursor: '999999999999999999' });
+
+    const after = await counts();
+    expect({ ...after, teams: before.teams, users: before.users }).toEqual(before);
+    expect(Number(after.teams)).toBe(Number(before.teams) + 1);
+    expect(Number(after.users)).toBe(Number(before.users) + 1);
   });
 
   it('never returns provider tokens', async () => {

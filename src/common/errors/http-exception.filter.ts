@@ -13,7 +13,7 @@ import {
   reasonPhrase,
 } from './problem.js';
 import { violatedUniqueConstraint } from './unique-violation.js';
-import { NUL_IN_BODY } from '../http/json-body.js';
+import { BODY_TOO_DEEP, NUL_IN_BODY } from '../http/json-body.js';
 import { NUL_DETAIL } from '../validation/nul.js';
 
 interface FastifyReplyLike {
@@ -185,6 +185,8 @@ function describeFastifyError(status: number, code: string | undefined, message:
     };
   }
   if (code === NUL_IN_BODY) return { status: HttpStatus.BAD_REQUEST, code: 'nul_character', detail: message ?? NUL_DETAIL };
+  if (code === BODY_TOO_DEEP)
+    return { status: HttpStatus.BAD_REQUEST, code: 'body_too_deep', detail: message ?? 'Body is nested too deeply' };
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message ?? '')) {
     return { status, code: 'invalid_json', detail: message ?? 'Body is not valid JSON' };
   }

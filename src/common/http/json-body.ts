@@ -1,13 +1,24 @@
-import { NUL_DETAIL, holdsNul } from '../validation/nul.js';
+import { NUL_DETAIL } from '../validation/nul.js';
 
 /** The `code` of the parser's error for a body holding a NUL character (the exception filter answers it). */
 export const NUL_IN_BODY = 'CALSYNC_NUL_IN_BODY';
+/** The `code` of the parser's error for a body nested deeper than `MAX_BODY_DEPTH`. */
+export const BODY_TOO_DEEP = 'CALSYNC_BODY_TOO_DEEP';
+/**
+ * No calsync body nests deeper than 4 (a Graph notification's `resourceData`); past this, a body is
+ * refused before validation, whose transformer and validator recurse once per level (a body of
+ * 100,000 nested arrays, well under 1 MiB, overflowed the stack: a 500).
+ */
+export const MAX_BODY_DEPTH = 32;
+
+type BodyError = Error & { statusCode: number; code: string };
 
 /**
  * A request body as JSON: `undefined` for an empty one (Google pushes), else the parsed value.
- * Throws an error with `statusCode` 400 for invalid JSON, and for a string anywhere in it holding
- * U+0000 (see nul.ts): refused before anything runs. Only a body whose text has the escape
- * `\u0000` is walked (JSON cannot carry a raw NUL), so ordinary bodies pay one substring search.
+ * Throws an error with `statusCode` 400 for invalid JSON, for a body nested deeper than
+ * `MAX_BODY_DEPTH`, and for a string anywhere in it holding U+0000 (see nul.ts): refused before
+ * anything runs. The walk is a loop, not recursion, and looks at strings only when the text has the
+ * escape `\u0000` (JSON cannot carry a raw NUL).
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -17,8 +28,34 @@ export function parseJsonBody(text: string): unknown {
   } catch (error) {
     throw Object.assign(error as Error, { statusCode: 400, message: `Body is not valid JSON: ${(error as Error).message}` });
   }
-  if (text.includes('\\u0000') && holdsNul(value)) {
-    throw Object.assign(new Error(NUL_DETAIL), { statusCode: 400, code: NUL_IN_BODY });
-  }
+  const problem = inspect(value, text.includes('\\u0000'));
+  if (problem === 'deep') throw bodyError(`Body is nested more than ${MAX_BODY_DEPTH} levels deep`, BODY_TOO_DEEP);
+  if (problem === 'nul') throw bodyError(NUL_DETAIL, NUL_IN_BODY);
   return value;
+}
+
+function bodyError(message: string, code: string): BodyError {
+  return Object.assign(new Error(message), { statusCode: 400, code });
+}
+
+function inspect(root: unknown, lookForNul: boolean): 'deep' | 'nul' | null {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (typeof value === 'string') {
+      if (lookForNul && value.includes('\0')) return 'nul';
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_BODY_DEPTH) return 'deep';
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push([item, depth + 1]);
+    } else {
+      for (const key in value) {
+        if (lookForNul && key.includes('\0')) return 'nul';
+        stack.push([(value as Record<string, unknown>)[key], depth + 1]);
+      }
+    }
+  }
+  return null;
 }

@@ -12,13 +12,3 @@ export class NulCharacterError extends InvalidRequestError {
     super(NUL_DETAIL, 'nul_character');
   }
 }
-
-/** True when a string anywhere in a parsed JSON value (keys included) holds U+0000. */
-export function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value !== null && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) if (key.includes('\0') || holdsNul(inner)) return true;
-  }
-  return false;
-}

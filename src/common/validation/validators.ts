@@ -1,7 +1,31 @@
 import { type ValidationArguments, type ValidationOptions, registerDecorator } from 'class-validator';
 import { MAX_ID, isIdString } from './ids.js';
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+/** Instants are stored as PostgreSQL timestamps and written back as ISO strings: years 1 to 9999 (UTC). */
+const FIRST_INSTANT = new Date(0).setUTCFullYear(1, 0, 1); // (Date.UTC would read year 1 as 1901)
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An ISO 8601 date-time with an explicit offset whose every field is in range: no 30 February
+ * (Date.parse rolls it over into March), no hour 24 or second 60, an offset under a day, and a UTC
+ * instant within years 1 to 9999 (an offset can push 9999-12-31 into year 10000).
+ */
+export function isInstant(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const m = ISO_INSTANT.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((part) => Number(part ?? 0));
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return false;
+  if (offsetHours > 23 || offsetMinutes > 59) return false;
+  const at = Date.parse(value);
+  return !Number.isNaN(at) && at >= FIRST_INSTANT && at <= LAST_INSTANT;
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
 
 /** An ISO 8601 date-time with an explicit offset; a bare local time would be ambiguous. */
 export function IsInstant(options?: ValidationOptions) {
@@ -15,7 +39,7 @@ export function IsInstant(options?: ValidationOptions) {
         ...options,
       },
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value)),
+        validate: isInstant,
       },
     });
 }

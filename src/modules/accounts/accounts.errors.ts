@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../common/errors/domain-error.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../common/errors/domain-error.js';
 
 /**
  * The unique constraints of accounts' tables a caller can run into when two requests create the
@@ -42,5 +42,14 @@ export class UserEmailTakenError extends ConflictError {
 export class TeamIdTakenError extends ConflictError {
   constructor(readonly teamId: number) {
     super(`Team ${teamId} already exists`);
+  }
+}
+
+/** A zone the runtime's Intl knows but PostgreSQL does not (ICU-only ids such as "VST"): busy times place all-day events with it in SQL. */
+export class UnknownTimeZoneError extends InvalidRequestError {
+  constructor(readonly timeZone: string) {
+    super(
+      `timeZone "${timeZone}" is not a time zone the database knows; use an IANA name such as Europe/Berlin or America/New_York`,
+    );
   }
 }

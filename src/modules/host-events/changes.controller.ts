@@ -25,7 +25,8 @@ export class ChangesController {
     const events = await this.store.feed(after, query.limit ? Number(query.limit) : DEFAULT_LIMIT);
     return {
       items: events.map(({ id, type, timestamp, data }) => ({ id, type, timestamp, data })),
-      nextCursor: String(events.at(-1)?.position ?? after),
+      // With nothing new, the cursor given, as given (a number past 2^53 would not survive Number).
+      nextCursor: events.length > 0 ? String(events[events.length - 1].position) : (query.after ?? '0'),
     };
   }
 }

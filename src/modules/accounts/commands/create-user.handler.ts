@@ -2,17 +2,20 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { onUniqueViolation } from '../../../common/errors/unique-violation.js';
 import { insertWithOptionalId } from '../../../infrastructure/database/insert-with-optional-id.js';
-import { USER_EMAIL_KEY, USER_ID_KEY, UserEmailTakenError, UserIdTakenError } from '../accounts.errors.js';
+import { USER_EMAIL_KEY, USER_ID_KEY, UnknownTimeZoneError, UserEmailTakenError, UserIdTakenError } from '../accounts.errors.js';
 import { UserEntity } from '../entities/user.entity.js';
 import { CreateUserCommand } from './create-user.command.js';
 
 @CommandHandler(CreateUserCommand)
 export class CreateUserHandler implements ICommandHandler<CreateUserCommand> {
+  private databaseZones?: Promise<Set<string>>;
+
   constructor(private readonly dataSource: DataSource) {}
 
   async execute({ input }: CreateUserCommand): Promise<UserEntity> {
     const email = input.email.trim().toLowerCase();
     const { id } = input;
+    await this.assertDatabaseKnowsZone(input.timeZone);
     const races = {
       [USER_EMAIL_KEY]: () => new UserEmailTakenError(email),
       ...(id ? { [USER_ID_KEY]: () => new UserIdTakenError(id) } : {}),
@@ -33,5 +36,25 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand> {
         return manager.findOneByOrFail(UserEntity, { id: created });
       }),
     );
+  }
+
+  /**
+   * The DTO checked the zone with Intl; PostgreSQL, which places a user's all-day busy events in it,
+   * knows a slightly different set (ICU accepts "VST" or "SystemV/AST4", PostgreSQL does not). Its
+   * names and abbreviations are read once (the view reads the zone files: ~30 ms) and kept: they
+   * change only with the server's time zone data, which needs a restart of it.
+   */
+  private async assertDatabaseKnowsZone(timeZone: string): Promise<void> {
+    this.databaseZones ??= this.dataSource
+      .query(`SELECT lower("name") AS "zone" FROM pg_timezone_names UNION SELECT lower("abbrev") FROM pg_timezone_abbrevs`)
+      .then((rows: Array<{ zone: string }>) => new Set(rows.map((row) => row.zone)));
+    let zones: Set<string>;
+    try {
+      zones = await this.databaseZones;
+    } catch (error) {
+      this.databaseZones = undefined;
+      throw error;
+    }
+    if (!zones.has(timeZone.toLowerCase())) throw new UnknownTimeZoneError(timeZone);
   }
 }

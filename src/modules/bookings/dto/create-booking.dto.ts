@@ -6,6 +6,7 @@ import {
   IsEmail,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -66,6 +67,8 @@ export class CreateBookingDto {
   @ApiProperty({ type: [AttendeeDto] })
   @IsArray()
   @ArrayMaxSize(200)
+  // Each one an object: ValidateNested alone walks into an inner array ([[]] passed, then failed as a 500).
+  @IsObject({ each: true, message: 'each attendee must be an object {email, name?}' })
   @ValidateNested({ each: true })
   @Type(() => AttendeeDto)
   attendees!: AttendeeDto[];
