@@ -115,6 +115,7 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await bad({}, /url/);
     await bad({ url: 'not a url' }, /absolute http or https URL/);
     await bad({ url: 'ftp://example.com/hook' }, /http or https/);
+    await bad({ url: 'https://user:secret@example.com/hook' }, /must not carry a user name or password/);
     await bad({ url: 'http://example.com', events: ['booking.exploded'] }, /events/);
     await bad({ url: 'http://example.com', events: [] }, /events/);
     await bad({ url: 'http://example.com', secret: 'mine' }, /secret/);
@@ -596,9 +597,16 @@ describe('Host integration: no SSRF through webhooks when private URLs are not a
     ['link-local (cloud metadata)', 'http://169.254.169.254/latest/meta-data'],
     ['IPv4-mapped private', 'http://[::ffff:10.0.0.1]/hook'],
     ['unique-local', 'http://[fd00::1]/hook'],
+    ['IPv4-compatible loopback', 'http://[::127.0.0.1]/hook'],
   ])('refuses a %s URL with a clear 400', async (_kind, url) => {
     const res = await t.api.post('/api/v1/webhook-endpoints').send({ url }).expect(400);
-    expect(JSON.stringify(res.body)).toMatch(/loopback, private or link-local address/);
+    expect(JSON.stringify(res.body)).toMatch(/loopback, private, link-local or otherwise non-public address/);
+  });
+
+  it('does not say which address a name resolved to (it would map internal names)', async () => {
+    const res = await t.api.post('/api/v1/webhook-endpoints').send({ url: 'http://localhost:8080/hook' }).expect(400);
+    expect(res.body.detail).toMatch(/url host localhost resolves to a loopback/);
+    expect(res.body.detail).not.toMatch(/127\.0\.0\.1|::1/);
   });
 
   it('refuses a private URL on update too', async () => {

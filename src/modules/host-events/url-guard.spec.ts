@@ -14,6 +14,9 @@ describe('url-guard: no SSRF through webhooks', () => {
     ['fd12:3456::1', false],
     ['::ffff:127.0.0.1', false],
     ['::ffff:10.1.1.1', false],
+    ['::127.0.0.1', false],
+    ['::7f00:1', false],
+    ['::a9fe:a9fe', false],
     ['224.0.0.1', false],
     ['93.184.215.14', true],
     ['2606:2800:21f:cb07:6820:80da:af6b:8b2c', true],
@@ -28,6 +31,8 @@ describe('url-guard: no SSRF through webhooks', () => {
     expect(urlProblem('ftp://example.com')).toMatch(/http or https/);
     expect(urlProblem('file:///etc/passwd')).toMatch(/http or https/);
     expect(urlProblem('/relative')).toMatch(/absolute/);
+    expect(urlProblem('https://user:secret@example.com/hook')).toMatch(/user name or password/);
+    expect(urlProblem('https://token@example.com/hook')).toMatch(/user name or password/);
   });
 
   it('checks literal addresses in the URL', () => {
@@ -42,6 +47,7 @@ describe('url-guard: no SSRF through webhooks', () => {
         publicOnlyLookup('localhost', { all } as never, (e) => resolve(e as Error | null)),
       );
       expect(error?.message).toMatch(/is not public/);
+      expect(error?.message).not.toMatch(/127\.0\.0\.1|::1/);
     }
   });
 });

@@ -7,13 +7,17 @@ import type { LookupFunction } from 'node:net';
  * SSRF guard for outgoing webhooks. Classification is ipaddr.js's (a well-kept library, the one
  * Express and Fastify use for proxy addresses): only its `unicast` range counts as public; loopback,
  * private, link-local, unique-local, carrier-grade NAT, multicast, reserved and the rest are refused.
- * IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) are judged as the IPv4 address they carry.
+ * IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) are judged as the IPv4 address they carry; the
+ * deprecated IPv4-compatible ones (`::127.0.0.1`, `::/96`), which ipaddr.js counts as unicast, are
+ * refused outright.
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    else if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
   }
   return parsed.range() === 'unicast';
 }
@@ -31,6 +35,9 @@ export function urlProblem(raw: string): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return `url must use http or https (got ${url.protocol.replace(/:$/, '')})`;
   if (!url.hostname) return 'url must name a host';
+  // It would be stored and listed in clear (the signing secret is sealed): receivers check the signature instead.
+  if (url.username || url.password)
+    return 'url must not carry a user name or password; receivers authenticate calsync by the webhook signature';
   return null;
 }
 
@@ -56,8 +63,9 @@ export async function assertPublicUrl(raw: string): Promise<void> {
   }
   const refused = addresses.find((a) => !isPublicAddress(a));
   if (refused) {
+    // Which address it resolved to is not said: the answer would map an internal network's names.
     throw new UnsafeWebhookUrl(
-      `url host ${host} resolves to ${refused}, a loopback, private or link-local address; ` +
+      `url host ${host} resolves to a loopback, private, link-local or otherwise non-public address; ` +
         'webhook endpoints must be public (WEBHOOK_ALLOW_PRIVATE_URLS is off)',
     );
   }
@@ -74,7 +82,7 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
     const list = addresses as unknown as LookupAddress[];
     const refused = list.find((a) => !isPublicAddress(a.address));
     if (refused) {
-      return callback(new UnsafeWebhookUrl(`${hostname} resolves to ${refused.address}, which is not public`), '', 0);
+      return callback(new UnsafeWebhookUrl(`${hostname} resolves to an address that is not public`), '', 0);
     }
     if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
     return callback(null, list[0].address, list[0].family);
