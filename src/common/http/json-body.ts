@@ -38,23 +38,33 @@ function bodyError(message: string, code: string): BodyError {
   return Object.assign(new Error(message), { statusCode: 400, code });
 }
 
+/**
+ * 'deep' when a container sits deeper than `MAX_BODY_DEPTH`, 'nul' when a string or key holds U+0000
+ * (looked for only when asked). A loop over two parallel stacks of containers, strings looked at in
+ * place: every body pays it, and Graph's ten-item notification costs it about 0.4 µs (a walk
+ * allocating a pair per value cost ten times that).
+ */
 function inspect(root: unknown, lookForNul: boolean): 'deep' | 'nul' | null {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop() as [unknown, number];
-    if (typeof value === 'string') {
-      if (lookForNul && value.includes('\0')) return 'nul';
-      continue;
+  if (root === null || typeof root !== 'object')
+    return lookForNul && typeof root === 'string' && root.includes('\0') ? 'nul' : null;
+  const values: object[] = [root];
+  const depths: number[] = [1];
+  const visit = (item: unknown, depth: number): boolean => {
+    if (item !== null && typeof item === 'object') {
+      values.push(item);
+      depths.push(depth + 1);
+      return false;
     }
-    if (value === null || typeof value !== 'object') continue;
+    return lookForNul && typeof item === 'string' && item.includes('\0');
+  };
+  while (values.length > 0) {
+    const value = values.pop() as Record<string, unknown> | unknown[];
+    const depth = depths.pop() as number;
     if (depth > MAX_BODY_DEPTH) return 'deep';
     if (Array.isArray(value)) {
-      for (const item of value) stack.push([item, depth + 1]);
+      for (const item of value) if (visit(item, depth)) return 'nul';
     } else {
-      for (const key in value) {
-        if (lookForNul && key.includes('\0')) return 'nul';
-        stack.push([(value as Record<string, unknown>)[key], depth + 1]);
-      }
+      for (const key in value) if ((lookForNul && key.includes('\0')) || visit(value[key], depth)) return 'nul';
     }
   }
   return null;
