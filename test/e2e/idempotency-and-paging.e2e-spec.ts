@@ -257,4 +257,31 @@ describe('Cursor paging', () => {
     await t.admin.get('/api/v1/admin/features?after=garbage').expect(400);
     await t.admin.get('/api/v1/admin/selected-calendars?limit=500').expect(400);
   });
+
+  it('a rare status over many calendars: each request reads a bounded number of rows and the walk still finds every match', async () => {
+    const host = await connectGoogleHost(t);
+    // 12,000 more calendars of one host, the last one in error: more than two requests' worth of rows.
+    const [{ first, last }]: Array<{ first: number; last: number }> = await t.dataSource.query(
+      `WITH ins AS (
+         INSERT INTO "SelectedCalendar" ("userId", "credentialId", "integration", "externalId")
+         SELECT $1, $2, 'google_calendar', 'scan-' || g FROM generate_series(1, 12000) g RETURNING "id")
+       SELECT min("id")::int AS first, max("id")::int AS last FROM ins`,
+      [host.userId, host.credentialId],
+    );
+    try {
+      await t.dataSource.query(
+        `UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = 3, "lastError" = 'x' WHERE "id" = $1`,
+        [last],
+      );
+      const pages = await walk('/api/v1/admin/selected-calendars?status=error', 5, t.admin);
+      const found = pages.flat().map((c) => c.id as number);
+      expect(found).toContain(last);
+      expect(found.filter((id) => id >= first)).toEqual([last]);
+      // The calendars before the match came back as short pages with a cursor, not as one long read.
+      expect(pages.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(found).size).toBe(found.length);
+    } finally {
+      await t.dataSource.query(`DELETE FROM "SelectedCalendar" WHERE "id" BETWEEN $1 AND $2`, [first, last]);
+    }
+  });
 });

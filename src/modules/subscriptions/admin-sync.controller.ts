@@ -2,7 +2,7 @@ import { BadRequestException, Controller, Get, HttpCode, NotFoundException, Para
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiQuery, ApiTags, ApiAcceptedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
-import { decodeCursor, pageFrom, pageLimit } from '../../common/pagination/pagination.js';
+import { decodeCursor, encodeCursor, pageFrom, pageLimit } from '../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { CalendarsWithHeldChangesQuery } from '../bookings/index.js';
@@ -16,6 +16,12 @@ import { OneQueryValuePipe } from '../../common/validation/one-query-value.pipe.
 const SELECTED_CALENDARS_CURSOR = 'selected-calendars';
 /** Rows read per round trip while looking for a page of calendars in one status. */
 const SCAN_CHUNK = 500;
+/**
+ * Rows one filtered request reads at most: past them, the page ends early (fewer items than
+ * `limit`, maybe none) with a cursor where the walk stopped, so a rare status over many calendars
+ * is many short requests, never one that runs past the request time bound and on in the background.
+ */
+export const SCAN_BUDGET = 10 * SCAN_CHUNK;
 
 const STATUSES = ['subscribed', 'unsubscribed', 'error', 'expired', 'held'] as const;
 type CalendarStatus = (typeof STATUSES)[number];
@@ -43,7 +49,8 @@ export class AdminSyncController {
   /**
    * Every followed calendar's sync state by id, a page at a time (`{items, nextCursor}`). The
    * status is computed (channel, errors, held changes), so a filtered page reads the calendars in
-   * chunks until it has a page of matches: a keyset walk on id either way.
+   * chunks until it has a page of matches or has read `SCAN_BUDGET` rows: a keyset walk on id either
+   * way.
    */
   @ApiPageResponse(FollowedCalendarResponse)
   @ApiOperation({ operationId: 'listFollowedCalendars' })
@@ -66,6 +73,7 @@ export class AdminSyncController {
     const heldCounts = new Map(held.map((h) => [h.selectedCalendarId, h.count]));
     const matches: Array<ReturnType<typeof toAdminView>> = [];
     const chunk = status ? SCAN_CHUNK : limit + 1;
+    let scanned = 0;
     while (matches.length <= limit) {
       const calendars = await this.queries.execute(new ListFollowedCalendarsQuery({ afterId, limit: chunk }));
       for (const calendar of calendars) {
@@ -74,6 +82,11 @@ export class AdminSyncController {
       }
       if (calendars.length < chunk) break;
       afterId = calendars[calendars.length - 1].id;
+      scanned += calendars.length;
+      // Every match so far is at or before afterId: the next request goes on after it.
+      if (scanned >= SCAN_BUDGET && matches.length <= limit) {
+        return { items: matches, nextCursor: encodeCursor(SELECTED_CALENDARS_CURSOR, [afterId]) };
+      }
     }
     return pageFrom(SELECTED_CALENDARS_CURSOR, matches, limit, (view) => [view.id]);
   }
