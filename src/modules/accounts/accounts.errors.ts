@@ -45,11 +45,14 @@ export class TeamIdTakenError extends ConflictError {
   }
 }
 
-/** A zone the runtime's Intl knows but PostgreSQL does not (ICU-only ids such as "VST"): busy times place all-day events with it in SQL. */
+/**
+ * A zone the runtime's Intl knows but PostgreSQL does not (ICU-only ids such as "VST"), or reads as
+ * a fixed-offset abbreviation ("CET"): busy times place all-day events with it in SQL.
+ */
 export class UnknownTimeZoneError extends InvalidRequestError {
   constructor(readonly timeZone: string) {
     super(
-      `timeZone "${timeZone}" is not a time zone the database knows; use an IANA name such as Europe/Berlin or America/New_York`,
+      `timeZone "${timeZone}" is not a time zone the database reads as Intl does; use an IANA name such as Europe/Berlin or America/New_York`,
     );
   }
 }

@@ -40,13 +40,21 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand> {
 
   /**
    * The DTO checked the zone with Intl; PostgreSQL, which places a user's all-day busy events in it,
-   * knows a slightly different set (ICU accepts "VST" or "SystemV/AST4", PostgreSQL does not). Its
-   * names and abbreviations are read once (the view reads the zone files: ~30 ms) and kept: they
-   * change only with the server's time zone data, which needs a restart of it.
+   * knows a slightly different set (ICU accepts "VST" or "SystemV/AST4", PostgreSQL does not). And
+   * `AT TIME ZONE` reads an abbreviation before a zone name: "CET", "EET", "MET" and "WET" are zones
+   * with summer time for Intl but fixed offsets for PostgreSQL, so a cached answer and a live one
+   * would differ by an hour half the year. So: a zone name PostgreSQL knows and that is not one of
+   * its abbreviations, or one whose abbreviation means the same fixed offset. The names are read
+   * once (the view reads the zone files: ~30 ms) and kept: they change only with the server's time
+   * zone data, which needs a restart of it.
    */
   private async assertDatabaseKnowsZone(timeZone: string): Promise<void> {
     this.databaseZones ??= this.dataSource
-      .query(`SELECT lower("name") AS "zone" FROM pg_timezone_names UNION SELECT lower("abbrev") FROM pg_timezone_abbrevs`)
+      .query(
+        `SELECT lower("name") AS "zone" FROM pg_timezone_names
+         EXCEPT SELECT lower("abbrev") FROM pg_timezone_abbrevs WHERE lower("abbrev") <> ALL ($1::text[])`,
+        [SAME_AS_ABBREVIATION],
+      )
       .then((rows: Array<{ zone: string }>) => new Set(rows.map((row) => row.zone)));
     let zones: Set<string>;
     try {
@@ -58,3 +66,6 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand> {
     if (!zones.has(timeZone.toLowerCase())) throw new UnknownTimeZoneError(timeZone);
   }
 }
+
+/** Zone names that are also PostgreSQL abbreviations of the same fixed offset (no summer time either way). */
+const SAME_AS_ABBREVIATION = ['utc', 'uct', 'gmt', 'zulu', 'est', 'mst', 'hst'];
