@@ -68,6 +68,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
         this.logger.error(logLine(`Unique violation of an undeclared constraint: "${constraint}"`, fields));
       const trace = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(logLine(trace, fields));
+    } else if (exception instanceof QueryFailedError) {
+      // A database refusal answered as the caller's mistake (the net under the edge checks): the
+      // statement is in the query logger's line; this one ties it to the request. No values.
+      const code = (exception as QueryFailedError & { code?: string }).code;
+      this.logger.warn(
+        logLine(
+          `Database error ${code} answered ${described.status} ${described.code}`,
+          requestId ? { reqId: requestId } : undefined,
+        ),
+      );
     }
     const body: ProblemDetails = {
       type: 'about:blank',
