@@ -128,6 +128,11 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await t.api.patch('/api/v1/webhook-endpoints/1').send({ enabled: 'yes' }).expect(400);
     await t.http.get('/api/v1/webhook-endpoints').expect(401);
     await t.http.get('/api/v1/changes').expect(401);
+    // Delivery ids are 64-bit: one past 32 bits is simply not found; past what a number holds, a 400.
+    const { id } = await endpoint('https://93.184.215.14/hook');
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/3000000000/redeliver`).expect(404);
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/99999999999999999/redeliver`).expect(400);
+    await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(204);
   });
 
   it('a booking created, rescheduled through the API, moved in Google and cancelled: 4 signed events in order, with source and changes', async () => {
@@ -600,13 +605,16 @@ describe('Host integration: no SSRF through webhooks when private URLs are not a
     ['IPv4-compatible loopback', 'http://[::127.0.0.1]/hook'],
   ])('refuses a %s URL with a clear 400', async (_kind, url) => {
     const res = await t.api.post('/api/v1/webhook-endpoints').send({ url }).expect(400);
-    expect(JSON.stringify(res.body)).toMatch(/loopback, private, link-local or otherwise non-public address/);
+    expect(JSON.stringify(res.body)).toMatch(/does not resolve to a public address \(loopback, private, link-local/);
   });
 
   it('does not say which address a name resolved to (it would map internal names)', async () => {
     const res = await t.api.post('/api/v1/webhook-endpoints').send({ url: 'http://localhost:8080/hook' }).expect(400);
-    expect(res.body.detail).toMatch(/url host localhost resolves to a loopback/);
+    expect(res.body.detail).toMatch(/url host localhost does not resolve to a public address/);
     expect(res.body.detail).not.toMatch(/127\.0\.0\.1|::1/);
+    // A name that does not resolve at all gets the same answer: no way to tell which internal names exist.
+    const unknown = await t.api.post('/api/v1/webhook-endpoints').send({ url: 'http://no-such-host.invalid/hook' }).expect(400);
+    expect(unknown.body.detail).toBe(res.body.detail.replace('localhost', 'no-such-host.invalid'));
   });
 
   it('refuses a private URL on update too', async () => {

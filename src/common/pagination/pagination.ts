@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { InvalidRequestError } from '../errors/domain-error.js';
-import { MAX_ID } from '../validation/ids.js';
+import { isId } from '../validation/ids.js';
 
 /**
  * Cursor paging, the one shape of every list that can grow: `{items, nextCursor}`. `limit`
@@ -71,7 +71,7 @@ export function encodeCursor(kind: string, position: CursorPosition): string {
 
 /**
  * The position a cursor of list `kind` stands for, checked against `shape` (one entry per
- * position element: 'string', 'id' (a row id, 1 to `MAX_ID`) or a custom check); `undefined` when
+ * position element: 'string', 'id' (a row id, 1 to `MAX_ID`: `isId`) or a custom check); `undefined` when
  * there is no cursor. A position our own pages could not have written is a 400 here, not a
  * database error later.
  */
@@ -118,5 +118,3 @@ export function pageFrom<R, T = R>(
     nextCursor: more && kept.length > 0 ? encodeCursor(kind, positionOf(kept[kept.length - 1])) : null,
   };
 }
-
-const isId = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_ID;

@@ -10,3 +10,13 @@ export class IdParamPipe implements PipeTransform<string, number> {
     return Number(value);
   }
 }
+
+/** Ids of `BIGSERIAL` rows (webhook deliveries): whole numbers from 1 up to what a JavaScript number holds exactly. */
+export class BigIdParamPipe implements PipeTransform<string, number> {
+  transform(value: string): number {
+    if (!/^\d{1,16}$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+      throw new BadRequestException(`"${value}" is not a valid id`);
+    }
+    return Number(value);
+  }
+}

@@ -58,17 +58,21 @@ export async function assertPublicUrl(raw: string): Promise<void> {
     try {
       addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
     } catch {
-      throw new UnsafeWebhookUrl(`url host ${host} does not resolve`);
+      throw notPublic(host);
     }
   }
-  const refused = addresses.find((a) => !isPublicAddress(a));
-  if (refused) {
-    // Which address it resolved to is not said: the answer would map an internal network's names.
-    throw new UnsafeWebhookUrl(
-      `url host ${host} resolves to a loopback, private, link-local or otherwise non-public address; ` +
-        'webhook endpoints must be public (WEBHOOK_ALLOW_PRIVATE_URLS is off)',
-    );
-  }
+  if (addresses.some((a) => !isPublicAddress(a))) throw notPublic(host);
+}
+
+/**
+ * One answer whether the name does not resolve or resolves to a non-public address, without the
+ * address: either detail would map an internal network's names for a caller.
+ */
+function notPublic(host: string): UnsafeWebhookUrl {
+  return new UnsafeWebhookUrl(
+    `url host ${host} does not resolve to a public address (loopback, private, link-local and other non-public ` +
+      'addresses are refused); webhook endpoints must be public (WEBHOOK_ALLOW_PRIVATE_URLS is off)',
+  );
 }
 
 /**

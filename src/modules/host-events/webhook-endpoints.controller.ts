@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags, ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
-import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
+import { BigIdParamPipe, IdParamPipe } from '../../common/validation/id-param.pipe.js';
 import { CreateWebhookEndpointDto, PageQueryDto, UpdateWebhookEndpointDto } from './dto/webhook-endpoint.dto.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
@@ -76,7 +76,7 @@ export class WebhookEndpointsController {
   @ApiAcceptedResponse({ type: RedeliveryResponse })
   @Post(':id/deliveries/:deliveryId/redeliver')
   @HttpCode(202)
-  redeliver(@Param('id', IdParamPipe) id: number, @Param('deliveryId', IdParamPipe) deliveryId: number) {
+  redeliver(@Param('id', IdParamPipe) id: number, @Param('deliveryId', BigIdParamPipe) deliveryId: number) {
     return this.endpoints.redeliver(id, deliveryId);
   }
 }

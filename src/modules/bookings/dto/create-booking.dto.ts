@@ -15,6 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsAfter, IsInstant, IsNotInPast } from '../../../common/validation/validators.js';
+import { MAX_ID } from '../../../common/validation/ids.js';
 
 export class AttendeeDto {
   @ApiProperty()
@@ -33,7 +34,7 @@ export class CreateBookingDto {
   @ApiProperty()
   @IsInt()
   @Min(1)
-  @Max(2_147_483_647)
+  @Max(MAX_ID)
   userId!: number;
 
   @ApiProperty()

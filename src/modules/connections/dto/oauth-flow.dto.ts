@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { MAX_ID } from '../../../common/validation/ids.js';
 
 export class StartOAuthDto {
   @ApiProperty({ description: 'The signed-in user of your application the calendar is for' })
   @IsInt()
   @Min(1)
-  @Max(2_147_483_647)
+  @Max(MAX_ID)
   userId!: number;
 
   @ApiProperty({
@@ -34,6 +35,6 @@ export class CompleteOAuthDto {
   @ApiProperty({ description: 'The user signed in to your application now; must be the one the flow was started for' })
   @IsInt()
   @Min(1)
-  @Max(2_147_483_647)
+  @Max(MAX_ID)
   userId!: number;
 }
