@@ -90,7 +90,7 @@ export class FeatureFlagRepository {
     actor: string,
   ): Promise<Written<FeatureAssignment>> {
     const { table, column } = ASSIGNMENT_TABLES[scope];
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const rows: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
         `WITH written AS (
            INSERT INTO ${table} (${column}, "featureId", "enabled", "assignedAt", "assignedBy", "updatedAt")
@@ -115,6 +115,9 @@ export class FeatureFlagRepository {
         [targetId, slug],
       );
       if (current[0]) return split(current[0]);
+      if (attempt === UPSERT_ATTEMPTS) {
+        throw new Error(`Assignment of ${slug} to ${scope} ${targetId} removed ${UPSERT_ATTEMPTS} times while it was written`);
+      }
     }
   }
 
@@ -129,6 +132,9 @@ export class FeatureFlagRepository {
     return rows.length > 0;
   }
 }
+
+/** An assignment removed again between the upsert and its read this often is a fight, not a race: a 500. */
+const UPSERT_ATTEMPTS = 5;
 
 function split<T>({ changed, ...row }: T & { changed: boolean }): Written<T> {
   return { row: row as T, changed };
