@@ -1,4 +1,6 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { createApp } from '../../src/bootstrap/create-app.js';
 import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
@@ -189,8 +191,23 @@ describe('Security hardening', () => {
         ]);
       }
       await t.stop();
-      // Its own key opens the older one: the start goes on (the newest are left to the reseal task's report).
-      await t.restart();
+      // Its own key opens the older one: the start goes on, with an error naming the missing key's id.
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      try {
+        await t.restart();
+        const [droppedKeyId] = dropped.keyIds;
+        const logged = errors.mock.calls.map((call) => String(call[0]));
+        expect(logged).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `Of the 20 newest credentials, 20 under key id ${droppedKeyId}: sealed with a key that is not in ENCRYPTION_KEY`,
+            ),
+          ),
+        );
+        expect(logged.join('\n')).not.toContain(t.config.encryptionKeys[0].toString('hex'));
+      } finally {
+        errors.mockRestore();
+      }
       await t.api.get(`/api/v1/users/${kept.userId}/credentials/${kept.credentialId}/calendars`).expect(200);
       // A list opening none of them is still refused.
       await t.stop();

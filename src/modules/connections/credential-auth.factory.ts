@@ -63,11 +63,25 @@ export class CredentialAuthFactory implements OnModuleInit {
           'comma-separated (the first seals, every one opens), then run POST /api/v1/admin/tasks/reseal-credentials/run.',
       );
     }
-    if (openedOfNewest < newest.length) {
-      this.logger.warn(
-        `${newest.length - openedOfNewest} of the ${newest.length} newest credentials do not open with ENCRYPTION_KEY; run the reseal-credentials task for the list`,
+    if (openedOfNewest === newest.length) return;
+    // Sealed under a key the list no longer has (a key dropped too early, a rollback to an old list):
+    // those calendars cannot sync until it is listed again, so an error naming the key's public id.
+    const ring = new Set(this.cipher.keyIds);
+    const missingKeys = new Map<string, number>();
+    for (const row of newest) {
+      const [version, keyId] = row.encryptedKey.split('.', 2);
+      if (version === 'v2' && keyId && !ring.has(keyId)) missingKeys.set(keyId, (missingKeys.get(keyId) ?? 0) + 1);
+    }
+    if (missingKeys.size > 0) {
+      const listed = [...missingKeys].map(([keyId, count]) => `${count} under key id ${keyId}`).join(', ');
+      this.logger.error(
+        `Of the ${newest.length} newest credentials, ${listed}: sealed with a key that is not in ENCRYPTION_KEY, so their ` +
+          'calendars cannot sync. List that key again (the first seals, every one opens), then run the reseal-credentials task',
       );
     }
+    this.logger.warn(
+      `${newest.length - openedOfNewest} of the ${newest.length} newest credentials do not open with ENCRYPTION_KEY; run the reseal-credentials task for the list`,
+    );
   }
 
   /**
