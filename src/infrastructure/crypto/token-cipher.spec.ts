@@ -78,6 +78,19 @@ describe('TokenCipher', () => {
     });
   });
 
+  it('says which key sealed a value, and how values of a key (or of the older format) begin', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const ring = new TokenCipher([a, b]);
+    const sealed = ring.seal('x', 'credential:1');
+    expect(TokenCipher.keyIdOf(sealed)).toBe(ring.keyIds[0]);
+    expect(sealed.startsWith(TokenCipher.prefixOf(ring.keyIds[0]))).toBe(true);
+    expect(sealed.startsWith(TokenCipher.prefixOf(ring.keyIds[1]))).toBe(false);
+    const legacy = legacySeal(b, 'x');
+    expect(TokenCipher.keyIdOf(legacy)).toBeNull();
+    expect(legacy.startsWith(TokenCipher.prefixOf(null))).toBe(true);
+    expect(TokenCipher.keyIdOf('garbage')).toBeNull();
+  });
+
   it('refuses garbage with a clear error', () => {
     expect(() => cipher.open('not sealed', 'credential:1')).toThrow(/unrecognised format/);
   });

@@ -43,6 +43,17 @@ export class TokenCipher {
     return this.keys.map((k) => k.id);
   }
 
+  /** The id of the key a value was sealed with; null for the older format, which names none. */
+  static keyIdOf(sealed: string): string | null {
+    const parts = sealed.split('.');
+    return parts[0] === VERSION && parts.length === 5 ? parts[1] : null;
+  }
+
+  /** How every value sealed with key `keyId` begins; with null, how every value of the older format begins. */
+  static prefixOf(keyId: string | null): string {
+    return keyId === null ? `${LEGACY_VERSION}.` : `${VERSION}.${keyId}.`;
+  }
+
   seal(plaintext: string, context: string): string {
     const { id, key } = this.keys[0];
     const iv = randomBytes(12);

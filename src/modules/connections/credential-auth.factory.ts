@@ -69,8 +69,8 @@ export class CredentialAuthFactory implements OnModuleInit {
     const ring = new Set(this.cipher.keyIds);
     const missingKeys = new Map<string, number>();
     for (const row of newest) {
-      const [version, keyId] = row.encryptedKey.split('.', 2);
-      if (version === 'v2' && keyId && !ring.has(keyId)) missingKeys.set(keyId, (missingKeys.get(keyId) ?? 0) + 1);
+      const keyId = TokenCipher.keyIdOf(row.encryptedKey);
+      if (keyId !== null && !ring.has(keyId)) missingKeys.set(keyId, (missingKeys.get(keyId) ?? 0) + 1);
     }
     if (missingKeys.size > 0) {
       const listed = [...missingKeys].map(([keyId, count]) => `${count} under key id ${keyId}`).join(', ');
@@ -91,14 +91,11 @@ export class CredentialAuthFactory implements OnModuleInit {
   private async anyOpensUnderRing(): Promise<boolean> {
     const rows: Array<{ id: number; encryptedKey: string }> = await this.dataSource.query(
       `SELECT c."id", c."encryptedKey"
-         FROM unnest(array_append($1::text[], NULL)) AS k(id)
+         FROM unnest($1::text[]) AS k(prefix)
          CROSS JOIN LATERAL (
-           SELECT "id", "encryptedKey" FROM "Credential"
-            WHERE CASE WHEN k.id IS NULL THEN starts_with("encryptedKey", 'v1.')
-                       ELSE starts_with("encryptedKey", 'v2.' || k.id || '.') END
-            ORDER BY "id" DESC LIMIT 1
+           SELECT "id", "encryptedKey" FROM "Credential" WHERE starts_with("encryptedKey", k.prefix) ORDER BY "id" DESC LIMIT 1
          ) c`,
-      [this.cipher.keyIds],
+      [[...this.cipher.keyIds, null].map((keyId) => TokenCipher.prefixOf(keyId))],
     );
     return rows.some((row) => this.opens(row.id, row.encryptedKey));
   }

@@ -63,14 +63,12 @@ export class FeatureFlagRepository {
           WHERE "slug" = $1 AND "enabled" IS DISTINCT FROM $2
          RETURNING *, true AS "changed"
        )
-       SELECT * FROM updated
-       UNION ALL
-       SELECT *, false AS "changed" FROM "Feature" WHERE "slug" = $1 AND NOT EXISTS (SELECT 1 FROM updated)`,
+       SELECT * FROM updated`,
       [slug, enabled, actor],
     );
-    if (rows[0]?.changed) return split(rows[0]);
-    // Nothing changed: a concurrent PATCH may have set the same value and committed after this
-    // statement's snapshot, whose row is then the old one. A statement of its own reads it.
+    if (rows[0]) return split(rows[0]);
+    // Nothing changed (or no such flag). Read by a statement of its own, not in the UPDATE's: a
+    // concurrent PATCH may have set the same value and committed after that statement's snapshot.
     const current: Array<FeatureEntity & { changed: boolean }> = await this.dataSource.query(
       `SELECT *, false AS "changed" FROM "Feature" WHERE "slug" = $1`,
       [slug],
@@ -100,16 +98,13 @@ export class FeatureFlagRepository {
              WHERE ${table}."enabled" IS DISTINCT FROM EXCLUDED."enabled"
            RETURNING *, true AS "changed"
          )
-         SELECT * FROM written
-         UNION ALL
-         SELECT *, false AS "changed" FROM ${table}
-          WHERE ${column} = $1 AND "featureId" = $2 AND NOT EXISTS (SELECT 1 FROM written)`,
+         SELECT * FROM written`,
         [targetId, slug, enabled, actor],
       );
-      if (rows[0]?.changed) return split(rows[0]);
-      // Nothing changed: the same assignment, written by a concurrent PUT that committed after this
-      // statement's snapshot, is missing from (or old in) its read. A statement of its own reads it;
-      // removed again in between, the upsert runs once more.
+      if (rows[0]) return split(rows[0]);
+      // Nothing changed: read by a statement of its own, not in the upsert's (the same assignment,
+      // written by a concurrent PUT that committed after that statement's snapshot, is missing from
+      // it or old there). Removed again in between, the upsert runs once more.
       const current: Array<FeatureAssignment & { changed: boolean }> = await this.dataSource.query(
         `SELECT *, false AS "changed" FROM ${table} WHERE ${column} = $1 AND "featureId" = $2`,
         [targetId, slug],
