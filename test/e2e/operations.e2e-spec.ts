@@ -86,6 +86,14 @@ describe('Operations endpoints and database compatibility', () => {
     await t.dataSource.query(
       `SELECT graphile_worker.add_job('metrics-test-task', '{}'::json, run_at => now() + interval '1 day')`,
     );
+    // One due twenty minutes ago but waiting its turn behind a running job of its named queue (as a
+    // webhook drain waits for the drain before it): blocked, not ready, and not in the ready age.
+    await t.dataSource.query(
+      `SELECT graphile_worker.add_job('metrics-test-task', '{}'::json, queue_name => 'metrics-test-queue', run_at => now() - interval '20 minutes')`,
+    );
+    await t.dataSource.query(
+      `UPDATE graphile_worker._private_job_queues SET locked_at = now(), locked_by = 'another-worker' WHERE queue_name = 'metrics-test-queue'`,
+    );
     // Calendars: one channel inside the renewal window (an hour left), one lapsed, one calendar failing.
     const [calendar]: Array<{ id: number }> = await t.dataSource.query(`SELECT id FROM "SelectedCalendar" WHERE "userId" = $1`, [
       host.userId,
@@ -131,6 +139,7 @@ describe('Operations endpoints and database compatibility', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'calsync_queue_jobs', { task: 'metrics-test-task', state: 'ready' })).toBe(1);
     expect(sample(text, 'calsync_queue_jobs', { task: 'metrics-test-task', state: 'scheduled' })).toBe(1);
+    expect(sample(text, 'calsync_queue_jobs', { task: 'metrics-test-task', state: 'blocked' })).toBe(1);
     const age = sample(text, 'calsync_queue_oldest_job_age_seconds', { task: 'metrics-test-task' });
     expect(age).toBeGreaterThanOrEqual(600);
     expect(age).toBeLessThan(700);
@@ -148,6 +157,7 @@ describe('Operations endpoints and database compatibility', () => {
     await t.dataSource.query(
       `DELETE FROM graphile_worker._private_jobs WHERE task_id = (SELECT id FROM graphile_worker._private_tasks WHERE identifier = 'metrics-test-task')`,
     );
+    await t.dataSource.query(`DELETE FROM graphile_worker._private_job_queues WHERE queue_name = 'metrics-test-queue'`);
   });
 
   it('accepts the seed document’s feature-flag SQL verbatim', async () => {

@@ -112,14 +112,7 @@ export class OperationsController {
         );
       if (!this.metricsKey.matches(match[1])) throw new UnauthorizedException('Invalid admin API key');
     }
-    const cacheRows = (async () => {
-      // An estimate is enough for a gauge and stays cheap on a large cache.
-      const rows: Array<{ estimate: string }> = await this.dataSource.query(
-        `SELECT GREATEST(reltuples, 0)::bigint::text AS estimate FROM pg_class WHERE relname = 'CalendarCacheEvent'`,
-      );
-      this.metrics.cacheRows.set(Number(rows[0]?.estimate ?? 0));
-    })().catch(() => undefined); // The database being down must not break the scrape.
-    await Promise.all([cacheRows, this.gauges.refresh()]);
+    await this.gauges.refresh();
     return this.metrics.registry.metrics();
   }
 }
