@@ -439,6 +439,23 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/${log.body.items[0].id}/redeliver`).expect(409);
   });
 
+  it('the backlog gauge counts what waits for enabled endpoints only', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    r.respond = () => 503;
+    const { id } = await endpoint(r.url, { events: ['booking.created'] });
+    await book(host);
+    await expectEventually(() => expect(r.received.length).toBeGreaterThan(0));
+    const series = new RegExp(`^calsync_webhook_backlog\\{endpoint="${id}"\\} (\\d+)$`, 'm');
+    const scraped = (await t.http.get('/metrics').expect(200)).text;
+    expect(Number(series.exec(scraped)?.[1])).toBe(1);
+    // Disabled on purpose: the delivery still waits, but nothing is sent to it, so it is no backlog.
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: false }).expect(200);
+    expect((await t.http.get('/metrics').expect(200)).text).not.toMatch(series);
+    const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    expect(log.body.items[0]).toMatchObject({ status: 'pending' });
+  });
+
   it('a hanging endpoint does not delay another one', async () => {
     const host = await connectGoogleHost(t);
     const dead = await receiver();

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { withTimeout } from '../../common/async/with-timeout.js';
+
+/** Outcomes of a webhook delivery attempt, each exported from the start (at 0) so `increase()` sees the first. */
+const DELIVERY_RESULTS = ['delivered', 'retrying', 'failed', 'gone'] as const;
+
+/** How long a scrape waits for the webhook backlog's statement (see `SCRAPE_QUERY_TIMEOUT_MS`). */
+const BACKLOG_TIMEOUT_MS = 2000;
 
 /** Every Prometheus series calsync exports. One registry per app, so tests can run apps side by side. */
 @Injectable()
@@ -184,12 +191,13 @@ export class MetricsService {
 
   readonly webhookBacklog = new Gauge({
     name: 'calsync_webhook_backlog',
-    help: 'Outgoing webhook deliveries not yet delivered nor given up, per endpoint (refreshed on scrape)',
+    help: 'Outgoing webhook deliveries not yet delivered nor given up, per enabled endpoint (refreshed on scrape)',
     labelNames: ['endpoint'] as const,
     registers: [this.registry],
     collect: async () => {
       if (!this.webhookBacklogSource) return;
-      const backlog = await this.webhookBacklogSource().catch(() => null);
+      // A slow database or an exhausted pool keeps the previous values rather than holding the scrape.
+      const backlog = await withTimeout(this.webhookBacklogSource(), BACKLOG_TIMEOUT_MS).catch(() => null);
       if (!backlog) return;
       this.webhookBacklog.reset();
       for (const { endpointId, pending } of backlog) this.webhookBacklog.set({ endpoint: String(endpointId) }, pending);
@@ -200,5 +208,6 @@ export class MetricsService {
     // Node's process metrics under their stock names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…),
     // so ready-made Node.js dashboards work unchanged.
     collectDefaultMetrics({ register: this.registry });
+    for (const result of DELIVERY_RESULTS) this.webhookDeliveries.inc({ result }, 0);
   }
 }

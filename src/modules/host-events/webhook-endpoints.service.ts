@@ -218,9 +218,12 @@ export class WebhookEndpointsService {
 
   /** Pending deliveries per endpoint (the backlog gauge). */
   async backlog(): Promise<Array<{ endpointId: number; pending: number }>> {
+    // Enabled endpoints only: a disabled one is neither sent to nor given new deliveries until it is
+    // enabled again, so what it still holds is no backlog to alert on.
     const rows: Array<{ endpointId: number; pending: string }> = await this.dataSource.query(
       `SELECT w."id" AS "endpointId", count(d."id")::text AS "pending"
          FROM "WebhookEndpoint" w LEFT JOIN "WebhookDelivery" d ON d."endpointId" = w."id" AND d."status" = 'pending'
+        WHERE w."enabled"
         GROUP BY w."id"`,
     );
     return rows.map((r) => ({ endpointId: r.endpointId, pending: Number(r.pending) }));
