@@ -74,6 +74,34 @@ describe('Channels and webhook intake', () => {
     expect((await calendarRow(syncUser.credentialId, syncUser.calendarId)).channelId).toBeNull();
   });
 
+  it('forgets the failure of a calendar nobody follows any more; one still followed stays in error', async () => {
+    await runTask(t, 'subscribe-calendars'); // whatever earlier tests left is settled first
+    const leaving = await connectGoogleHost(t);
+    const staying = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, leaving.userId);
+    await enableFlagForUser(t, SYNC, staying.userId);
+    t.google.faults.failNext({ count: 2, operation: 'events.watch', status: 403, reason: 'forbidden' });
+    expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ watched: 0, failed: 2 });
+    const leavingRow = await calendarRow(leaving.credentialId, leaving.calendarId);
+    const stayingRow = await calendarRow(staying.credentialId, staying.calendarId);
+    const inError = async () =>
+      (
+        (await t.admin.get('/api/v1/admin/selected-calendars?status=error&limit=200').expect(200)).body.items as Array<{
+          id: number;
+        }>
+      ).map((item) => item.id);
+    expect(await inError()).toEqual(expect.arrayContaining([leavingRow.id, stayingRow.id]));
+
+    await enableFlagForUser(t, SYNC, leaving.userId, false);
+    await new Promise((r) => setTimeout(r, 2100)); // the flag cache lives two seconds
+    await runTask(t, 'subscribe-calendars');
+    const errors = await inError();
+    expect(errors).not.toContain(leavingRow.id);
+    expect(errors).toContain(stayingRow.id);
+    expect(await calendarRow(leaving.credentialId, leaving.calendarId)).toMatchObject({ syncErrorCount: 0, lastError: null });
+    expect((await calendarRow(staying.credentialId, staying.calendarId)).lastError).toMatch(/subscribe failed/);
+  });
+
   it('renews a channel before it expires: the new channel first, then the old one stopped', async () => {
     const host = await connectGoogleHost(t);
     await enableFlagForUser(t, SYNC, host.userId);

@@ -146,6 +146,11 @@ export class ChannelManager {
     });
   }
 
+  /** Neither flag wants the calendar followed any more: its last failure is forgotten (sync's columns, through its port). */
+  async forgetFailure(selectedCalendarId: number): Promise<void> {
+    await this.syncState.forgetFailure(this.dataSource.manager, selectedCalendarId);
+  }
+
   async stopQuietly(provider: ProviderName, credentialId: number, channel: ChannelHandle, sealedKey?: string): Promise<boolean> {
     try {
       const auth = sealedKey

@@ -84,4 +84,12 @@ export class SyncStateRepository implements SyncStateStore {
       selectedCalendarId,
     ]);
   }
+
+  async forgetFailure(manager: EntityManager, selectedCalendarId: number): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "syncErrorCount" = 0, "lastError" = NULL, "updatedAt" = now()
+        WHERE "id" = $1 AND "syncErrorCount" > 0`,
+      [selectedCalendarId],
+    );
+  }
 }

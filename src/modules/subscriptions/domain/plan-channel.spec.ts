@@ -11,6 +11,7 @@ const base: ChannelPlanInput = {
   hasChannel: true,
   channelExpiration: now + 6 * day,
   nextAttemptAt: null,
+  failing: false,
   now,
   renewBeforeMs: day,
 };
@@ -18,6 +19,7 @@ const plan = (action: ChannelPlan['action'], extra: Partial<ChannelPlan> = {}): 
   action,
   dropCache: false,
   requestSync: false,
+  clearErrors: false,
   ...extra,
 });
 
@@ -52,6 +54,26 @@ describe('planChannel', () => {
       plan('keep', { requestSync: true }),
     ],
     ['a revoked credential: stop', { usable: false }, plan('stop')],
+    [
+      'a failing calendar nobody follows any more: stop, and forget its failure',
+      { syncOn: false, failing: true },
+      plan('stop', { clearErrors: true }),
+    ],
+    [
+      'a failing calendar without a channel that nobody follows: forget its failure',
+      { syncOn: false, failing: true, hasChannel: false, channelExpiration: null },
+      plan('keep', { clearErrors: true }),
+    ],
+    [
+      'a failing calendar still wanted but its credential revoked: stop, the failure stays',
+      { usable: false, failing: true },
+      plan('stop'),
+    ],
+    [
+      'a failing calendar still followed: its failure stays until a sync succeeds',
+      { failing: true, hasChannel: false, channelExpiration: null },
+      plan('watch'),
+    ],
   ])('%s', (_name, overrides, expected) => {
     expect(planChannel({ ...base, ...overrides })).toEqual(expected);
   });

@@ -12,6 +12,8 @@ export interface ChannelPlanInput {
   channelExpiration: number | null;
   /** A failed subscribe attempt waits until then. */
   nextAttemptAt: number | null;
+  /** Its last sync or subscribe attempt failed (`syncErrorCount` > 0). */
+  failing: boolean;
   now: number;
   /** Renew a channel this long before it expires (`SUBSCRIPTION_RENEW_BEFORE_SECONDS`). */
   renewBeforeMs: number;
@@ -30,19 +32,29 @@ export interface ChannelPlan {
   dropCache: boolean;
   /** The cache was just turned off while the calendar stays followed: a sync clears it. */
   requestSync: boolean;
+  /**
+   * Neither flag wants the calendar followed any more, yet it still counts as failing: forget the
+   * failure, so a calendar calsync no longer syncs is not reported in error (admin list, the
+   * `calsync_calendars_in_error` gauge and its alert) for ever. A calendar still wanted but not
+   * usable (its credential revoked) keeps its error: someone has to reconnect it.
+   */
+  clearErrors: boolean;
 }
 
 /** The channel decision for one calendar: whether it needs one, and whether it is time to renew it. */
 export function planChannel(input: ChannelPlanInput): ChannelPlan {
-  const needed = input.usable && (input.cacheOn || input.syncOn);
+  const wanted = input.cacheOn || input.syncOn;
+  const needed = input.usable && wanted;
   if (!needed) {
     const dropCache = input.cacheEnabled && !input.cacheOn;
-    return { action: input.hasChannel || dropCache ? 'stop' : 'keep', dropCache, requestSync: false };
+    const clearErrors = input.failing && !wanted;
+    return { action: input.hasChannel || dropCache ? 'stop' : 'keep', dropCache, requestSync: false, clearErrors };
   }
   const requestSync = input.cacheEnabled && !input.cacheOn;
   const expiration = input.channelExpiration ?? 0;
-  if (input.hasChannel && expiration > input.now + input.renewBeforeMs) return { action: 'keep', dropCache: false, requestSync };
-  if (input.nextAttemptAt !== null && input.nextAttemptAt > input.now) return { action: 'defer', dropCache: false, requestSync };
+  const keep = { dropCache: false, requestSync, clearErrors: false };
+  if (input.hasChannel && expiration > input.now + input.renewBeforeMs) return { action: 'keep', ...keep };
+  if (input.nextAttemptAt !== null && input.nextAttemptAt > input.now) return { action: 'defer', ...keep };
   const action = input.hasChannel && expiration > input.now ? 'renew' : 'watch';
-  return { action, dropCache: false, requestSync };
+  return { action, ...keep };
 }

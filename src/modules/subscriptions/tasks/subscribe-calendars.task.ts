@@ -76,10 +76,12 @@ export class SubscribeCalendarsTask {
         hasChannel: row.channelId !== null,
         channelExpiration: row.channelExpiration ? new Date(row.channelExpiration).getTime() : null,
         nextAttemptAt: row.nextSubscribeAttemptAt ? new Date(row.nextSubscribeAttemptAt).getTime() : null,
+        failing: row.syncErrorCount > 0,
         now,
         renewBeforeMs: this.config.subscriptionRenewBeforeSeconds * 1000,
       });
       if (plan.requestSync) work.push(() => this.channels.requestSync(row.id));
+      if (plan.clearErrors) work.push(() => this.channels.forgetFailure(row.id));
       if (plan.action === 'keep') continue;
       if (plan.action === 'defer') {
         summary.deferred += 1;

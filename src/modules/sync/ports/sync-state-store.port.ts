@@ -49,4 +49,11 @@ export abstract class SyncStateStore {
 
   /** The calendar's last error is over (a channel was opened): `lastError` cleared, the count kept. */
   abstract clearLastError(manager: EntityManager, selectedCalendarId: number): Promise<void>;
+
+  /**
+   * The calendar is no longer followed: its failure no longer matters (`syncErrorCount` 0,
+   * `lastError` cleared, `syncErrorAt` kept as history). A later failure counts from one again,
+   * and is told to the host again as `calendar.sync_failed`.
+   */
+  abstract forgetFailure(manager: EntityManager, selectedCalendarId: number): Promise<void>;
 }
