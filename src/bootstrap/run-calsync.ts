@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './banner.js';
 import { createApp } from './create-app.js';
+import { importOptional } from './optional-import.js';
 import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
 import { ConfigError } from '../config/config.error.js';
 import { loadConfigFromProcess } from '../config/load-config.js';
@@ -32,7 +33,11 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   if (!databaseUrl) {
     logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.dataDir}/postgres`);
     // Loaded only here: the Docker image (and any production install) leaves the embedded database out.
-    const { startEmbeddedDatabase } = await import('../infrastructure/database/embedded-database.js');
+    const { startEmbeddedDatabase } = await importOptional(
+      'The embedded PostgreSQL',
+      'set DATABASE_URL to your PostgreSQL',
+      () => import('../infrastructure/database/embedded-database.js'),
+    );
     embedded = await startEmbeddedDatabase({
       dataDir: config.dataDir,
       port: config.embeddedPostgresPort,

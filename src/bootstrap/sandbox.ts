@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
 import type { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
 import type { AppConfig, ProviderName } from '../config/app-config.js';
+import { importOptional } from './optional-import.js';
 
 /**
  * One account of a sandbox provider, with what the copy-paste example (banner.ts) needs to drive it.
@@ -190,7 +191,11 @@ export async function startSandbox(config: AppConfig, options: SandboxOptions | 
 
 async function startGoogle(stateDir: string, settings: SandboxSettings, opts: SandboxOptions): Promise<SandboxGoogle> {
   // Loaded lazily: production images never touch the emulator code.
-  const { GoogleCalendarEmulator } = await import('../../emulators/google/google-calendar.emulator.js');
+  const { GoogleCalendarEmulator } = await importOptional(
+    'The Google Calendar sandbox',
+    "set SANDBOX=false (a provider without credentials is then left out), or give Google's credentials (GOOGLE_CLIENT_ID and the rest)",
+    () => import('../../emulators/google/google-calendar.emulator.js'),
+  );
   const emulator = await onStablePort(
     'Google Calendar',
     opts.port,
@@ -236,7 +241,11 @@ async function startGoogle(stateDir: string, settings: SandboxSettings, opts: Sa
 }
 
 async function startMicrosoft(stateDir: string, settings: SandboxSettings, opts: SandboxOptions): Promise<SandboxMicrosoft> {
-  const { MicrosoftGraphEmulator } = await import('../../emulators/microsoft/microsoft-graph.emulator.js');
+  const { MicrosoftGraphEmulator } = await importOptional(
+    'The Outlook sandbox',
+    "set SANDBOX=false (a provider without credentials is then left out), or give Microsoft's credentials (MICROSOFT_CLIENT_ID and the rest)",
+    () => import('../../emulators/microsoft/microsoft-graph.emulator.js'),
+  );
   const emulator = await onStablePort(
     'Outlook',
     opts.microsoftPort,
