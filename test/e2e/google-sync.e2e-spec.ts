@@ -124,6 +124,32 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     expect(after.history).toHaveLength(1);
   });
 
+  it('a reschedule from the API keeps the guests’ answers and the room the host booked', async () => {
+    const booking = await bookAndSettle(t, host);
+    // The guest accepts, and the host books a room in Google: neither changes the booking.
+    await afterPush(t, () =>
+      t.google.updateEvent(host.calendarId, booking.eventId, {
+        attendees: [
+          { email: 'guest@example.com', displayName: 'Guest', responseStatus: 'accepted' },
+          { email: 'room-4@resource.example.com', displayName: 'Room 4', resource: true, responseStatus: 'accepted' },
+        ],
+      }),
+    );
+    const start = shifted(booking.startTime, 90);
+    const end = shifted(booking.endTime, 90);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    await expectEventually(() =>
+      expect(new Date(t.google.getEvent(host.calendarId, booking.eventId)?.start?.dateTime ?? 0).toISOString()).toBe(start),
+    );
+    await waitForQueueIdle(t);
+    const attendees = t.google.getEvent(host.calendarId, booking.eventId)?.attendees ?? [];
+    expect(attendees.map((a) => [a.email, a.responseStatus, Boolean(a.resource)])).toEqual([
+      ['guest@example.com', 'accepted', false],
+      ['room-4@resource.example.com', 'accepted', true],
+    ]);
+    expect((await getBooking(t, booking.id)).attendees).toEqual([{ email: 'guest@example.com', name: 'Guest' }]);
+  });
+
   it('the echo of our own reschedule changes nothing more', async () => {
     const booking = await bookAndSettle(t, host);
     const start = shifted(booking.startTime, 60);

@@ -150,6 +150,47 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     expect(after.history).toHaveLength(1);
   });
 
+  it('a reschedule from the API keeps the guests’ answers, an optional attendee and the room the host booked', async () => {
+    const booking = await book();
+    // The guest accepts; the host adds a room and an optional attendee in Outlook. The booking's
+    // guests become the two people; the room is not a guest.
+    await afterNotification(t, () =>
+      t.microsoft.updateEvent(booking.eventId, {
+        attendees: [
+          { type: 'required', emailAddress: { address: 'guest@example.com', name: 'Guest' }, status: { response: 'accepted' } },
+          { type: 'optional', emailAddress: { address: 'maybe@example.com', name: 'Maybe' } },
+          {
+            type: 'resource',
+            emailAddress: { address: 'room-4@resource.example.com', name: 'Room 4' },
+            status: { response: 'accepted' },
+          },
+        ],
+      }),
+    );
+    await settleNotifications(t);
+    const start = shifted(booking.startTime, 90);
+    const end = shifted(booking.endTime, 90);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    await expectEventually(() =>
+      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
+    );
+    await settleNotifications(t);
+    const attendees = (t.microsoft.getEvent(booking.eventId)?.attendees ?? []) as Array<{
+      type: string;
+      status: { response: string };
+      emailAddress: { address: string };
+    }>;
+    expect(attendees.map((a) => [a.emailAddress.address, a.type, a.status.response])).toEqual([
+      ['guest@example.com', 'required', 'accepted'],
+      ['maybe@example.com', 'optional', 'none'],
+      ['room-4@resource.example.com', 'resource', 'accepted'],
+    ]);
+    expect((await getBooking(t, booking.id)).attendees).toEqual([
+      { email: 'guest@example.com', name: 'Guest' },
+      { email: 'maybe@example.com', name: 'Maybe' },
+    ]);
+  });
+
   it('the echo of our own reschedule changes nothing more', async () => {
     const booking = await book();
     const start = shifted(booking.startTime, 60);

@@ -12,6 +12,7 @@ import type {
 } from './external-event.js';
 import type { AuthorizationGrant, ProviderAuth } from './provider-auth.js';
 import type { IncomingWebhook, ParsedWebhook } from './webhook.js';
+import type { Guest } from './guests.js';
 
 /**
  * The one port every calendar provider implements; only `providers/<name>/` knows a provider's
@@ -53,13 +54,17 @@ export abstract class CalendarProvider {
   /**
    * `ifMatch`: the event's version (`ExternalEvent.etag`) the write is based on; when the event
    * changed since, the provider refuses it (`precondition_failed`) instead of overwriting the edit.
+   * `guestsBefore`: the guests the event had in that version (`guestsOf`). When `input` asks for the
+   * same guests, the event's attendees are left untouched (their answers, rooms, optional
+   * attendees); otherwise, or without it, the adapter reads the event's attendees and changes only
+   * the guests that differ, keeping everyone else's entry and answer.
    */
   abstract updateEvent(
     auth: ProviderAuth,
     calendarId: string,
     eventId: string,
     input: EventInput,
-    options?: { ifMatch?: string | null },
+    options?: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null },
   ): Promise<ExternalEvent>;
   /** An event that is already gone counts as deleted. */
   abstract deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void>;

@@ -110,6 +110,7 @@ export class WriteBookingJob implements OnModuleInit {
           const written = resolved.write
             ? await provider.updateEvent(auth, locked.externalCalendarId, locked.externalEventId, resolved.write, {
                 ifMatch: event.etag,
+                guestsBefore: guestsOf(event),
               })
             : event;
           await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(written) });
@@ -159,7 +160,10 @@ export class WriteBookingJob implements OnModuleInit {
       let event;
       try {
         // Based on the version calsync last saw: an edit the host made since is never silently overwritten.
-        event = await provider.updateEvent(auth, at.calendarId, at.eventId, desired, { ifMatch: locked.baseline?.etag ?? null });
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, desired, {
+          ifMatch: locked.baseline?.etag ?? null,
+          guestsBefore: locked.baseline?.attendees ?? null,
+        });
       } catch (error) {
         if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) {
           // Deleted in the calendar meanwhile; the sync turns that into a cancellation.
@@ -174,7 +178,10 @@ export class WriteBookingJob implements OnModuleInit {
           this.logger.log(`Booking ${bookingId}: the host's later edit of its event stands; the booking follows it`);
           return;
         }
-        event = await provider.updateEvent(auth, at.calendarId, at.eventId, resolved.write, { ifMatch: current.etag });
+        event = await provider.updateEvent(auth, at.calendarId, at.eventId, resolved.write, {
+          ifMatch: current.etag,
+          guestsBefore: guestsOf(current),
+        });
       }
       await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(event) });
     });

@@ -20,6 +20,7 @@ import type { AuthorizationGrant, ProviderAuth, ProviderTokens } from '../provid
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
+import { type Guest, applyGuests, sameGuests } from '../guests.js';
 import { toGoogleProviderError } from './google-errors.js';
 import { GOOGLE_EVENT_FIELDS, fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 import { GoogleWebhookParser } from './google-webhook.js';
@@ -165,11 +166,33 @@ export class GoogleCalendarProvider extends CalendarProvider {
     calendarId: string,
     eventId: string,
     input: EventInput,
-    options: { ifMatch?: string | null } = {},
+    options: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null } = {},
   ): Promise<ExternalEvent> {
-    const headers = options.ifMatch ? { 'If-Match': options.ifMatch } : undefined;
+    // Google's patch replaces `attendees` whole: an entry without `responseStatus` is reset to
+    // needsAction, and rooms and the organizer's entry calsync does not track would go.
+    const { attendees: _attendees, ...fields } = toGoogleEventBody(input);
+    const requestBody: calendar_v3.Schema$Event = fields;
+    let ifMatch = options.ifMatch ?? null;
+    if (!options.guestsBefore || !sameGuests(options.guestsBefore, input.attendees)) {
+      // The guests change: read the entries as they are, and change only those guests.
+      const current = await this.call(auth, 'events.get', (api) =>
+        api.events.get({ calendarId, eventId, fields: 'etag,organizer/email,attendees' }),
+      );
+      if (ifMatch && current.etag !== ifMatch) {
+        throw new ProviderError(this.name, 'precondition_failed', `Event ${eventId} changed since version ${ifMatch}`, 412);
+      }
+      const organizer = current.organizer?.email?.toLowerCase();
+      requestBody.attendees = applyGuests(current.attendees ?? [], input.attendees, {
+        email: (a) => a.email ?? null,
+        keep: (a) => Boolean(a.resource || a.organizer || (organizer && a.email?.toLowerCase() === organizer)),
+        rename: (a, name) => ({ ...a, displayName: name }),
+        add: (g) => ({ email: g.email, ...(g.name ? { displayName: g.name } : {}) }),
+      });
+      ifMatch = current.etag ?? ifMatch;
+    }
+    const headers = ifMatch ? { 'If-Match': ifMatch } : undefined;
     const updated = await this.call(auth, 'events.patch', (api) =>
-      api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: toGoogleEventBody(input) }, { headers }),
+      api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody }, { headers }),
     );
     return fromGoogleEvent(updated);
   }

@@ -20,7 +20,16 @@ import { withProviderRetry } from '../retry-policy.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
 import { AccessTokens } from '../access-tokens.js';
 import { toGraphProviderError } from './graph-errors.js';
-import { type GraphEvent, busyIntervals, eventMatchesInput, fromGraphEvent, toGraphEventBody } from './graph-event.mapper.js';
+import {
+  type GraphAttendee,
+  type GraphEvent,
+  type GraphEventBody,
+  busyIntervals,
+  eventMatchesInput,
+  fromGraphEvent,
+  toGraphEventBody,
+} from './graph-event.mapper.js';
+import { type Guest, applyGuests, sameGuests } from '../guests.js';
 import { GraphHttp, GraphHttpHandler } from './graph-http.js';
 import { GraphOAuthClient, graphAuthorizeUrl } from './graph-oauth.js';
 import { GraphWebhookParser } from './graph-webhook.js';
@@ -204,11 +213,41 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     _calendarId: string,
     eventId: string,
     input: EventInput,
-    options: { ifMatch?: string | null } = {},
+    options: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null } = {},
   ): Promise<ExternalEvent> {
+    // A PATCH naming `attendees` replaces the collection: optional attendees would turn required
+    // and rooms the host booked would go.
+    const { attendees: _attendees, ...fields } = toGraphEventBody(input);
+    let body: Omit<GraphEventBody, 'attendees'> & { attendees?: GraphAttendee[] } = fields;
+    let ifMatch = options.ifMatch ?? null;
+    if (!options.guestsBefore || !sameGuests(options.guestsBefore, input.attendees)) {
+      // The guests change: read the entries as they are, and change only those guests.
+      const current = (await this.call(auth, 'events.get', (client) =>
+        client
+          .api(`/me/events/${segment(eventId)}`)
+          .select(['attendees', 'organizer'])
+          .get(),
+      )) as GraphEvent;
+      const etag = current['@odata.etag'] ?? null;
+      if (ifMatch && etag !== ifMatch) {
+        throw new ProviderError(this.name, 'precondition_failed', `Event ${eventId} changed since version ${ifMatch}`, 412);
+      }
+      const organizer = current.organizer?.emailAddress?.address?.toLowerCase();
+      body = {
+        ...fields,
+        attendees: applyGuests(current.attendees ?? [], input.attendees, {
+          email: (a) => a.emailAddress?.address ?? null,
+          keep: (a) =>
+            a.type?.toLowerCase() === 'resource' || Boolean(organizer && a.emailAddress?.address?.toLowerCase() === organizer),
+          rename: (a, name) => ({ ...a, emailAddress: { ...a.emailAddress, name } }),
+          add: (g) => ({ emailAddress: { address: g.email, ...(g.name ? { name: g.name } : {}) }, type: 'required' }),
+        }).map(({ emailAddress, type }) => ({ emailAddress, type })), // `status` is the attendee's own, not written
+      };
+      ifMatch = etag ?? ifMatch;
+    }
     const updated = await this.call(auth, 'events.update', (client) => {
       const request = client.api(`/me/events/${segment(eventId)}`).header('Prefer', PREFER_EVENTS);
-      return (options.ifMatch ? request.header('If-Match', options.ifMatch) : request).patch(toGraphEventBody(input));
+      return (ifMatch ? request.header('If-Match', ifMatch) : request).patch(body);
     });
     return fromGraphEvent(updated as GraphEvent);
   }
