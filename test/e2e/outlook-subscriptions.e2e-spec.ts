@@ -454,6 +454,41 @@ describe('Outlook subscriptions and Graph notification intake', () => {
     });
   });
 
+  it('a removed subscription whose recreate fails counts as lapsed, so the minute’s subscribe opens one once Graph answers', async () => {
+    const host = await connectOutlookHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    const { subscriptionId } = await subscribed(host);
+    const row = async () =>
+      (
+        (await t.dataSource.query(
+          `SELECT "id", "channelId", "channelExpiration" <= now() AS lapsed, "lastError" FROM "SelectedCalendar"
+            WHERE "credentialId" = $1 AND "externalId" = $2`,
+          [host.credentialId, host.calendarId],
+        )) as Array<{ id: number; channelId: string; lapsed: boolean; lastError: string | null }>
+      )[0];
+    expect(await row()).toMatchObject({ channelId: subscriptionId, lapsed: false });
+
+    // Graph removes the subscription and refuses to create another for longer than the life-cycle
+    // job tries (cut short here: its retry is removed once the first attempt has failed).
+    t.microsoft.faults.failNext({ count: 100, operation: 'subscriptions.create', status: 503 });
+    expect(await t.microsoft.sendLifecycle(subscriptionId, 'subscriptionRemoved')).toBe(202);
+    await expectEventually(async () => expect((await row()).lastError).toMatch(/subscribe failed/));
+    expect(await row()).toMatchObject({ channelId: subscriptionId, lapsed: true });
+    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [`channel-lifecycle:${(await row()).id}`]);
+    t.microsoft.faults.clear();
+
+    // Once the backoff is over, the minute's run opens a new subscription.
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "nextSubscribeAttemptAt" = now() - interval '1 second' WHERE "id" = $1`,
+      [(await row()).id],
+    );
+    expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ watched: 1 });
+    const renewed = await row();
+    expect(renewed.channelId).not.toBe(subscriptionId);
+    expect(renewed.lapsed).toBe(false);
+    expect(liveSubscriptions(host.calendarId).map((sub) => sub.id)).toEqual([renewed.channelId]);
+  });
+
   it('resyncs when Graph says notifications were missed', async () => {
     const host = await subscribed(await cachedHost());
     const before = t.microsoft.notificationLog.length;

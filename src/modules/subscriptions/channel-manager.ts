@@ -99,7 +99,11 @@ export class ChannelManager {
       }
     } catch (error) {
       this.metrics.subscriptions.inc({ provider: provider.name, operation, result: 'error' });
-      await this.recordFailure(calendar, error);
+      // A channel the provider removed, or asked to reauthorize, no longer delivers (or soon will
+      // not), whatever expiration is stored: it counts as lapsed, so the minute's subscribe-calendars
+      // opens a new one after the backoff even once the life-cycle job has used up its attempts.
+      const lapsed = (operation === 'recreate' || operation === 'reauthorize') && current ? current.id : null;
+      await this.recordFailure(calendar, error, lapsed);
       throw error;
     }
   }
@@ -171,7 +175,7 @@ export class ChannelManager {
   }
 
   /** The failure is sync's error columns (through its port); the next attempt's time is ours. One transaction. */
-  private async recordFailure(calendar: SelectedCalendarRecord, error: unknown): Promise<void> {
+  private async recordFailure(calendar: SelectedCalendarRecord, error: unknown, lapsedChannelId: string | null): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const failures = calendar.syncErrorCount + 1;
     // Exponential backoff with jitter: 30 s, 1 min, 2 min … capped at an hour.
@@ -179,6 +183,7 @@ export class ChannelManager {
     await this.dataSource.transaction(async (manager) => {
       await this.syncState.recordError(calendar.id, `subscribe failed: ${message}`, manager);
       await this.store.deferNextAttempt(manager, calendar.id, delayMs);
+      if (lapsedChannelId) await this.store.markLapsed(manager, calendar.id, lapsedChannelId);
     });
   }
 }

@@ -78,6 +78,18 @@ export class ChannelStore {
     );
   }
 
+  /**
+   * The channel no longer delivers (the provider removed it, or a reauthorization it asked for
+   * failed): its expiration becomes now, unless another operation replaced it meanwhile.
+   */
+  async markLapsed(manager: EntityManager, selectedCalendarId: number, channelId: string): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "channelExpiration" = LEAST("channelExpiration", now()), "updatedAt" = now()
+        WHERE "id" = $1 AND "channelId" = $2`,
+      [selectedCalendarId, channelId],
+    );
+  }
+
   /** Forgets the channel (the caller resets the cursor through `SyncStateStore` when changes will no longer be followed). */
   async clear(manager: EntityManager, selectedCalendarId: number): Promise<void> {
     await manager.query(
