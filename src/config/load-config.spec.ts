@@ -123,6 +123,36 @@ describe('loadConfig', () => {
       expect(() => load(withoutDatabase)).toThrow(/DATABASE_URL is required in production/);
     });
 
+    it('wants https webhook URLs for the real Google and Graph, not for an emulator of a test suite', () => {
+      const google = { ...production, GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret', GOOGLE_WEBHOOK_TOKEN: 'token' };
+      const microsoft = {
+        ...production,
+        MICROSOFT_CLIENT_ID: 'id',
+        MICROSOFT_CLIENT_SECRET: 'secret',
+        MICROSOFT_WEBHOOK_TOKEN: 'token',
+      };
+      expect(() => load(google)).toThrow(
+        'APP_URL (the default of GOOGLE_WEBHOOK_URL) must be an https URL in production: Google delivers only to https addresses (got "http://localhost:3000")',
+      );
+      expect(() =>
+        load({ ...microsoft, APP_URL: 'https://calsync.example.com', MICROSOFT_WEBHOOK_URL: 'http://hooks.example.com' }),
+      ).toThrow(
+        'MICROSOFT_WEBHOOK_URL must be an https URL in production: Graph delivers only to https addresses (got "http://hooks.example.com")',
+      );
+      expect(load({ ...google, APP_URL: 'https://calsync.example.com' }).google.webhookUrl).toBe('https://calsync.example.com');
+      expect(load({ ...microsoft, MICROSOFT_WEBHOOK_URL: 'https://hooks.example.com/' }).microsoft.webhookUrl).toBe(
+        'https://hooks.example.com',
+      );
+      // An emulator (a test suite's, on loopback) takes the pushes it is told to.
+      expect(load({ ...google, GOOGLE_API_ROOT_URL: 'http://127.0.0.1:4010/' }).google.webhookUrl).toBe('http://localhost:3000');
+      expect(load({ ...microsoft, MICROSOFT_GRAPH_BASE_URL: 'https://127.0.0.1:4011' }).microsoft.webhookUrl).toBe(
+        'http://localhost:3000',
+      );
+      // Outside production nothing is refused: a developer may try real Google without a tunnel.
+      const { NODE_ENV: _env, ...development } = google;
+      expect(load({ ...development, NODE_ENV: 'development' }).google.webhookUrl).toBe('http://localhost:3000');
+    });
+
     it('keys /metrics with the admin key and closes /docs by default; both can be opened', () => {
       expect(load(production)).toMatchObject({ metricsAuth: 'admin', docsEnabled: false, databasePoolSize: 20 });
       expect(load({ ...production, METRICS_AUTH: 'none', DOCS_ENABLED: 'true', DATABASE_POOL_SIZE: '50' })).toMatchObject({

@@ -169,6 +169,25 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   if (!LOG_FORMATS.includes(logFormat))
     problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${env.LOG_FORMAT}")`);
 
+  // Google and Graph deliver only to https addresses: in production, against the real provider
+  // (its API at the default address, not an emulator a test suite runs), an http webhook URL would
+  // start fine and then every watch would fail.
+  const webhookChecks: Array<[boolean, string, string, string, string]> = [
+    [googleEnabled, 'Google', 'GOOGLE_WEBHOOK_URL', 'GOOGLE_API_ROOT_URL', 'https://www.googleapis.com/'],
+    [microsoftEnabled, 'Graph', 'MICROSOFT_WEBHOOK_URL', 'MICROSOFT_GRAPH_BASE_URL', 'https://graph.microsoft.com'],
+  ];
+  for (const [enabled, provider, name, apiName, realApi] of webhookChecks) {
+    if (!production || !enabled || (str(apiName) !== '' && str(apiName).replace(/\/+$/, '') !== realApi.replace(/\/+$/, '')))
+      continue;
+    const webhookUrl = str(name) || appUrl;
+    if (!webhookUrl.toLowerCase().startsWith('https:')) {
+      const source = str(name) ? name : `APP_URL (the default of ${name})`;
+      problems.push(
+        `${source} must be an https URL in production: ${provider} delivers only to https addresses (got "${webhookUrl}")`,
+      );
+    }
+  }
+
   const config: AppConfig = {
     env: nodeEnv,
     port,
