@@ -17,7 +17,7 @@ import type {
   WatchInput,
 } from '../external-event.js';
 import type { AuthorizationGrant, ProviderAuth, ProviderTokens } from '../provider-auth.js';
-import { ProviderError, isProviderError } from '../provider.errors.js';
+import { ProviderError, type ProviderErrorKind, isProviderError } from '../provider.errors.js';
 import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
 import { type Guest, applyGuests, sameGuests } from '../guests.js';
@@ -320,11 +320,8 @@ export class GoogleCalendarProvider extends CalendarProvider {
     for (const id of calendarIds) {
       const entry = result.calendars?.[id];
       if (entry?.errors?.length) {
-        throw new ProviderError(
-          'google_calendar',
-          'not_found',
-          `Google freeBusy: ${entry.errors[0]?.reason ?? 'error'} for a calendar`,
-        );
+        const reason = entry.errors[0]?.reason ?? 'error';
+        throw new ProviderError('google_calendar', freeBusyErrorKind(reason), `Google freeBusy: ${reason} for a calendar`);
       }
       busy.set(
         id,
@@ -407,4 +404,15 @@ export class GoogleCalendarProvider extends CalendarProvider {
       timeout: this.config.providerTimeoutMs,
     });
   }
+}
+
+/**
+ * The kind of one calendar's error inside a freeBusy answer (a 200 for the whole request): gone, or
+ * not shared with the user, is `notFound`; Google's side failing for that calendar
+ * (`internalError`, `backendError`) is worth another try; anything else is not.
+ */
+export function freeBusyErrorKind(reason: string): ProviderErrorKind {
+  if (reason === 'notFound') return 'not_found';
+  if (reason === 'internalError' || reason === 'backendError') return 'transient';
+  return 'permanent';
 }

@@ -1,5 +1,6 @@
 import { ProviderError, type ProviderErrorKind } from '../provider.errors.js';
 import { toGoogleProviderError } from './google-errors.js';
+import { freeBusyErrorKind } from './google-calendar.provider.js';
 
 /** A gaxios error as googleapis throws it for an error answer. */
 function gaxiosError(status: number, reason: string | null, headers: Record<string, string> = {}) {
@@ -59,5 +60,17 @@ describe('toGoogleProviderError', () => {
   it('returns a ProviderError unchanged', () => {
     const original = new ProviderError('google_calendar', 'conflict', 'x');
     expect(toGoogleProviderError(original, 'events.insert')).toBe(original);
+  });
+});
+
+describe('freeBusyErrorKind', () => {
+  it.each<[string, ProviderErrorKind]>([
+    ['notFound', 'not_found'],
+    ['internalError', 'transient'],
+    ['backendError', 'transient'],
+    ['groupTooBig', 'permanent'],
+    ['tooManyCalendarsRequested', 'permanent'],
+  ])('a calendar answered %s is %s', (reason, kind) => {
+    expect(freeBusyErrorKind(reason)).toBe(kind);
   });
 });
