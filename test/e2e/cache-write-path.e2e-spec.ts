@@ -106,6 +106,62 @@ describe('the cache write path', () => {
     expect(await cachedCount(id)).toBe(0);
   });
 
+  it('keeps an all-day event while its date is still running somewhere west of UTC, in the window and through clean-up', async () => {
+    const { id } = await cachedGoogleCalendar(t, []);
+    const cache = t.app.get(CalendarCacheRepository);
+    const DAY = 86_400_000;
+    // 03:00 UTC: the cache's window starts at today's UTC midnight, yet in Los Angeles (UTC-8)
+    // yesterday runs until 08:00 UTC, and yesterday's all-day event is busy until then.
+    const midnight = Date.UTC(2031, 0, 2);
+    const now = new Date(midnight + 3 * 3_600_000);
+    const allDay = (name: string, first: number): ExternalEvent => ({
+      ...event(name, new Date(first)),
+      end: new Date(first + DAY),
+      isAllDay: true,
+      startDate: new Date(first).toISOString().slice(0, 10),
+      endDate: new Date(first + DAY).toISOString().slice(0, 10),
+    });
+    const window = { start: new Date(midnight), end: new Date(midnight + 92 * DAY) };
+    await cache.applyPage(
+      t.dataSource.manager,
+      id,
+      [
+        allDay('yesterday', midnight - DAY),
+        allDay('the day before', midnight - 2 * DAY),
+        event('timed, ended', new Date(midnight - 2 * 3_600_000)),
+        event('timed, tonight', new Date(midnight + 20 * 3_600_000)),
+      ],
+      window,
+      now,
+    );
+    const cached = async () =>
+      (
+        (await t.dataSource.query(
+          `SELECT "externalId" FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1 ORDER BY "start"`,
+          [id],
+        )) as Array<{ externalId: string }>
+      ).map((r) => r.externalId);
+    expect(await cached()).toEqual(['yesterday', 'timed, tonight']);
+
+    await cache.applyPage(
+      t.dataSource.manager,
+      id,
+      [event('timed, ended', new Date(midnight - 2 * 3_600_000))],
+      {
+        start: new Date(midnight - DAY),
+        end: window.end,
+      },
+      now,
+    );
+    expect(await cached()).toEqual(['yesterday', 'timed, ended', 'timed, tonight']);
+    // Clean-up at 03:00 UTC drops the timed event that ended, not yesterday's all-day event; a day
+    // later, it goes too. (Clean-up covers every calendar: other tests' events count in its total.)
+    expect(await cache.removeEnded(t.dataSource.manager, now)).toBeGreaterThanOrEqual(1);
+    expect(await cached()).toEqual(['yesterday', 'timed, tonight']);
+    expect(await cache.removeEnded(t.dataSource.manager, new Date(midnight + DAY))).toBeGreaterThanOrEqual(2);
+    expect(await cached()).toEqual([]);
+  });
+
   it('removing a calendar waits for a page write in flight, then removes what that write committed', async () => {
     const { host, id } = await cachedGoogleCalendar(t, []);
     const cache = t.app.get(CalendarCacheRepository);

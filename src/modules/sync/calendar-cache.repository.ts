@@ -3,6 +3,9 @@ import { EntityManager } from 'typeorm';
 import type { ExternalEvent } from '../providers/external-event.js';
 import { CalendarCache } from './ports/calendar-cache.port.js';
 
+/** A day in milliseconds: an all-day event's slack against the window (see `applyPage`). */
+const DAY_MS = 86_400_000;
+
 export interface CacheWindow {
   start: Date;
   end: Date;
@@ -75,7 +78,16 @@ export class CalendarCacheRepository implements CalendarCache {
     const latest = new Map<string, ExternalEvent>();
     for (const event of events) latest.set(event.id, event);
     for (const event of latest.values()) {
-      if (event.busy && event.start && event.end && event.end > window.start && event.start < window.end) {
+      // An all-day event's instants are its dates at UTC midnight, but it covers them in whatever
+      // zone a reader asks in (UTC-12 to UTC+14): it is kept while any zone still sees it in the window.
+      const slack = event.isAllDay ? DAY_MS : 0;
+      if (
+        event.busy &&
+        event.start &&
+        event.end &&
+        event.end.getTime() + slack > window.start.getTime() &&
+        event.start.getTime() - slack < window.end.getTime()
+      ) {
         (fresh?.has(event.id) ? inserts : upserts).push(rowOf(event));
       } else drop.push(event.id);
     }
@@ -114,9 +126,16 @@ export class CalendarCacheRepository implements CalendarCache {
     await manager.query(`DELETE FROM "CalendarCacheEvent" WHERE "selectedCalendarId" = $1`, [selectedCalendarId]);
   }
 
-  /** Drops events that have ended. */
+  /**
+   * Drops events that have ended: an all-day event only a day after its last date's UTC midnight,
+   * as it still covers that date where the day is not over yet (west of UTC).
+   */
   async removeEnded(manager: EntityManager, before: Date): Promise<number> {
-    const result: [unknown[], number] = await manager.query(`DELETE FROM "CalendarCacheEvent" WHERE "end" <= $1`, [before]);
+    const result: [unknown[], number] = await manager.query(
+      `DELETE FROM "CalendarCacheEvent"
+        WHERE "end" <= $1 AND (NOT "isAllDay" OR "end" <= $1::timestamptz - interval '1 day')`,
+      [before],
+    );
     return result[1] ?? 0;
   }
 }
