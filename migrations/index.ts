@@ -14,6 +14,7 @@ import { SyncPreferences1763800000016 } from './1763800000016-SyncPreferences.js
 import { ConflictPolicies1763800000017 } from './1763800000017-ConflictPolicies.js';
 import { CacheWritePath1763800000018 } from './1763800000018-CacheWritePath.js';
 import { CacheEndIndex1763800000019 } from './1763800000019-CacheEndIndex.js';
+import { SyncNotBefore1763800000020 } from './1763800000020-SyncNotBefore.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConflictPolicies1763800000017,
   CacheWritePath1763800000018,
   CacheEndIndex1763800000019,
+  SyncNotBefore1763800000020,
 ];

@@ -8,7 +8,7 @@ import { ConnectionsService, CredentialAuthFactory, CredentialUnreadableError } 
 import { CACHE_FLAG, FeatureFlagService, SYNC_FLAG } from '../feature-flags/index.js';
 import { CalendarProviders } from '../providers/calendar-provider.port.js';
 import type { ChangePage, ExternalEvent } from '../providers/external-event.js';
-import { isProviderError } from '../providers/provider.errors.js';
+import { ProviderError, isProviderError } from '../providers/provider.errors.js';
 import type { CacheWindow } from './calendar-cache.repository.js';
 import { cancelledPlaceholder, deferDeletions, lastCopyById } from './domain/page-events.js';
 import { planSync } from './domain/plan-sync.js';
@@ -100,7 +100,7 @@ export class SyncCalendarService {
     // A failing calendar backs off whatever asked for this run; an admin's full resync does not wait.
     const backoffUntil = options.full
       ? null
-      : syncBackoffUntil(run.calendar.syncErrorCount, run.calendar.syncErrorAt, Date.now());
+      : syncBackoffUntil(run.calendar.syncErrorCount, run.calendar.syncErrorAt, Date.now(), run.calendar.syncNotBefore);
     if (backoffUntil !== null) {
       await this.jobs.enqueueJob(
         SYNC_CALENDAR_JOB,
@@ -434,7 +434,10 @@ export class SyncCalendarService {
   private async recordError(selectedCalendarId: number, error: unknown, logFields: LogFields | undefined): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.warn(logLine(`Calendar ${selectedCalendarId}: sync failed: ${message}`, logFields));
-    await this.state.recordError(selectedCalendarId, message).catch(() => undefined);
+    // A Retry-After longer than the in-process retries wait (Graph's throttling, at times minutes)
+    // holds every later sync of the calendar until then.
+    const retryAfterMs = error instanceof ProviderError ? error.retryAfterMs : null;
+    await this.state.recordError(selectedCalendarId, message, undefined, { retryAfterMs }).catch(() => undefined);
   }
 }
 

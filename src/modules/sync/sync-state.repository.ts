@@ -17,7 +17,7 @@ export class SyncStateRepository implements SyncStateStore {
   async saveCursor(manager: EntityManager, selectedCalendarId: number, checkpoint: SyncCheckpoint): Promise<void> {
     await preparedQuery(
       manager,
-      `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL,
+      `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL, "syncNotBefore" = NULL,
               "cacheEnabled" = $3,
               "cacheCoveredUntil" = CASE WHEN NOT $3 THEN NULL WHEN $4 THEN $5::timestamptz ELSE "cacheCoveredUntil" END,
               "syncCursorWindowEnd" = CASE WHEN $4 THEN $5::timestamptz ELSE "syncCursorWindowEnd" END,
@@ -50,16 +50,22 @@ export class SyncStateRepository implements SyncStateStore {
    * The first error after a success (the count goes from 0 to 1) is also the host's
    * `calendar.sync_failed`, in the same transaction; the retries of a failing calendar are not.
    */
-  async recordError(selectedCalendarId: number, message: string, manager?: EntityManager): Promise<void> {
-    if (!manager) return this.dataSource.transaction((tx) => this.recordError(selectedCalendarId, message, tx));
+  async recordError(
+    selectedCalendarId: number,
+    message: string,
+    manager?: EntityManager,
+    options: { retryAfterMs?: number | null } = {},
+  ): Promise<void> {
+    if (!manager) return this.dataSource.transaction((tx) => this.recordError(selectedCalendarId, message, tx, options));
     const rows: Array<{ syncErrorCount: number; userId: number; credentialId: number; provider: string; externalId: string }> =
       await manager.query(
         `WITH u AS (
-           UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2, "updatedAt" = now()
+           UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2,
+                  "syncNotBefore" = now() + ($3::float8 * interval '1 millisecond'), "updatedAt" = now()
             WHERE "id" = $1
            RETURNING "syncErrorCount", "userId", "credentialId", "integration" AS "provider", "externalId")
          SELECT * FROM u`,
-        [selectedCalendarId, message.slice(0, 500)],
+        [selectedCalendarId, message.slice(0, 500), options.retryAfterMs ?? null],
       );
     const row = rows[0];
     if (row?.syncErrorCount !== 1) return;
@@ -87,7 +93,7 @@ export class SyncStateRepository implements SyncStateStore {
 
   async forgetFailure(manager: EntityManager, selectedCalendarId: number): Promise<void> {
     await manager.query(
-      `UPDATE "SelectedCalendar" SET "syncErrorCount" = 0, "lastError" = NULL, "updatedAt" = now()
+      `UPDATE "SelectedCalendar" SET "syncErrorCount" = 0, "lastError" = NULL, "syncNotBefore" = NULL, "updatedAt" = now()
         WHERE "id" = $1 AND "syncErrorCount" > 0`,
       [selectedCalendarId],
     );

@@ -60,6 +60,10 @@ export class SelectedCalendarEntity {
   @Column({ type: 'integer' })
   syncErrorCount!: number;
 
+  /** A provider asked not to be called before then (a long `Retry-After`): syncs wait for it. */
+  @Column({ type: 'timestamptz', nullable: true })
+  syncNotBefore!: Date | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   syncSubscribedAt!: Date | null;
 

@@ -16,3 +16,14 @@ describe('syncBackoffUntil', () => {
     expect(syncBackoffUntil(failures, at, now)).toBe(expected);
   });
 });
+
+describe('syncBackoffUntil with the provider’s Retry-After', () => {
+  it.each<[string, number, Date | null, Date | null, number | null]>([
+    ['first failure 1 s ago, Retry-After 2 min: wait for it', 1, ago(1_000), new Date(now + 119_000), now + 119_000],
+    ['first failure 1 s ago, Retry-After 1 s: the backoff is longer', 1, ago(1_000), new Date(now), now + 4_000],
+    ['its time has passed: free', 1, ago(6 * 60_000), new Date(now - 1_000), null],
+    ['no failure: nothing to wait for', 0, null, new Date(now + 60_000), null],
+  ])('%s', (_name, failures, at, notBefore, expected) => {
+    expect(syncBackoffUntil(failures, at, now, notBefore)).toBe(expected);
+  });
+});

@@ -43,9 +43,15 @@ export abstract class SyncStateStore {
 
   /**
    * A sync, or an attempt to watch the calendar, failed: `syncErrorAt`, one more `syncErrorCount`,
-   * `lastError` (cut to 500 characters). Outside any transaction unless `manager` is given.
+   * `lastError` (cut to 500 characters), and `syncNotBefore` from the provider's `retryAfterMs`
+   * (cleared without one). Outside any transaction unless `manager` is given.
    */
-  abstract recordError(selectedCalendarId: number, message: string, manager?: EntityManager): Promise<void>;
+  abstract recordError(
+    selectedCalendarId: number,
+    message: string,
+    manager?: EntityManager,
+    options?: { retryAfterMs?: number | null },
+  ): Promise<void>;
 
   /** The calendar's last error is over (a channel was opened): `lastError` cleared, the count kept. */
   abstract clearLastError(manager: EntityManager, selectedCalendarId: number): Promise<void>;
