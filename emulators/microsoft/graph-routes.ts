@@ -23,6 +23,9 @@ import { parseBoundary } from './time.js';
 import type { CallRecord, NotificationLogEntry } from './types.js';
 import { checkLoopback, type WebhookClient } from './webhook-client.js';
 
+/** Outlook's limit of concurrent requests per app per mailbox (Microsoft Graph service limits). */
+export const MAILBOX_CONCURRENCY = 4;
+
 /** The Graph v1.0 surface under /v1.0 that calendar sync uses, as @microsoft/microsoft-graph-client calls it. */
 
 export interface GraphContext {
@@ -73,6 +76,13 @@ const RESPONSES: Record<string, 'accepted' | 'declined' | 'tentativelyAccepted'>
 export class GraphApi {
   constructor(private readonly ctx: GraphContext) {}
 
+  /** Requests being answered, per mailbox (the account the token acts for). */
+  private readonly inFlight = new Map<string, number>();
+  /** The most requests a mailbox had in flight at once, since the start or the last reset. */
+  readonly peakInFlight = new Map<string, number>();
+  /** Requests answered 429 for going over the per-mailbox concurrency limit. */
+  throttledByConcurrency = 0;
+
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const requestId = newGuid();
@@ -86,6 +96,7 @@ export class GraphApi {
       operation: 'unknown',
     };
     let reply: Reply;
+    let mailbox: string | undefined;
     try {
       const raw = method === 'GET' || method === 'DELETE' ? Buffer.alloc(0) : await readBody(req);
       const route = this.route(method, url.pathname);
@@ -93,6 +104,15 @@ export class GraphApi {
       const who = this.ctx.auth.authenticate(bearer(req));
       if (!who.ok) throw unauthenticated(who.message);
       call.email = who.email;
+      // Outlook's service limit: 4 concurrent requests per app per mailbox; the fifth is throttled.
+      const inFlight = (this.inFlight.get(who.email) ?? 0) + 1;
+      if (inFlight > MAILBOX_CONCURRENCY) {
+        this.throttledByConcurrency += 1;
+        throw new GraphApiError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', 1);
+      }
+      mailbox = who.email;
+      this.inFlight.set(mailbox, inFlight);
+      this.peakInFlight.set(mailbox, Math.max(this.peakInFlight.get(mailbox) ?? 0, inFlight));
       if (!allows(who.scopes, route.need)) throw accessDenied();
       const account = this.ctx.auth.account(who.email) as Account;
       if (route.user !== undefined && route.user !== 'me') this.checkUser(route.user, account);
@@ -109,6 +129,12 @@ export class GraphApi {
       }
     } catch (err) {
       reply = errorReply(err, requestId, clientRequestId);
+    } finally {
+      if (mailbox !== undefined) {
+        const left = (this.inFlight.get(mailbox) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(mailbox, left);
+        else this.inFlight.delete(mailbox);
+      }
     }
     reply.headers = {
       'request-id': requestId,

@@ -372,6 +372,16 @@ export class MicrosoftGraphEmulator {
     return this.callLog;
   }
 
+  /** The most requests a mailbox had in flight at once (Graph throttles the fifth: `MAILBOX_CONCURRENCY`). */
+  peakConcurrency(email: string): number {
+    return this.api.peakInFlight.get(email) ?? 0;
+  }
+
+  /** Requests answered 429 for going over the per-mailbox concurrency limit. */
+  get concurrencyThrottled(): number {
+    return this.api.throttledByConcurrency;
+  }
+
   callCount(operation?: string, calendarId?: string): number {
     let n = 0;
     for (const c of this.callLog) {

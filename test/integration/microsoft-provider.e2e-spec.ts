@@ -343,6 +343,27 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     expect(iso(busy.get(other.id))).toEqual([]);
   });
 
+  it('keeps at most four requests in flight for one mailbox, as Outlook allows (a fifth is throttled)', async () => {
+    const gina = newAccount('gina@example.com');
+    const calendars = [gina.calendarId];
+    for (let i = 1; i < 9; i++) calendars.push(emu.addCalendar('gina@example.com', { name: `Room ${i}` }).id);
+    for (const id of calendars) {
+      emu.createEvent(id, {
+        subject: 'busy',
+        start: { dateTime: '2030-08-01T10:00:00', timeZone: 'UTC' },
+        end: { dateTime: '2030-08-01T11:00:00', timeZone: 'UTC' },
+      });
+    }
+    const throttledBefore = emu.concurrencyThrottled;
+    // Each read answers 100 ms late, so nine reads sent at once would overlap.
+    emu.faults.slowNext({ operation: 'calendarView', ms: 100, count: calendars.length });
+    const range = { start: new Date('2030-08-01T00:00:00Z'), end: new Date('2030-08-02T00:00:00Z'), timeZone: 'UTC' };
+    const busy = await provider.busyTimes(gina.auth, calendars, range);
+    expect([...busy.values()].map((list) => list.length)).toEqual(calendars.map(() => 1));
+    expect(emu.peakConcurrency('gina@example.com')).toBe(4);
+    expect(emu.concurrencyThrottled).toBe(throttledBefore);
+  });
+
   it('obeys Retry-After on a 429 and does not retry twice over', async () => {
     const frank = newAccount('frank@example.com');
     const created = await provider.createEvent(frank.auth, frank.calendarId, booking('key-3'));

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AuthenticationHandler, Client, TelemetryHandler, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
 import { CalendarProvider } from '../calendar-provider.port.js';
@@ -47,6 +48,8 @@ const MAX_PAGES = 1000;
 const SUBSCRIPTION_KIND = 'microsoft.graph.subscription';
 const DAY_MS = 86_400_000;
 const GRAPH_HOST = 'graph.microsoft.com';
+/** Outlook's limit of concurrent requests per app per mailbox (Microsoft Graph service limits). */
+const MAILBOX_CONCURRENCY = 4;
 
 /**
  * Event reads and writes ask for UTC times (so `dateTime` values without an offset are UTC) and
@@ -115,6 +118,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   private readonly http: GraphHttp;
   private readonly oauth: GraphOAuthClient;
   private readonly tokens: AccessTokens;
+  /** Per credential (one mailbox): the slots its requests wait for (`inMailboxSlot`). */
+  private readonly mailboxSlots = new Map<number, LimitFunction>();
   private readonly webhooks: GraphWebhookParser;
   private readonly baseUrl: string;
   private readonly baseOrigin: string | null;
@@ -500,16 +505,38 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   private async call<T>(auth: ProviderAuth, method: string, request: (client: Client) => Promise<T>): Promise<T> {
     const session: AuthSession = { sent: null, rejected: null, failure: null, answerHeaders: null };
     const client = this.client(auth, session);
+    const send = () => this.inMailboxSlot(auth.credentialId, () => this.attempt(method, session, () => request(client)));
     let refreshedAfter401 = false;
     return withProviderRetry(async () => {
       try {
-        return await this.attempt(method, session, () => request(client));
+        return await send();
       } catch (error) {
         if (!isProviderError(error, 'unauthorized') || refreshedAfter401) throw error;
         // Graph rejected a token we thought valid (revoked, rotated, clock skew): refresh once.
         refreshedAfter401 = true;
         session.rejected = session.sent;
-        return await this.attempt(method, session, () => request(client));
+        return await send();
+      }
+    });
+  }
+
+  /**
+   * Outlook throttles a mailbox's fifth concurrent request of an app (429 MailboxConcurrency):
+   * requests for one credential (one mailbox) wait for one of `MAILBOX_CONCURRENCY` slots, whichever
+   * path sends them (a sync's listing and its look-ups, busy reads over several calendars, the
+   * subscribe sweep, writes). Per process: replicas share the limit only through Graph's 429s,
+   * which the retries absorb. A credential's limiter is dropped once it has nothing in flight.
+   */
+  private inMailboxSlot<T>(credentialId: number, send: () => Promise<T>): Promise<T> {
+    let limit = this.mailboxSlots.get(credentialId);
+    if (!limit) {
+      limit = pLimit(MAILBOX_CONCURRENCY);
+      this.mailboxSlots.set(credentialId, limit);
+    }
+    const slots = limit;
+    return slots(send).finally(() => {
+      if (slots.activeCount === 0 && slots.pendingCount === 0 && this.mailboxSlots.get(credentialId) === slots) {
+        this.mailboxSlots.delete(credentialId);
       }
     });
   }
