@@ -69,6 +69,15 @@ describe('loadConfig', () => {
     [{ ENCRYPTION_KEY: 'short' }, 'ENCRYPTION_KEY must be 32 bytes'],
     [{ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' }, 'GOOGLE_WEBHOOK_TOKEN is required when Google is enabled'],
     [{ MICROSOFT_CLIENT_ID: 'id' }, 'MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled'],
+    [
+      {
+        MICROSOFT_CLIENT_ID: 'id',
+        MICROSOFT_WEBHOOK_TOKEN: 't',
+        CHANNEL_TTL_SECONDS: String(30 * 86400),
+        SUBSCRIPTION_RENEW_BEFORE_SECONDS: String(7 * 86400),
+      },
+      'SUBSCRIPTION_RENEW_BEFORE_SECONDS must be shorter than 604200 s (the 10,070 minutes Microsoft Graph allows a subscription) when Microsoft is enabled',
+    ],
     [{ API_KEY: 'same-key-123456789', ADMIN_API_KEY: 'same-key-123456789' }, 'API_KEY and ADMIN_API_KEY must differ'],
     [{ NODE_ENV: 'production' }, 'API_KEY is required in production'],
     [{ NODE_ENV: 'production' }, 'ENCRYPTION_KEY is required in production'],

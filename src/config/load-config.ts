@@ -9,6 +9,9 @@ export type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 
+/** The longest Microsoft Graph lets an event subscription live: 10,070 minutes. */
+const GRAPH_MAX_SUBSCRIPTION_SECONDS = 10_070 * 60;
+
 /**
  * Reads and validates every setting in one pass, collecting all problems so an operator
  * fixes them in one go. Development conveniences (generated keys) never apply in production.
@@ -253,6 +256,12 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   }
   if (config.subscriptionRenewBeforeSeconds >= config.channelTtlSeconds) {
     problems.push('SUBSCRIPTION_RENEW_BEFORE_SECONDS must be shorter than CHANNEL_TTL_SECONDS');
+  } else if (microsoftEnabled && config.subscriptionRenewBeforeSeconds >= GRAPH_MAX_SUBSCRIPTION_SECONDS) {
+    // Graph caps an event subscription at 10,070 minutes whatever CHANNEL_TTL_SECONDS asks: every
+    // subscription would sit inside the renewal window and be renewed at every minute's run.
+    problems.push(
+      `SUBSCRIPTION_RENEW_BEFORE_SECONDS must be shorter than ${GRAPH_MAX_SUBSCRIPTION_SECONDS} s (the 10,070 minutes Microsoft Graph allows a subscription) when Microsoft is enabled`,
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
