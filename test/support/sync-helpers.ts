@@ -74,6 +74,11 @@ export async function bookAndSettle(
   extra: Record<string, unknown> = {},
 ): Promise<SyncedBooking> {
   const when = slot(daysAhead);
+  // Google pushes the event's creation to the calendar's channel; that push (and the sync it asks
+  // for) must be over before the test changes the event, or the echo's late sync would pick up the
+  // test's change as if its own push had arrived.
+  const channels = new Set(t.google.liveChannels(host.calendarId).map((c) => c.id));
+  const pushesBefore = t.google.pushLog.length;
   const res = await t.api
     .post('/api/v1/bookings')
     .send({
@@ -89,6 +94,11 @@ export async function bookAndSettle(
     expect(view.body.references).toHaveLength(1);
     return view.body.references[0].externalEventId as string;
   });
+  if (channels.size > 0) {
+    await expectEventually(() =>
+      expect(t.google.pushLog.slice(pushesBefore).some((push) => channels.has(push.channelId))).toBe(true),
+    );
+  }
   await waitForQueueIdle(t);
   return { id: res.body.id, uid: res.body.uid, eventId, ...when };
 }
