@@ -245,6 +245,49 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     );
   });
 
+  it('a rate limit that outlasts the retries holds the calendar’s syncs for half a minute', async () => {
+    const booking = await bookAndSettle(t, host);
+    const listsBefore = t.google.callCount('events.list', host.calendarId);
+    // Google's per-minute quota: every try of this sync's listing is refused, with no Retry-After.
+    t.google.faults.failNext({ count: 4, operation: 'events.list', status: 403, reason: 'userRateLimitExceeded' });
+    t.google.updateEvent(host.calendarId, booking.eventId, {
+      start: { dateTime: shifted(booking.startTime, 15) },
+      end: { dateTime: shifted(booking.endTime, 15) },
+    });
+    const row = async () =>
+      (
+        (await t.dataSource.query(
+          `SELECT "id", "syncErrorCount", extract(epoch FROM "syncNotBefore" - now())::float8 AS "waitSeconds"
+             FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
+          [host.credentialId, host.calendarId],
+        )) as Array<{ id: number; syncErrorCount: number; waitSeconds: number | null }>
+      )[0];
+    await expectEventually(async () => expect((await row()).syncErrorCount).toBe(1), { timeoutMs: 10_000 });
+    const { waitSeconds } = await row();
+    expect(waitSeconds).toBeGreaterThan(20);
+    expect(waitSeconds).toBeLessThanOrEqual(30);
+    expect(t.google.callCount('events.list', host.calendarId) - listsBefore).toBe(4);
+
+    // Past the 5 s backoff, another change pushes: nothing is listed before the half minute.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    t.google.updateEvent(host.calendarId, booking.eventId, {
+      start: { dateTime: shifted(booking.startTime, 30) },
+      end: { dateTime: shifted(booking.endTime, 30) },
+    });
+    await expectConsistently(() => expect(t.google.callCount('events.list', host.calendarId) - listsBefore).toBe(4), {
+      durationMs: 1_500,
+    });
+    // The retry queued for the end of the wait is removed, so the queue is idle for the next test.
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "syncNotBefore" = NULL, "syncErrorAt" = now() - interval '1 minute' WHERE "id" = $1`,
+      [(await row()).id],
+    );
+    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [`sync-retry:${(await row()).id}`]);
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    expect(await getBooking(t, booking.id)).toMatchObject({ startTime: shifted(booking.startTime, 30) });
+  }, 30_000);
+
   it('an event the host moved to another of their calendars is not a cancellation', async () => {
     const booking = await bookAndSettle(t, host);
     const other = t.google.addCalendar(host.email, { summary: 'Work' });

@@ -53,6 +53,12 @@ interface ListingProgress {
 }
 
 /**
+ * How long a calendar's syncs wait after a rate limit that named no time: Google's per-user quotas
+ * are counted per minute, so the in-process retries (about a second and a half) rarely outlast one.
+ */
+export const RATE_LIMITED_PAUSE_MS = 30_000;
+
+/**
  * One sync run of one calendar (the queue guarantees runs of a calendar never overlap), in named
  * steps: load and plan (`planSync`), then page by page fetch, confirm removals, find moved booking
  * events, apply (SyncPageApplier: one transaction; the cursor is saved with the last page, after
@@ -435,8 +441,12 @@ export class SyncCalendarService {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.warn(logLine(`Calendar ${selectedCalendarId}: sync failed: ${message}`, logFields));
     // A Retry-After longer than the in-process retries wait (Graph's throttling, at times minutes)
-    // holds every later sync of the calendar until then.
-    const retryAfterMs = error instanceof ProviderError ? error.retryAfterMs : null;
+    // holds every later sync of the calendar until then; a rate limit without one (Google's 403
+    // rateLimitExceeded: quotas per minute) holds it for `RATE_LIMITED_PAUSE_MS`.
+    const retryAfterMs =
+      error instanceof ProviderError
+        ? (error.retryAfterMs ?? (error.kind === 'rate_limited' ? RATE_LIMITED_PAUSE_MS : null))
+        : null;
     await this.state.recordError(selectedCalendarId, message, undefined, { retryAfterMs }).catch(() => undefined);
   }
 }
