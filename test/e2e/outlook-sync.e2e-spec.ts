@@ -1,3 +1,4 @@
+import { SyncStateStore } from '../../src/modules/sync/index.js';
 import { TEST_MICROSOFT_CLIENT_STATE, type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectOutlookHost, graphTimes } from '../support/fixtures.js';
@@ -336,6 +337,9 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     await expectEventually(async () => expect((await row()).syncErrorCount).toBe(1));
     expect((await row()).waitSeconds).toBeGreaterThan(100);
     expect(deltaCalls(host.calendarId, from).map((c) => c.status)).toEqual([429]);
+    // A failure recorded meanwhile without a Retry-After (a channel operation's) keeps the wait.
+    await t.app.get(SyncStateStore).recordError((await row()).id, 'subscribe failed: a channel operation');
+    expect((await row()).waitSeconds).toBeGreaterThan(100);
 
     // Later changes notify, the 5 s backoff passes; no call goes to Graph before the two minutes.
     await new Promise((resolve) => setTimeout(resolve, 5_500));

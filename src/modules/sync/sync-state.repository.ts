@@ -61,7 +61,7 @@ export class SyncStateRepository implements SyncStateStore {
       await manager.query(
         `WITH u AS (
            UPDATE "SelectedCalendar" SET "syncErrorAt" = now(), "syncErrorCount" = "syncErrorCount" + 1, "lastError" = $2,
-                  "syncNotBefore" = now() + ($3::float8 * interval '1 millisecond'), "updatedAt" = now()
+                  "syncNotBefore" = GREATEST("syncNotBefore", now() + ($3::float8 * interval '1 millisecond')), "updatedAt" = now()
             WHERE "id" = $1
            RETURNING "syncErrorCount", "userId", "credentialId", "integration" AS "provider", "externalId")
          SELECT * FROM u`,

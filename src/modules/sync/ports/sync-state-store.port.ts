@@ -43,8 +43,9 @@ export abstract class SyncStateStore {
 
   /**
    * A sync, or an attempt to watch the calendar, failed: `syncErrorAt`, one more `syncErrorCount`,
-   * `lastError` (cut to 500 characters), and `syncNotBefore` from the provider's `retryAfterMs`
-   * (cleared without one). Outside any transaction unless `manager` is given.
+   * `lastError` (cut to 500 characters), and `syncNotBefore` pushed out to the provider's
+   * `retryAfterMs` when given (a later hold already recorded is kept; a success clears it).
+   * Outside any transaction unless `manager` is given.
    */
   abstract recordError(
     selectedCalendarId: number,
