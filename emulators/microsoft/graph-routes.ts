@@ -78,7 +78,7 @@ export class GraphApi {
 
   /** Requests being answered, per mailbox (the account the token acts for). */
   private readonly inFlight = new Map<string, number>();
-  /** The most requests a mailbox had in flight at once, since the start or the last reset. */
+  /** The most requests a mailbox had in flight at once since the emulator started. */
   readonly peakInFlight = new Map<string, number>();
   /** Requests answered 429 for going over the per-mailbox concurrency limit. */
   throttledByConcurrency = 0;
