@@ -8,6 +8,8 @@ import {
   getBooking,
   runTask,
   shifted,
+  liftSyncHold,
+  syncHold,
   waitForQueueIdle,
 } from '../support/sync-helpers.js';
 
@@ -254,14 +256,7 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
       start: { dateTime: shifted(booking.startTime, 15) },
       end: { dateTime: shifted(booking.endTime, 15) },
     });
-    const row = async () =>
-      (
-        (await t.dataSource.query(
-          `SELECT "id", "syncErrorCount", extract(epoch FROM "syncNotBefore" - now())::float8 AS "waitSeconds"
-             FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
-          [host.credentialId, host.calendarId],
-        )) as Array<{ id: number; syncErrorCount: number; waitSeconds: number | null }>
-      )[0];
+    const row = () => syncHold(t, host);
     await expectEventually(async () => expect((await row()).syncErrorCount).toBe(1), { timeoutMs: 10_000 });
     const { waitSeconds } = await row();
     expect(waitSeconds).toBeGreaterThan(20);
@@ -277,12 +272,8 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     await expectConsistently(() => expect(t.google.callCount('events.list', host.calendarId) - listsBefore).toBe(4), {
       durationMs: 1_500,
     });
-    // The retry queued for the end of the wait is removed, so the queue is idle for the next test.
-    await t.dataSource.query(
-      `UPDATE "SelectedCalendar" SET "syncNotBefore" = NULL, "syncErrorAt" = now() - interval '1 minute' WHERE "id" = $1`,
-      [(await row()).id],
-    );
-    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [`sync-retry:${(await row()).id}`]);
+    // Once the wait is over (brought forward here), the next sync lands the change.
+    await liftSyncHold(t, (await row()).id);
     await runTask(t, 'resync-calendars');
     await waitForQueueIdle(t);
     expect(await getBooking(t, booking.id)).toMatchObject({ startTime: shifted(booking.startTime, 30) });

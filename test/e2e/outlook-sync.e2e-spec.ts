@@ -9,8 +9,10 @@ import {
   enableFlagForUser,
   getBooking,
   runTask,
+  liftSyncHold,
   settleNotifications,
   shifted,
+  syncHold,
   waitForQueueIdle,
 } from '../support/sync-helpers.js';
 
@@ -326,14 +328,7 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     const from = t.microsoft.calls.length;
     t.microsoft.faults.failNext({ count: 1, operation: DELTA, status: 429, retryAfterSeconds: 120 });
     t.microsoft.updateEvent(booking.eventId, graphTimes(shifted(booking.startTime, 15), shifted(booking.endTime, 15)));
-    const row = async () =>
-      (
-        (await t.dataSource.query(
-          `SELECT "id", "syncErrorCount", extract(epoch FROM "syncNotBefore" - now())::float8 AS "waitSeconds"
-             FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
-          [host.credentialId, host.calendarId],
-        )) as Array<{ id: number; syncErrorCount: number; waitSeconds: number | null }>
-      )[0];
+    const row = () => syncHold(t, host);
     await expectEventually(async () => expect((await row()).syncErrorCount).toBe(1));
     expect((await row()).waitSeconds).toBeGreaterThan(100);
     expect(deltaCalls(host.calendarId, from).map((c) => c.status)).toEqual([429]);
@@ -348,18 +343,12 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     await expectConsistently(() => expect(deltaCalls(host.calendarId, from)).toHaveLength(1), { durationMs: 2_000 });
 
     // Once the wait is over (brought forward here), the next sync lands the change.
-    await t.dataSource.query(
-      `UPDATE "SelectedCalendar" SET "syncNotBefore" = now(), "syncErrorAt" = now() - interval '1 minute'
-        WHERE "credentialId" = $1 AND "externalId" = $2`,
-      [host.credentialId, host.calendarId],
-    );
+    await liftSyncHold(t, (await row()).id);
     await runTask(t, 'resync-calendars');
     await expectEventually(async () =>
       expect(await getBooking(t, booking.id)).toMatchObject({ startTime: shifted(booking.startTime, 30) }),
     );
     expect((await row()).waitSeconds).toBeNull();
-    // The retry queued for after the two minutes has nothing left to do: removed, so the queue is idle.
-    await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [`sync-retry:${(await row()).id}`]);
     await waitForQueueIdle(t);
   }, 30_000);
 

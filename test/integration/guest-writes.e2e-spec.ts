@@ -1,12 +1,12 @@
 import { GoogleCalendarEmulator } from '../../emulators/google/google-calendar.emulator.js';
 import { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
-import type { AppConfig } from '../../src/config/app-config.js';
 import { MetricsService } from '../../src/infrastructure/metrics/metrics.service.js';
 import type { CreateEventInput } from '../../src/modules/providers/external-event.js';
 import type { ProviderAuth } from '../../src/modules/providers/provider-auth.js';
 import { isProviderError } from '../../src/modules/providers/provider.errors.js';
 import { GoogleCalendarProvider } from '../../src/modules/providers/google/google-calendar.provider.js';
 import { MicrosoftCalendarProvider } from '../../src/modules/providers/microsoft/microsoft-calendar.provider.js';
+import { googleProviderConfig, microsoftProviderConfig } from '../support/provider-configs.js';
 
 /**
  * A write whose guests changed, through each real client against its emulator: only those guests
@@ -38,19 +38,7 @@ describe('Guest changes written to Google (googleapis against the emulator)', ()
   let provider: GoogleCalendarProvider;
   beforeAll(async () => {
     emu = await GoogleCalendarEmulator.start();
-    const config = {
-      providerTimeoutMs: 10_000,
-      google: {
-        enabled: true,
-        clientId: 'calsync-test-client',
-        clientSecret: 'calsync-test-secret',
-        apiRootUrl: emu.url,
-        oauthTokenUrl: emu.tokenUrl,
-        oauthAuthorizeUrl: emu.authorizeUrl,
-        webhookUrl: 'http://127.0.0.1:9/api/webhooks/calendar-subscription/google_calendar',
-        webhookToken: 'guest-writes-token',
-      },
-    } as AppConfig;
+    const config = googleProviderConfig(emu, 'guest-writes-token');
     provider = new GoogleCalendarProvider(config, new MetricsService());
   });
   afterAll(async () => {
@@ -94,20 +82,11 @@ describe('Guest changes written to Outlook (the Graph client against the emulato
   let provider: MicrosoftCalendarProvider;
   beforeAll(async () => {
     emu = await MicrosoftGraphEmulator.start();
-    const config = {
-      providerTimeoutMs: 10_000,
-      microsoft: {
-        enabled: true,
-        clientId: 'calsync-test-client',
-        clientSecret: 'calsync-test-secret',
-        graphBaseUrl: emu.url,
-        tokenUrl: emu.tokenUrl,
-        oauthAuthorizeUrl: emu.authorizeUrl,
-        webhookUrl: 'https://127.0.0.1:9/api/webhooks/calendar-subscription/office365_calendar',
-        webhookToken: 'guest-writes-client-state',
-        caCertificate: emu.caCertificate,
-      },
-    } as AppConfig;
+    const config = microsoftProviderConfig(
+      emu,
+      'https://127.0.0.1:9/api/webhooks/calendar-subscription/office365_calendar',
+      'guest-writes-client-state',
+    );
     provider = new MicrosoftCalendarProvider(config, new MetricsService());
   });
   afterAll(async () => {

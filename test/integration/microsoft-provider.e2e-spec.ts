@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MicrosoftGraphEmulator } from '../../emulators/microsoft/microsoft-graph.emulator.js';
-import type { AppConfig } from '../../src/config/app-config.js';
 import { MetricsService } from '../../src/infrastructure/metrics/metrics.service.js';
 import type { CreateEventInput, ExternalEvent, WatchInput } from '../../src/modules/providers/external-event.js';
 import type { ProviderAuth, ProviderTokens } from '../../src/modules/providers/provider-auth.js';
@@ -9,6 +8,7 @@ import { isProviderError } from '../../src/modules/providers/provider.errors.js'
 import type { IncomingWebhook, WebhookItem } from '../../src/modules/providers/webhook.js';
 import { MicrosoftCalendarProvider } from '../../src/modules/providers/microsoft/microsoft-calendar.provider.js';
 import { expectEventually } from '../support/expect-eventually.js';
+import { microsoftProviderConfig } from '../support/provider-configs.js';
 
 const CLIENT_STATE = 'e2e-graph-client-state';
 const HOUR = 3_600_000;
@@ -59,23 +59,6 @@ async function startReceiver(provider: () => MicrosoftCalendarProvider) {
   };
 }
 
-function configFor(emu: MicrosoftGraphEmulator, webhookUrl: string): AppConfig {
-  return {
-    providerTimeoutMs: 10_000,
-    microsoft: {
-      enabled: true,
-      clientId: 'calsync-test-client',
-      clientSecret: 'calsync-test-secret',
-      graphBaseUrl: emu.url,
-      tokenUrl: emu.tokenUrl,
-      oauthAuthorizeUrl: emu.authorizeUrl,
-      webhookUrl,
-      webhookToken: CLIENT_STATE,
-      caCertificate: emu.caCertificate,
-    },
-  } as AppConfig;
-}
-
 /** A ProviderAuth like the connections module builds, recording what the adapter reports. */
 function authFor(tokens: ProviderTokens, credentialId: number) {
   const refreshed: ProviderTokens[] = [];
@@ -112,7 +95,7 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     emu = await MicrosoftGraphEmulator.start();
     receiver = await startReceiver(() => provider);
     metrics = new MetricsService();
-    provider = new MicrosoftCalendarProvider(configFor(emu, receiver.base), metrics);
+    provider = new MicrosoftCalendarProvider(microsoftProviderConfig(emu, receiver.base, CLIENT_STATE), metrics);
   });
   afterAll(async () => {
     provider.onModuleDestroy();

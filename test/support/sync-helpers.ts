@@ -173,3 +173,32 @@ export async function cachedGoogleCalendar(t: TestApp, seed: EventInput[]): Prom
   await waitForQueueIdle(t);
   return { host, id: selected.body.id };
 }
+
+export interface SyncHold {
+  id: number;
+  syncErrorCount: number;
+  /** Seconds until the calendar's syncs may call the provider again (`syncNotBefore`); null: no hold. */
+  waitSeconds: number | null;
+}
+
+/** A calendar's failure count and the hold a provider's Retry-After or rate limit put on its syncs. */
+export async function syncHold(t: TestApp, host: Pick<Host, 'credentialId' | 'calendarId'>): Promise<SyncHold> {
+  const rows: SyncHold[] = await t.dataSource.query(
+    `SELECT "id", "syncErrorCount", extract(epoch FROM "syncNotBefore" - now())::float8 AS "waitSeconds"
+       FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
+    [host.credentialId, host.calendarId],
+  );
+  return rows[0];
+}
+
+/**
+ * Ends a calendar's hold as if its time had passed: the hold and the backoff over, and the retry
+ * queued for the end of the hold removed (so the queue is idle for what follows).
+ */
+export async function liftSyncHold(t: TestApp, selectedCalendarId: number): Promise<void> {
+  await t.dataSource.query(
+    `UPDATE "SelectedCalendar" SET "syncNotBefore" = now(), "syncErrorAt" = now() - interval '1 minute' WHERE "id" = $1`,
+    [selectedCalendarId],
+  );
+  await t.dataSource.query(`SELECT graphile_worker.remove_job($1)`, [`sync-retry:${selectedCalendarId}`]);
+}
