@@ -1,3 +1,4 @@
+import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
 import type { ProviderKind } from './schedule.js';
 import type { BookingRecord, BookingView, CalendarEvent, OpRecord, Value, World } from './world.js';
 
@@ -6,7 +7,7 @@ import type { BookingRecord, BookingView, CalendarEvent, OpRecord, Value, World 
  * header of scripts/chaos.ts and the README's "Chaos run" section):
  *
  * 1. Booking ↔ event. An accepted booking has exactly one live event in its host's calendar (Google:
- *    iCalUID `<uid>@calsync`; Outlook: transactionId `<uid>`; a series counts once), its reference points
+ *    the id the uid gives, `googleEventIdFor`; Outlook: transactionId `<uid>`; a series counts once), its reference points
  *    at it, and the event has the booking's start, end, title and guests (attendees minus the organizer).
  *    A cancelled booking has no live event.
  * 2. Last writer wins, per field group (times, title, guests). Every change is an op with a time: a host
@@ -141,14 +142,17 @@ export async function checkAll(world: World): Promise<CheckReport> {
     }
   }
   // Calendar level: calsync's events that belong to no known booking.
-  const known = new Set(world.bookings.filter((b) => b?.uid).map((b) => b.uid as string));
+  // A Google event is calsync's when its id is a booking uid's (a UUID without its hyphens: 32 hex
+  // digits); the emulator gives the events it makes itself 26 base32hex characters.
+  const uidsKnown = world.bookings.filter((b) => b?.uid).map((b) => b.uid as string);
+  const known = new Set([...uidsKnown, ...uidsKnown.map(googleEventIdFor)]);
   for (const host of world.hosts) {
     const uids =
       host.provider === 'google'
         ? world.emulators.google
             .listEvents(host.calendarId)
-            .filter((e) => e.iCalUID.endsWith('@calsync') && !e.recurringEventId)
-            .map((e) => e.iCalUID.replace(/@calsync$/, ''))
+            .filter((e) => /^[0-9a-f]{32}$/.test(e.id) && !e.recurringEventId)
+            .map((e) => e.id)
         : world.emulators.microsoft
             .listEvents(host.calendarId)
             .filter((e) => e.transactionId && e.type !== 'exception' && e.type !== 'occurrence')

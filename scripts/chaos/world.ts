@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
 import type { GoogleEvent } from '../../emulators/google/types.js';
 import type { GraphEvent } from '../../emulators/microsoft/types.js';
 import { type Emulators, type ServiceInstance, sleep } from './env.js';
@@ -384,7 +385,7 @@ export class World {
     if (host.provider === 'google') {
       return this.emulators.google
         .listEvents(host.calendarId)
-        .filter((e) => e.iCalUID === `${booking.uid}@calsync` && !e.recurringEventId)
+        .filter((e) => e.id === googleEventIdFor(booking.uid as string) && !e.recurringEventId)
         .map((e) => googleEvent(e, host.email));
     }
     return this.emulators.microsoft

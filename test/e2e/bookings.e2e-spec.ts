@@ -1,5 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
+import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
 
 describe('Bookings write through to the host’s Google calendar', () => {
@@ -46,7 +47,10 @@ describe('Bookings write through to the host’s Google calendar', () => {
       return res.body.references[0] as { externalEventId: string; externalCalendarId: string; iCalUID: string };
     });
     expect(reference).toMatchObject({ provider: 'google_calendar', externalCalendarId: host.calendarId });
-    expect(reference.iCalUID).toBe(`${created.body.uid}@calsync`);
+    // The event's id comes from the booking's uid (a retried insert is refused as a duplicate), and
+    // calsync supplies no iCalUID beside it: the reference carries the one Google gave the event.
+    expect(reference.externalEventId).toBe(googleEventIdFor(created.body.uid));
+    expect(reference.iCalUID).toBe(`${reference.externalEventId}@google.com`);
 
     const event = t.google.getEvent(host.calendarId, reference.externalEventId);
     expect(event).toBeDefined();

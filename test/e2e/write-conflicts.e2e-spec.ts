@@ -1,5 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
+import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
 import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
 import { bookAndSettle, enableFlagForUser, getBooking, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
 
@@ -251,7 +252,7 @@ describe('API writes racing the host’s edits (Google)', () => {
     const [{ uid }]: Array<{ uid: string }> = await t.dataSource.query(`SELECT "uid" FROM "Booking" WHERE "id" = $1`, [
       booking.id,
     ]);
-    const live = t.google.listEvents(host.calendarId).filter((e) => e.iCalUID === `${uid}@calsync` && e.status !== 'cancelled');
+    const live = t.google.listEvents(host.calendarId).filter((e) => e.id === googleEventIdFor(uid) && e.status !== 'cancelled');
     expect(live).toEqual([]);
   }, 40_000);
 
@@ -265,7 +266,7 @@ describe('API writes racing the host’s edits (Google)', () => {
       .expect(201);
     const uid: string = res.body.uid;
     const made = await expectEventually(() => {
-      const found = t.google.listEvents(host.calendarId).find((e) => e.iCalUID === `${uid}@calsync`);
+      const found = t.google.listEvents(host.calendarId).find((e) => e.id === googleEventIdFor(uid));
       expect(found).toBeDefined();
       return found!;
     });
@@ -285,6 +286,6 @@ describe('API writes racing the host’s edits (Google)', () => {
     ]);
     const event = t.google.getEvent(host.calendarId, made.id)!;
     expect(new Date(event.start!.dateTime!).toISOString()).toBe(start);
-    expect(t.google.listEvents(host.calendarId).filter((e) => e.iCalUID === `${uid}@calsync`)).toHaveLength(1);
+    expect(t.google.listEvents(host.calendarId).filter((e) => e.id === googleEventIdFor(uid))).toHaveLength(1);
   }, 40_000);
 });

@@ -22,7 +22,6 @@ const input = (attendees: CreateEventInput['attendees']): CreateEventInput => ({
   attendees,
   timeZone: 'UTC',
   idempotencyKey: 'c0ffee00-0000-4000-8000-000000000001',
-  iCalUID: 'c0ffee00-0000-4000-8000-000000000001@calsync.test',
 });
 const guest = { email: 'guest@example.com', name: 'Guest' };
 const newcomer = { email: 'newcomer@example.com', name: 'Newcomer' };

@@ -123,7 +123,6 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     attendees: [{ email: 'guest@example.com', name: 'Guest' }],
     timeZone: 'Europe/Paris',
     idempotencyKey: key,
-    iCalUID: `${key}@calsync.test`,
     ...overrides,
   });
 

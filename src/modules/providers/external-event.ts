@@ -102,7 +102,6 @@ export interface EventInput {
 export interface CreateEventInput extends EventInput {
   /** Stable per booking: a retried create must not make a second event. */
   idempotencyKey: string;
-  iCalUID: string;
 }
 
 export interface ChangePage {

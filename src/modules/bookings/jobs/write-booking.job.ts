@@ -83,7 +83,6 @@ export class WriteBookingJob implements OnModuleInit {
       const event = await provider.createEvent(auth, destination.destination.externalId, {
         ...input,
         idempotencyKey: target.uid,
-        iCalUID: `${target.uid}@calsync`,
       });
       // The booking's reference to the event just created, with the baseline it is settled against.
       const referenceRow = (baseline: EventBaseline) => ({

@@ -133,7 +133,9 @@ export class GoogleCalendarProvider extends CalendarProvider {
         api.events.insert({
           calendarId,
           sendUpdates: 'all',
-          requestBody: { ...toGoogleEventBody(input), id, iCalUID: input.iCalUID },
+          // The id alone: Google documents that only one of `id` and `iCalUID` be supplied at creation;
+          // it then gives the event the iCalUID `<id>@google.com`, which a move to another calendar keeps.
+          requestBody: { ...toGoogleEventBody(input), id },
         }),
       );
       return fromGoogleEvent(created);
