@@ -7,6 +7,8 @@ export interface MicrosoftFaults {
    * 429 ApplicationThrottled, 503 serviceNotAvailable, 500 generalException, 410 syncStateNotFound, 412
    * ErrorIrresolvableConflict, 401 InvalidAuthenticationToken, 403 ErrorAccessDenied, 404 ErrorItemNotFound,
    * 400 BadRequest (pass code 'resyncRequired' for that one). On `token` the body is an OAuth error.
+   * With `afterEffect` the call is carried out first and only its answer is the error: a gateway's
+   * 5xx after Graph did the work (not on `token`).
    */
   failNext(input: {
     operation?: string;
@@ -15,6 +17,7 @@ export interface MicrosoftFaults {
     message?: string;
     retryAfterSeconds?: number;
     count?: number;
+    afterEffect?: boolean;
   }): void;
   /** The next `count` calls of `operation` (default: any) answer `ms` later. */
   slowNext(input: { operation?: string; ms: number; count?: number }): void;
@@ -42,6 +45,7 @@ interface FailRule {
   remaining: number;
   operation?: string;
   error: GraphApiError;
+  afterEffect: boolean;
 }
 
 interface SlowRule {
@@ -99,6 +103,7 @@ export class FaultState implements MicrosoftFaults {
       remaining: input.count ?? 1,
       operation: input.operation,
       error: new GraphApiError(input.status, input.code ?? code, input.message ?? message, input.retryAfterSeconds),
+      afterEffect: input.afterEffect ?? false,
     });
   }
 
@@ -162,8 +167,8 @@ export class FaultState implements MicrosoftFaults {
 
   // ---- consumed by the emulator ------------------------------------------------------------------
 
-  takeFailure(operation: string): GraphApiError | undefined {
-    return take(this.failRules, (r) => r.operation === undefined || r.operation === operation)?.error;
+  takeFailure(operation: string): { error: GraphApiError; afterEffect: boolean } | undefined {
+    return take(this.failRules, (r) => r.operation === undefined || r.operation === operation);
   }
 
   takeSlow(operation: string): number {

@@ -121,9 +121,10 @@ export class GraphApi {
       const delay = this.ctx.faults.takeSlow(route.operation);
       if (delay > 0) await this.ctx.sleep(delay);
       const failure = this.ctx.faults.takeFailure(route.operation);
-      if (failure) throw failure;
+      if (failure && !failure.afterEffect) throw failure.error;
       const prefer = parsePrefer(header(req, 'prefer'));
       reply = await route.run({ method, url, headers: req.headers, raw, account, prefer, cal });
+      if (failure) throw failure.error;
       if (prefer.applied.length && reply.status < 300 && !reply.headers?.['Preference-Applied']) {
         reply.headers = { ...reply.headers, 'Preference-Applied': prefer.applied.join(', ') };
       }

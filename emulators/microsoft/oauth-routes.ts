@@ -63,7 +63,7 @@ export async function handleToken(ctx: OAuthContext, req: IncomingMessage, res: 
     const form = await readForm(req);
     const delay = ctx.faults.takeSlow('token');
     if (delay > 0) await ctx.sleep(delay);
-    const failure = ctx.faults.takeFailure('token');
+    const failure = ctx.faults.takeFailure('token')?.error;
     if (failure) {
       const [error, code] = FAULT_ERRORS[failure.status] ?? ['temporarily_unavailable', 90033];
       const err = aadError(failure.status, failure.code.includes('_') ? failure.code : error, code, failure.message);

@@ -489,6 +489,45 @@ describe('Outlook subscriptions and Graph notification intake', () => {
     expect(liveSubscriptions(host.calendarId).map((sub) => sub.id)).toEqual([renewed.channelId]);
   });
 
+  it('a subscription whose create answer was lost is taken over by the next attempt, not doubled, and notifies', async () => {
+    const host = await cachedHost();
+    const row = async () =>
+      (
+        (await t.dataSource.query(
+          `SELECT "id", "channelId", "lastError" FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
+          [host.credentialId, host.calendarId],
+        )) as Array<{ id: number; channelId: string | null; lastError: string | null }>
+      )[0];
+    // Graph makes the subscription but the answer is a gateway's 502, and the look that follows is
+    // refused: calsync does not know the subscription, and does not make a second one.
+    const creates = t.microsoft.callCount('subscriptions.create');
+    t.microsoft.faults.failNext({ operation: 'subscriptions.create', status: 502, afterEffect: true });
+    t.microsoft.faults.failNext({ operation: 'subscriptions.list', status: 403 });
+    await runTask(t, 'subscribe-calendars');
+    expect(await row()).toMatchObject({ channelId: null, lastError: expect.stringMatching(/subscribe failed/) });
+    const [orphan] = liveSubscriptions(host.calendarId);
+    expect(liveSubscriptions(host.calendarId)).toHaveLength(1);
+
+    // After the backoff, the next run finds it and stores it: still one subscription, one create in all.
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "nextSubscribeAttemptAt" = now() - interval '1 second' WHERE "id" = $1`,
+      [(await row()).id],
+    );
+    expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ watched: 1 });
+    await waitForQueueIdle(t);
+    expect(await row()).toMatchObject({ channelId: orphan.id, lastError: null });
+    expect(liveSubscriptions(host.calendarId).map((s) => s.id)).toEqual([orphan.id]);
+    expect(t.microsoft.callCount('subscriptions.create') - creates).toBe(1);
+
+    // Its notifications are calsync's now: a new event reaches the cache.
+    const made = t.microsoft.createEvent(host.calendarId, {
+      subject: 'after the takeover',
+      start: { dateTime: slot(5).startTime, timeZone: 'UTC' },
+      end: { dateTime: slot(5).endTime, timeZone: 'UTC' },
+    });
+    await expectEventually(async () => expect(await cachedIds(host.selectedId)).toContain(made.id));
+  });
+
   it('resyncs when Graph says notifications were missed', async () => {
     const host = await subscribed(await cachedHost());
     const before = t.microsoft.notificationLog.length;

@@ -421,6 +421,8 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
       address: receiver.base,
       lifecycleAddress: `${receiver.base}/lifecycle`,
       ttlSeconds: 3 * 24 * 3600,
+      currentChannelId: null,
+      recoverUnrecorded: false,
     };
     const channel = await provider.watch(judy.auth, judy.calendarId, input);
     expect(channel).toMatchObject({ resourceId: null, kind: 'microsoft.graph.subscription' });
@@ -480,6 +482,94 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     await expect(provider.stopWatch(judy.auth, reauthorized.channel)).resolves.toBeUndefined();
     const gone = await rejection(provider.renew(judy.auth, judy.calendarId, reauthorized.channel, input));
     expect(isProviderError(gone, 'not_found')).toBe(true);
+  });
+
+  describe('a subscription create whose answer is lost', () => {
+    const watchInput = (overrides: Partial<WatchInput> = {}): WatchInput => ({
+      channelId: 'ignored-by-graph',
+      address: receiver.base,
+      lifecycleAddress: `${receiver.base}/lifecycle`,
+      ttlSeconds: 3 * 24 * 3600,
+      currentChannelId: null,
+      recoverUnrecorded: false,
+      ...overrides,
+    });
+    const liveFor = (calendarId: string) => emu.subscriptions().filter((s) => (s.calendarIds ?? []).includes(calendarId));
+    const ops = () => emu.calls.filter((c) => c.operation.startsWith('subscriptions.')).map((c) => [c.operation, c.status]);
+
+    it('is not sent again: the subscription it made is found and returned, and no second one is made', async () => {
+      const lena = newAccount('lena@example.com');
+      emu.resetCalls();
+      emu.faults.failNext({ operation: 'subscriptions.create', status: 503, afterEffect: true });
+      const channel = await provider.watch(lena.auth, lena.calendarId, watchInput());
+      const live = liveFor(lena.calendarId);
+      expect(live.map((s) => s.id)).toEqual([channel.id]);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 503],
+        ['subscriptions.list', 200],
+      ]);
+    });
+
+    it('is sent again when the look finds none, and a failed look ends the attempt without a second create', async () => {
+      const mona = newAccount('mona@example.com');
+      emu.resetCalls();
+      // A 503 before the work: nothing was made, so the create is retried.
+      emu.faults.failNext({ operation: 'subscriptions.create', status: 503 });
+      const channel = await provider.watch(mona.auth, mona.calendarId, watchInput());
+      expect(liveFor(mona.calendarId).map((s) => s.id)).toEqual([channel.id]);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 503],
+        ['subscriptions.list', 200],
+        ['subscriptions.create', 201],
+      ]);
+
+      // The work done, the answer lost, and the look refused: the error surfaces, one subscription exists.
+      const nina = newAccount('nina@example.com');
+      emu.resetCalls();
+      emu.faults.failNext({ operation: 'subscriptions.create', status: 502, afterEffect: true });
+      emu.faults.failNext({ operation: 'subscriptions.list', status: 403 });
+      const error = await rejection(provider.watch(nina.auth, nina.calendarId, watchInput()));
+      expect(isProviderError(error)).toBe(true);
+      expect(liveFor(nina.calendarId)).toHaveLength(1);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 502],
+        ['subscriptions.list', 403],
+      ]);
+
+      // The next attempt, told an earlier one failed, looks first and takes that subscription over.
+      emu.resetCalls();
+      const recovered = await provider.watch(nina.auth, nina.calendarId, watchInput({ recoverUnrecorded: true }));
+      expect(liveFor(nina.calendarId).map((s) => s.id)).toEqual([recovered.id]);
+      expect(ops()).toEqual([['subscriptions.list', 200]]);
+    });
+
+    it('never takes over the channel calsync holds, nor one for other URLs', async () => {
+      const olga = newAccount('olga@example.com');
+      const held = await provider.watch(olga.auth, olga.calendarId, watchInput());
+      emu.resetCalls();
+      const next = await provider.watch(
+        olga.auth,
+        olga.calendarId,
+        watchInput({ currentChannelId: held.id, recoverUnrecorded: true }),
+      );
+      expect(next.id).not.toBe(held.id);
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.create', 201],
+      ]);
+      await provider.stopWatch(olga.auth, held);
+      emu.resetCalls();
+      const elsewhere = await provider.watch(
+        olga.auth,
+        olga.calendarId,
+        watchInput({ address: `${receiver.base}/other`, recoverUnrecorded: true }),
+      );
+      expect(elsewhere.id).not.toBe(next.id);
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.create', 201],
+      ]);
+    });
   });
 
   it('exchanges an authorization code from the authorize URL for tokens with a refresh token', async () => {

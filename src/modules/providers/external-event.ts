@@ -127,6 +127,13 @@ export interface WatchInput {
   /** Where life-cycle notifications go (Graph); providers without them ignore it. */
   lifecycleAddress: string;
   ttlSeconds: number;
+  /** The channel calsync holds for the calendar now, if any: never taken for an unrecorded one. */
+  currentChannelId: string | null;
+  /**
+   * An earlier channel operation on the calendar may have opened a channel whose answer was lost:
+   * providers that can list their channels (Graph) look for it before opening another.
+   */
+  recoverUnrecorded: boolean;
 }
 
 /**

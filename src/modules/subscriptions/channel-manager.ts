@@ -48,13 +48,16 @@ export class ChannelManager {
     return `${provider.webhookBaseUrl}${WEBHOOK_PATH}/${provider.name}`;
   }
 
-  private watchInput(calendar: SelectedCalendarRecord, provider: CalendarProvider): WatchInput {
+  private watchInput(calendar: SelectedCalendarRecord, provider: CalendarProvider, current: ChannelHandle | null): WatchInput {
     const address = this.webhookAddress(provider);
     return {
       channelId: `calsync-${calendar.id}-${randomBytes(12).toString('hex')}`,
       address,
       lifecycleAddress: `${address}/lifecycle`,
       ttlSeconds: this.config.channelTtlSeconds,
+      currentChannelId: current?.id ?? null,
+      // A calendar with a failure on record may owe it to a channel open whose answer was lost.
+      recoverUnrecorded: calendar.syncErrorCount > 0,
     };
   }
 
@@ -115,7 +118,7 @@ export class ChannelManager {
     current: ChannelHandle | null,
     operation: ChannelOperation,
   ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
-    const input = this.watchInput(calendar, provider);
+    const input = this.watchInput(calendar, provider, current);
     if (current && (operation === 'renew' || operation === 'reauthorize')) {
       try {
         return operation === 'renew'

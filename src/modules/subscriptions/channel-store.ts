@@ -36,7 +36,9 @@ export class ChannelStore {
    * `expectedCurrentId` the caller started from (compare-and-set: two channel operations racing
    * for one calendar, say a renewal and a life-cycle recreate, cannot both win). `replacedId` is
    * the channel it replaces (kept so that channel's late pushes are recognised), or null. False
-   * when another operation got there first: the caller's new channel is surplus. (The calendar's
+   * when another operation got there first: the caller's new channel is surplus. Storing the very
+   * channel already stored counts as stored: two operations may both have found the one a lost
+   * answer left unrecorded, and the loser must not stop the winner's channel. (The calendar's
    * `lastError`, sync's column, is cleared by the caller through `SyncStateStore`.)
    */
   async save(
@@ -51,7 +53,7 @@ export class ChannelStore {
               "channelKind" = $5, "channelExpiration" = $6,
               "channelPreviousId" = CASE WHEN $7::text IS NULL OR $7::text = $2 THEN "channelPreviousId" ELSE $7::text END,
               "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "updatedAt" = now()
-        WHERE "id" = $1 AND "channelId" IS NOT DISTINCT FROM $8::text`,
+        WHERE "id" = $1 AND ("channelId" IS NOT DISTINCT FROM $8::text OR "channelId" = $2)`,
       [
         selectedCalendarId,
         channel.id,

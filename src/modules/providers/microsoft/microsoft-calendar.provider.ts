@@ -78,7 +78,13 @@ interface GraphSubscription {
   id?: string;
   resource?: string;
   expirationDateTime?: string;
+  notificationUrl?: string;
+  lifecycleNotificationUrl?: string | null;
+  clientState?: string | null;
 }
+
+/** A listed subscription closer to its end than this is not taken over: it would lapse before its renewal. */
+const ADOPT_MIN_LIFE_MS = 10 * 60_000;
 
 /** Per call: the token sent (to name the one a 401 rejected) and a token failure to keep whole. */
 interface AuthSession {
@@ -350,20 +356,64 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
 
   // ---- Push channels (Graph subscriptions) ------------------------------------------------------
 
+  /**
+   * Creates the calendar's subscription. A create can land at Graph and its answer still be lost (a
+   * 5xx from a gateway, a reset, our timeout): sending it again would leave the first subscription
+   * notifying for days with an id calsync never learnt. So a create whose answer may have been lost
+   * is not repeated blindly: the mailbox's subscriptions are listed first, and one for this very
+   * calendar and these URLs that calsync does not hold is taken over. The same look comes first when
+   * an earlier operation on the calendar failed (`recoverUnrecorded`). A look that fails ends the
+   * attempt; the next one (the job's retry, the minute's sweep) looks again.
+   */
   async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
     const expiration = this.expirationFor(input.ttlSeconds);
     // Ids may hold URL-reserved characters (Graph's end in '='): the resource is a path, so encode.
     const resource = `/me/calendars/${segment(calendarId)}/events`;
-    const subscription = (await this.call(auth, 'subscriptions.create', (client) =>
-      client.api('/subscriptions').option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS).post({
-        changeType: 'created,updated,deleted',
-        notificationUrl: input.address,
-        lifecycleNotificationUrl: input.lifecycleAddress,
-        resource,
-        expirationDateTime: expiration.toISOString(),
-        clientState: this.config.microsoft.webhookToken,
-      }),
-    )) as GraphSubscription;
+    const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
+    if (input.recoverUnrecorded) {
+      const found = await this.findUnrecorded(auth, wanted, input.currentChannelId);
+      if (found) return this.handleOf(found, resource, expiration);
+    }
+    let lookFailed = false;
+    const subscription = await withProviderRetry(
+      async () => {
+        try {
+          return (await this.call(
+            auth,
+            'subscriptions.create',
+            (client) =>
+              client
+                .api('/subscriptions')
+                .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+                .post({
+                  changeType: 'created,updated,deleted',
+                  ...wanted,
+                  expirationDateTime: expiration.toISOString(),
+                  clientState: this.config.microsoft.webhookToken,
+                }),
+            // Each round sends the create once; the rounds are retried below.
+            () => false,
+          )) as GraphSubscription;
+        } catch (error) {
+          if (!answerMayBeLost(error)) throw error;
+          let found: GraphSubscription | null;
+          try {
+            found = await this.findUnrecorded(auth, wanted, input.currentChannelId);
+          } catch (lookError) {
+            lookFailed = true;
+            throw lookError;
+          }
+          if (found) return found;
+          throw error;
+        }
+      },
+      undefined,
+      (error) => error.retryable && !lookFailed,
+    );
+    return this.handleOf(subscription, resource, expiration);
+  }
+
+  private handleOf(subscription: GraphSubscription, resource: string, expiration: Date): ChannelHandle {
     if (!subscription?.id) {
       throw new ProviderError(this.name, 'permanent', 'Microsoft Graph created a subscription without an id');
     }
@@ -374,6 +424,40 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       kind: SUBSCRIPTION_KIND,
       expiration: parseDate(subscription.expirationDateTime) ?? expiration,
     };
+  }
+
+  /**
+   * A live subscription of the mailbox for this resource and these URLs, other than the one calsync
+   * holds, with the same client state when Graph shows it: one a create left unrecorded. The one
+   * that lives longest, if several.
+   */
+  private async findUnrecorded(
+    auth: ProviderAuth,
+    wanted: { resource: string; notificationUrl: string; lifecycleNotificationUrl: string },
+    heldId: string | null,
+  ): Promise<GraphSubscription | null> {
+    const token = this.config.microsoft.webhookToken;
+    const liveAfter = Date.now() + ADOPT_MIN_LIFE_MS;
+    let best: GraphSubscription | null = null;
+    let bestEnd = 0;
+    let next: string | undefined = '/subscriptions';
+    for (let pages = 0; next && pages < MAX_PAGES; pages++) {
+      const url: string = next;
+      const page = (await this.call(auth, 'subscriptions.list', (client) =>
+        client.api(url).get(),
+      )) as GraphPage<GraphSubscription>;
+      for (const s of page.value ?? []) {
+        const end = parseDate(s.expirationDateTime)?.getTime() ?? 0;
+        if (!s.id || s.id === heldId || end <= liveAfter || end <= bestEnd) continue;
+        if (!sameResource(s.resource, wanted.resource) || s.notificationUrl !== wanted.notificationUrl) continue;
+        if (s.lifecycleNotificationUrl && s.lifecycleNotificationUrl !== wanted.lifecycleNotificationUrl) continue;
+        if (s.clientState && s.clientState !== token) continue;
+        best = s;
+        bestEnd = end;
+      }
+      next = page['@odata.nextLink'];
+    }
+    return best;
   }
 
   /** PATCHes the expiry; a subscription Graph no longer knows throws `not_found`: watch anew. */
@@ -502,22 +586,31 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
    * One Graph request with its retries: rate limits and passing faults through `withProviderRetry`,
    * and one more attempt with a refreshed token after a 401.
    */
-  private async call<T>(auth: ProviderAuth, method: string, request: (client: Client) => Promise<T>): Promise<T> {
+  private async call<T>(
+    auth: ProviderAuth,
+    method: string,
+    request: (client: Client) => Promise<T>,
+    retryIf?: (error: ProviderError) => boolean,
+  ): Promise<T> {
     const session: AuthSession = { sent: null, rejected: null, failure: null, answerHeaders: null };
     const client = this.client(auth, session);
     const send = () => this.inMailboxSlot(auth.credentialId, () => this.attempt(method, session, () => request(client)));
     let refreshedAfter401 = false;
-    return withProviderRetry(async () => {
-      try {
-        return await send();
-      } catch (error) {
-        if (!isProviderError(error, 'unauthorized') || refreshedAfter401) throw error;
-        // Graph rejected a token we thought valid (revoked, rotated, clock skew): refresh once.
-        refreshedAfter401 = true;
-        session.rejected = session.sent;
-        return await send();
-      }
-    });
+    return withProviderRetry(
+      async () => {
+        try {
+          return await send();
+        } catch (error) {
+          if (!isProviderError(error, 'unauthorized') || refreshedAfter401) throw error;
+          // Graph rejected a token we thought valid (revoked, rotated, clock skew): refresh once.
+          refreshedAfter401 = true;
+          session.rejected = session.sent;
+          return await send();
+        }
+      },
+      undefined,
+      retryIf,
+    );
   }
 
   /**
@@ -595,6 +688,27 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         }),
       ],
     });
+  }
+}
+
+/** No answer, or a server-side failure: the request may have been carried out all the same. */
+function answerMayBeLost(error: unknown): boolean {
+  if (!(error instanceof ProviderError)) return false;
+  return error.kind === 'timeout' || (error.kind === 'transient' && (error.status === null || error.status >= 500));
+}
+
+/** Graph lists a subscription's resource as it was given, with or without the leading slash. */
+function sameResource(listed: string | undefined, wanted: string): boolean {
+  if (!listed) return false;
+  const bare = (value: string) => safeDecode(value.replace(/^\/+/, ''));
+  return bare(listed) === bare(wanted);
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
 
