@@ -256,6 +256,39 @@ describe('API writes racing the host’s edits (Google)', () => {
     expect(live).toEqual([]);
   }, 40_000);
 
+  it('a booking cancelled while its create’s answer was lost: the event that create made is withdrawn', async () => {
+    // The insert lands at Google, but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).
+    t.google.faults.slowNext({ operation: 'events.insert', delayMs: 1200 });
+    const res = await t.api
+      .post('/api/v1/bookings')
+      .send({
+        userId: host.userId,
+        title: 'Cancelled before its answer',
+        ...slot(7),
+        attendees: [{ email: 'guest@example.com' }],
+      })
+      .expect(201);
+    const uid: string = res.body.uid;
+    const made = await expectEventually(() => {
+      const found = t.google.getEvent(host.calendarId, googleEventIdFor(uid));
+      expect(found?.status).toBe('confirmed');
+      return found!;
+    });
+    // The create failed (timeout) before it could store a reference; the host product cancels now,
+    // before the create's retry (graphile backs off about 2.7 s), and that retry is replaced.
+    await expectEventually(async () => {
+      const rows: Array<{ attempts: number }> = await t.dataSource.query(
+        `SELECT attempts FROM graphile_worker.jobs WHERE task_identifier = 'write-booking'`,
+      );
+      expect(rows[0]?.attempts ?? 0).toBeGreaterThanOrEqual(1);
+    });
+    expect((await getBooking(t, res.body.id)).references).toEqual([]);
+    await t.api.post(`/api/v1/bookings/${res.body.id}/cancel`).send({}).expect(200);
+    await waitForQueueIdle(t, 20_000);
+    expect((await getBooking(t, res.body.id)).status).toBe('cancelled');
+    expect(t.google.getEvent(host.calendarId, made.id)?.status).toBe('cancelled');
+  }, 40_000);
+
   it('a create whose first attempt landed late finds the host’s edit made since and keeps it; the booking follows', async () => {
     // The first insert reaches Google but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).
     t.google.faults.slowNext({ operation: 'events.insert', delayMs: 1200 });

@@ -49,7 +49,8 @@ export class WriteBookingJob implements OnModuleInit {
     const reference = await manager.findOneBy(BookingReferenceEntity, { bookingId });
 
     if (booking.status === 'cancelled') {
-      if (!reference || reference.deletedAt || !reference.credentialId) return;
+      if (!reference) return this.withdrawUnrecordedCreate(booking);
+      if (reference.deletedAt || !reference.credentialId) return;
       const { credential, auth } = await this.credentials.open(reference.credentialId);
       if (credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
       await this.providers.get(reference.provider).deleteEvent(auth, reference.externalCalendarId, reference.externalEventId);
@@ -187,6 +188,24 @@ export class WriteBookingJob implements OnModuleInit {
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
     if (behindMs !== null) await this.retryWhenApplied(bookingId, behindMs);
+  }
+
+  /**
+   * A cancelled booking without a reference may still have an event: a create whose answer was lost
+   * (a timeout, a crash before the reference was stored) made it, and the cancellation replaced the
+   * create's retry. Its guests would keep the invitation, so it is looked up by the create's
+   * idempotency key in the host's destination calendar and deleted. A look or delete that fails
+   * fails the job, which retries.
+   */
+  private async withdrawUnrecordedCreate(booking: BookingEntity): Promise<void> {
+    const destination = await this.connections.getDestinationCalendar(booking.userId);
+    if (!destination || destination.credential.status !== 'active') return;
+    const provider = this.providers.get(destination.credential.provider);
+    const auth = this.credentials.authFor(destination.credential);
+    const made = await provider.findCreated(auth, destination.destination.externalId, booking.uid);
+    if (!made) return;
+    await provider.deleteEvent(auth, destination.destination.externalId, made.id);
+    this.logger.log(`Booking ${booking.id}: deleted the event an unanswered create made before the booking was cancelled`);
   }
 
   /** How long the booking's oldest calendar change recorded but not yet applied has waited (null: none). */

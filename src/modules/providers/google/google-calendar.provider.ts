@@ -217,6 +217,11 @@ export class GoogleCalendarProvider extends CalendarProvider {
     }
   }
 
+  async findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null> {
+    const event = await this.getEvent(auth, calendarId, googleEventIdFor(idempotencyKey));
+    return event && event.status !== 'cancelled' ? event : null;
+  }
+
   async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
     const page = await this.call(auth, 'events.list', (api) =>
       api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50, fields: `items(${GOOGLE_EVENT_FIELDS})` }),

@@ -287,6 +287,11 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     }
   }
 
+  async findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null> {
+    const event = await this.findByTransactionId(auth, calendarId, idempotencyKey);
+    return event && event.status !== 'cancelled' ? event : null;
+  }
+
   async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
     const filter = segment(`iCalUId eq ${odataString(iCalUID)}`);
     const events: ExternalEvent[] = [];
