@@ -1,7 +1,7 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost } from '../support/fixtures.js';
-import { bookAndSettle, enableFlagForUser, getBooking, runTask, waitForQueueIdle } from '../support/sync-helpers.js';
+import { bookAndSettle, enableFlagForUser, getBooking, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
 
 const SYNC = 'calendar-subscription-sync';
 
@@ -64,5 +64,48 @@ describe('move detection', () => {
     const after = await getBooking(t, booking.id);
     expect(after.status).toBe('accepted');
     expect(after.history.map((h) => h.action)).toEqual(['created']);
+  }, 40_000);
+
+  it('an event moved to a followed calendar and moved in time there: the booking follows both, whichever calendar syncs first', async () => {
+    // "Work" is selected and cached too, so its own sync sees the event before the move is found.
+    await t.admin
+      .put(`/api/v1/admin/features/calendar-subscription-cache/users/${host.userId}`)
+      .send({ enabled: true })
+      .expect(200);
+    const work = t.google.addCalendar(host.email, { summary: 'Work' });
+    await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: work.id })
+      .expect(201);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const booking = await bookAndSettle(t, host);
+    // The home calendar's pushes are lost: Work syncs the moved, retimed event first, and passes over
+    // it (not the booking's calendar yet); the safety net then finds the move from the home calendar.
+    t.google.faults.dropNextPushes(5, t.google.liveChannels(host.calendarId)[0].id);
+    t.google.moveEvent(host.calendarId, booking.eventId, work.id);
+    const startTime = shifted(booking.startTime, 120);
+    const endTime = shifted(booking.endTime, 120);
+    t.google.updateEvent(work.id, booking.eventId, { start: { dateTime: startTime }, end: { dateTime: endTime } });
+    await expectEventually(async () =>
+      expect(
+        (await t.dataSource.query(
+          `SELECT count(*)::int AS n FROM "CalendarCacheEvent" c JOIN "SelectedCalendar" s ON s."id" = c."selectedCalendarId"
+            WHERE s."externalId" = $1 AND c."externalId" = $2`,
+          [work.id, booking.eventId],
+        )) as Array<{ n: number }>,
+      ).toEqual([{ n: 1 }]),
+    );
+    await waitForQueueIdle(t);
+    expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(host.calendarId);
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    const after = await getBooking(t, booking.id);
+    expect(after).toMatchObject({ status: 'accepted', startTime, endTime });
+    expect(after.references[0].externalCalendarId).toBe(work.id);
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', 'google_calendar'],
+    ]);
   }, 40_000);
 });

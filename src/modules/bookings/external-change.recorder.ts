@@ -202,47 +202,17 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
         const moved = moves.get(event.id);
         if (moved) {
           await this.relocate(manager, link.referenceId, moved.credentialId, moved.externalCalendarId, moved.event.id);
+          // The host may have changed the event where it went, and that calendar's own sync may have
+          // seen it first (and passed over it: not the booking's calendar then). Compared here, or
+          // the change would be lost.
+          await this.compare(manager, calendar, link, moved.event, domainEvents);
           continue;
         }
         deletions.push(link);
         continue;
       }
 
-      if (!link.baseline) {
-        await this.saveBaseline(manager, link.referenceId, baselineOf(event));
-        continue;
-      }
-      const changes = detectChanges(link.baseline, event);
-      if (changes.stale) continue;
-      if (link.baseline.etag !== event.etag) await this.saveBaseline(manager, link.referenceId, baselineOf(event));
-      if (changes.rescheduled) {
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'rescheduled', changes.rescheduled, event.updated);
-        domainEvents.push(
-          new EventRescheduled(
-            changeId,
-            link.bookingId,
-            calendar.provider,
-            changes.rescheduled.startTime,
-            changes.rescheduled.endTime,
-            calendar.userId,
-          ),
-        );
-      }
-      if (changes.details) {
-        const changeId = await this.outbox(manager, link.bookingId, calendar, 'details', changes.details, event.updated);
-        domainEvents.push(new EventDetailsChanged(changeId, link.bookingId, calendar.provider, changes.details));
-      }
-      if (changes.attendees) {
-        const changeId = await this.outbox(
-          manager,
-          link.bookingId,
-          calendar,
-          'attendees',
-          { attendees: changes.attendees },
-          event.updated,
-        );
-        domainEvents.push(new EventAttendeesChanged(changeId, link.bookingId, calendar.provider, changes.attendees));
-      }
+      await this.compare(manager, calendar, link, event, domainEvents);
     }
 
     if (brake && deletions.length > brake.above) {
@@ -339,6 +309,51 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       referenceId,
       JSON.stringify(baseline),
     ]);
+  }
+
+  /** Compares the booking's event with its baseline and records what the host changed (outbox rows, in `manager`'s transaction). */
+  private async compare(
+    manager: EntityManager,
+    calendar: SyncedCalendar,
+    link: LinkedRow,
+    event: ExternalEvent,
+    domainEvents: ExternalEventDomainEvent[],
+  ): Promise<void> {
+    if (!link.baseline) {
+      await this.saveBaseline(manager, link.referenceId, baselineOf(event));
+      return;
+    }
+    const changes = detectChanges(link.baseline, event);
+    if (changes.stale) return;
+    if (link.baseline.etag !== event.etag) await this.saveBaseline(manager, link.referenceId, baselineOf(event));
+    if (changes.rescheduled) {
+      const changeId = await this.outbox(manager, link.bookingId, calendar, 'rescheduled', changes.rescheduled, event.updated);
+      domainEvents.push(
+        new EventRescheduled(
+          changeId,
+          link.bookingId,
+          calendar.provider,
+          changes.rescheduled.startTime,
+          changes.rescheduled.endTime,
+          calendar.userId,
+        ),
+      );
+    }
+    if (changes.details) {
+      const changeId = await this.outbox(manager, link.bookingId, calendar, 'details', changes.details, event.updated);
+      domainEvents.push(new EventDetailsChanged(changeId, link.bookingId, calendar.provider, changes.details));
+    }
+    if (changes.attendees) {
+      const changeId = await this.outbox(
+        manager,
+        link.bookingId,
+        calendar,
+        'attendees',
+        { attendees: changes.attendees },
+        event.updated,
+      );
+      domainEvents.push(new EventAttendeesChanged(changeId, link.bookingId, calendar.provider, changes.attendees));
+    }
   }
 
   private async outbox(
