@@ -226,6 +226,28 @@ describe('Google → bookings: changes made in Google Calendar reach the booking
     expect(await getBooking(t, booking.id)).toMatchObject({ startTime: start, endTime: end });
   });
 
+  it('a full sync (expired token) still sees what became of bookings beyond its window: deleted, moved in time', async () => {
+    // SYNC_WINDOW_DAYS is 92 here: a full listing covers the next 92 days only.
+    const deleted = await bookAndSettle(t, host, 120);
+    const moved = await bookAndSettle(t, host, 130);
+    const near = await bookAndSettle(t, host, 5);
+    // The pushes are lost and the sync token expires: the next sync lists the window afresh and
+    // replaces the cursor, so changes the old one had not delivered come from nowhere else.
+    t.google.faults.dropNextPushes(10);
+    t.google.faults.invalidateSyncTokens(host.calendarId);
+    t.google.deleteEvent(host.calendarId, deleted.eventId);
+    t.google.deleteEvent(host.calendarId, near.eventId);
+    const start = shifted(moved.startTime, 60);
+    const end = shifted(moved.endTime, 60);
+    t.google.updateEvent(host.calendarId, moved.eventId, { start: { dateTime: start }, end: { dateTime: end } });
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    expect((await getBooking(t, near.id)).status).toBe('cancelled');
+    expect(await getBooking(t, deleted.id)).toMatchObject({ status: 'cancelled' });
+    expect(await getBooking(t, moved.id)).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
+    expect((await googleHistory(moved.id)).map((h) => h.action)).toEqual(['rescheduled']);
+  });
+
   it('429 and 500 answers from Google are retried until the change lands', async () => {
     const booking = await bookAndSettle(t, host);
     t.google.faults.failNext({

@@ -123,16 +123,18 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
 
   /**
    * Upcoming bookings whose event lives in this calendar but was not among `seenIds` of a full
-   * sync: a full sync omits deleted events, so these must be checked one by one. Bookings whose
+   * sync: a full sync omits deleted events, and lists only its window, so these must be checked one
+   * by one. Those beyond the window too: a full sync replaces the cursor, so a deletion or move of
+   * theirs that the old cursor had not delivered yet would otherwise never be seen. Bookings whose
    * deletion is already held are left out (they wait for a person; no need to ask again).
    */
-  async referencesMissingFrom(calendar: SyncedCalendar, seenIds: Set<string>, windowEnd: Date): Promise<string[]> {
+  async referencesMissingFrom(calendar: SyncedCalendar, seenIds: Set<string>): Promise<string[]> {
     const rows: Array<{ externalEventId: string }> = await this.dataSource.query(
       `SELECT r."externalEventId" FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
         WHERE r."credentialId" = $1 AND r."externalCalendarId" = $2 AND r."deletedAt" IS NULL
-          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now() AND b."startTime" < $4
+          AND b."status" = 'accepted' AND b."userId" = $3 AND b."endTime" > now()
           AND NOT EXISTS (SELECT 1 FROM "SyncHoldChange" h WHERE h."bookingId" = b."id" AND h."resolvedAt" IS NULL)`,
-      [calendar.credentialId, calendar.externalCalendarId, calendar.userId, windowEnd],
+      [calendar.credentialId, calendar.externalCalendarId, calendar.userId],
     );
     return rows.map((r) => r.externalEventId).filter((id) => !seenIds.has(id));
   }

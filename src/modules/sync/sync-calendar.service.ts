@@ -372,7 +372,7 @@ export class SyncCalendarService {
 
   /** Booking events a full listing did not return: deleted meanwhile, or outside what it covered. */
   private async missingBookingEvents(run: SyncRun, seen: Set<string>): Promise<ExternalEvent[]> {
-    const missing = await this.recorder.referencesMissingFrom(run.synced, seen, run.window.end);
+    const missing = await this.recorder.referencesMissingFrom(run.synced, seen);
     const found: ExternalEvent[] = [];
     for (const id of missing) {
       const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
