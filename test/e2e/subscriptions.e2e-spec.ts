@@ -98,7 +98,11 @@ describe('Channels and webhook intake', () => {
     const errors = await inError();
     expect(errors).not.toContain(leavingRow.id);
     expect(errors).toContain(stayingRow.id);
-    expect(await calendarRow(leaving.credentialId, leaving.calendarId)).toMatchObject({ syncErrorCount: 0, lastError: null });
+    expect(await calendarRow(leaving.credentialId, leaving.calendarId)).toMatchObject({
+      syncErrorCount: 0,
+      lastError: null,
+      nextSubscribeAttemptAt: null,
+    });
     expect((await calendarRow(staying.credentialId, staying.calendarId)).lastError).toMatch(/subscribe failed/);
   });
 
@@ -135,6 +139,35 @@ describe('Channels and webhook intake', () => {
     expect(row.lastError).toMatch(/subscribe failed/);
     expect(new Date(row.nextSubscribeAttemptAt as string).getTime()).toBeGreaterThan(Date.now());
     expect((await runTask(t, 'subscribe-calendars')).deferred).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a calendar whose channel cannot be opened is still followed by the safety-net sweep', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    // Google refuses every channel for this calendar (a push address it does not accept, say).
+    t.google.faults.failNext({ count: 1000, operation: 'events.watch', status: 403, reason: 'forbidden' });
+    await runTask(t, 'subscribe-calendars');
+    expect((await calendarRow(host.credentialId, host.calendarId)).channelId).toBeNull();
+    const when = slot(4);
+    const created = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Followed without pushes', ...when, attendees: [{ email: 'guest@example.com' }] })
+      .expect(201);
+    const eventId = await expectEventually(async () => {
+      const view = await t.api.get(`/api/v1/bookings/${created.body.id}`).expect(200);
+      expect(view.body.references).toHaveLength(1);
+      return view.body.references[0].externalEventId as string;
+    });
+    await waitForQueueIdle(t);
+    // The host moves the event; no channel, so no push. The sweep syncs the calendar all the same.
+    const startTime = new Date(Date.parse(when.startTime) + 3_600_000).toISOString();
+    const endTime = new Date(Date.parse(when.endTime) + 3_600_000).toISOString();
+    t.google.updateEvent(host.calendarId, eventId, { start: { dateTime: startTime }, end: { dateTime: endTime } });
+    await runTask(t, 'resync-calendars');
+    await waitForQueueIdle(t);
+    const booking = (await t.api.get(`/api/v1/bookings/${created.body.id}`).expect(200)).body;
+    expect(booking).toMatchObject({ status: 'accepted', startTime, endTime });
+    expect(t.google.liveChannels(host.calendarId)).toHaveLength(0);
   });
 
   it('rejects pushes with a forged or missing token and syncs nothing', async () => {

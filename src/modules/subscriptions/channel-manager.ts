@@ -153,9 +153,15 @@ export class ChannelManager {
     });
   }
 
-  /** Neither flag wants the calendar followed any more: its last failure is forgotten (sync's columns, through its port). */
+  /**
+   * Neither flag wants the calendar followed any more: its last failure is forgotten (sync's
+   * columns, through its port), and so is a channel attempt still due.
+   */
   async forgetFailure(selectedCalendarId: number): Promise<void> {
-    await this.syncState.forgetFailure(this.dataSource.manager, selectedCalendarId);
+    await this.dataSource.transaction(async (manager) => {
+      await this.syncState.forgetFailure(manager, selectedCalendarId);
+      await this.store.forgetNextAttempt(manager, selectedCalendarId);
+    });
   }
 
   async stopQuietly(provider: ProviderName, credentialId: number, channel: ChannelHandle, sealedKey?: string): Promise<boolean> {

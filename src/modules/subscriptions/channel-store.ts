@@ -68,6 +68,15 @@ export class ChannelStore {
     return (result[1] ?? 0) > 0;
   }
 
+  /** No channel attempt is due any more (nobody wants the calendar followed). */
+  async forgetNextAttempt(manager: EntityManager, selectedCalendarId: number): Promise<void> {
+    await manager.query(
+      `UPDATE "SelectedCalendar" SET "nextSubscribeAttemptAt" = NULL, "updatedAt" = now()
+        WHERE "id" = $1 AND "nextSubscribeAttemptAt" IS NOT NULL`,
+      [selectedCalendarId],
+    );
+  }
+
   /**
    * A channel operation on the calendar failed: no new attempt before `delayMs` from now (the
    * failure itself is sync's error columns, recorded through `SyncStateStore.recordError`).

@@ -65,6 +65,11 @@ describe('planChannel', () => {
       plan('keep', { clearErrors: true }),
     ],
     [
+      'a calendar nobody follows any more with a channel attempt still due: forget it',
+      { syncOn: false, hasChannel: false, channelExpiration: null, nextAttemptAt: now + hour },
+      plan('keep', { clearErrors: true }),
+    ],
+    [
       'a failing calendar still wanted but its credential revoked: stop, the failure stays',
       { usable: false, failing: true },
       plan('stop'),

@@ -47,7 +47,9 @@ export function planChannel(input: ChannelPlanInput): ChannelPlan {
   const needed = input.usable && wanted;
   if (!needed) {
     const dropCache = input.cacheEnabled && !input.cacheOn;
-    const clearErrors = input.failing && !wanted;
+    // Its failure, and a channel attempt still due (which the safety-net sweep reads as "wanted
+    // but unsubscribed"), are forgotten.
+    const clearErrors = (input.failing || input.nextAttemptAt !== null) && !wanted;
     return { action: input.hasChannel || dropCache ? 'stop' : 'keep', dropCache, requestSync: false, clearErrors };
   }
   const requestSync = input.cacheEnabled && !input.cacheOn;

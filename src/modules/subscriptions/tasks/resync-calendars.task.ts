@@ -7,8 +7,10 @@ import { PendingChangesReplayer, SYNC_CALENDAR_JOB, syncJobOptions } from '../..
 
 /**
  * The safety net: an incremental sync of every subscribed calendar whether or not pushes came,
- * so a dropped notification is healed within one interval. Only enqueues keyed jobs: with N
- * instances each calendar is still synced once.
+ * so a dropped notification is healed within one interval. A calendar that is wanted but whose
+ * channel cannot be opened (its attempts fail and back off) is synced too: with no pushes at all,
+ * this sweep is all that follows it. Only enqueues keyed jobs: with N instances each calendar is
+ * still synced once.
  */
 @Injectable()
 export class ResyncCalendarsTask {
@@ -20,9 +22,11 @@ export class ResyncCalendarsTask {
   ) {}
 
   async run(): Promise<{ enqueued: number; replayedChanges: number }> {
-    // Every calendar with a channel (subscriptions' own column) whose credential is still active.
+    // Every calendar with a channel, or with a channel attempt due after a failure (subscriptions'
+    // own columns; subscribe-calendars clears the attempt once no flag wants the calendar), whose
+    // credential is still active.
     const followed = await this.queries.execute(new ListFollowedCalendarsQuery({ activeCredentialsOnly: true }));
-    const rows = followed.filter((calendar) => calendar.channelId !== null);
+    const rows = followed.filter((calendar) => calendar.channelId !== null || calendar.nextSubscribeAttemptAt !== null);
     // All or none, in one statement per thousand calendars.
     await this.dataSource.transaction((manager) =>
       this.jobs.enqueueJobs(
