@@ -57,4 +57,22 @@ describe('channel operations racing for one calendar', () => {
     // The old one was not stopped by us (a recreate answers its removal), the surplus new one was.
     expect(subscriptions.map((s) => s.id).filter((id) => id !== stale.channelId)).toEqual([stored.channelId]);
   });
+
+  it('an unwatch from a stale state does not forget the channel a renewal stored meanwhile', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const stale = await row(host.credentialId);
+    const channels = t.app.get(ChannelManager);
+    // The renewal replaces the channel; the unwatch, started from the state before it, stops the old one.
+    await channels.watch(stale, 'renew');
+    const renewed = (await row(host.credentialId)).channelId;
+    expect(renewed).not.toBe(stale.channelId);
+    await channels.unwatch(stale, false);
+    // The renewed channel is still recorded (so the next subscribe-calendars can stop it if no one
+    // wants the calendar), not left live at Google with nothing pointing at it.
+    expect((await row(host.credentialId)).channelId).toBe(renewed);
+    expect(t.google.liveChannels(host.calendarId).map((c) => c.id)).toEqual([renewed]);
+  });
 });

@@ -148,7 +148,7 @@ export class ChannelManager {
     const current = ChannelStore.channelOf(calendar);
     if (current) await this.stopQuietly(calendar.integration, calendar.credentialId, current);
     await this.dataSource.transaction(async (manager) => {
-      await this.store.clear(manager, calendar.id);
+      await this.store.clear(manager, calendar.id, current?.id ?? null);
       await this.syncState.resetCursor(manager, calendar.id, { dropCache });
     });
   }

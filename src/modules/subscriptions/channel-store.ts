@@ -101,13 +101,18 @@ export class ChannelStore {
     );
   }
 
-  /** Forgets the channel (the caller resets the cursor through `SyncStateStore` when changes will no longer be followed). */
-  async clear(manager: EntityManager, selectedCalendarId: number): Promise<void> {
+  /**
+   * Forgets the channel `expectedId` (the caller resets the cursor through `SyncStateStore` when
+   * changes will no longer be followed). Compare-and-set, as `save`: a channel another operation
+   * stored meanwhile is not forgotten unstopped; it stays recorded, and the next subscribe-calendars
+   * stops it if the calendar is still not wanted.
+   */
+  async clear(manager: EntityManager, selectedCalendarId: number, expectedId: string | null): Promise<void> {
     await manager.query(
       `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,
               "channelKind" = NULL, "channelExpiration" = NULL, "updatedAt" = now()
-        WHERE "id" = $1`,
-      [selectedCalendarId],
+        WHERE "id" = $1 AND "channelId" IS NOT DISTINCT FROM $2::text`,
+      [selectedCalendarId, expectedId],
     );
   }
 
