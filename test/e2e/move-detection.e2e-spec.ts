@@ -108,4 +108,37 @@ describe('move detection', () => {
       ['rescheduled', 'google_calendar'],
     ]);
   }, 40_000);
+
+  it('a calendar holding a moved booking and then unselected is followed again by the sweep: a deletion there cancels the booking', async () => {
+    const work = t.google.addCalendar(host.email, { summary: 'Work' });
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: work.id })
+      .expect(201);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const booking = await bookAndSettle(t, host);
+    t.google.moveEvent(host.calendarId, booking.eventId, work.id);
+    await expectEventually(async () => expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(work.id));
+    await waitForQueueIdle(t);
+    // The host stops reading busy times from Work: its row goes, and its channel is stopped.
+    await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${selected.body.id}`).expect(204);
+    await waitForQueueIdle(t);
+    expect(t.google.liveChannels(work.id)).toHaveLength(0);
+    t.google.deleteEvent(work.id, booking.eventId);
+
+    // The sweep finds the booking's calendar unfollowed and follows it again; the next
+    // subscribe-calendars opens its channel, and the catch-up sync finds the deletion.
+    expect(await runTask(t, 'resync-calendars')).toMatchObject({ refollowed: 1 });
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    expect(t.google.liveChannels(work.id)).toHaveLength(1);
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('cancelled');
+    expect(after.history.at(-1)).toMatchObject({ action: 'cancelled', source: 'google_calendar' });
+    // Work is followed for the booking only: it is not a busy-time calendar again.
+    const listed = await t.api.get(`/api/v1/users/${host.userId}/selected-calendars`).expect(200);
+    expect((listed.body as Array<{ externalId: string }>).map((c) => c.externalId)).not.toContain(work.id);
+    expect(await runTask(t, 'resync-calendars')).toMatchObject({ refollowed: 0 });
+  }, 40_000);
 });

@@ -19,6 +19,7 @@ import { WriteBookingJob } from './jobs/write-booking.job.js';
 import { BookingEventLocator } from './ports/booking-event-locator.port.js';
 import { bookingEventLocatorProvider } from './ports/ical-uid-booking-event.locator.js';
 import { CalendarsWithUpcomingBookingsHandler } from './queries/calendars-with-upcoming-bookings.handler.js';
+import { UnfollowedBookingCalendarsHandler } from './queries/unfollowed-booking-calendars.handler.js';
 import { GetBookingHandler } from './queries/get-booking.handler.js';
 import { ListBookingsHandler } from './queries/list-bookings.handler.js';
 import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
@@ -40,6 +41,7 @@ import { BookingSyncSagas } from './sagas/booking-sync.sagas.js';
     GetBookingHandler,
     ListBookingsHandler,
     CalendarsWithUpcomingBookingsHandler,
+    UnfollowedBookingCalendarsHandler,
     WriteBookingJob,
     ExternalChangeRecorder,
     HeldChangesRepository,

@@ -49,5 +49,6 @@ export {
 } from './held-changes/held-changes.queries.js';
 export type { HeldChangesStatus, HeldChangesView } from './held-changes/held-changes-view.js';
 export { type CalendarRef, CalendarsWithUpcomingBookingsQuery } from './queries/calendars-with-upcoming-bookings.query.js';
+export { type BookingCalendarRef, UnfollowedBookingCalendarsQuery } from './queries/unfollowed-booking-calendars.query.js';
 export { GetBookingQuery } from './queries/get-booking.query.js';
 export { ListBookingsQuery } from './queries/list-bookings.query.js';
