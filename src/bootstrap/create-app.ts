@@ -11,6 +11,9 @@ import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../inf
 import { MetricsService } from '../infrastructure/metrics/metrics.service.js';
 import { instrumentHttp } from '../infrastructure/metrics/http-metrics.js';
 
+/** Answers when its task is done (the contract): outside `REQUEST_TIMEOUT_MS`. */
+const TASK_RUN_ROUTE = '/api/v1/admin/tasks/:task/run';
+
 /** Builds the Nest application on Fastify; `listen` is left to the caller. */
 export async function createApp(
   config: AppConfig,
@@ -33,7 +36,7 @@ export async function createApp(
     genReqId: requestIdFrom,
   });
   echoRequestId(adapter.getInstance());
-  boundRequestTime(adapter.getInstance(), config.requestTimeoutMs);
+  boundRequestTime(adapter.getInstance(), config.requestTimeoutMs, [TASK_RUN_ROUTE]);
   // Google pushes have an empty body, sometimes with a JSON content type; that is not an error
   // (parseJsonBody: undefined). A NUL character in any string is a 400 before anything runs.
   adapter

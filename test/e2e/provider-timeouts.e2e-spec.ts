@@ -91,6 +91,18 @@ describe('a slow provider, within its own timeout', () => {
     await t.api.get(`/api/v1/users/${host.userId}/busy-times?${range}`).expect(200);
   });
 
+  it('a task run answers when the task is done, however long past REQUEST_TIMEOUT_MS, and runs once', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, 'calendar-subscription-sync', host.userId);
+    t.google.faults.slowNext({ operation: 'events.watch', delayMs: 1500 });
+    const began = Date.now();
+    const res = await t.admin.post('/api/v1/admin/tasks/subscribe-calendars/run').expect(200);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1500);
+    expect(res.body.result).toMatchObject({ watched: 1, failed: 0 });
+    expect(t.google.liveChannels(host.calendarId)).toHaveLength(1);
+    await waitForQueueIdle(t);
+  });
+
   it('a sync attempt running past JOB_TIMEOUT_MS fails and is retried; the change still lands once', async () => {
     const host = await connectGoogleHost(t);
     await enableFlagForUser(t, 'calendar-subscription-sync', host.userId);
