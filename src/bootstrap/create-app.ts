@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
 import { echoRequestId, requestIdFrom } from './request-id.js';
 import { boundRequestTime } from '../common/http/request-timeout.js';
+import { checkKeysBeforeParsing } from '../common/auth/api-key-hook.js';
 import { parseJsonBody } from '../common/http/json-body.js';
 import type { Params as LoggingParams } from 'nestjs-pino';
 import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../infrastructure/logging/logging.js';
@@ -78,6 +79,8 @@ export async function createApp(
   configureApp(app, { docs: config.docsEnabled || (options.preview ?? false) });
   if (!options.preview) {
     instrumentHttp(adapter.getInstance(), app.get(MetricsService));
+    // After the request id, time bound and request log hooks, so a 401 is logged and measured.
+    checkKeysBeforeParsing(adapter.getInstance(), config, () => app);
     // Start-up checks run in the modules' init hooks (migrations, the ENCRYPTION_KEY check): run
     // them here, so a refusal rejects createApp and leaves no pool or worker behind.
     try {

@@ -1,9 +1,7 @@
-import { type INestApplication, RequestMethod } from '@nestjs/common';
-import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ModulesContainer } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { ApiAuthKind } from '../common/auth/api-auth.decorator.js';
-import { API_AUTH_KEY, ApiKeyGuard } from '../common/auth/api-key.guard.js';
+import { routeAuthKinds } from '../common/auth/route-auth.js';
 import { FieldProblemSchema, ProblemSchema } from '../common/errors/problem.schema.js';
 
 /** The two bearer keys (CONTRACT.md): the application key for `/api/v1`, the admin key for `/api/v1/admin`. */
@@ -66,47 +64,13 @@ function applySecurity(app: INestApplication, document: OpenAPIObject): void {
   }
 }
 
-/** For every route of every controller: which key it needs, as `ApiKeyGuard` decides it. */
+/** For every route: which key it needs (`routeAuthKinds`), keyed as the OpenAPI document names operations. */
 function routeAuth(app: INestApplication): Map<OperationKey, ApiAuthKind> {
   const routes = new Map<OperationKey, ApiAuthKind>();
-  for (const module of app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
-      if (!controller) continue;
-      const guarded = (target: object) =>
-        ((Reflect.getMetadata(GUARDS_METADATA, target) as unknown[] | undefined) ?? []).includes(ApiKeyGuard);
-      const prefixes = asList(Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined);
-      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-        const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const verb = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (verb === undefined) continue;
-        const declared =
-          (Reflect.getMetadata(API_AUTH_KEY, handler) as ApiAuthKind | undefined) ??
-          (Reflect.getMetadata(API_AUTH_KEY, controller) as ApiAuthKind | undefined);
-        const kind: ApiAuthKind = guarded(controller) || guarded(handler) ? (declared ?? 'app') : 'none';
-        for (const prefix of prefixes) {
-          for (const suffix of asList(Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined)) {
-            routes.set(`${RequestMethod[verb].toLowerCase()} ${openApiPath(prefix, suffix)}`, kind);
-          }
-        }
-      }
-    }
+  for (const { method, path, kind } of routeAuthKinds(app)) {
+    routes.set(`${method.toLowerCase()} ${path.replace(/:(\w+)/g, '{$1}')}`, kind);
   }
   return routes;
-}
-
-function asList(value: string | string[] | undefined): string[] {
-  return value === undefined ? [''] : Array.isArray(value) ? value : [value];
-}
-
-function openApiPath(prefix: string, suffix: string): string {
-  const joined = [prefix, suffix]
-    .flatMap((part) => part.split('/'))
-    .filter((part) => part !== '')
-    .map((part) => (part.startsWith(':') ? `{${part.slice(1)}}` : part))
-    .join('/');
-  return `/${joined}`;
 }
 
 const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };

@@ -45,6 +45,43 @@ describe('Every /api/v1 route needs its key', () => {
       expect((await call(rightKey)).status).not.toBe(401);
     }
   });
+
+  it('a request without the right key is a 401 whatever its body: malformed, too large or not JSON', async () => {
+    const bodies: Array<[string, string]> = [
+      ['application/json', '{'],
+      ['text/plain', 'hello'],
+      ['application/json', JSON.stringify({ email: 'x@example.com', timeZone: 'UTC', pad: 'x'.repeat(2 * 1024 * 1024) })],
+    ];
+    for (const [type, body] of bodies) {
+      for (const key of [undefined, t.config.adminApiKey]) {
+        const req = t.http.post('/api/v1/users').set('Content-Type', type);
+        const res = await (key ? req.set('Authorization', `Bearer ${key}`) : req).send(body);
+        expect({ type, size: body.length, key: key ? 'admin' : 'none', status: res.status }).toEqual({
+          type,
+          size: body.length,
+          key: key ? 'admin' : 'none',
+          status: 401,
+        });
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 401, code: 'unauthorized', requestId: res.headers['x-request-id'] });
+      }
+    }
+    // The admin routes likewise, with the application key.
+    const admin = await t.http
+      .post('/api/v1/admin/features')
+      .set('Authorization', `Bearer ${t.config.apiKey}`)
+      .set('Content-Type', 'application/json')
+      .send('{');
+    expect(admin.status).toBe(401);
+    expect(admin.body.detail).toBe('Invalid admin API key');
+    // With the right key, the body's own problem is answered.
+    const keyed = await t.http
+      .post('/api/v1/users')
+      .set('Authorization', `Bearer ${t.config.apiKey}`)
+      .set('Content-Type', 'application/json')
+      .send('{');
+    expect(keyed.status).toBe(400);
+  });
 });
 
 /** Reads Fastify's printed route tree ("├── /path (GET, POST)" with nested children) into a flat list. */

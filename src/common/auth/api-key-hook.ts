@@ -1,0 +1,54 @@
+import type { INestApplication } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../../config/app-config.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, codeForStatus, reasonPhrase } from '../errors/problem.js';
+import type { ApiAuthKind } from './api-auth.decorator.js';
+import { ApiKeys } from './api-key.guard.js';
+import { routeAuthKinds } from './route-auth.js';
+
+/**
+ * The bearer key of `/api/v1` routes, checked when the request arrives, before its body is read:
+ * a caller without the key gets 401 whatever it sent (not a 400 for its malformed JSON, a 413 for
+ * its size or a 415 for its type, which would also make calsync read and parse a stranger's body).
+ * Fastify parses bodies before Nest's guards run, hence a Fastify hook; the per-route key is read
+ * from the guard's own metadata (`routeAuthKinds`), once the application is built. `ApiKeyGuard`
+ * still runs in the route. Other paths (provider webhooks, health, metrics) pay one prefix check.
+ *
+ * The error is written here as the exception filter would write it (problem+json), since Nest's
+ * filters do not see Fastify hooks.
+ */
+export function checkKeysBeforeParsing(
+  fastify: FastifyInstance,
+  config: Pick<AppConfig, 'apiKey' | 'adminApiKey'>,
+  app: () => INestApplication | null,
+): void {
+  const keys = new ApiKeys(config);
+  let kinds: Map<string, ApiAuthKind> | null = null;
+  const kindOf = (method: string, path: string): ApiAuthKind | undefined => {
+    if (!kinds) {
+      const built = app();
+      if (!built) return undefined;
+      kinds = new Map();
+      for (const route of routeAuthKinds(built)) {
+        kinds.set(`${route.method} ${route.path}`, route.kind);
+        if (route.method === 'GET') kinds.set(`HEAD ${route.path}`, route.kind);
+      }
+    }
+    return kinds.get(`${method} ${path}`);
+  };
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!request.url.startsWith('/api/v1/')) return done();
+    const kind = kindOf(request.method, request.routeOptions.url ?? '');
+    const refusal = kind === undefined ? null : keys.refusal(kind, request.headers.authorization);
+    if (!refusal) return done();
+    const body: ProblemDetails = {
+      type: 'about:blank',
+      title: reasonPhrase(401),
+      status: 401,
+      detail: refusal,
+      code: codeForStatus(401),
+      requestId: String(request.id),
+    };
+    void reply.code(401).header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`).send(body);
+  });
+}
