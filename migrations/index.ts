@@ -15,6 +15,7 @@ import { ConflictPolicies1763800000017 } from './1763800000017-ConflictPolicies.
 import { CacheWritePath1763800000018 } from './1763800000018-CacheWritePath.js';
 import { CacheEndIndex1763800000019 } from './1763800000019-CacheEndIndex.js';
 import { SyncNotBefore1763800000020 } from './1763800000020-SyncNotBefore.js';
+import { SeedAssignmentsWithoutUsers1763800000021 } from './1763800000021-SeedAssignmentsWithoutUsers.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   CacheWritePath1763800000018,
   CacheEndIndex1763800000019,
   SyncNotBefore1763800000020,
+  SeedAssignmentsWithoutUsers1763800000021,
 ];

@@ -160,9 +160,7 @@ describe('Operations endpoints and database compatibility', () => {
     await t.dataSource.query(`DELETE FROM graphile_worker._private_job_queues WHERE queue_name = 'metrics-test-queue'`);
   });
 
-  it('accepts the seed document’s feature-flag SQL verbatim', async () => {
-    await t.api.post('/api/v1/users').send({ id: 123, email: 'seed-user@example.com', timeZone: 'UTC' }).expect(201);
-    await t.api.post('/api/v1/teams').send({ id: 456, name: 'Seed team' }).expect(201);
+  it('accepts the seed document’s feature-flag SQL verbatim, before user 123 and team 456 exist', async () => {
     const flags: Array<{ slug: string; enabled: boolean }> = await t.dataSource.query(
       `SELECT "slug", "enabled" FROM "Feature" ORDER BY "slug"`,
     );
@@ -206,5 +204,19 @@ ON CONFLICT ("teamId", "featureId") DO NOTHING;`);
       `SELECT "enabled" FROM "TeamFeatures" WHERE "teamId" = 456`,
     );
     expect(teams).toEqual([{ enabled: true }, { enabled: true }]);
+    // Unknown ids are still unknown to the API; once the host application creates them, the rows apply.
+    await t.admin.get('/api/v1/admin/features/calendar-subscription-cache/users/123').expect(404);
+    const range = `start=${new Date(Date.now() + 86_400_000).toISOString()}&end=${new Date(Date.now() + 2 * 86_400_000).toISOString()}`;
+    await t.api.get(`/api/v1/users/123/cached-events?${range}`).expect(404);
+    await t.api.post('/api/v1/users').send({ id: 123, email: 'seed-user@example.com', timeZone: 'UTC' }).expect(201);
+    await t.api.post('/api/v1/teams').send({ id: 456, name: 'Seed team' }).expect(201);
+    await t.api.post('/api/v1/users').send({ id: 124, email: 'seed-member@example.com', timeZone: 'UTC' }).expect(201);
+    await t.api.put('/api/v1/teams/456/members/124').expect(204);
+    for (const slug of ['calendar-subscription-cache', 'calendar-subscription-sync']) {
+      const user = await t.admin.get(`/api/v1/admin/features/${slug}/users/123`).expect(200);
+      expect(user.body).toEqual({ enabled: true, reason: 'user' });
+      const member = await t.admin.get(`/api/v1/admin/features/${slug}/users/124`).expect(200);
+      expect(member.body).toEqual({ enabled: true, reason: 'team' });
+    }
   });
 });

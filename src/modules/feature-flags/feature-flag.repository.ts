@@ -78,7 +78,7 @@ export class FeatureFlagRepository {
 
   /**
    * Creates or changes an assignment. `assignedAt` stays the first assignment's time; `assignedBy`
-   * and `updatedAt` follow each change. The flag and the target must exist (foreign keys).
+   * and `updatedAt` follow each change. The flag must exist (a foreign key); the routes check the target exists first (the seed's rows may name ids no user or team has).
    */
   async upsertAssignment(
     scope: AssignmentScope,

@@ -40,9 +40,9 @@ export class FeatureGuard implements CanActivate {
       throw new BadRequestException(`Feature "${slug}" is checked per user, but the route has no ${userParam}`);
     const userId = this.ids.transform(raw);
     const resolution = await this.queries.execute(new ResolveFeatureQuery(slug, userId));
-    // A user or team assignment proves the user exists (foreign keys); only the global answer
-    // is also given for ids no user has, so only then is the extra lookup needed.
-    if (resolution.reason === 'global') await this.queries.execute(new GetUserQuery(userId));
+    // A team's assignment proves the user exists (a membership row references the user); a user's
+    // own assignment does not (the seed's rows may name ids no user has yet), nor the global answer.
+    if (resolution.reason !== 'team') await this.queries.execute(new GetUserQuery(userId));
     if (!resolution.enabled) throw new ForbiddenException(`Feature "${slug}" is not enabled for user ${userId}`);
     return true;
   }

@@ -16,7 +16,7 @@ export class AssignFeatureHandler implements ICommandHandler<AssignFeatureComman
   ) {}
 
   async execute({ slug, scope, targetId, enabled, actor }: AssignFeatureCommand): Promise<FeatureAssignment> {
-    // Checked first for readable 404s; the foreign keys still guard against a concurrent delete.
+    // Checked first for readable 404s (the flag's foreign key still guards against its concurrent delete).
     await this.targets.ensure(slug, scope, targetId);
     const written = await this.features.upsertAssignment(scope, slug, targetId, enabled, actor);
     this.flags.invalidate();
