@@ -278,6 +278,8 @@ describe('OAuth for host applications', () => {
       'https://host.example.com.evil.test/oauth/done',
       'https://host.example.com/other/done',
       'https://attacker@host.example.com/oauth/done',
+      'http://localhost:51730',
+      'http://localhost:5173@evil.test',
       'javascript:alert(1)',
       'not a url',
     ]) {
@@ -287,10 +289,10 @@ describe('OAuth for host applications', () => {
         .expect(400);
       expect(refused.body.detail).toMatch(/OAUTH_RETURN_URLS/);
     }
-    await t.api
-      .post('/api/v1/integrations/google_calendar/oauth/start')
-      .send({ userId: user.id, returnUrl: 'http://localhost:5173/connected' })
-      .expect(200);
+    // The bare origin listed (http://localhost:5173) allows its own paths and the origin itself.
+    for (const returnUrl of ['http://localhost:5173/connected', 'http://localhost:5173', 'http://localhost:5173/']) {
+      await t.api.post('/api/v1/integrations/google_calendar/oauth/start').send({ userId: user.id, returnUrl }).expect(200);
+    }
     await t.api
       .post('/api/v1/integrations/google_calendar/oauth/start')
       .send({ userId: 987654, returnUrl: RETURN_URL })

@@ -227,7 +227,8 @@ export class OAuthFlows {
       ['http:', 'https:'].includes(parsed.protocol) &&
       !parsed.username &&
       !parsed.password &&
-      prefixes.some((prefix) => returnUrl.startsWith(prefix) && parsed.href.startsWith(prefix));
+      // A bare origin in OAUTH_RETURN_URLS is kept with its "/": the origin itself, as given, matches too.
+      prefixes.some((prefix) => (returnUrl.startsWith(prefix) || `${returnUrl}/` === prefix) && parsed.href.startsWith(prefix));
     if (!ok) throw new OAuthReturnUrlNotAllowedError(prefixes.length > 0);
   }
 
