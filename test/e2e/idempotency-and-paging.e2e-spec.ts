@@ -256,6 +256,17 @@ describe('Cursor paging', () => {
     expect((await walk('/api/v1/admin/selected-calendars?status=held', 5, t.admin)).flat()).toEqual([]);
     await t.admin.get('/api/v1/admin/features?after=garbage').expect(400);
     await t.admin.get('/api/v1/admin/selected-calendars?limit=500').expect(400);
+    // Unknown parameters, a status given twice and a limit in another notation are refused on
+    // every admin list, as on the bookings list.
+    for (const list of ['/api/v1/admin/selected-calendars', '/api/v1/admin/held-changes', '/api/v1/bookings']) {
+      const agent = list.startsWith('/api/v1/admin') ? t.admin : t.api;
+      const unknown = await agent.get(`${list}?foo=1`).expect(400);
+      expect(unknown.body.errors).toEqual([{ field: 'foo', message: 'property foo is not allowed' }]);
+      await agent.get(`${list}?limit=1e2`).expect(400);
+      await agent.get(`${list}?limit=0x10`).expect(400);
+      await agent.get(`${list}?status=held&status=held`).expect(400);
+    }
+    await t.admin.get('/api/v1/admin/held-changes?status=bogus').expect(400);
   });
 
   it('a rare status over many calendars: each request reads a bounded number of rows and the walk still finds every match', async () => {

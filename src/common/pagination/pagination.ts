@@ -52,6 +52,8 @@ export class PageQueryDto {
 /** The page size asked for (`limit`), or the default; above the maximum is a 400. */
 export function pageLimit(raw: string | number | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_PAGE_LIMIT;
+  // Digits only: Number() would also take "1e2", "0x10" or " 100 ".
+  if (typeof raw === 'string' && !/^[1-9]\d{0,2}$/.test(raw)) throw new InvalidPageLimitError();
   const value = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_LIMIT) {
     throw new InvalidPageLimitError();

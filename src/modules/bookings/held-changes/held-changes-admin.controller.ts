@@ -1,16 +1,16 @@
-import { BadRequestException, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiQuery, ApiTags, ApiOkResponse } from '@nestjs/swagger';
+import { ApiTags, ApiOkResponse } from '@nestjs/swagger';
 import { AdminRoute, ApiKeyProtected } from '../../../common/auth/api-auth.decorator.js';
 import { decodeCursor, pageFrom, pageLimit } from '../../../common/pagination/pagination.js';
 import { IdParamPipe } from '../../../common/validation/id-param.pipe.js';
 import { HeldChangesNotFoundError } from '../bookings.errors.js';
-import { HELD_CHANGES_STATUSES, type HeldChangesStatus } from './held-changes-view.js';
+import type { HeldChangesStatus } from './held-changes-view.js';
 import { ConfirmHeldChangesCommand, DiscardHeldChangesCommand } from './held-changes.commands.js';
 import { ListHeldChangesQuery } from './held-changes.queries.js';
 import { ApiPageResponse } from '../../../common/openapi/responses.js';
 import { HeldChangesResponse } from '../dto/booking.response.js';
-import { OneQueryValuePipe } from '../../../common/validation/one-query-value.pipe.js';
+import { ListHeldChangesDto } from '../dto/list-held-changes.dto.js';
 
 const HELD_CHANGES_CURSOR = 'held-changes';
 
@@ -35,18 +35,9 @@ export class HeldChangesAdminController {
    */
   @ApiPageResponse(HeldChangesResponse)
   @Get()
-  @ApiQuery({ name: 'status', required: false, enum: HELD_CHANGES_STATUSES })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  @ApiQuery({ name: 'after', required: false, type: String })
-  async list(
-    @Query('status', OneQueryValuePipe) status?: string,
-    @Query('limit', OneQueryValuePipe) limitRaw?: string,
-    @Query('after', OneQueryValuePipe) after?: string,
-  ) {
-    if (status !== undefined && !(HELD_CHANGES_STATUSES as readonly string[]).includes(status)) {
-      throw new BadRequestException(`status must be one of: ${HELD_CHANGES_STATUSES.join(', ')}`);
-    }
-    const limit = pageLimit(limitRaw);
+  async list(@Query() query: ListHeldChangesDto) {
+    const { status, after } = query;
+    const limit = pageLimit(query.limit);
     const [beforeId] = (decodeCursor(HELD_CHANGES_CURSOR, after, ['id']) ?? []) as number[];
     const holds = await this.queries.execute(
       new ListHeldChangesQuery({ status: status as HeldChangesStatus | undefined, beforeId, limit: limit + 1 }),
