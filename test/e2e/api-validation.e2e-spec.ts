@@ -107,6 +107,8 @@ describe('Bad input', () => {
     await t.api.post('/api/v1/bookings/424242/reschedule').send(slot(3)).expect(404);
     await t.api.post('/api/v1/users').send({ email: 'x@example.com', timeZone: 'Mars/Olympus' }).expect(400);
     await t.api.post('/api/v1/teams').send({ name: 'Child', parentId: 987654 }).expect(404);
+    const blank = await t.api.post('/api/v1/teams').send({ name: '   ' }).expect(400);
+    expect(blank.body.errors).toEqual([{ field: 'name', message: 'name must not be blank' }]);
     await t.api.put(`/api/v1/teams/987654/members/${host.userId}`).expect(404);
     await t.api
       .put(`/api/v1/users/${host.userId}/destination-calendar`)
