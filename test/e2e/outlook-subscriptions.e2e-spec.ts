@@ -343,6 +343,9 @@ describe('Outlook subscriptions and Graph notification intake', () => {
       .post(WEBHOOK)
       .send({ value: [changeItem(a.subscriptionId, { clientState: `${TEST_MICROSOFT_CLIENT_STATE}x` })] })
       .expect(403);
+    // No notification at all: nothing forged, nothing to do (202, no results).
+    const empty = await t.http.post(WEBHOOK).send({ value: [] }).expect(202);
+    expect(empty.body).toEqual({ results: [] });
     expect(await jobsSince(since)).toBe(0);
     const metrics = await t.http.get('/metrics').expect(200);
     expect(metrics.text).toContain(
