@@ -78,7 +78,6 @@ describe('loadConfig', () => {
       },
       'SUBSCRIPTION_RENEW_BEFORE_SECONDS must be shorter than 604200 s (the 10,070 minutes Microsoft Graph allows a subscription) when Microsoft is enabled',
     ],
-    [{ API_KEY: 'same-key-123456789', ADMIN_API_KEY: 'same-key-123456789' }, 'API_KEY and ADMIN_API_KEY must differ'],
     [{ NODE_ENV: 'production' }, 'API_KEY is required in production'],
     [{ NODE_ENV: 'production' }, 'ENCRYPTION_KEY is required in production'],
     [{ NODE_ENV: 'production' }, 'DATABASE_URL is required in production'],
@@ -125,6 +124,15 @@ describe('loadConfig', () => {
       ENCRYPTION_KEY: 'cd'.repeat(32),
       DATABASE_URL: 'postgres://calsync@db.internal/calsync',
     };
+
+    it('wants keys of 16 characters or more, different from each other; outside production any key will do', () => {
+      expect(() => load({ ...production, API_KEY: 'test-key' })).toThrow('API_KEY must be at least 16 characters in production');
+      expect(() => load({ ...production, ADMIN_API_KEY: production.API_KEY })).toThrow(
+        'API_KEY and ADMIN_API_KEY must differ in production',
+      );
+      expect(load({ API_KEY: 'test-key', ADMIN_API_KEY: 'admin' })).toMatchObject({ apiKey: 'test-key', adminApiKey: 'admin' });
+      expect(load({ API_KEY: 'same', ADMIN_API_KEY: 'same' })).toMatchObject({ apiKey: 'same', adminApiKey: 'same' });
+    });
 
     it('starts with DATABASE_URL, and a missing one is named (no silent embedded database)', () => {
       expect(load(production).databaseUrl).toBe('postgres://calsync@db.internal/calsync');

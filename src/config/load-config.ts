@@ -77,7 +77,8 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   const secret = (name: 'API_KEY' | 'ADMIN_API_KEY'): { value: string; generated: boolean } => {
     const raw = str(name);
     if (raw) {
-      if (raw.length < 16) problems.push(`${name} must be at least 16 characters`);
+      // Strength is a production rule: a test suite or a developer may set "test-key".
+      if (production && raw.length < 16) problems.push(`${name} must be at least 16 characters in production`);
       return { value: raw, generated: false };
     }
     if (production) {
@@ -90,8 +91,8 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   };
   const apiKey = secret('API_KEY');
   const adminApiKey = secret('ADMIN_API_KEY');
-  if (apiKey.value && apiKey.value === adminApiKey.value) {
-    problems.push('API_KEY and ADMIN_API_KEY must differ');
+  if (production && apiKey.value && apiKey.value === adminApiKey.value) {
+    problems.push('API_KEY and ADMIN_API_KEY must differ in production');
   }
 
   // A key ring: the first key seals, every key opens (rotation: put the new key first, run the
