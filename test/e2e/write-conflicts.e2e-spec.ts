@@ -1,3 +1,4 @@
+import { WriteBookingJob } from '../../src/modules/bookings/jobs/write-booking.job.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
@@ -255,6 +256,26 @@ describe('API writes racing the host’s edits (Google)', () => {
     const live = t.google.listEvents(host.calendarId).filter((e) => e.id === googleEventIdFor(uid) && e.status !== 'cancelled');
     expect(live).toEqual([]);
   }, 40_000);
+
+  it('a write attempt abandoned at JOB_TIMEOUT_MS makes no further provider call; its retry writes', async () => {
+    const booking = await bookAndSettle(t, host);
+    const startTime = shifted(booking.startTime, 30);
+    const endTime = shifted(booking.endTime, 30);
+    // The booking moved (as an API reschedule would move it), its write not yet done.
+    await t.dataSource.query(`UPDATE "Booking" SET "startTime" = $2, "endTime" = $3 WHERE "id" = $1`, [
+      booking.id,
+      startTime,
+      endTime,
+    ]);
+    const job = t.app.get(WriteBookingJob);
+    const patches = t.google.callCount('events.patch');
+    await expect(job.run(booking.id, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    expect(t.google.callCount('events.patch')).toBe(patches);
+    await job.run(booking.id);
+    expect(t.google.callCount('events.patch')).toBe(patches + 1);
+    const event = t.google.getEvent(host.calendarId, booking.eventId)!;
+    expect(new Date(event.start.dateTime!).toISOString()).toBe(startTime);
+  });
 
   it('a booking cancelled while its create’s answer was lost: the event that create made is withdrawn', async () => {
     // The insert lands at Google, but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).

@@ -339,6 +339,8 @@ export class SyncCalendarService {
         resolved.push(event);
         continue;
       }
+      // One read per event: an attempt abandoned at JOB_TIMEOUT_MS stops reading.
+      run.signal?.throwIfAborted();
       const current = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, event.id);
       resolved.push(current && current.status !== 'cancelled' ? current : { ...event, removal: 'deleted' });
     }
@@ -362,6 +364,7 @@ export class SyncCalendarService {
     if (masters.size === 0) return events;
     const rest = events.filter((e) => !masters.has(e.id) && !(e.recurringEventId && masters.has(e.recurringEventId)));
     for (const id of masters) {
+      run.signal?.throwIfAborted();
       const master = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
       rest.push(
         master && master.status !== 'cancelled' ? { ...master, recurring: master.recurring ?? true } : cancelledPlaceholder(id),
@@ -375,6 +378,7 @@ export class SyncCalendarService {
     const missing = await this.recorder.referencesMissingFrom(run.synced, seen);
     const found: ExternalEvent[] = [];
     for (const id of missing) {
+      run.signal?.throwIfAborted();
       const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
       found.push(event ?? cancelledPlaceholder(id));
     }

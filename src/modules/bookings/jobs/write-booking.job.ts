@@ -39,10 +39,16 @@ export class WriteBookingJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(WRITE_BOOKING_JOB, ({ bookingId }) => this.run(bookingId));
+    this.registry.handle(WRITE_BOOKING_JOB, ({ bookingId }, { signal }) => this.run(bookingId, signal));
   }
 
-  async run(bookingId: number): Promise<void> {
+  /**
+   * `signal` aborts when the attempt outlives JOB_TIMEOUT_MS (its retry may already be running): the
+   * attempt then stops before its next provider call. A call already sent is settled by the retry
+   * (the create's idempotency key, the update's If-Match), and the reference's row lock keeps the
+   * two attempts' database work apart.
+   */
+  async run(bookingId: number, signal?: AbortSignal): Promise<void> {
     const manager = this.dataSource.manager;
     const booking = await manager.findOneBy(BookingEntity, { id: bookingId });
     if (!booking) return;
@@ -53,6 +59,7 @@ export class WriteBookingJob implements OnModuleInit {
       if (reference.deletedAt || !reference.credentialId) return;
       const { credential, auth } = await this.credentials.open(reference.credentialId);
       if (credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
+      signal?.throwIfAborted();
       await this.providers.get(reference.provider).deleteEvent(auth, reference.externalCalendarId, reference.externalEventId);
       await manager.update(BookingReferenceEntity, { id: reference.id }, { deletedAt: new Date() });
       return;
@@ -81,6 +88,7 @@ export class WriteBookingJob implements OnModuleInit {
       if (destination.credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
       const provider = this.providers.get(destination.credential.provider);
       const auth = this.credentials.authFor(destination.credential);
+      signal?.throwIfAborted();
       const event = await provider.createEvent(auth, destination.destination.externalId, {
         ...input,
         idempotencyKey: target.uid,
@@ -160,6 +168,7 @@ export class WriteBookingJob implements OnModuleInit {
       let event;
       try {
         // Based on the version calsync last saw: an edit the host made since is never silently overwritten.
+        signal?.throwIfAborted();
         event = await provider.updateEvent(auth, at.calendarId, at.eventId, desired, {
           ifMatch: locked.baseline?.etag ?? null,
           guestsBefore: locked.baseline?.attendees ?? null,
@@ -170,6 +179,7 @@ export class WriteBookingJob implements OnModuleInit {
           return this.skip(bookingId, 'the event no longer exists in the calendar');
         }
         if (!isProviderError(error, 'precondition_failed') || !locked.baseline) throw error;
+        signal?.throwIfAborted();
         const current = await provider.getEvent(auth, at.calendarId, at.eventId);
         if (!current || current.status === 'cancelled') return this.skip(bookingId, 'the event no longer exists in the calendar');
         const resolved = await this.resolveConflict(tx, now, locked, current, desired);
@@ -178,6 +188,7 @@ export class WriteBookingJob implements OnModuleInit {
           this.logger.log(`Booking ${bookingId}: the host's later edit of its event stands; the booking follows it`);
           return;
         }
+        signal?.throwIfAborted();
         event = await provider.updateEvent(auth, at.calendarId, at.eventId, resolved.write, {
           ifMatch: current.etag,
           guestsBefore: guestsOf(current),
