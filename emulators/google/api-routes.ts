@@ -319,8 +319,10 @@ export class CalendarApi {
   private stopChannel(r: Request): Reply {
     const body = json(r);
     if (typeof body.id !== 'string') throw new ApiError(400, 'required', 'Missing channel id.');
+    // Google's reference: the body must carry the channel's id and the resourceId it watches.
+    if (typeof body.resourceId !== 'string') throw new ApiError(400, 'required', 'Missing resourceId.');
     const ch = this.ctx.push.channels.get(body.id);
-    if (!ch || (body.resourceId !== undefined && body.resourceId !== ch.resourceId)) {
+    if (!ch || body.resourceId !== ch.resourceId) {
       throw notFound(`Channel '${body.id}' not found for project`);
     }
     if (this.ctx.store.calendars.get(ch.calendarId)?.ownerEmail !== r.email)

@@ -814,6 +814,12 @@ describe('GoogleCalendarEmulator (real googleapis client)', () => {
       expect(emu.channels()[0]).toMatchObject({ id: 'chan-stop', stopped: true, messageNumber: 1 });
       const err = await apiError(aliceClient().channels.stop({ requestBody: { id: 'nope', resourceId: ch.resourceId } }));
       expect(err.status).toBe(404);
+      const other = await watch('chan-stop-2');
+      const missing = await apiError(aliceClient().channels.stop({ requestBody: { id: other.id } }));
+      expect([missing.status, missing.reason]).toEqual([400, 'required']);
+      const wrong = await apiError(aliceClient().channels.stop({ requestBody: { id: other.id, resourceId: 'another' } }));
+      expect(wrong.status).toBe(404);
+      expect(emu.liveChannels(ALICE).map((c) => c.id)).toEqual(['chan-stop-2']);
     });
 
     it('expireChannel stops pushes to that channel only', async () => {
