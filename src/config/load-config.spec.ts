@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config.error.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, loadDatabaseUrl } from './load-config.js';
 
 const base = { NODE_ENV: 'test' };
 const load = (env: Record<string, string>) => loadConfig({ ...base, ...env }, { persistGeneratedSecrets: false });
@@ -114,6 +114,31 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as ConfigError).problems).toHaveLength(2);
     }
+  });
+
+  it('never quotes a DATABASE_URL in its message (it carries the password)', () => {
+    expect(() => load({ DATABASE_URL: 'mysql://calsync:s3cret-pw@db/calsync' })).toThrow(
+      /DATABASE_URL must be a postgres: or postgresql: URL/,
+    );
+    expect(() => load({ DATABASE_URL: 'mysql://calsync:s3cret-pw@db/calsync' })).not.toThrow(/s3cret-pw/);
+    expect(() => load({ DATABASE_URL: 'not a url s3cret-pw' })).not.toThrow(/s3cret-pw/);
+  });
+
+  it('reads only the database URL for the migration CLI: no keys needed, even in production', () => {
+    expect(loadDatabaseUrl({ NODE_ENV: 'production', DATABASE_URL: 'postgres://calsync@db/calsync' })).toBe(
+      'postgres://calsync@db/calsync',
+    );
+    expect(loadDatabaseUrl({ NODE_ENV: 'production' })).toBeNull();
+    const dir = mkdtempSync(join(tmpdir(), 'calsync-dburl-'));
+    try {
+      writeFileSync(join(dir, 'url'), 'postgresql://calsync:pw@db/calsync\n');
+      expect(loadDatabaseUrl({ DATABASE_URL_FILE: join(dir, 'url') })).toBe('postgresql://calsync:pw@db/calsync');
+      expect(() => loadDatabaseUrl({ DATABASE_URL_FILE: join(dir, 'missing') })).toThrow(/DATABASE_URL_FILE: cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => loadDatabaseUrl({ DATABASE_URL: 'mysql://u:s3cret-pw@db/x' })).toThrow(ConfigError);
+    expect(() => loadDatabaseUrl({ DATABASE_URL: 'mysql://u:s3cret-pw@db/x' })).not.toThrow(/s3cret-pw/);
   });
 
   describe('production', () => {

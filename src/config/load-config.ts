@@ -42,16 +42,9 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   const url = (name: string, fallback: string, protocols = ['http:', 'https:']): string => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    try {
-      const parsed = new URL(raw);
-      if (!protocols.includes(parsed.protocol)) {
-        problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${raw}")`);
-      }
-      return raw;
-    } catch {
-      problems.push(`${name} must be a URL (got "${raw}")`);
-      return fallback;
-    }
+    const problem = urlProblem(name, raw, protocols);
+    if (problem) problems.push(problem.message);
+    return problem?.unparsable ? fallback : raw;
   };
   const str = (name: string): string => (env[name] ?? '').trim();
   const bool = (name: string, fallback: boolean): boolean => {
@@ -66,7 +59,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   const port = int('PORT', 3000, 0, 65535);
   const host = str('HOST') || '0.0.0.0';
   const appUrl = url('APP_URL', `http://localhost:${port}`).replace(/\/+$/, '');
-  const databaseUrl = env.DATABASE_URL ? url('DATABASE_URL', '', ['postgres:', 'postgresql:']) : null;
+  const databaseUrl = env.DATABASE_URL ? url('DATABASE_URL', '', DATABASE_PROTOCOLS) : null;
   if (production && !env.DATABASE_URL) {
     problems.push('DATABASE_URL is required in production (the embedded PostgreSQL is for development only)');
   }
@@ -364,6 +357,41 @@ function withFileSecrets(env: Env, problems: string[]): Env {
     }
   }
   return resolved;
+}
+
+const DATABASE_PROTOCOLS = ['postgres:', 'postgresql:'];
+
+/**
+ * Why `raw` is not a URL of one of `protocols`, or null. The value is quoted unless it may hold a
+ * secret (DATABASE_URL carries the database password): such a value never reaches a message.
+ */
+function urlProblem(name: string, raw: string, protocols: string[]): { message: string; unparsable: boolean } | null {
+  const shown = name === 'DATABASE_URL' ? '' : ` (got "${raw}")`;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return { message: `${name} must be a URL${shown}`, unparsable: true };
+  }
+  if (protocols.includes(parsed.protocol)) return null;
+  return { message: `${name} must be a ${protocols.join(' or ')} URL${shown}`, unparsable: false };
+}
+
+/**
+ * Only the database's URL (`DATABASE_URL`, or the file `DATABASE_URL_FILE` names), for the migration
+ * CLI (`ormconfig.ts`): running migrations needs no API keys, encryption key or provider settings,
+ * and must not write development secrets. Null when neither is set.
+ */
+export function loadDatabaseUrl(rawEnv: Env): string | null {
+  const problems: string[] = [];
+  const env = withFileSecrets({ DATABASE_URL: rawEnv.DATABASE_URL, DATABASE_URL_FILE: rawEnv.DATABASE_URL_FILE }, problems);
+  const raw = env.DATABASE_URL;
+  if (raw) {
+    const problem = urlProblem('DATABASE_URL', raw, DATABASE_PROTOCOLS);
+    if (problem) problems.push(problem.message);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return raw || null;
 }
 
 /** The one place the process environment is read. */
