@@ -42,31 +42,20 @@ export class LiveBusyReader {
   /**
    * The busy events of one calendar overlapping [from, to), each with its id (epoch ms): for a
    * calendar where some events must be left out (a booking's own event), which a free/busy answer
-   * cannot do. A listing of that window, page by page (a short window: one page as a rule).
+   * cannot do. A plain listing of that window (`eventsIn`: Google's events.list, Graph's
+   * calendarView), not a sync listing: it starts no delta round at Graph.
    */
   async busyEvents(calendar: LiveCalendarRef, from: number, to: number): Promise<Array<Interval & { id: string }>> {
     const { credential, auth } = await this.credentials.open(calendar.credentialId);
-    const provider = this.providers.get(credential.provider);
+    const listed = await this.providers
+      .get(credential.provider)
+      .eventsIn(auth, calendar.externalId, { start: new Date(from), end: new Date(to) });
     const events: Array<Interval & { id: string }> = [];
-    let pageToken: string | null = null;
-    for (let page = 0; page < MAX_LISTING_PAGES; page++) {
-      const listing = await provider.listChanges(auth, {
-        calendarId: calendar.externalId,
-        cursor: null,
-        pageToken,
-        window: { start: new Date(from), end: new Date(to) },
-      });
-      for (const e of listing.events) {
-        if (!e.busy || !e.start || !e.end || e.status === 'cancelled') continue;
-        if (e.start.getTime() < to && e.end.getTime() > from)
-          events.push({ id: e.id, start: e.start.getTime(), end: e.end.getTime() });
-      }
-      pageToken = listing.nextPageToken;
-      if (!pageToken) break;
+    for (const e of listed) {
+      if (!e.busy || !e.start || !e.end || e.status === 'cancelled') continue;
+      if (e.start.getTime() < to && e.end.getTime() > from)
+        events.push({ id: e.id, start: e.start.getTime(), end: e.end.getTime() });
     }
     return events;
   }
 }
-
-/** A conflict check's window is a booking long: more pages than this is a calendar gone wild, not a reason to keep reading. */
-const MAX_LISTING_PAGES = 5;

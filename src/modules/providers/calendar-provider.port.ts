@@ -77,6 +77,12 @@ export abstract class CalendarProvider {
   abstract findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null>;
   /** Live (not cancelled) events of the calendar carrying this iCalUID. */
   abstract findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]>;
+  /**
+   * The events of the calendar overlapping [start, end), occurrences expanded, every page read: a
+   * plain listing of a short window (a conflict check's), which starts no sync state at the provider
+   * (Graph's delta would). Cancelled events may be among them.
+   */
+  abstract eventsIn(auth: ProviderAuth, calendarId: string, range: { start: Date; end: Date }): Promise<ExternalEvent[]>;
   /** One page of changes since `cursor`; throws `cursor_expired` when a full sync is needed. */
   abstract listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage>;
   /**

@@ -27,6 +27,8 @@ import { GoogleWebhookParser } from './google-webhook.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
 
 const MAX_PAGE_SIZE = 2500;
+/** A short window (a conflict check's) that pages on past this many full pages is a calendar gone wild. */
+const MAX_WINDOW_PAGES = 20;
 /** A change listing's page: its events as the mapper reads them, and the tokens that continue it. */
 const LISTING_FIELDS = `nextPageToken,nextSyncToken,items(${GOOGLE_EVENT_FIELDS})`;
 const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/calendar.events', 'https://www.googleapis.com/auth/calendar.readonly'];
@@ -227,6 +229,30 @@ export class GoogleCalendarProvider extends CalendarProvider {
       api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50, fields: `items(${GOOGLE_EVENT_FIELDS})` }),
     );
     return (page.items ?? []).map(fromGoogleEvent).filter((e) => e.status !== 'cancelled');
+  }
+
+  async eventsIn(auth: ProviderAuth, calendarId: string, range: { start: Date; end: Date }): Promise<ExternalEvent[]> {
+    const events: ExternalEvent[] = [];
+    let pageToken: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages >= MAX_WINDOW_PAGES) {
+        throw new ProviderError(this.name, 'transient', `Google events.list kept paging past ${MAX_WINDOW_PAGES} pages`);
+      }
+      const page = await this.call(auth, 'events.list', (api) =>
+        api.events.list({
+          calendarId,
+          singleEvents: true,
+          timeMin: range.start.toISOString(),
+          timeMax: range.end.toISOString(),
+          maxResults: MAX_PAGE_SIZE,
+          pageToken,
+          fields: `nextPageToken,items(${GOOGLE_EVENT_FIELDS})`,
+        }),
+      );
+      for (const item of page.items ?? []) events.push(fromGoogleEvent(item));
+      pageToken = page.nextPageToken ?? undefined;
+      if (!pageToken) return events;
+    }
   }
 
   async listChanges(auth: ProviderAuth, input: ListChangesInput): Promise<ChangePage> {

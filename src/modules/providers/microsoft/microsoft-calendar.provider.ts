@@ -330,6 +330,19 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     return { events, nextPageToken, nextCursor: nextPageToken ? null : (page['@odata.deltaLink'] ?? null) };
   }
 
+  async eventsIn(auth: ProviderAuth, calendarId: string, range: { start: Date; end: Date }): Promise<ExternalEvent[]> {
+    const start = segment(range.start.toISOString());
+    const end = segment(range.end.toISOString());
+    const first =
+      `/me/calendars/${segment(calendarId)}/calendarView?startDateTime=${start}&endDateTime=${end}` +
+      `&$select=${BUSY_FIELDS}&$top=${LIST_PAGE_SIZE}`;
+    const events: ExternalEvent[] = [];
+    await this.eachPage<GraphEvent>(auth, 'events.calendarView', first, PREFER_EVENTS, (item) => {
+      events.push(fromGraphEvent(item));
+    });
+    return events;
+  }
+
   /**
    * Busy time per calendar from its calendarView (occurrences expanded), with the same `busy` rule
    * as the sync. Not getSchedule: that works per mailbox and sees only the default calendar, while
