@@ -168,6 +168,17 @@ describe('Channels and webhook intake', () => {
     const booking = (await t.api.get(`/api/v1/bookings/${created.body.id}`).expect(200)).body;
     expect(booking).toMatchObject({ status: 'accepted', startTime, endTime });
     expect(t.google.liveChannels(host.calendarId)).toHaveLength(0);
+    // The sweep's successful sync does not clear the channel's failure: the calendar stays in
+    // error (no push will come), and the next failed attempt backs off further instead of starting over.
+    const row = await calendarRow(host.credentialId, host.calendarId);
+    expect(row).toMatchObject({ syncErrorCount: 1, lastError: expect.stringMatching(/subscribe failed/) });
+    expect(row.syncedAt).not.toBeNull();
+    await t.dataSource.query(
+      `UPDATE "SelectedCalendar" SET "nextSubscribeAttemptAt" = now() - interval '1 second' WHERE "id" = $1`,
+      [row.id],
+    );
+    await runTask(t, 'subscribe-calendars');
+    expect(await calendarRow(host.credentialId, host.calendarId)).toMatchObject({ syncErrorCount: 2 });
   });
 
   it('rejects pushes with a forged or missing token and syncs nothing', async () => {

@@ -5,6 +5,9 @@ import { CalendarCacheRepository } from './calendar-cache.repository.js';
 import { type SyncCheckpoint, SyncStateStore } from './ports/sync-state-store.port.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 
+/** The calendar has no channel and a channel attempt is due after a failure (subscriptions' columns). */
+const CHANNEL_FAILING = `("channelId" IS NULL AND "nextSubscribeAttemptAt" IS NOT NULL)`;
+
 /** `SyncStateStore` in SQL: one statement per call, on the caller's manager. */
 @Injectable()
 export class SyncStateRepository implements SyncStateStore {
@@ -14,10 +17,18 @@ export class SyncStateRepository implements SyncStateStore {
     private readonly hostEvents: HostEventRecorder,
   ) {}
 
+  /**
+   * A successful sync clears the calendar's failure, unless it is a channel that still cannot be
+   * opened (no channel, an attempt due: subscriptions' columns, read only): the safety-net sweep
+   * syncs such a calendar, and its success must not reset the channel's backoff, re-announce
+   * `calendar.sync_failed` at the next failed attempt, or hide that no push will come.
+   */
   async saveCursor(manager: EntityManager, selectedCalendarId: number, checkpoint: SyncCheckpoint): Promise<void> {
     await preparedQuery(
       manager,
-      `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncErrorCount" = 0, "lastError" = NULL, "syncNotBefore" = NULL,
+      `UPDATE "SelectedCalendar" SET "syncToken" = $2, "syncedAt" = now(), "syncNotBefore" = NULL,
+              "syncErrorCount" = CASE WHEN ${CHANNEL_FAILING} THEN "syncErrorCount" ELSE 0 END,
+              "lastError" = CASE WHEN ${CHANNEL_FAILING} THEN "lastError" ELSE NULL END,
               "cacheEnabled" = $3,
               "cacheCoveredUntil" = CASE WHEN NOT $3 THEN NULL WHEN $4 THEN $5::timestamptz ELSE "cacheCoveredUntil" END,
               "syncCursorWindowEnd" = CASE WHEN $4 THEN $5::timestamptz ELSE "syncCursorWindowEnd" END,
