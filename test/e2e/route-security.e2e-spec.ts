@@ -66,6 +66,11 @@ describe('Every /api/v1 route needs its key', () => {
         expect(res.body).toMatchObject({ status: 401, code: 'unauthorized', requestId: res.headers['x-request-id'] });
       }
     }
+    // A path spelled differently but routed to the same route is judged by that route.
+    for (const path of ['/%61pi/v1/users', '/api/v1/%75sers']) {
+      const encoded = await t.http.post(path).set('Content-Type', 'application/json').send('{');
+      expect({ path, status: encoded.status }).toEqual({ path, status: 401 });
+    }
     // The admin routes likewise, with the application key.
     const admin = await t.http
       .post('/api/v1/admin/features')

@@ -12,7 +12,8 @@ import { routeAuthKinds } from './route-auth.js';
  * its size or a 415 for its type, which would also make calsync read and parse a stranger's body).
  * Fastify parses bodies before Nest's guards run, hence a Fastify hook; the per-route key is read
  * from the guard's own metadata (`routeAuthKinds`), once the application is built. `ApiKeyGuard`
- * still runs in the route. Other paths (provider webhooks, health, metrics) pay one prefix check.
+ * still runs in the route. Provider webhooks pay one prefix check; routes without a key (health,
+metrics, the OAuth callback) are simply not in the table.
  *
  * The error is written here as the exception filter would write it (problem+json), since Nest's
  * filters do not see Fastify hooks.
@@ -37,7 +38,9 @@ export function checkKeysBeforeParsing(
     return kinds.get(`${method} ${path}`);
   };
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (!request.url.startsWith('/api/v1/')) return done();
+    // Provider webhooks (the hot path) skip the route lookup; every other request is judged by the
+    // route it matched, not by its raw path ("/%61pi/v1/users" is routed to /api/v1/users too).
+    if (request.url.startsWith('/api/webhooks/')) return done();
     const kind = kindOf(request.method, request.routeOptions.url ?? '');
     const refusal = kind === undefined ? null : keys.refusal(kind, request.headers.authorization);
     if (!refusal) return done();

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, codeForStatus, reasonPhrase } from '../errors/problem.js';
 
 const TIMER = Symbol('request timeout');
+const WEBHOOKS_PREFIX = '/api/webhooks/';
 type TimedRequest = FastifyRequest & { [TIMER]?: NodeJS.Timeout };
 
 /**
@@ -24,7 +25,9 @@ type TimedRequest = FastifyRequest & { [TIMER]?: NodeJS.Timeout };
 export function boundRequestTime(fastify: FastifyInstance, ms: number, unbounded: readonly string[] = []): void {
   const exempt = new Set(unbounded);
   fastify.addHook('onRequest', (request: TimedRequest, reply, done) => {
-    if (exempt.size > 0 && exempt.has(request.routeOptions.url ?? '')) return done();
+    // The route's template (`routeOptions` builds an object per read): not for the webhook routes,
+    // the hot path, which are never exempt.
+    if (exempt.size > 0 && !request.url.startsWith(WEBHOOKS_PREFIX) && exempt.has(request.routeOptions.url ?? '')) return done();
     const timer = setTimeout(() => {
       if (reply.sent) return;
       const body: ProblemDetails = {
