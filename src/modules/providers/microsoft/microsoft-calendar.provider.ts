@@ -473,7 +473,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         best = s;
         bestEnd = end;
       }
-      next = page['@odata.nextLink'];
+      next = page['@odata.nextLink'] ? this.checkedLink(page['@odata.nextLink']) : undefined;
     }
     return best;
   }
