@@ -1,6 +1,8 @@
 import { findById } from '../../src/infrastructure/database/find-by-id.js';
 import { SelectedCalendarEntity } from '../../src/modules/connections/entities/selected-calendar.entity.js';
 import { ChannelManager } from '../../src/modules/subscriptions/channel-manager.js';
+import { ChannelStore } from '../../src/modules/subscriptions/channel-store.js';
+import { expectEventually } from '../support/expect-eventually.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { connectGoogleHost, connectOutlookHost } from '../support/fixtures.js';
 import { enableFlagForUser, runTask, waitForQueueIdle } from '../support/sync-helpers.js';
@@ -56,6 +58,35 @@ describe('channel operations racing for one calendar', () => {
     const subscriptions = t.microsoft.subscriptions().filter((s) => s.calendarIds.includes(host.calendarId) && !s.expired);
     // The old one was not stopped by us (a recreate answers its removal), the surplus new one was.
     expect(subscriptions.map((s) => s.id).filter((id) => id !== stale.channelId)).toEqual([stored.channelId]);
+  });
+
+  it('a channel a calendar holds, or a stop job is about to stop, counts as recorded (never taken over)', async () => {
+    const host = await connectOutlookHost(t, { destination: false });
+    await enableFlagForUser(t, 'calendar-subscription-cache', host.userId);
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: host.calendarId })
+      .expect(201);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const held = (await row(host.credentialId)).channelId!;
+    const store = t.app.get(ChannelStore);
+    expect([...(await store.recordedAmong([held, 'not-a-channel']))]).toEqual([held]);
+    // The calendar is removed while Graph refuses to delete its subscription: the row is gone,
+    // the stop job keeps retrying, and the subscription is still not free.
+    t.microsoft.faults.failNext({ operation: 'subscriptions.delete', status: 500, count: 1000 });
+    await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${selected.body.id}`).expect(204);
+    await expectEventually(async () =>
+      expect(
+        await t.dataSource.query(`SELECT 1 FROM graphile_worker.jobs WHERE task_identifier = 'stop-channel' AND attempts > 0`),
+      ).toHaveLength(1),
+    );
+    expect([...(await store.recordedAmong([held]))]).toEqual([held]);
+    t.microsoft.faults.clear();
+    await t.dataSource.query(
+      `SELECT graphile_worker.reschedule_jobs(ARRAY(SELECT id FROM graphile_worker.jobs WHERE task_identifier = 'stop-channel'), run_at := now())`,
+    );
+    await expectEventually(async () => expect([...(await store.recordedAmong([held]))]).toEqual([]), { timeoutMs: 10_000 });
   });
 
   it('an unwatch from a stale state does not forget the channel a renewal stored meanwhile', async () => {

@@ -557,6 +557,19 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
         ['subscriptions.list', 200],
         ['subscriptions.create', 201],
       ]);
+      // An unrecorded-looking subscription that calsync records elsewhere is not taken either.
+      emu.resetCalls();
+      const another = await provider.watch(
+        olga.auth,
+        olga.calendarId,
+        watchInput({ currentChannelId: next.id, recoverUnrecorded: true, recordedAmong: async (ids) => new Set(ids) }),
+      );
+      expect([held.id, next.id]).not.toContain(another.id);
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.create', 201],
+      ]);
+      await provider.stopWatch(olga.auth, another);
       await provider.stopWatch(olga.auth, held);
       emu.resetCalls();
       const elsewhere = await provider.watch(

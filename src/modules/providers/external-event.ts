@@ -134,6 +134,11 @@ export interface WatchInput {
    * providers that can list their channels (Graph) look for it before opening another.
    */
   recoverUnrecorded: boolean;
+  /**
+   * Of these channel ids, those calsync records for any calendar or is about to stop: never taken
+   * over as unrecorded (another row's channel, one a removed calendar's stop job will delete).
+   */
+  recordedAmong?: (ids: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 /**

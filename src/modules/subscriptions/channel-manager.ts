@@ -58,6 +58,7 @@ export class ChannelManager {
       currentChannelId: current?.id ?? null,
       // A calendar with a failure on record may owe it to a channel open whose answer was lost.
       recoverUnrecorded: calendar.syncErrorCount > 0,
+      recordedAmong: (ids) => this.store.recordedAmong(ids),
     };
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { SelectedCalendarRecord } from '../connections/index.js';
 import type { ChannelHandle } from '../providers/external-event.js';
+import { STOP_CHANNEL_JOB } from './subscriptions.jobs.js';
 
 /** Where a push's channel id led: the calendar, and whether the channel is current or one a renewal replaced. */
 export interface ChannelTarget {
@@ -66,6 +67,25 @@ export class ChannelStore {
       ],
     );
     return (result[1] ?? 0) > 0;
+  }
+
+  /**
+   * Of `ids`, the channels some calendar holds (as its channel, or the one its renewal replaced) or
+   * a stop job is about to stop (its calendar row is gone): not free for a lost create's takeover.
+   * The stop jobs are read from graphile-worker's own tables (its `jobs` view has no payload); a
+   * few rows at most, read only when a create's answer was lost.
+   */
+  async recordedAmong(ids: readonly string[]): Promise<ReadonlySet<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT c.id FROM unnest($1::text[]) AS c(id)
+        WHERE EXISTS (SELECT 1 FROM "SelectedCalendar" s WHERE s."channelId" = c.id OR s."channelPreviousId" = c.id)
+           OR EXISTS (SELECT 1 FROM graphile_worker._private_jobs j
+                        JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+                       WHERE t.identifier = $2 AND j.payload->'channel'->>'id' = c.id)`,
+      [ids, STOP_CHANNEL_JOB.name],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /** No channel attempt is due any more (nobody wants the calendar followed). */

@@ -389,7 +389,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const resource = `/me/calendars/${segment(calendarId)}/events`;
     const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
     if (input.recoverUnrecorded) {
-      const found = await this.findUnrecorded(auth, wanted, input.currentChannelId);
+      const found = await this.findUnrecorded(auth, wanted, input);
       if (found) return this.handleOf(found, resource, expiration);
     }
     let lookFailed = false;
@@ -416,7 +416,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
           if (!answerMayBeLost(error)) throw error;
           let found: GraphSubscription | null;
           try {
-            found = await this.findUnrecorded(auth, wanted, input.currentChannelId);
+            found = await this.findUnrecorded(auth, wanted, input);
           } catch (lookError) {
             lookFailed = true;
             throw lookError;
@@ -445,19 +445,18 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   }
 
   /**
-   * A live subscription of the mailbox for this resource and these URLs, other than the one calsync
-   * holds, with the same client state when Graph shows it: one a create left unrecorded. The one
-   * that lives longest, if several.
+   * A live subscription of the mailbox for this resource and these URLs, with the same client state
+   * when Graph shows it, that calsync records for no calendar and is not about to stop
+   * (`recordedAmong`): one a create left unrecorded. The one that lives longest, if several.
    */
   private async findUnrecorded(
     auth: ProviderAuth,
     wanted: { resource: string; notificationUrl: string; lifecycleNotificationUrl: string },
-    heldId: string | null,
+    input: WatchInput,
   ): Promise<GraphSubscription | null> {
     const token = this.config.microsoft.webhookToken;
     const liveAfter = Date.now() + ADOPT_MIN_LIFE_MS;
-    let best: GraphSubscription | null = null;
-    let bestEnd = 0;
+    const candidates: Array<{ subscription: GraphSubscription; end: number }> = [];
     let next: string | undefined = '/subscriptions';
     for (let pages = 0; next && pages < MAX_PAGES; pages++) {
       const url: string = next;
@@ -466,16 +465,24 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       )) as GraphPage<GraphSubscription>;
       for (const s of page.value ?? []) {
         const end = parseDate(s.expirationDateTime)?.getTime() ?? 0;
-        if (!s.id || s.id === heldId || end <= liveAfter || end <= bestEnd) continue;
+        if (!s.id || s.id === input.currentChannelId || end <= liveAfter) continue;
         if (!sameResource(s.resource, wanted.resource) || s.notificationUrl !== wanted.notificationUrl) continue;
         if (s.lifecycleNotificationUrl && s.lifecycleNotificationUrl !== wanted.lifecycleNotificationUrl) continue;
         if (s.clientState && s.clientState !== token) continue;
-        best = s;
-        bestEnd = end;
+        candidates.push({ subscription: s, end });
       }
       next = page['@odata.nextLink'] ? this.checkedLink(page['@odata.nextLink']) : undefined;
     }
-    return best;
+    if (candidates.length === 0) return null;
+    const recorded = input.recordedAmong
+      ? await input.recordedAmong(candidates.map((c) => c.subscription.id as string))
+      : new Set<string>();
+    let best: { subscription: GraphSubscription; end: number } | null = null;
+    for (const candidate of candidates) {
+      if (recorded.has(candidate.subscription.id as string)) continue;
+      if (!best || candidate.end > best.end) best = candidate;
+    }
+    return best?.subscription ?? null;
   }
 
   /** PATCHes the expiry; a subscription Graph no longer knows throws `not_found`: watch anew. */
