@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import pLimit from 'p-limit';
 import { EventBus } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
@@ -32,6 +33,9 @@ export interface SyncOutcome {
   /** The run's cancellations were held for a person (`SYNC_MASS_CANCEL_THRESHOLD`). */
   held?: { holdId: number; count: number };
 }
+
+/** Reads of booking events a full listing did not return, in flight at once (see `missingBookingEvents`). */
+const MISSING_READS_IN_FLIGHT = 4;
 
 /** Where a run's listing stands between pages. */
 interface ListingProgress {
@@ -373,16 +377,23 @@ export class SyncCalendarService {
     return rest;
   }
 
-  /** Booking events a full listing did not return: deleted meanwhile, or outside what it covered. */
+  /**
+   * Booking events a full listing did not return: deleted meanwhile, or outside what it covered
+   * (upcoming bookings beyond the window: a host with many far-off bookings has as many reads,
+   * `MISSING_READS_IN_FLIGHT` at a time; an Outlook mailbox's own limit of four applies anyway).
+   */
   private async missingBookingEvents(run: SyncRun, seen: Set<string>): Promise<ExternalEvent[]> {
     const missing = await this.recorder.referencesMissingFrom(run.synced, seen);
-    const found: ExternalEvent[] = [];
-    for (const id of missing) {
-      run.signal?.throwIfAborted();
-      const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
-      found.push(event ?? cancelledPlaceholder(id));
-    }
-    return found;
+    const slots = pLimit(MISSING_READS_IN_FLIGHT);
+    return Promise.all(
+      missing.map((id) =>
+        slots(async () => {
+          run.signal?.throwIfAborted();
+          const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
+          return event ?? cancelledPlaceholder(id);
+        }),
+      ),
+    );
   }
 
   /** More cancellations than `SYNC_MASS_CANCEL_THRESHOLD` in this run are held for a person. */
