@@ -98,9 +98,14 @@ describe('channel operations racing for one calendar', () => {
     const channels = t.app.get(ChannelManager);
     // The renewal replaces the channel; the unwatch, started from the state before it, stops the old one.
     await channels.watch(stale, 'renew');
+    await waitForQueueIdle(t);
     const renewed = (await row(host.credentialId)).channelId;
     expect(renewed).not.toBe(stale.channelId);
+    const cursor = (await row(host.credentialId)).syncToken;
+    expect(cursor).not.toBeNull();
     await channels.unwatch(stale, false);
+    // Nor is its cursor reset: the calendar is followed on, with no full resync.
+    expect((await row(host.credentialId)).syncToken).toBe(cursor);
     // The renewed channel is still recorded (so the next subscribe-calendars can stop it if no one
     // wants the calendar), not left live at Google with nothing pointing at it.
     expect((await row(host.credentialId)).channelId).toBe(renewed);

@@ -149,7 +149,8 @@ export class ChannelManager {
     const current = ChannelStore.channelOf(calendar);
     if (current) await this.stopQuietly(calendar.integration, calendar.credentialId, current);
     await this.dataSource.transaction(async (manager) => {
-      await this.store.clear(manager, calendar.id, current?.id ?? null);
+      // Another operation stored a channel meanwhile (the calendar is wanted again): its cursor and cache stay.
+      if (!(await this.store.clear(manager, calendar.id, current?.id ?? null))) return;
       await this.syncState.resetCursor(manager, calendar.id, { dropCache });
     });
   }

@@ -125,15 +125,16 @@ export class ChannelStore {
    * Forgets the channel `expectedId` (the caller resets the cursor through `SyncStateStore` when
    * changes will no longer be followed). Compare-and-set, as `save`: a channel another operation
    * stored meanwhile is not forgotten unstopped; it stays recorded, and the next subscribe-calendars
-   * stops it if the calendar is still not wanted.
+   * stops it if the calendar is still not wanted. False when nothing was cleared.
    */
-  async clear(manager: EntityManager, selectedCalendarId: number, expectedId: string | null): Promise<void> {
-    await manager.query(
+  async clear(manager: EntityManager, selectedCalendarId: number, expectedId: string | null): Promise<boolean> {
+    const result: [unknown[], number] = await manager.query(
       `UPDATE "SelectedCalendar" SET "channelId" = NULL, "channelResourceId" = NULL, "channelResourceUri" = NULL,
               "channelKind" = NULL, "channelExpiration" = NULL, "updatedAt" = now()
         WHERE "id" = $1 AND "channelId" IS NOT DISTINCT FROM $2::text`,
       [selectedCalendarId, expectedId],
     );
+    return (result[1] ?? 0) > 0;
   }
 
   /** The calendar a channel id belongs to, as its current channel or as the one its last renewal replaced. */
