@@ -310,6 +310,55 @@ describe('API writes racing the host’s edits (Google)', () => {
     expect(t.google.getEvent(host.calendarId, made.id)?.status).toBe('cancelled');
   }, 40_000);
 
+  it('a booking cancelled while its create is in flight, the cancellation finding no reference yet: the event is withdrawn', async () => {
+    const booking = await bookAndSettle(t, host);
+    // As if the booking's event had never been made: no reference, nothing in the calendar.
+    await t.dataSource.query(`DELETE FROM "BookingReference" WHERE "bookingId" = $1`, [booking.id]);
+    t.google.deleteEvent(host.calendarId, booking.eventId);
+    await waitForQueueIdle(t);
+    // The create takes 300 ms at Google; meanwhile the booking is cancelled, and that
+    // cancellation's own job has come and gone (it found no reference).
+    t.google.faults.slowNext({ operation: 'events.insert', delayMs: 300 });
+    const creating = t.app.get(WriteBookingJob).run(booking.id);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await t.dataSource.query(`UPDATE "Booking" SET "status" = 'cancelled' WHERE "id" = $1`, [booking.id]);
+    await creating;
+    await expectEventually(() => expect(t.google.getEvent(host.calendarId, booking.eventId)?.status).toBe('cancelled'));
+    await waitForQueueIdle(t);
+    const [reference]: Array<{ deletedAt: Date | null }> = await t.dataSource.query(
+      `SELECT "deletedAt" FROM "BookingReference" WHERE "bookingId" = $1`,
+      [booking.id],
+    );
+    expect(reference.deletedAt).not.toBeNull();
+  });
+
+  it('a booking cancelled before its lost create has even landed: the event is withdrawn once it lands', async () => {
+    // Google takes 3 s to carry out the insert; calsync gave up after PROVIDER_TIMEOUT_MS (400 ms).
+    t.google.faults.slowNext({ operation: 'events.insert', delayMs: 3000 });
+    const res = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Cancelled before it landed', ...slot(8), attendees: [{ email: 'guest@example.com' }] })
+      .expect(201);
+    const uid: string = res.body.uid;
+    await expectEventually(async () => {
+      const rows: Array<{ attempts: number }> = await t.dataSource.query(
+        `SELECT attempts FROM graphile_worker.jobs WHERE task_identifier = 'write-booking'`,
+      );
+      expect(rows[0]?.attempts ?? 0).toBeGreaterThanOrEqual(1);
+    });
+    expect(t.google.getEvent(host.calendarId, googleEventIdFor(uid))).toBeUndefined();
+    await t.api.post(`/api/v1/bookings/${res.body.id}/cancel`).send({}).expect(200);
+    // The insert lands a moment later, and the cancellation's look finds it then.
+    await expectEventually(() => expect(t.google.getEvent(host.calendarId, googleEventIdFor(uid))?.status).toBe('cancelled'), {
+      timeoutMs: 15_000,
+    });
+    await waitForQueueIdle(t, 20_000);
+    expect((await getBooking(t, res.body.id)).status).toBe('cancelled');
+    expect(
+      t.google.listEvents(host.calendarId).filter((e) => e.id === googleEventIdFor(uid) && e.status !== 'cancelled'),
+    ).toEqual([]);
+  }, 40_000);
+
   it('a create whose first attempt landed late finds the host’s edit made since and keeps it; the booking follows', async () => {
     // The first insert reaches Google but its answer comes after PROVIDER_TIMEOUT_MS (400 ms here).
     t.google.faults.slowNext({ operation: 'events.insert', delayMs: 1200 });

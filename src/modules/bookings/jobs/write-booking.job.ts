@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { EventBus, QueryBus } from '@nestjs/cqrs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { JobHandlerRegistry } from '../../../infrastructure/queue/job-handler.registry.js';
@@ -36,6 +37,7 @@ export class WriteBookingJob implements OnModuleInit {
     private readonly recorder: ExternalChangeRecorder,
     private readonly eventBus: EventBus,
     private readonly jobs: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -124,10 +126,10 @@ export class WriteBookingJob implements OnModuleInit {
           await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(written) });
         });
         for (const change of recorded) this.eventBus.publish(change);
-        return;
+        return this.withdrawIfCancelledMeanwhile(bookingId);
       }
       await manager.upsert(BookingReferenceEntity, referenceRow(baselineOf(event)), ['bookingId']);
-      return;
+      return this.withdrawIfCancelledMeanwhile(bookingId);
     }
 
     if (!reference.credentialId) return this.skip(bookingId, 'the calendar credential was removed');
@@ -214,9 +216,33 @@ export class WriteBookingJob implements OnModuleInit {
     const provider = this.providers.get(destination.credential.provider);
     const auth = this.credentials.authFor(destination.credential);
     const made = await provider.findCreated(auth, destination.destination.externalId, booking.uid);
-    if (!made) return;
-    await provider.deleteEvent(auth, destination.destination.externalId, made.id);
-    this.logger.log(`Booking ${booking.id}: deleted the event an unanswered create made before the booking was cancelled`);
+    if (made) {
+      await provider.deleteEvent(auth, destination.destination.externalId, made.id);
+      this.logger.log(`Booking ${booking.id}: deleted the event an unanswered create made before the booking was cancelled`);
+      return;
+    }
+    // Nothing yet: a create whose answer was lost may still land (the provider was slow, not
+    // down). Looked for again, every PROVIDER_TIMEOUT_MS (at least a second), for five of them
+    // (at least ten seconds) after the cancellation.
+    const pause = Math.max(1_000, this.config.providerTimeoutMs);
+    if (Date.now() - booking.updatedAt.getTime() < Math.max(10_000, 5 * this.config.providerTimeoutMs)) {
+      await this.jobs.enqueueJob(
+        WRITE_BOOKING_JOB,
+        { bookingId: booking.id },
+        { ...writeBookingJobOptions(booking.id), delayMs: pause },
+      );
+    }
+  }
+
+  /**
+   * The booking was cancelled while its event was being created (the cancellation's job found no
+   * reference yet, or ran beside this attempt after JOB_TIMEOUT_MS abandoned it): the reference now
+   * stored, a write job withdraws the event, durably, whatever becomes of this attempt.
+   */
+  private async withdrawIfCancelledMeanwhile(bookingId: number): Promise<void> {
+    const now = await this.dataSource.manager.findOneBy(BookingEntity, { id: bookingId });
+    if (now?.status !== 'cancelled') return;
+    await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, writeBookingJobOptions(bookingId));
   }
 
   /** How long the booking's oldest calendar change recorded but not yet applied has waited (null: none). */
