@@ -325,6 +325,26 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     expect(iso(busy.get(other.id))).toEqual([]);
   });
 
+  it('lists a short window plainly (calendarView, occurrences expanded), starting no delta round', async () => {
+    const iris = newAccount('iris@example.com');
+    const at = (iso: string) => ({ dateTime: iso, timeZone: 'UTC' });
+    const inside = emu.createEvent(iris.calendarId, {
+      subject: 'in',
+      start: at('2030-07-02T09:00:00'),
+      end: at('2030-07-02T10:00:00'),
+    });
+    emu.createEvent(iris.calendarId, { subject: 'out', start: at('2030-07-03T09:00:00'), end: at('2030-07-03T10:00:00') });
+    emu.resetCalls();
+    const listed = await provider.eventsIn(iris.auth, iris.calendarId, {
+      start: new Date('2030-07-02T08:00:00Z'),
+      end: new Date('2030-07-02T12:00:00Z'),
+    });
+    expect(listed.map((e) => [e.id, e.start?.toISOString(), e.end?.toISOString(), e.busy])).toEqual([
+      [inside.id, '2030-07-02T09:00:00.000Z', '2030-07-02T10:00:00.000Z', true],
+    ]);
+    expect(emu.calls.map((c) => c.operation)).toEqual(['calendarView']);
+  });
+
   it('keeps at most four requests in flight for one mailbox, as Outlook allows (a fifth is throttled)', async () => {
     const gina = newAccount('gina@example.com');
     const calendars = [gina.calendarId];
