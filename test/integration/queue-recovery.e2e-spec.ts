@@ -112,6 +112,28 @@ describe('Jobs of a crashed process', () => {
     expect(Date.now() - died).toBeLessThan(5_000);
   });
 
+  it('a live instance whose liveness connection is cut opens another and records it, so siblings never take it for dead', async () => {
+    const own = async () =>
+      (await t.dataSource.query(
+        `SELECT q."workerId", q."backendPid",
+                EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = q."backendPid" AND a.backend_start = q."backendStartedAt") AS alive
+           FROM "QueueWorker" q ORDER BY q."workerId"`,
+      )) as Array<{ workerId: string; backendPid: number; alive: boolean }>;
+    const before = await own();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((w) => w.alive)).toBe(true);
+    // A database restart, a failover or an operator's pg_terminate_backend ends that backend.
+    await t.dataSource.query(`SELECT pg_terminate_backend($1)`, [before[0].backendPid]);
+    await expectEventually(
+      async () => {
+        const after = await own();
+        expect(after.map((w) => w.workerId)).toEqual(before.map((w) => w.workerId));
+        expect(after.every((w) => w.alive && w.backendPid !== before[0].backendPid)).toBe(true);
+      },
+      { timeoutMs: 5_000 },
+    );
+  });
+
   it('are released when the worker that locked them never registered (killed while starting), after 30 s, not before', async () => {
     const host = await connectGoogleHost(t);
     const booking = await t.dataSource.query(

@@ -17,6 +17,8 @@ import { type LogFields, logLine } from '../logging/logging.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 
 const HEARTBEAT_MS = 10_000;
+/** A lost liveness connection is opened again after this long (and again, while the database is away). */
+const LIVENESS_RECONNECT_MS = 500;
 /** How often this worker looks for dead siblings: a dead worker's jobs wait at most this long. */
 const RELEASE_CHECK_MS = 2_000;
 /** A worker silent for this long is taken as dead even if its backend still shows (a hung process). */
@@ -55,6 +57,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private busyCollections = 0;
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
+  private livenessReconnect?: NodeJS.Timeout;
+  private stopping = false;
   private backendPid?: number;
   private readonly workerIds = new Set<string>();
   private runnerUp = false;
@@ -90,11 +94,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     pool.on('error', (error) => this.connectionLost('queue pool', error));
     pool.on('connect', (client) => client.on('error', (error) => this.connectionLost('queue connection', error)));
     this.pool = pool;
-    this.liveness = new pg.Client({ connectionString: this.databaseUrl });
-    this.liveness.on('error', (error) => this.connectionLost('queue liveness connection', error));
-    await this.liveness.connect();
-    const { rows } = await this.liveness.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
-    this.backendPid = rows[0].pid;
+    await this.connectLiveness();
     this.utils = await makeWorkerUtils({ pgPool: pool, logger: this.workerLogger() });
     await this.releaseDeadWorkers();
     // Listen before `run`: the worker pool announces its id while starting.
@@ -156,6 +156,42 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
+  /**
+   * The connection whose backend stands for this process being alive (see `releaseDeadWorkers`).
+   * When it is lost (a database restart or failover, a terminated backend, a network cut) while the
+   * process lives on, a new one is opened and the heartbeat records its backend: otherwise every
+   * sibling would take this live instance for dead, for good, and release the jobs it is running
+   * every few seconds. Between the loss and the new backend's first heartbeat (about a second), a
+   * sibling may release them once; the jobs are idempotent and their queues keep one runner each.
+   */
+  private async connectLiveness(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('error', (error) => {
+      this.connectionLost('queue liveness connection', error);
+      this.reconnectLiveness(client);
+    });
+    client.on('end', () => this.reconnectLiveness(client));
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+    this.liveness = client;
+    this.backendPid = rows[0].pid;
+  }
+
+  private reconnectLiveness(lost: pg.Client): void {
+    if (this.stopping || lost !== this.liveness || this.livenessReconnect) return;
+    this.livenessReconnect = setTimeout(() => {
+      void this.connectLiveness()
+        .then(() => this.beat())
+        .catch((error: Error) => this.connectionLost('queue liveness reconnect', error))
+        .finally(() => {
+          this.livenessReconnect = undefined;
+          // Still the lost one (the database is not back yet): try again.
+          if (this.liveness === lost) this.reconnectLiveness(lost);
+        });
+    }, LIVENESS_RECONNECT_MS);
+    this.livenessReconnect.unref();
+  }
+
   /** Whether this instance's runner is picking up jobs (`/health/ready`). */
   get running(): boolean {
     return this.runnerUp;
@@ -164,6 +200,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Before the database connections close: running jobs finish on a live database. */
   async beforeApplicationShutdown(): Promise<void> {
     this.runnerUp = false;
+    this.stopping = true;
+    if (this.livenessReconnect) clearTimeout(this.livenessReconnect);
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
     if (this.queueCollect) clearInterval(this.queueCollect);
@@ -187,7 +225,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
         // would cut its microseconds, and the comparison in releaseDeadWorkers would then fail).
         `INSERT INTO "QueueWorker" ("workerId", "host", "backendPid", "backendStartedAt")
          SELECT unnest($1::text[]), $2, $3::int, (SELECT backend_start FROM pg_stat_activity WHERE pid = $3::int)
-         ON CONFLICT ("workerId") DO UPDATE SET "heartbeatAt" = now()`,
+         ON CONFLICT ("workerId") DO UPDATE SET "heartbeatAt" = now(), "backendPid" = EXCLUDED."backendPid",
+           "backendStartedAt" = EXCLUDED."backendStartedAt"`,
         [[...this.workerIds], `${hostname()}:${process.pid}`, this.backendPid ?? null],
       )
       .catch((error: Error) => this.logger.warn(`heartbeat: ${error.message}`));
