@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { AuditTrailModule } from '../../src/extensions/audit-trail/audit-trail.module.js';
 import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
@@ -666,4 +668,76 @@ describe('Host integration: no SSRF through webhooks when private URLs are not a
     });
     expect(r.received).toHaveLength(0);
   });
+});
+
+describe('Host integration: a drain abandoned at JOB_TIMEOUT_MS while its successor runs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // A job attempt is abandoned after 3 s here; the endpoint holds its first request for 5 s.
+    t = await createTestApp({ env: { JOB_TIMEOUT_MS: '3000' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('never sets a delivered delivery back to pending, and sends nothing more once abandoned', async () => {
+    const arrived: string[] = [];
+    let requests = 0;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const type = (JSON.parse(Buffer.concat(chunks).toString()) as { type: string }).type;
+        arrived.push(type);
+        const first = requests++ === 0;
+        setTimeout(
+          () => {
+            res.statusCode = first ? 500 : 204;
+            res.end();
+          },
+          first ? 5000 : 0,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const host = await connectGoogleHost(t);
+      const endpoint = (
+        await t.api
+          .post('/api/v1/webhook-endpoints')
+          .send({ url, events: ['booking.created', 'booking.rescheduled'] })
+          .expect(201)
+      ).body as { id: number };
+      const booking = (
+        await t.api
+          .post('/api/v1/bookings')
+          .send({ userId: host.userId, title: 'Held', ...slot(3), attendees: [{ email: 'guest@example.com' }] })
+          .expect(201)
+      ).body as { id: number };
+      await expectEventually(() => expect(arrived).toEqual(['booking.created']));
+      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send(slot(4)).expect(200);
+      // Every delivery's status, as the deliveries log shows it, until the late 500 has come and gone.
+      const seen = new Map<string, string[]>();
+      const until = Date.now() + 9_000;
+      while (Date.now() < until) {
+        const log = await t.api.get(`/api/v1/webhook-endpoints/${endpoint.id}/deliveries`).expect(200);
+        for (const d of log.body.items as Array<{ type: string; status: string }>) {
+          const states = seen.get(d.type) ?? [];
+          if (states.at(-1) !== d.status) states.push(d.status);
+          seen.set(d.type, states);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(seen.get('booking.created')).toEqual(['pending', 'delivered']);
+      expect(seen.get('booking.rescheduled')?.at(-1)).toBe('delivered');
+      expect(seen.get('booking.rescheduled')).not.toContain('failed');
+      // The booking's events arrived in order: the created event (twice: the abandoned attempt's,
+      // then its successor's, the same webhook-id) before the rescheduled one; nothing after.
+      expect(arrived).toEqual(['booking.created', 'booking.created', 'booking.rescheduled']);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 30_000);
 });

@@ -26,6 +26,13 @@ const BATCH = 500;
  * its events still go out one after the other.
  */
 const ROUND = 16;
+/**
+ * A drain starts no new round after this long (a round waits at most the 10 s delivery timeout):
+ * its successor, queued at once, takes the rest. So a drain ends well within JOB_TIMEOUT_MS even
+ * against an endpoint that hangs on every request, and is never abandoned while it still sends
+ * (an abandoned drain's retry would run beside it, and one booking's events could cross).
+ */
+const DRAIN_BUDGET_MS = 60_000;
 /** How often each instance looks for overdue deliveries no run is coming for (`sweepOverdue`). */
 export const DELIVERY_SWEEP_MS = 60_000;
 /** A delivery due this long ago without a run having taken it is overdue. */
@@ -67,7 +74,9 @@ const STREAM_HEAD = `NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
  * and queues itself for the next retry that is due later.
  *
  * Rounds: one query reads the due head of up to `ROUND` bookings' streams, they are sent
- * concurrently, and the delivered ones are marked in one statement. A process that dies between
+ * concurrently, and the delivered ones are marked in one statement. A result is recorded only on a
+ * delivery still pending: the late result of a drain that was abandoned (JOB_TIMEOUT_MS) while its
+ * successor ran never sets a delivered one back to pending. A process that dies between
  * the sends and that statement sends them again later with the same `webhook-id` (at least once;
  * receivers deduplicate on it, as the Standard Webhooks specification expects).
  *
@@ -95,18 +104,25 @@ export class WebhookDeliveryJob implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }, { logFields }) =>
-      this.drain(endpointId, shard, logFields),
+    this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }, { logFields, signal }) =>
+      this.drain(endpointId, shard, logFields, signal),
     );
     this.registry.useLane(DELIVER_WEBHOOKS_JOB.name, HOST_EVENTS_LANE, HOST_EVENTS_LANE_CONCURRENCY);
   }
 
-  /** `logFields`: the job's `jobId` and `task`, on the lines it logs (an endpoint disabled, a delivery given up). */
-  async drain(endpointId: number, shard: number, logFields: LogFields = {}): Promise<void> {
+  /**
+   * `logFields`: the job's `jobId` and `task`, on the lines it logs (an endpoint disabled, a delivery
+   * given up). `signal`: the attempt was abandoned (JOB_TIMEOUT_MS, shutdown): no new round starts.
+   */
+  async drain(endpointId: number, shard: number, logFields: LogFields = {}, signal?: AbortSignal): Promise<void> {
     let handled = 0;
+    const started = Date.now();
     for (;;) {
       const handledBefore = handled;
       for (let more = true; more && handled < BATCH;) {
+        signal?.throwIfAborted();
+        // Out of time: the rest goes to a successor (see DRAIN_BUDGET_MS).
+        if (Date.now() - started > DRAIN_BUDGET_MS) return this.enqueueNext(endpointId, shard, 0);
         const heads = await this.dueHeads(endpointId, shard);
         if (heads.length === 0) break;
         // The endpoint's secret, opened once per round (every head is of this endpoint).
@@ -118,7 +134,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
             `UPDATE "WebhookDelivery" d SET "status" = 'delivered', "attempts" = d."attempts" + 1,
                     "lastStatusCode" = u."code", "lastError" = NULL, "deliveredAt" = u."at"
                FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u("id", "code", "at")
-              WHERE d."id" = u."id"`,
+              WHERE d."id" = u."id" AND d."status" = 'pending'`,
             [delivered.map((r) => r.due.id), delivered.map((r) => r.statusCode), delivered.map((r) => r.at)],
           );
           for (const { due, at } of delivered) {
@@ -224,7 +240,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `UPDATE "WebhookDelivery" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastStatusCode" = 410,
-                "lastError" = $2 WHERE "id" = $1`,
+                "lastError" = $2 WHERE "id" = $1 AND "status" = 'pending'`,
         [due.id, 'HTTP 410: endpoint disabled'],
       );
       await manager.query(
@@ -249,7 +265,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     const giveUp = due.lastChance;
     await this.dataSource.query(
       `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
-              "nextAttemptAt" = clock_timestamp() + ($5::int * interval '1 millisecond') WHERE "id" = $1`,
+              "nextAttemptAt" = clock_timestamp() + ($5::int * interval '1 millisecond') WHERE "id" = $1 AND "status" = 'pending'`,
       [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1)],
     );
     this.metrics.webhookDeliveries.inc({ result: giveUp ? 'failed' : 'retrying' });
