@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -740,4 +741,47 @@ describe('Host integration: a drain abandoned at JOB_TIMEOUT_MS while its succes
       server.close();
     }
   }, 30_000);
+});
+
+describe('Host integration: an endpoint deleted while a booking changes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('the change goes through (its event simply has no delivery to the endpoint that is gone)', async () => {
+    const host = await connectGoogleHost(t);
+    const endpoint = (await t.api.post('/api/v1/webhook-endpoints').send({ url: 'http://127.0.0.1:9/hook' }).expect(201))
+      .body as { id: number };
+    const booking = (
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Racing a delete', ...slot(3), attendees: [{ email: 'guest@example.com' }] })
+        .expect(201)
+    ).body as { id: number };
+    // The endpoint's delete is under way (its transaction still open) when the booking is rescheduled.
+    const deleting = new pg.Client({ connectionString: t.db.url });
+    await deleting.connect();
+    try {
+      await deleting.query('BEGIN');
+      await deleting.query('DELETE FROM "WebhookEndpoint" WHERE "id" = $1', [endpoint.id]);
+      // Sent now (a supertest request starts when it is awaited or then-ed).
+      const rescheduled = t.api
+        .post(`/api/v1/bookings/${booking.id}/reschedule`)
+        .send(slot(4))
+        .then((r) => r);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await deleting.query('COMMIT');
+      const res = await rescheduled;
+      expect(res.status).toBe(200);
+      expect(res.body.startTime).toBe(slot(4).startTime);
+    } finally {
+      await deleting.end();
+    }
+    const feed = await t.api.get('/api/v1/changes?after=0&limit=500').expect(200);
+    expect((feed.body.items as Array<{ type: string }>).map((i) => i.type)).toContain('booking.rescheduled');
+  });
 });

@@ -122,6 +122,9 @@ export class HostEventStore extends HostEventRecorder {
                 clock_timestamp() + interval '24 hours'
            FROM "WebhookEndpoint" w, e
           WHERE w."enabled" AND (w."events" IS NULL OR ${p(2)} = ANY (w."events"))
+            -- An endpoint being deleted meanwhile is waited for and then left out, rather than
+            -- failing the change it describes on the delivery's foreign key.
+            FOR KEY SHARE OF w
          RETURNING "endpointId", "shard"
        ), specs AS (
          SELECT ${p(5)}::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
