@@ -83,12 +83,14 @@ export function renderEvent(rec: StoredEvent, occurrence: Occurrence | undefined
     end: { dateTime: wallTime(endMs, floatingEnd), timeZone: ctx.zoneName },
     location: {
       displayName: f.location.displayName,
-      locationType: 'default',
+      locationType: f.location.locationType ?? 'default',
       uniqueIdType: f.location.displayName ? 'private' : 'unknown',
-      address: {},
+      address: { ...f.location.address },
       coordinates: {},
     },
-    locations: f.location.displayName ? [{ displayName: f.location.displayName, locationType: 'default' }] : [],
+    locations: f.location.displayName
+      ? [{ displayName: f.location.displayName, locationType: f.location.locationType ?? 'default' }]
+      : [],
     recurrence: type === 'seriesMaster' ? structuredClone(rec.recurrence ?? null) : null,
     attendees: f.attendees.map((a) => ({ type: a.type, status: { ...a.status }, emailAddress: { ...a.emailAddress } })),
     organizer: { emailAddress: { ...organizer.emailAddress } },

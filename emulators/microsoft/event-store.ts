@@ -528,6 +528,14 @@ function parseFields(body: Record<string, unknown>, base: EventFields, user: boo
     const loc = (body.location ?? {}) as Record<string, unknown>;
     f.location = {
       displayName: loc.displayName === undefined || loc.displayName === null ? '' : str(loc.displayName, 'location.displayName'),
+      ...(typeof loc.locationType === 'string' ? { locationType: loc.locationType } : {}),
+      ...(loc.address && typeof loc.address === 'object' && !Array.isArray(loc.address)
+        ? {
+            address: Object.fromEntries(
+              Object.entries(loc.address as Record<string, unknown>).filter(([, v]) => typeof v === 'string'),
+            ) as Record<string, string>,
+          }
+        : {}),
     };
   }
   if (body.attendees !== undefined) f.attendees = attendees(body.attendees, user);

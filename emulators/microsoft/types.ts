@@ -75,6 +75,8 @@ export interface ItemBody {
 export interface Location {
   displayName: string;
   locationType?: string;
+  /** A physicalAddress as given (street, city, …); a PATCH naming `location` replaces it with its own. */
+  address?: Record<string, string>;
 }
 
 /** An event as Graph returns it (the emulator's public methods return the UTC form). */

@@ -194,6 +194,30 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     ]);
   });
 
+  it('a reschedule from the API leaves the host’s HTML body (its Teams link) and the location’s address as they are', async () => {
+    const booking = await book();
+    const body = {
+      contentType: 'html' as const,
+      content:
+        '<html><body><p><b>Agenda</b></p><a href="https://teams.microsoft.com/l/meetup-join/abc">Join Microsoft Teams Meeting</a></body></html>',
+    };
+    const location = {
+      displayName: 'Room 4',
+      locationType: 'conferenceRoom',
+      address: { street: '1 Main St', city: 'Berlin', countryOrRegion: 'DE' },
+    };
+    await afterNotification(t, () => t.microsoft.updateEvent(booking.eventId, { body, location }));
+    await settleNotifications(t);
+    const start = shifted(booking.startTime, 60);
+    const end = shifted(booking.endTime, 60);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    await expectEventually(() =>
+      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
+    );
+    await settleNotifications(t);
+    expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ body, location });
+  });
+
   it('the echo of our own reschedule changes nothing more', async () => {
     const booking = await book();
     const start = shifted(booking.startTime, 60);

@@ -13,6 +13,13 @@ import type {
 import type { AuthorizationGrant, ProviderAuth } from './provider-auth.js';
 import type { IncomingWebhook, ParsedWebhook } from './webhook.js';
 import type { Guest } from './guests.js';
+import type { EventFields } from './changed-fields.js';
+
+export interface UpdateEventOptions {
+  ifMatch?: string | null;
+  guestsBefore?: readonly Guest[] | null;
+  fieldsBefore?: EventFields | null;
+}
 
 /**
  * The one port every calendar provider implements; only `providers/<name>/` knows a provider's
@@ -57,14 +64,16 @@ export abstract class CalendarProvider {
    * `guestsBefore`: the guests the event had in that version (`guestsOf`). When `input` asks for the
    * same guests, the event's attendees are left untouched (their answers, rooms, optional
    * attendees); otherwise, or without it, the adapter reads the event's attendees and changes only
-   * the guests that differ, keeping everyone else's entry and answer.
+   * the guests that differ, keeping everyone else's entry and answer. `fieldsBefore`: the event's
+   * own fields in that version; only those `input` changes are written (`fieldsToWrite`), all of
+   * them without it.
    */
   abstract updateEvent(
     auth: ProviderAuth,
     calendarId: string,
     eventId: string,
     input: EventInput,
-    options?: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null },
+    options?: UpdateEventOptions,
   ): Promise<ExternalEvent>;
   /** An event that is already gone counts as deleted. */
   abstract deleteEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<void>;

@@ -8,6 +8,7 @@ import { ConnectionsService, CredentialAuthFactory } from '../../connections/ind
 import { CalendarProviders } from '../../providers/calendar-provider.port.js';
 import type { EventInput, ExternalEvent } from '../../providers/external-event.js';
 import { isProviderError } from '../../providers/provider.errors.js';
+import { type EventFields, fieldsOf } from '../../providers/changed-fields.js';
 import { JobQueue } from '../../../infrastructure/queue/job-queue.js';
 import { WRITE_BOOKING_JOB, writeBookingJobOptions } from '../bookings.jobs.js';
 import { type EventBaseline, baselineOf, guestsOf } from '../domain/event-baseline.js';
@@ -121,6 +122,7 @@ export class WriteBookingJob implements OnModuleInit {
             ? await provider.updateEvent(auth, locked.externalCalendarId, locked.externalEventId, resolved.write, {
                 ifMatch: event.etag,
                 guestsBefore: guestsOf(event),
+                fieldsBefore: fieldsOf(event),
               })
             : event;
           await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(written) });
@@ -174,6 +176,7 @@ export class WriteBookingJob implements OnModuleInit {
         event = await provider.updateEvent(auth, at.calendarId, at.eventId, desired, {
           ifMatch: locked.baseline?.etag ?? null,
           guestsBefore: locked.baseline?.attendees ?? null,
+          fieldsBefore: locked.baseline ? baselineFields(locked.baseline) : null,
         });
       } catch (error) {
         if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) {
@@ -194,6 +197,7 @@ export class WriteBookingJob implements OnModuleInit {
         event = await provider.updateEvent(auth, at.calendarId, at.eventId, resolved.write, {
           ifMatch: current.etag,
           guestsBefore: guestsOf(current),
+          fieldsBefore: fieldsOf(current),
         });
       }
       await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(event) });
@@ -462,4 +466,15 @@ function matches(baseline: EventBaseline, input: EventInput): boolean {
     (baseline.location ?? null) === (input.location || null) &&
     emails(baseline.attendees) === emails(input.attendees)
   );
+}
+
+/** The event's own fields as the baseline recorded them (the version a write is based on). */
+function baselineFields(baseline: EventBaseline): EventFields {
+  return {
+    title: baseline.title,
+    description: baseline.description,
+    location: baseline.location,
+    start: new Date(baseline.start),
+    end: new Date(baseline.end),
+  };
 }

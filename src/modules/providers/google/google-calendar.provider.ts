@@ -4,7 +4,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { auth as googleAuth, calendar, calendar_v3 } from 'googleapis/build/src/apis/calendar/index.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
-import { CalendarProvider } from '../calendar-provider.port.js';
+import { CalendarProvider, type UpdateEventOptions } from '../calendar-provider.port.js';
+import { fieldsToWrite } from '../changed-fields.js';
 import type {
   BusyInterval,
   ChangePage,
@@ -20,7 +21,7 @@ import type { AuthorizationGrant, ProviderAuth, ProviderTokens } from '../provid
 import { ProviderError, type ProviderErrorKind, isProviderError } from '../provider.errors.js';
 import { AccessTokens } from '../access-tokens.js';
 import { withProviderRetry } from '../retry-policy.js';
-import { type Guest, applyGuests, sameGuests } from '../guests.js';
+import { applyGuests, sameGuests } from '../guests.js';
 import { toGoogleProviderError } from './google-errors.js';
 import { GOOGLE_EVENT_FIELDS, fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 import { GoogleWebhookParser } from './google-webhook.js';
@@ -170,12 +171,19 @@ export class GoogleCalendarProvider extends CalendarProvider {
     calendarId: string,
     eventId: string,
     input: EventInput,
-    options: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null } = {},
+    options: UpdateEventOptions = {},
   ): Promise<ExternalEvent> {
     // Google's patch replaces `attendees` whole: an entry without `responseStatus` is reset to
     // needsAction, and rooms and the organizer's entry calsync does not track would go.
     const { attendees: _attendees, ...fields } = toGoogleEventBody(input);
-    const requestBody: calendar_v3.Schema$Event = fields;
+    // Only what changes (`fieldsToWrite`): the description calsync knows may be the text of HTML.
+    const write = fieldsToWrite(input, options.fieldsBefore);
+    const requestBody: calendar_v3.Schema$Event = {
+      ...(write.title ? { summary: fields.summary } : {}),
+      ...(write.description ? { description: fields.description } : {}),
+      ...(write.location ? { location: fields.location } : {}),
+      ...(write.times ? { start: fields.start, end: fields.end } : {}),
+    };
     let ifMatch = options.ifMatch ?? null;
     if (!options.guestsBefore || !sameGuests(options.guestsBefore, input.attendees)) {
       // The guests change: read the entries as they are, and change only those guests.

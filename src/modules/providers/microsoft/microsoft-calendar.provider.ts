@@ -3,7 +3,8 @@ import { AuthenticationHandler, Client, TelemetryHandler, type AuthenticationPro
 import pLimit, { type LimitFunction } from 'p-limit';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { MetricsService } from '../../../infrastructure/metrics/metrics.service.js';
-import { CalendarProvider } from '../calendar-provider.port.js';
+import { CalendarProvider, type UpdateEventOptions } from '../calendar-provider.port.js';
+import { fieldsToWrite } from '../changed-fields.js';
 import type {
   BusyInterval,
   ChangePage,
@@ -30,7 +31,7 @@ import {
   fromGraphEvent,
   toGraphEventBody,
 } from './graph-event.mapper.js';
-import { type Guest, applyGuests, sameGuests } from '../guests.js';
+import { applyGuests, sameGuests } from '../guests.js';
 import { GraphHttp, GraphHttpHandler } from './graph-http.js';
 import { GraphOAuthClient, graphAuthorizeUrl } from './graph-oauth.js';
 import { GraphWebhookParser } from './graph-webhook.js';
@@ -224,12 +225,21 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     _calendarId: string,
     eventId: string,
     input: EventInput,
-    options: { ifMatch?: string | null; guestsBefore?: readonly Guest[] | null } = {},
+    options: UpdateEventOptions = {},
   ): Promise<ExternalEvent> {
     // A PATCH naming `attendees` replaces the collection: optional attendees would turn required
     // and rooms the host booked would go.
-    const { attendees: _attendees, ...fields } = toGraphEventBody(input);
-    let body: Omit<GraphEventBody, 'attendees'> & { attendees?: GraphAttendee[] } = fields;
+    const { attendees: _attendees, ...all } = toGraphEventBody(input);
+    // Only what changes (`fieldsToWrite`): a body rewritten as text loses the host's HTML (the
+    // Teams link), a location rewritten as a name loses its address and room.
+    const write = fieldsToWrite(input, options.fieldsBefore);
+    const fields: Partial<Omit<GraphEventBody, 'attendees'>> = {
+      ...(write.title ? { subject: all.subject } : {}),
+      ...(write.description ? { body: all.body } : {}),
+      ...(write.location ? { location: all.location } : {}),
+      ...(write.times ? { start: all.start, end: all.end } : {}),
+    };
+    let body: Partial<Omit<GraphEventBody, 'attendees'>> & { attendees?: GraphAttendee[] } = fields;
     let ifMatch = options.ifMatch ?? null;
     if (!options.guestsBefore || !sameGuests(options.guestsBefore, input.attendees)) {
       // The guests change: read the entries as they are, and change only those guests.
