@@ -101,10 +101,14 @@ export function seriesSpec(
   endFloatingMs: number,
   allDay: boolean,
 ): SeriesSpec {
-  const zone = recurrence.range.recurrenceTimeZone ? requireTimeZone(recurrence.range.recurrenceTimeZone) : start.zone;
+  // Occurrences start at the event's own wall-clock time in the event's own zone; Graph's
+  // `recurrenceTimeZone` is the zone of the range's startDate and endDate, not of the times. (The
+  // emulator reads those dates in the event's zone too: the two differ only when they would put
+  // the range's first or last day on another date.)
+  if (recurrence.range.recurrenceTimeZone) requireTimeZone(recurrence.range.recurrenceTimeZone);
   return {
     recurrence,
-    zone,
+    zone: start.zone,
     timeOfDayMs: start.floatingMs - floorDay(start.floatingMs),
     durationMs: endFloatingMs - start.floatingMs,
     allDay,
