@@ -21,6 +21,7 @@ describe('toGraphProviderError', () => {
     ['resyncRequired', 400, 'resyncRequired', 'events.delta', 'cursor_expired'],
     ['resyncRequired, other casing', 410, 'ResyncRequired', 'events.delta', 'cursor_expired'],
     ['stale If-Match', 412, 'ErrorIrresolvableConflict', 'events.update', 'precondition_failed'],
+    ['stale If-Match answered as a 409', 409, 'ErrorIrresolvableConflict', 'events.update', 'precondition_failed'],
     ['conflict', 409, 'ErrorIrresolvableConflict', 'events.create', 'conflict'],
     ['reused transactionId, other content', 400, 'ErrorDuplicateTransactionId', 'events.create', 'conflict'],
     ['throttled', 429, 'ApplicationThrottled', 'events.delta', 'rate_limited'],

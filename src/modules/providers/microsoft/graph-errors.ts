@@ -37,6 +37,11 @@ export function graphErrorKind(status: number | null, code: string | null, opera
   if (code && EXPIRED_DELTA_CODES.has(code.toLowerCase())) return 'cursor_expired';
   // Outlook answers a reused transactionId with other content as a 400: it names an existing event.
   if (code === 'ErrorDuplicateTransactionId') return 'conflict';
+  // A write based on a changeKey the event no longer has: Outlook answers it as a 412, and at
+  // times as a 409 with the same code. Either way the write's version is stale.
+  if (code === 'ErrorIrresolvableConflict' && (operation === 'events.update' || operation === 'events.delete')) {
+    return 'precondition_failed';
+  }
   if (status === 410) return isDeltaOperation(operation) ? 'cursor_expired' : 'gone';
   if (status === 429) return 'rate_limited';
   if (status === 404) return 'not_found';
