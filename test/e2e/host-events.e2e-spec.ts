@@ -440,6 +440,15 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await expectConsistently(() => expect(r.received).toHaveLength(count), { durationMs: 700 });
     // Redelivering to a disabled endpoint is refused until it is enabled again.
     await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/${log.body.items[0].id}/redeliver`).expect(409);
+    // Enabled again, the endpoint gets the event its 410 answered, and only that: the booking made
+    // while it was disabled is not sent to it (the change feed has it).
+    r.respond = () => 204;
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: true }).expect(200);
+    await expectEventually(() => expect(r.received).toHaveLength(count + 1));
+    expect(r.received.at(-1)?.headers['webhook-id']).toBe(log.body.items[0].eventId);
+    await expectConsistently(() => expect(r.received).toHaveLength(count + 1), { durationMs: 700 });
+    const after = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    expect(after.body.items[0]).toMatchObject({ id: log.body.items[0].id, status: 'delivered' });
   });
 
   it('the backlog gauge counts what waits for enabled endpoints only', async () => {

@@ -129,8 +129,17 @@ export class WebhookEndpointsService {
       ],
     );
     if (rows.length === 0) throw new WebhookEndpointNotFoundError(id);
-    // Deliveries that waited while it was disabled go out now, in order.
-    if (!before.enabled && rows[0].enabled) await this.wake(id);
+    // Deliveries that waited while it was disabled go out now, in order: the one its 410 stopped
+    // too (given up as failed then), so the booking's stream resumes where it broke off.
+    if (!before.enabled && rows[0].enabled) {
+      await this.dataSource.query(
+        `UPDATE "WebhookDelivery" SET "status" = 'pending', "nextAttemptAt" = clock_timestamp(),
+                "giveUpAfter" = GREATEST("giveUpAfter", clock_timestamp() + interval '24 hours')
+          WHERE "endpointId" = $1 AND "status" = 'failed' AND "lastStatusCode" = 410`,
+        [id],
+      );
+      await this.wake(id);
+    }
     return view(rows[0]);
   }
 
