@@ -54,8 +54,8 @@ export interface GraphEventBody {
   subject: string;
   body: { contentType: 'text'; content: string };
   location: { displayName: string };
-  start: { dateTime: string; timeZone: string };
-  end: { dateTime: string; timeZone: string };
+  start: { dateTime: string; timeZone: 'UTC' };
+  end: { dateTime: string; timeZone: 'UTC' };
   attendees: Array<{ emailAddress: { address: string; name?: string }; type: 'required' }>;
   transactionId?: string;
 }
@@ -144,41 +144,19 @@ function toAttendee(attendee: GraphAttendee): ExternalAttendee[] {
   ];
 }
 
-/** EventInput → the Graph body. Times in the host's zone where that is exact (`graphTime`). */
+/** EventInput → the Graph body. Times are written as UTC wall-clock (`dateTime` has no offset). */
 export function toGraphEventBody(input: EventInput): GraphEventBody {
   return {
     subject: input.title,
     body: { contentType: 'text', content: input.description ?? '' },
     location: { displayName: input.location ?? '' },
-    start: graphTime(input.start, input.timeZone),
-    end: graphTime(input.end, input.timeZone),
+    start: { dateTime: toGraphUtcDateTime(input.start), timeZone: 'UTC' },
+    end: { dateTime: toGraphUtcDateTime(input.end), timeZone: 'UTC' },
     attendees: input.attendees.map((a) => ({
       emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) },
       type: 'required' as const,
     })),
   };
-}
-
-/** Within this long of one of the zone's offset changes, a time is written in UTC (see `graphTime`). */
-const NEAR_OFFSET_CHANGE_MS = 3 * 3_600_000;
-
-/**
- * An instant as Graph's `dateTimeTimeZone`: the wall-clock time in the host's zone (IANA name, which
- * Graph takes), so invitations show the host's local time and a series the host later makes of the
- * event keeps its local time across daylight-saving changes. In UTC instead when the zone is
- * unknown, or within a few hours of one of its offset changes: `dateTime` carries no offset, and a
- * wall-clock time there can name two instants (or none).
- */
-export function graphTime(date: Date, timeZone: string | null | undefined): { dateTime: string; timeZone: string } {
-  const zone = timeZone?.trim() ?? '';
-  const at = date.getTime();
-  const offset = zone === '' || UTC_ZONES.has(zone.toLowerCase()) ? null : zoneOffsetMs(zone, at);
-  const steady =
-    offset !== null &&
-    zoneOffsetMs(zone, at - NEAR_OFFSET_CHANGE_MS) === offset &&
-    zoneOffsetMs(zone, at + NEAR_OFFSET_CHANGE_MS) === offset;
-  if (!steady) return { dateTime: toGraphUtcDateTime(date), timeZone: 'UTC' };
-  return { dateTime: new Date(at + offset).toISOString().slice(0, -1), timeZone: zone };
 }
 
 /** `2026-12-01T10:00:00.000Z` → `2026-12-01T10:00:00.000`: Graph reads the zone from `timeZone`. */
