@@ -451,6 +451,26 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     expect(after.body.items[0]).toMatchObject({ id: log.body.items[0].id, status: 'delivered' });
   });
 
+  it('enabled again, an endpoint does not get back a 410 of an older incident whose booking went on since', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    const { id } = await endpoint(r.url);
+    const { id: bookingId } = await book(host);
+    await t.api.post(`/api/v1/bookings/${bookingId}/reschedule`).send(slot(5)).expect(200);
+    await expectEventually(() => expect(r.received).toHaveLength(2));
+    // An older incident: the created event once answered 410; the booking's stream went on since.
+    const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    const created = (log.body.items as Array<{ id: string; type: string }>).find((d) => d.type === 'booking.created')!;
+    await t.dataSource.query(`UPDATE "WebhookDelivery" SET "status" = 'failed', "lastStatusCode" = 410 WHERE "id" = $1`, [
+      created.id,
+    ]);
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: false }).expect(200);
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: true }).expect(200);
+    await expectConsistently(() => expect(r.received).toHaveLength(2), { durationMs: 700 });
+    const after = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    expect((after.body.items as Array<{ id: string; status: string }>).find((d) => d.id === created.id)?.status).toBe('failed');
+  });
+
   it('the backlog gauge counts what waits for enabled endpoints only', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

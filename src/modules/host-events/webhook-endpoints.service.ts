@@ -106,8 +106,13 @@ export class WebhookEndpointsService {
   ) {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const before = await this.row(id);
+    // One statement: an endpoint enabled again gets back, at the same moment, the delivery its 410
+    // stopped (given up as failed then), so no drain can send a later event of that booking first.
+    // Only a stream's last delivery is revived: one whose booking went on to later events (an older
+    // incident) stays as it is.
     const rows: EndpointRow[] = await this.dataSource.query(
-      `WITH u AS (UPDATE "WebhookEndpoint" SET
+      `WITH was AS (SELECT "enabled" FROM "WebhookEndpoint" WHERE "id" = $1),
+       u AS (UPDATE "WebhookEndpoint" SET
          "url" = CASE WHEN $2 THEN $3 ELSE "url" END,
          "events" = CASE WHEN $4 THEN $5::text[] ELSE "events" END,
          "description" = CASE WHEN $6 THEN $7 ELSE "description" END,
@@ -115,8 +120,17 @@ export class WebhookEndpointsService {
          "disabledReason" = CASE WHEN $8 IS TRUE THEN NULL ELSE "disabledReason" END,
          "updatedAt" = now()
        WHERE "id" = $1
-       RETURNING "id", "url", "events", "description", "enabled", "disabledReason", "encryptedSecret", "createdAt", "updatedAt")
-       SELECT * FROM u`,
+       RETURNING "id", "url", "events", "description", "enabled", "disabledReason", "encryptedSecret", "createdAt", "updatedAt"),
+       revived AS (
+         UPDATE "WebhookDelivery" d SET "status" = 'pending', "nextAttemptAt" = clock_timestamp(),
+                "giveUpAfter" = GREATEST(d."giveUpAfter", clock_timestamp() + interval '24 hours')
+          WHERE d."endpointId" = $1 AND d."status" = 'failed' AND d."lastStatusCode" = 410
+            AND EXISTS (SELECT 1 FROM u WHERE u."enabled") AND EXISTS (SELECT 1 FROM was WHERE NOT was."enabled")
+            AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" n
+                             WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
+                               AND n."eventSeq" > d."eventSeq")
+         RETURNING 1)
+       SELECT u.* FROM u`,
       [
         id,
         patch.url !== undefined,
@@ -129,17 +143,8 @@ export class WebhookEndpointsService {
       ],
     );
     if (rows.length === 0) throw new WebhookEndpointNotFoundError(id);
-    // Deliveries that waited while it was disabled go out now, in order: the one its 410 stopped
-    // too (given up as failed then), so the booking's stream resumes where it broke off.
-    if (!before.enabled && rows[0].enabled) {
-      await this.dataSource.query(
-        `UPDATE "WebhookDelivery" SET "status" = 'pending', "nextAttemptAt" = clock_timestamp(),
-                "giveUpAfter" = GREATEST("giveUpAfter", clock_timestamp() + interval '24 hours')
-          WHERE "endpointId" = $1 AND "status" = 'failed' AND "lastStatusCode" = 410`,
-        [id],
-      );
-      await this.wake(id);
-    }
+    // Deliveries that waited while it was disabled go out now, in order.
+    if (!before.enabled && rows[0].enabled) await this.wake(id);
     return view(rows[0]);
   }
 
