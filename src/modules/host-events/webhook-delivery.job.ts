@@ -128,6 +128,9 @@ export class WebhookDeliveryJob implements OnModuleInit {
         // The endpoint's secret, opened once per round (every head is of this endpoint).
         const secret = this.secrets.open(endpointId, heads[0].encryptedSecret);
         const results = await Promise.all(heads.map((due) => this.send(due, secret)));
+        // Abandoned while sending: its successor may have sent and recorded these already; what
+        // this round got back is left unrecorded (a late 410 must not disable the endpoint then).
+        if (signal?.aborted) return;
         const delivered = results.filter((r) => r.outcome === 'delivered');
         if (delivered.length > 0) {
           await this.dataSource.query(
