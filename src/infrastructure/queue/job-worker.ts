@@ -19,6 +19,9 @@ import { JobHandlerRegistry } from './job-handler.registry.js';
 const HEARTBEAT_MS = 10_000;
 /** A lost liveness connection is opened again after this long (and again, while the database is away). */
 const LIVENESS_RECONNECT_MS = 500;
+const LIVENESS_RECONNECT_MAX_MS = 30_000;
+/** A liveness connection or its first query taking longer than this is given up and tried again. */
+const LIVENESS_TIMEOUT_MS = 5_000;
 /** How often this worker looks for dead siblings: a dead worker's jobs wait at most this long. */
 const RELEASE_CHECK_MS = 2_000;
 /** A worker silent for this long is taken as dead even if its backend still shows (a hung process). */
@@ -58,6 +61,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
   private livenessReconnect?: NodeJS.Timeout;
+  private livenessConnecting?: Promise<void>;
+  private livenessAttempts = 0;
   private stopping = false;
   private backendPid?: number;
   private readonly workerIds = new Set<string>();
@@ -165,30 +170,49 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * sibling may release them once; the jobs are idempotent and their queues keep one runner each.
    */
   private async connectLiveness(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      connectionTimeoutMillis: LIVENESS_TIMEOUT_MS,
+      query_timeout: LIVENESS_TIMEOUT_MS,
+    });
     client.on('error', (error) => {
       this.connectionLost('queue liveness connection', error);
       this.reconnectLiveness(client);
     });
     client.on('end', () => this.reconnectLiveness(client));
-    await client.connect();
-    const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
-    this.liveness = client;
-    this.backendPid = rows[0].pid;
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+      if (this.stopping) throw new Error('shutting down');
+      this.liveness = client;
+      this.backendPid = rows[0].pid;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   private reconnectLiveness(lost: pg.Client): void {
     if (this.stopping || lost !== this.liveness || this.livenessReconnect) return;
+    // 0.5 s, doubling to 30 s while the database stays away.
+    const delay = Math.min(LIVENESS_RECONNECT_MAX_MS, LIVENESS_RECONNECT_MS * 2 ** this.livenessAttempts);
+    this.livenessAttempts += 1;
     this.livenessReconnect = setTimeout(() => {
-      void this.connectLiveness()
-        .then(() => this.beat())
-        .catch((error: Error) => this.connectionLost('queue liveness reconnect', error))
+      this.livenessConnecting = this.connectLiveness()
+        .then(() => {
+          this.livenessAttempts = 0;
+          return this.beat();
+        })
+        .catch((error: Error) => {
+          if (!this.stopping) this.connectionLost('queue liveness reconnect', error);
+        })
         .finally(() => {
           this.livenessReconnect = undefined;
+          this.livenessConnecting = undefined;
           // Still the lost one (the database is not back yet): try again.
           if (this.liveness === lost) this.reconnectLiveness(lost);
         });
-    }, LIVENESS_RECONNECT_MS);
+    }, delay);
     this.livenessReconnect.unref();
   }
 
@@ -202,6 +226,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.runnerUp = false;
     this.stopping = true;
     if (this.livenessReconnect) clearTimeout(this.livenessReconnect);
+    await this.livenessConnecting;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
     if (this.queueCollect) clearInterval(this.queueCollect);
