@@ -28,6 +28,18 @@ describe('move detection', () => {
     await waitForQueueIdle(t);
   });
 
+  /** A second calendar of the host, "Work", selected for busy times and subscribed. */
+  const selectWork = async () => {
+    const work = t.google.addCalendar(host.email, { summary: 'Work' });
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: work.id })
+      .expect(201);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    return { work, selectedId: selected.body.id as number };
+  };
+
   it('finds the event in the host’s 25th calendar', async () => {
     const calendars = Array.from({ length: 24 }, (_, i) => t.google.addCalendar(host.email, { summary: `Calendar ${i + 1}` }));
     const last = calendars.at(-1)!;
@@ -72,13 +84,7 @@ describe('move detection', () => {
       .put(`/api/v1/admin/features/calendar-subscription-cache/users/${host.userId}`)
       .send({ enabled: true })
       .expect(200);
-    const work = t.google.addCalendar(host.email, { summary: 'Work' });
-    await t.api
-      .post(`/api/v1/users/${host.userId}/selected-calendars`)
-      .send({ credentialId: host.credentialId, externalId: work.id })
-      .expect(201);
-    await runTask(t, 'subscribe-calendars');
-    await waitForQueueIdle(t);
+    const { work } = await selectWork();
     const booking = await bookAndSettle(t, host);
     // The home calendar's pushes are lost: Work syncs the moved, retimed event first, and passes over
     // it (not the booking's calendar yet); the safety net then finds the move from the home calendar.
@@ -110,19 +116,13 @@ describe('move detection', () => {
   }, 40_000);
 
   it('a calendar holding a moved booking and then unselected is followed again by the sweep: a deletion there cancels the booking', async () => {
-    const work = t.google.addCalendar(host.email, { summary: 'Work' });
-    const selected = await t.api
-      .post(`/api/v1/users/${host.userId}/selected-calendars`)
-      .send({ credentialId: host.credentialId, externalId: work.id })
-      .expect(201);
-    await runTask(t, 'subscribe-calendars');
-    await waitForQueueIdle(t);
+    const { work, selectedId } = await selectWork();
     const booking = await bookAndSettle(t, host);
     t.google.moveEvent(host.calendarId, booking.eventId, work.id);
     await expectEventually(async () => expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(work.id));
     await waitForQueueIdle(t);
     // The host stops reading busy times from Work: its row goes, and its channel is stopped.
-    await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${selected.body.id}`).expect(204);
+    await t.api.delete(`/api/v1/users/${host.userId}/selected-calendars/${selectedId}`).expect(204);
     await waitForQueueIdle(t);
     expect(t.google.liveChannels(work.id)).toHaveLength(0);
     t.google.deleteEvent(work.id, booking.eventId);

@@ -53,6 +53,17 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     return booking;
   };
 
+  /** Moves the booking by `minutes` through the API; back once Outlook has the new time and its notifications are handled. */
+  const rescheduleThroughApi = async (booking: SyncedBooking, minutes: number) => {
+    const start = shifted(booking.startTime, minutes);
+    const end = shifted(booking.endTime, minutes);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    await expectEventually(() =>
+      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
+    );
+    await settleNotifications(t);
+  };
+
   /** The live subscription watching a calendar. */
   const subscriptionOf = (calendarId: string) => {
     const subs = t.microsoft.subscriptions().filter((s) => !s.expired && s.calendarIds.includes(calendarId));
@@ -171,13 +182,7 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       }),
     );
     await settleNotifications(t);
-    const start = shifted(booking.startTime, 90);
-    const end = shifted(booking.endTime, 90);
-    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-    await expectEventually(() =>
-      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
-    );
-    await settleNotifications(t);
+    await rescheduleThroughApi(booking, 90);
     const attendees = (t.microsoft.getEvent(booking.eventId)?.attendees ?? []) as Array<{
       type: string;
       status: { response: string };
@@ -208,13 +213,7 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     };
     await afterNotification(t, () => t.microsoft.updateEvent(booking.eventId, { body, location }));
     await settleNotifications(t);
-    const start = shifted(booking.startTime, 60);
-    const end = shifted(booking.endTime, 60);
-    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-    await expectEventually(() =>
-      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
-    );
-    await settleNotifications(t);
+    await rescheduleThroughApi(booking, 60);
     expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ body, location });
   });
 

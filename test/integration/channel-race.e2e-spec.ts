@@ -32,12 +32,17 @@ describe('channel operations racing for one calendar', () => {
     return (await findById(t.dataSource, SelectedCalendarEntity, rows[0].id))!;
   };
 
-  it('Google: a renewal and a re-watch from the same state leave one live channel, the one stored', async () => {
-    const host = await connectGoogleHost(t);
+  /** The host's calendar followed for sync and subscribed, its row as it then stands. */
+  const subscribed = async (host: { userId: number; credentialId: number }) => {
     await enableFlagForUser(t, SYNC, host.userId);
     await runTask(t, 'subscribe-calendars');
     await waitForQueueIdle(t);
-    const stale = await row(host.credentialId);
+    return row(host.credentialId);
+  };
+
+  it('Google: a renewal and a re-watch from the same state leave one live channel, the one stored', async () => {
+    const host = await connectGoogleHost(t);
+    const stale = await subscribed(host);
     const channels = t.app.get(ChannelManager);
     await Promise.all([channels.watch(stale, 'renew'), channels.watch(stale, 'watch'), channels.watch(stale, 'renew')]);
     const stored = await row(host.credentialId);
@@ -48,10 +53,7 @@ describe('channel operations racing for one calendar', () => {
 
   it('Outlook: two recreates racing leave one new subscription, the one stored', async () => {
     const host = await connectOutlookHost(t);
-    await enableFlagForUser(t, SYNC, host.userId);
-    await runTask(t, 'subscribe-calendars');
-    await waitForQueueIdle(t);
-    const stale = await row(host.credentialId);
+    const stale = await subscribed(host);
     const channels = t.app.get(ChannelManager);
     await Promise.all([channels.watch(stale, 'recreate'), channels.watch(stale, 'recreate')]);
     const stored = await row(host.credentialId);
@@ -91,10 +93,7 @@ describe('channel operations racing for one calendar', () => {
 
   it('an unwatch from a stale state does not forget the channel a renewal stored meanwhile', async () => {
     const host = await connectGoogleHost(t);
-    await enableFlagForUser(t, SYNC, host.userId);
-    await runTask(t, 'subscribe-calendars');
-    await waitForQueueIdle(t);
-    const stale = await row(host.credentialId);
+    const stale = await subscribed(host);
     const channels = t.app.get(ChannelManager);
     // The renewal replaces the channel; the unwatch, started from the state before it, stops the old one.
     await channels.watch(stale, 'renew');

@@ -434,16 +434,20 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     expect(ivan.refreshed).toEqual([]);
   });
 
+  /** A watch of the test receiver's URLs, for three days. */
+  const watchInput = (overrides: Partial<WatchInput> = {}): WatchInput => ({
+    channelId: 'ignored-by-graph',
+    address: receiver.base,
+    lifecycleAddress: `${receiver.base}/lifecycle`,
+    ttlSeconds: 3 * 24 * 3600,
+    currentChannelId: null,
+    recoverUnrecorded: false,
+    ...overrides,
+  });
+
   it('watches with a validated subscription, receives pushes, renews, reauthorizes and stops', async () => {
     const judy = newAccount('judy@example.com');
-    const input: WatchInput = {
-      channelId: 'ignored-by-graph',
-      address: receiver.base,
-      lifecycleAddress: `${receiver.base}/lifecycle`,
-      ttlSeconds: 3 * 24 * 3600,
-      currentChannelId: null,
-      recoverUnrecorded: false,
-    };
+    const input = watchInput();
     const channel = await provider.watch(judy.auth, judy.calendarId, input);
     expect(channel).toMatchObject({ resourceId: null, kind: 'microsoft.graph.subscription' });
     expect(channel.resourceUri).toContain('/events');
@@ -505,15 +509,6 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
   });
 
   describe('a subscription create whose answer is lost', () => {
-    const watchInput = (overrides: Partial<WatchInput> = {}): WatchInput => ({
-      channelId: 'ignored-by-graph',
-      address: receiver.base,
-      lifecycleAddress: `${receiver.base}/lifecycle`,
-      ttlSeconds: 3 * 24 * 3600,
-      currentChannelId: null,
-      recoverUnrecorded: false,
-      ...overrides,
-    });
     const liveFor = (calendarId: string) => emu.subscriptions().filter((s) => (s.calendarIds ?? []).includes(calendarId));
     const ops = () => emu.calls.filter((c) => c.operation.startsWith('subscriptions.')).map((c) => [c.operation, c.status]);
 

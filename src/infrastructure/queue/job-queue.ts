@@ -150,4 +150,23 @@ export class JobQueue implements OnModuleDestroy {
     );
     return Number(rows[0]?.count ?? 0);
   }
+
+  /**
+   * Of `values`, those a job of `job` not yet finished carries at `key` of its payload (one level of
+   * nesting: `['channel', 'id']`). Read from graphile-worker's own tables: its `jobs` view has no payload.
+   */
+  async pendingPayloadValues<P extends object>(
+    job: JobDefinition<P>,
+    key: readonly [string, string],
+    values: readonly string[],
+  ): Promise<ReadonlySet<string>> {
+    if (values.length === 0) return new Set();
+    const rows: Array<{ value: string }> = await this.dataSource.query(
+      `SELECT DISTINCT j.payload->$2->>$3 AS value
+         FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+        WHERE t.identifier = $1 AND j.payload->$2->>$3 = ANY($4::text[])`,
+      [job.name, key[0], key[1], values],
+    );
+    return new Set(rows.map((r) => r.value));
+  }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { SelectedCalendarRecord } from '../connections/index.js';
 import type { ChannelHandle } from '../providers/external-event.js';
+import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import { STOP_CHANNEL_JOB } from './subscriptions.jobs.js';
 
 /** Where a push's channel id led: the calendar, and whether the channel is current or one a renewal replaced. */
@@ -18,7 +19,10 @@ export interface ChannelTarget {
  */
 @Injectable()
 export class ChannelStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+  ) {}
 
   /** The calendar's current channel, or null. */
   static channelOf(row: SelectedCalendarRecord): ChannelHandle | null {
@@ -72,20 +76,17 @@ export class ChannelStore {
   /**
    * Of `ids`, the channels some calendar holds (as its channel, or the one its renewal replaced) or
    * a stop job is about to stop (its calendar row is gone): not free for a lost create's takeover.
-   * The stop jobs are read from graphile-worker's own tables (its `jobs` view has no payload); a
-   * few rows at most, read only when a create's answer was lost.
+   * Read only when a create's answer was lost.
    */
   async recordedAmong(ids: readonly string[]): Promise<ReadonlySet<string>> {
     if (ids.length === 0) return new Set();
     const rows: Array<{ id: string }> = await this.dataSource.query(
       `SELECT c.id FROM unnest($1::text[]) AS c(id)
-        WHERE EXISTS (SELECT 1 FROM "SelectedCalendar" s WHERE s."channelId" = c.id OR s."channelPreviousId" = c.id)
-           OR EXISTS (SELECT 1 FROM graphile_worker._private_jobs j
-                        JOIN graphile_worker._private_tasks t ON t.id = j.task_id
-                       WHERE t.identifier = $2 AND j.payload->'channel'->>'id' = c.id)`,
-      [ids, STOP_CHANNEL_JOB.name],
+        WHERE EXISTS (SELECT 1 FROM "SelectedCalendar" s WHERE s."channelId" = c.id OR s."channelPreviousId" = c.id)`,
+      [ids],
     );
-    return new Set(rows.map((r) => r.id));
+    const stopping = await this.jobs.pendingPayloadValues(STOP_CHANNEL_JOB, ['channel', 'id'], ids);
+    return new Set([...rows.map((r) => r.id), ...stopping]);
   }
 
   /** No channel attempt is due any more (nobody wants the calendar followed). */

@@ -238,7 +238,8 @@ describe('NotificationIntake channel lookup', () => {
         return params[0] === 'channel-a' ? [{ id: 7, channelResourceId: 'res-a', current: true }] : [];
       },
     } as unknown as DataSource;
-    const intake = new NotificationIntake(new ChannelStore(dataSource), fakeQueue(1).queue);
+    const { queue } = fakeQueue(1);
+    const intake = new NotificationIntake(new ChannelStore(dataSource, queue), queue);
     const found = await Promise.all(Array.from({ length: 40 }, () => intake.findChannel('channel-a')));
     expect(found.every((t) => t?.selectedCalendarId === 7 && t.resourceId === 'res-a')).toBe(true);
     expect(queries).toHaveLength(1);
@@ -262,7 +263,8 @@ describe('NotificationIntake channel lookup', () => {
           return [{ id: target, channelResourceId: 'res', current: true }];
         },
       } as unknown as DataSource;
-      const intake = new NotificationIntake(new ChannelStore(dataSource), fakeQueue(1).queue);
+      const { queue } = fakeQueue(1);
+      const intake = new NotificationIntake(new ChannelStore(dataSource, queue), queue);
       expect((await intake.findChannel('c'))?.selectedCalendarId).toBe(7);
       target = 8;
       clock += 6000; // past its age: still answered, refreshed once in the background
