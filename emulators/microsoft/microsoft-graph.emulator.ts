@@ -15,7 +15,7 @@ import { type ConsentChoice, handleAuthorize, handleToken, oauthEndpoint } from 
 import { loadStateFile, STATE_FORMAT, type StateFileContent, StateSaver } from './persistence.js';
 import { applySnapshot, type EmulatorSnapshot, takeSnapshot } from './snapshot.js';
 import { isLive, type Subscription, subscriptionInfo } from './subscriptions.js';
-import { parseBoundary, resolveTimeZone } from './time.js';
+import { exchangeZoneOverrides, parseBoundary, resolveTimeZone } from './time.js';
 import { createTlsMaterial, isUsableTlsMaterial, type TlsMaterial } from './tls.js';
 import type {
   AccountInfo,
@@ -179,6 +179,7 @@ export class MicrosoftGraphEmulator {
     this.stopping ??= (async () => {
       this.sender.stop();
       this.faultState.wipe();
+      exchangeZoneOverrides.clear();
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
       await new Promise<void>((resolve) => {
@@ -426,6 +427,20 @@ export class MicrosoftGraphEmulator {
     if (this.saver?.lastError) throw this.saver.lastError;
   }
 
+  /**
+   * Makes Exchange convert wall-clock times written in `windowsZone` with another zone's rules
+   * (`rulesOf`, an IANA name; null restores CLDR's), as when its zone data lags a country's change
+   * of offsets. Process-wide while set (zone names are resolved outside the instance); `reset` and
+   * `stop` clear it.
+   */
+  exchangeZoneRules(windowsZone: string, rulesOf: string | null): void {
+    if (rulesOf === null) exchangeZoneOverrides.delete(windowsZone.toLowerCase());
+    else {
+      if (!resolveTimeZone(rulesOf)) throw new EmulatorError(400, `invalid time zone ${rulesOf}`);
+      exchangeZoneOverrides.set(windowsZone.toLowerCase(), rulesOf);
+    }
+  }
+
   /** Forgets everything: accounts, calendars, subscriptions, logs, fault switches. Old tokens become unknown. */
   reset(): void {
     this.consent = undefined;
@@ -434,6 +449,7 @@ export class MicrosoftGraphEmulator {
     this.subs.clear();
     this.sender.reset();
     this.faultState.wipe();
+    exchangeZoneOverrides.clear();
     this.callLog.length = 0;
     this.validationLog.length = 0;
     this.touch();

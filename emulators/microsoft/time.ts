@@ -1,3 +1,4 @@
+import { WINDOWS_TO_IANA_MAP } from 'windows-iana';
 import { GraphApiError } from './errors.js';
 
 /**
@@ -8,41 +9,24 @@ import { GraphApiError } from './errors.js';
 
 export const DAY_MS = 86_400_000;
 
-/** The Windows zone names Outlook clients use most, mapped to IANA so Intl can compute their offsets. */
-const WINDOWS_ZONES: Record<string, string> = {
-  utc: 'UTC',
-  'coordinated universal time': 'UTC',
-  'gmt standard time': 'Europe/London',
-  'greenwich standard time': 'Atlantic/Reykjavik',
-  'w. europe standard time': 'Europe/Berlin',
-  'central europe standard time': 'Europe/Budapest',
-  'central european standard time': 'Europe/Warsaw',
-  'romance standard time': 'Europe/Paris',
-  'e. europe standard time': 'Europe/Chisinau',
-  'fle standard time': 'Europe/Kiev',
-  'gtb standard time': 'Europe/Bucharest',
-  'turkey standard time': 'Europe/Istanbul',
-  'russian standard time': 'Europe/Moscow',
-  'israel standard time': 'Asia/Jerusalem',
-  'south africa standard time': 'Africa/Johannesburg',
-  'arabian standard time': 'Asia/Dubai',
-  'india standard time': 'Asia/Kolkata',
-  'china standard time': 'Asia/Shanghai',
-  'singapore standard time': 'Asia/Singapore',
-  'tokyo standard time': 'Asia/Tokyo',
-  'korea standard time': 'Asia/Seoul',
-  'aus eastern standard time': 'Australia/Sydney',
-  'new zealand standard time': 'Pacific/Auckland',
-  'eastern standard time': 'America/New_York',
-  'central standard time': 'America/Chicago',
-  'mountain standard time': 'America/Denver',
-  'us mountain standard time': 'America/Phoenix',
-  'pacific standard time': 'America/Los_Angeles',
-  'alaskan standard time': 'America/Anchorage',
-  'hawaiian standard time': 'Pacific/Honolulu',
-  'atlantic standard time': 'America/Halifax',
-  'e. south america standard time': 'America/Sao_Paulo',
-};
+/**
+ * Windows zone names (any case) mapped to the IANA zone whose rules they stand for (CLDR
+ * `windowsZones`, territory 001, through `windows-iana`), so Intl can compute their offsets.
+ */
+const WINDOWS_ZONES = new Map<string, string>(
+  WINDOWS_TO_IANA_MAP.filter((zone) => zone.territory === '001' && zone.iana[0]).map((zone) => [
+    zone.windowsName.toLowerCase(),
+    zone.iana[0] as string,
+  ]),
+);
+WINDOWS_ZONES.set('coordinated universal time', 'UTC');
+
+/**
+ * Zone rules Exchange holds otherwise than ICU (a Windows name → the IANA zone whose rules it uses
+ * instead), as when a country changed its offsets and Exchange's data lags: set through the
+ * emulator's `exchangeZoneRules`, cleared by its `reset` and `stop`.
+ */
+export const exchangeZoneOverrides = new Map<string, string>();
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -67,7 +51,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** The IANA zone for a Graph time zone name, or undefined when neither Intl nor the Windows table knows it. */
 export function resolveTimeZone(name: string | undefined): string | undefined {
   if (name === undefined || name === '') return undefined;
-  const windows = WINDOWS_ZONES[name.toLowerCase()];
+  const windows = exchangeZoneOverrides.get(name.toLowerCase()) ?? WINDOWS_ZONES.get(name.toLowerCase());
   if (windows) return windows;
   try {
     formatterFor(name);

@@ -3,7 +3,15 @@ import type { ProviderName } from '../../src/config/app-config.js';
 import { RescheduleBookingCommand } from '../../src/modules/bookings/commands/reschedule-booking.command.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectGoogleHost, connectOutlookHost, graphDateTime, graphTimes, slot } from '../support/fixtures.js';
+import {
+  type Host,
+  connectGoogleHost,
+  connectOutlookHost,
+  graphDateTime,
+  graphTimes,
+  slot,
+  graphInstant,
+} from '../support/fixtures.js';
 import {
   afterNotification,
   afterPush,
@@ -68,7 +76,6 @@ interface ProviderSetup {
   failNextBusyRead(t: TestApp): void;
 }
 
-const graphInstant = (dateTime: string) => new Date(`${dateTime.slice(0, 23)}Z`).toISOString();
 const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 const google: ProviderSetup = {

@@ -1,7 +1,7 @@
 import { SyncStateStore } from '../../src/modules/sync/index.js';
 import { TEST_MICROSOFT_CLIENT_STATE, type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectOutlookHost, graphTimes } from '../support/fixtures.js';
+import { type Host, connectOutlookHost, graphInstant, graphTimes } from '../support/fixtures.js';
 import {
   type SyncedBooking,
   afterNotification,
@@ -215,6 +215,79 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     await settleNotifications(t);
     await rescheduleThroughApi(booking, 60);
     expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ body, location });
+  });
+
+  it('writes the event in the host’s time zone (its Windows name), at the booking’s instants, and keeps it on a reschedule', async () => {
+    // The host's zone is Europe/Berlin (the fixture's default).
+    const booking = await book(5);
+    const stored = () => t.microsoft.getEvent(booking.eventId)!;
+    expect(stored().originalStartTimeZone).toBe('W. Europe Standard Time');
+    expect(graphInstant(stored().start.dateTime)).toBe(booking.startTime);
+    expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
+    const start = shifted(booking.startTime, 60);
+    const end = shifted(booking.endTime, 60);
+    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+    await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start));
+    await settleNotifications(t);
+    expect(stored().originalStartTimeZone).toBe('W. Europe Standard Time');
+    expect(graphInstant(stored().end.dateTime)).toBe(end);
+    expect((await getBooking(t, booking.id)).history.map((h) => h.action)).toEqual(['created', 'rescheduled']);
+  });
+
+  it('an Outlook whose zone data differs from calsync’s gets the times again in UTC: the event is at the booking’s instants and the booking is untouched', async () => {
+    // This Exchange reads W. Europe Standard Time with London's rules (an hour behind Berlin's).
+    t.microsoft.exchangeZoneRules('W. Europe Standard Time', 'Europe/London');
+    try {
+      const booking = await book(5);
+      const stored = () => t.microsoft.getEvent(booking.eventId)!;
+      expect(stored().originalStartTimeZone).toBe('UTC');
+      expect(graphInstant(stored().start.dateTime)).toBe(booking.startTime);
+      expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
+      const start = shifted(booking.startTime, 90);
+      const end = shifted(booking.endTime, 90);
+      const updatesBefore = t.microsoft.callCount('events.update');
+      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start));
+      await settleNotifications(t);
+      expect(graphInstant(stored().end.dateTime)).toBe(end);
+      // The reschedule in Berlin's zone, then once more in UTC.
+      expect(t.microsoft.callCount('events.update') - updatesBefore).toBe(2);
+      const after = await getBooking(t, booking.id);
+      expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
+      expect(after.history.map((h) => h.action)).toEqual(['created', 'rescheduled']);
+    } finally {
+      t.microsoft.exchangeZoneRules('W. Europe Standard Time', null);
+    }
+  });
+
+  it('a host edit between the write and its UTC correction (412) still ends with one event at the booking’s instants', async () => {
+    t.microsoft.exchangeZoneRules('W. Europe Standard Time', 'Europe/London');
+    try {
+      // The correction after the create meets a version that changed in between.
+      t.microsoft.faults.failNext({ operation: 'events.update', status: 412 });
+      const booking = await book(5);
+      const stored = () => t.microsoft.getEvent(booking.eventId)!;
+      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(booking.startTime));
+      await settleNotifications(t);
+      expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
+      expect(t.microsoft.listEvents(host.calendarId)).toHaveLength(1);
+      expect(t.microsoft.calls.filter((c) => c.operation === 'events.update' && c.status === 412)).toHaveLength(1);
+      const after = await getBooking(t, booking.id);
+      expect(after).toMatchObject({ status: 'accepted', startTime: booking.startTime, endTime: booking.endTime });
+      expect(after.history.map((h) => h.action)).toEqual(['created']);
+    } finally {
+      t.microsoft.exchangeZoneRules('W. Europe Standard Time', null);
+    }
+  });
+
+  it('an Outlook that refuses the host’s zone (TimeZoneNotSupportedException) gets the event in UTC, once', async () => {
+    t.microsoft.faults.failNext({ operation: 'events.create', status: 400, code: 'TimeZoneNotSupportedException' });
+    const booking = await book(5);
+    const stored = t.microsoft.getEvent(booking.eventId)!;
+    expect(stored.originalStartTimeZone).toBe('UTC');
+    expect(graphInstant(stored.start.dateTime)).toBe(booking.startTime);
+    expect(t.microsoft.listEvents(host.calendarId).filter((e) => e.subject === stored.subject)).toHaveLength(1);
+    expect((await getBooking(t, booking.id)).history.map((h) => h.action)).toEqual(['created']);
   });
 
   it('the echo of our own reschedule changes nothing more', async () => {

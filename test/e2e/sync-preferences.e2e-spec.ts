@@ -1,6 +1,6 @@
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectGoogleHost, connectOutlookHost, createUser, graphTimes } from '../support/fixtures.js';
+import { type Host, connectGoogleHost, connectOutlookHost, createUser, graphTimes, graphInstant } from '../support/fixtures.js';
 import {
   type SyncedBooking,
   afterNotification,
@@ -83,8 +83,6 @@ const google: ProviderSetup = {
   settle: (t) => waitForQueueIdle(t),
   refusedWrites: (t) => t.google.calls.filter((c) => c.operation === 'events.patch' && c.status === 412).length,
 };
-
-const graphInstant = (dateTime: string) => new Date(`${dateTime.slice(0, 23)}Z`).toISOString();
 
 const outlook: ProviderSetup = {
   name: 'Outlook',

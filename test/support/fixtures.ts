@@ -119,3 +119,6 @@ export function graphTimes(
 ): { start: { dateTime: string; timeZone: string }; end: { dateTime: string; timeZone: string } } {
   return { start: graphDateTime(start), end: graphDateTime(end) };
 }
+
+/** An instant the Graph emulator reports (UTC wall-clock `dateTime`, seven fraction digits) as an ISO string. */
+export const graphInstant = (dateTime: string) => new Date(`${dateTime.slice(0, 23)}Z`).toISOString();

@@ -21,6 +21,8 @@ export class ProviderError extends Error {
     message: string,
     readonly status: number | null = null,
     readonly retryAfterMs: number | null = null,
+    /** The provider's own error code, where it names more than the kind (Graph's `error.code`). */
+    readonly code: string | null = null,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -30,7 +30,7 @@ export function toGraphProviderError(error: unknown, operation: string, answerHe
   const message = `Microsoft Graph ${operation} failed${status ? ` (${status}${code ? ` ${code}` : ''})` : code ? ` (${code})` : ''}: ${detail}`;
   // A non-JSON error answer (a gateway's 503, an empty 429) leaves the GraphError without headers.
   const retryAfterMs = parseRetryAfter(e.headers) ?? (status !== null ? parseRetryAfter(answerHeaders) : null);
-  return new ProviderError(PROVIDER, graphErrorKind(status, code, operation, e.name), message, status, retryAfterMs);
+  return new ProviderError(PROVIDER, graphErrorKind(status, code, operation, e.name), message, status, retryAfterMs, code);
 }
 
 export function graphErrorKind(status: number | null, code: string | null, operation: string, name?: string): ProviderErrorKind {

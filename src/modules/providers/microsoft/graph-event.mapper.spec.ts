@@ -1,13 +1,14 @@
 import type { EventInput, ExternalEvent } from '../external-event.js';
 import {
-  type GraphEvent,
   busyIntervals,
   eventMatchesInput,
   fromGraphEvent,
   graphDateTimeToDate,
+  graphTime,
   htmlToText,
   removedGraphEvent,
   toGraphEventBody,
+  type GraphEvent,
 } from './graph-event.mapper.js';
 
 const meeting: GraphEvent = {
@@ -167,6 +168,11 @@ describe('graphDateTimeToDate', () => {
     [{ dateTime: '2026-03-28T10:00:00.0000000', timeZone: 'Europe/Paris' }, '2026-03-28T09:00:00.000Z'],
     [{ dateTime: '2026-03-30T10:00:00.0000000', timeZone: 'Europe/Paris' }, '2026-03-30T08:00:00.000Z'],
     [{ dateTime: '2026-07-01T09:00:00.0000000', timeZone: 'America/New_York' }, '2026-07-01T13:00:00.000Z'],
+    // Windows names (Graph's own, in any case) are read with their reference zone's rules.
+    [{ dateTime: '2026-07-01T09:00:00.0000000', timeZone: 'Eastern Standard Time' }, '2026-07-01T13:00:00.000Z'],
+    [{ dateTime: '2026-03-30T10:00:00.0000000', timeZone: 'romance standard time' }, '2026-03-30T08:00:00.000Z'],
+    [{ dateTime: '2026-01-10T10:00:00.0000000', timeZone: 'India Standard Time' }, '2026-01-10T04:30:00.000Z'],
+    [{ dateTime: '2026-01-10T10:00:00.0000000', timeZone: 'Nowhere Standard Time' }, '2026-01-10T10:00:00.000Z'],
   ])('%j → %s', (value, expected) => {
     expect(graphDateTimeToDate(value)?.toISOString()).toBe(expected);
   });
@@ -192,18 +198,72 @@ describe('toGraphEventBody', () => {
     timeZone: 'Europe/Paris',
   };
 
-  it('writes UTC wall-clock times without an offset, and text bodies', () => {
+  it('writes the host’s wall-clock times in the host’s zone under its Windows name, and text bodies', () => {
     expect(toGraphEventBody(input)).toEqual({
       subject: 'Intro call',
       body: { contentType: 'text', content: '' },
       location: { displayName: '' },
-      start: { dateTime: '2026-12-01T10:00:00.000', timeZone: 'UTC' },
-      end: { dateTime: '2026-12-01T10:45:00.000', timeZone: 'UTC' },
+      start: { dateTime: '2026-12-01T11:00:00.000', timeZone: 'Romance Standard Time' },
+      end: { dateTime: '2026-12-01T11:45:00.000', timeZone: 'Romance Standard Time' },
       attendees: [
         { emailAddress: { address: 'bob@example.com', name: 'Bob' }, type: 'required' },
         { emailAddress: { address: 'carol@example.com' }, type: 'required' },
       ],
     });
+  });
+
+  it('writes UTC near a daylight-saving change of the zone (a wall-clock time there may name two instants), and for an unknown zone', () => {
+    // Paris moves from +01:00 to +02:00 at 2026-03-29T01:00Z.
+    expect(graphTime(new Date('2026-03-29T02:30:00.000Z'), 'Europe/Paris')).toEqual({
+      dateTime: '2026-03-29T02:30:00.000',
+      timeZone: 'UTC',
+    });
+    expect(graphTime(new Date('2026-03-29T06:00:00.000Z'), 'Europe/Paris')).toEqual({
+      dateTime: '2026-03-29T08:00:00.000',
+      timeZone: 'Romance Standard Time',
+    });
+    expect(graphTime(new Date('2026-10-25T00:30:00.000Z'), 'Europe/Paris').timeZone).toBe('UTC');
+    expect(graphTime(new Date('2026-12-01T10:00:00.000Z'), 'Mars/Olympus')).toEqual({
+      dateTime: '2026-12-01T10:00:00.000',
+      timeZone: 'UTC',
+    });
+    expect(graphTime(new Date('2026-12-01T10:00:00.000Z'), 'UTC').timeZone).toBe('UTC');
+    expect(graphTime(new Date('2026-12-01T10:00:00.000Z'), 'Etc/UTC').timeZone).toBe('UTC');
+  });
+
+  it('names a zone by its Windows name only where that zone’s rules are the host zone’s, else writes UTC', () => {
+    const at = new Date('2026-07-01T10:00:00.000Z');
+    expect(graphTime(at, 'Asia/Calcutta')).toEqual({ dateTime: '2026-07-01T15:30:00.000', timeZone: 'India Standard Time' });
+    expect(graphTime(at, 'Asia/Kolkata')).toEqual({ dateTime: '2026-07-01T15:30:00.000', timeZone: 'India Standard Time' });
+    expect(graphTime(at, 'America/Los_Angeles')).toEqual({
+      dateTime: '2026-07-01T03:00:00.000',
+      timeZone: 'Pacific Standard Time',
+    });
+    // Europe/Kyiv is not in the CLDR mapping; Intl knows it as Europe/Kiev, which is.
+    expect(graphTime(at, 'Europe/Kyiv')).toEqual({ dateTime: '2026-07-01T13:00:00.000', timeZone: 'FLE Standard Time' });
+    // Bishkek (+06:00) maps to Central Asia Standard Time, whose reference zone Almaty is +05:00 since 2024.
+    expect(graphTime(at, 'Asia/Bishkek')).toEqual({ dateTime: '2026-07-01T10:00:00.000', timeZone: 'UTC' });
+    // Ciudad Juárez has no Windows zone in the mapping.
+    expect(graphTime(at, 'America/Ciudad_Juarez')).toEqual({ dateTime: '2026-07-01T10:00:00.000', timeZone: 'UTC' });
+  });
+
+  it('reads back as the instants it was given, in any zone and across the year (round trip)', () => {
+    for (const zone of [
+      'Europe/Paris',
+      'America/New_York',
+      'Asia/Kolkata',
+      'Australia/Lord_Howe',
+      'Asia/Bishkek',
+      'America/Mazatlan',
+      'UTC',
+    ]) {
+      for (let day = 0; day < 365; day += 3) {
+        for (const hour of [0, 1, 2, 3, 7, 13, 23]) {
+          const at = new Date(Date.UTC(2026, 0, 1 + day, hour, 30));
+          expect({ zone, at: graphDateTimeToDate(graphTime(at, zone))?.toISOString() }).toEqual({ zone, at: at.toISOString() });
+        }
+      }
+    }
   });
 
   it('reads back as the instants it was given (round trip)', () => {

@@ -6,6 +6,7 @@ import {
   type ExternalEventStatus,
   removedEvent,
 } from '../external-event.js';
+import { WINDOWS_TO_IANA_MAP, findIana, findWindows } from 'windows-iana';
 
 /** The parts of Graph's `event` resource calsync reads (v1.0; every field may be absent). */
 export interface GraphDateTimeTimeZone {
@@ -54,8 +55,8 @@ export interface GraphEventBody {
   subject: string;
   body: { contentType: 'text'; content: string };
   location: { displayName: string };
-  start: { dateTime: string; timeZone: 'UTC' };
-  end: { dateTime: string; timeZone: 'UTC' };
+  start: { dateTime: string; timeZone: string };
+  end: { dateTime: string; timeZone: string };
   attendees: Array<{ emailAddress: { address: string; name?: string }; type: 'required' }>;
   transactionId?: string;
 }
@@ -144,19 +145,85 @@ function toAttendee(attendee: GraphAttendee): ExternalAttendee[] {
   ];
 }
 
-/** EventInput → the Graph body. Times are written as UTC wall-clock (`dateTime` has no offset). */
+/** EventInput → the Graph body. Times in the host's zone where that is exact (`graphTime`). */
 export function toGraphEventBody(input: EventInput): GraphEventBody {
   return {
     subject: input.title,
     body: { contentType: 'text', content: input.description ?? '' },
     location: { displayName: input.location ?? '' },
-    start: { dateTime: toGraphUtcDateTime(input.start), timeZone: 'UTC' },
-    end: { dateTime: toGraphUtcDateTime(input.end), timeZone: 'UTC' },
+    start: graphTime(input.start, input.timeZone),
+    end: graphTime(input.end, input.timeZone),
     attendees: input.attendees.map((a) => ({
       emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) },
       type: 'required' as const,
     })),
   };
+}
+
+/** Within this long of one of the zone's offset changes, a time is written in UTC (see `graphTime`). */
+const NEAR_OFFSET_CHANGE_MS = 3 * 3_600_000;
+const PROBES = [-NEAR_OFFSET_CHANGE_MS, 0, NEAR_OFFSET_CHANGE_MS];
+
+/**
+ * An instant as Graph's `dateTimeTimeZone`: the wall-clock time in the host's zone, named by its
+ * Windows zone (Graph takes every Windows name but only some IANA ones on writes), so invitations
+ * show the host's local time and a series the host later makes of the event keeps its local time
+ * across daylight-saving changes. In UTC instead when that could name another instant:
+ * - the zone is unknown, or has no Windows zone (CLDR `windowsZones`, through `windows-iana`);
+ * - the Windows zone's own rules (those of its reference IANA zone) differ from the host zone's
+ *   near the instant (a country that changed its offset since the mapping was made);
+ * - within a few hours of one of the zone's offset changes: `dateTime` carries no offset, and a
+ *   wall-clock time there can name two instants (or none).
+ * Exchange converts with its own zone data, which can still differ from ICU's: the adapter checks
+ * the instants Graph answers and writes them again in UTC when they differ.
+ */
+export function graphTime(date: Date, timeZone: string | null | undefined): { dateTime: string; timeZone: string } {
+  const utc = { dateTime: toGraphUtcDateTime(date), timeZone: 'UTC' };
+  const zone = timeZone?.trim() ?? '';
+  if (zone === '' || UTC_ZONES.has(zone.toLowerCase())) return utc;
+  const windows = windowsZoneOf(zone);
+  if (!windows) return utc;
+  const at = date.getTime();
+  const offset = zoneOffsetMs(zone, at);
+  const steady = PROBES.every((probe) => {
+    const hostOffset = zoneOffsetMs(zone, at + probe);
+    return hostOffset === offset && zoneOffsetMs(windows.reference, at + probe) === hostOffset;
+  });
+  if (offset === null || !steady) return utc;
+  return { dateTime: new Date(at + offset).toISOString().slice(0, -1), timeZone: windows.name };
+}
+
+const windowsZones = new Map<string, { name: string; reference: string } | null>();
+
+/**
+ * The Windows zone for an IANA zone, with the IANA zone whose rules it stands for (the first of its
+ * CLDR list, territory 001). Names Intl canonicalizes otherwise (`Europe/Kyiv` → `Europe/Kiev` on
+ * older ICU data) are looked up under both.
+ */
+function windowsZoneOf(zone: string): { name: string; reference: string } | null {
+  let found = windowsZones.get(zone);
+  if (found !== undefined) return found;
+  found = null;
+  let canonical: string | null = null;
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    // Not a zone Intl knows: it has no offsets to write with.
+  }
+  if (canonical) {
+    const name = findWindows(zone)[0] ?? findWindows(canonical)[0];
+    const reference = name ? findIana(name, '001')?.[0] : undefined;
+    if (name && reference) found = { name, reference };
+  }
+  windowsZones.set(zone, found);
+  return found;
+}
+
+/** The reference IANA zone (territory 001) of a Windows zone name, in any case, or null. */
+function ianaZoneOfWindows(name: string): string | null {
+  const lower = name.toLowerCase();
+  const entry = WINDOWS_TO_IANA_MAP.find((zone) => zone.territory === '001' && zone.windowsName.toLowerCase() === lower);
+  return entry?.iana[0] ?? null;
 }
 
 /** `2026-12-01T10:00:00.000Z` → `2026-12-01T10:00:00.000`: Graph reads the zone from `timeZone`. */
@@ -228,7 +295,7 @@ const UTC_ZONES = new Set(['utc', 'etc/utc', 'gmt', 'etc/gmt', 'z', 'coordinated
  * Graph `{dateTime, timeZone}` → instant. `dateTime` is wall-clock time without an offset (seven
  * fractional digits), in `timeZone`: UTC whenever the `outlook.timezone` preference was honoured.
  * An IANA zone is converted through Intl; a Windows zone name (only if the preference was ignored)
- * cannot be resolved without a mapping table and is read as UTC.
+ * through its reference IANA zone (`windows-iana`); a name neither knows is read as UTC.
  */
 export function graphDateTimeToDate(value: GraphDateTimeTimeZone | null | undefined): Date | null {
   const text = value?.dateTime?.trim();
@@ -251,12 +318,13 @@ export function graphDateTimeToDate(value: GraphDateTimeTimeZone | null | undefi
   );
   const zone = value?.timeZone?.trim() ?? '';
   if (zone === '' || UTC_ZONES.has(zone.toLowerCase())) return new Date(wall);
-  const offset = zoneOffsetMs(zone, wall);
-  if (offset === null) return new Date(wall);
+  const iana = zoneOffsetMs(zone, wall) === null ? ianaZoneOfWindows(zone) : zone;
+  const offset = iana ? zoneOffsetMs(iana, wall) : null;
+  if (!iana || offset === null) return new Date(wall);
   // The offset at the guessed instant can differ from the one at the true instant across a DST
   // change: one correction settles it.
   const guess = wall - offset;
-  const corrected = zoneOffsetMs(zone, guess) ?? offset;
+  const corrected = zoneOffsetMs(iana, guess) ?? offset;
   return new Date(wall - corrected);
 }
 

@@ -30,6 +30,7 @@ import {
   eventMatchesInput,
   fromGraphEvent,
   toGraphEventBody,
+  toGraphUtcDateTime,
 } from './graph-event.mapper.js';
 import { applyGuests, sameGuests } from '../guests.js';
 import { GraphHttp, GraphHttpHandler } from './graph-http.js';
@@ -199,16 +200,25 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     // a retry (ours, or the job's) never doubles the event. When the input changed in between,
     // Outlook refuses the reuse (400 ErrorDuplicateTransactionId, mapped to `conflict`): find the
     // event by its transactionId and patch it. Graph assigns the iCalUId itself.
-    const body = { ...toGraphEventBody(input), transactionId: input.idempotencyKey };
+    let body: GraphEventBody = { ...toGraphEventBody(input), transactionId: input.idempotencyKey };
     let event: ExternalEvent;
     try {
-      const created = await this.call(auth, 'events.create', (client) =>
-        client
-          .api(`/me/calendars/${segment(calendarId)}/events`)
-          .header('Prefer', PREFER_EVENTS)
-          .post(body),
-      );
-      event = fromGraphEvent(created as GraphEvent);
+      const post = (content: GraphEventBody) =>
+        this.call(auth, 'events.create', (client) =>
+          client
+            .api(`/me/calendars/${segment(calendarId)}/events`)
+            .header('Prefer', PREFER_EVENTS)
+            .post(content),
+        );
+      let created: unknown;
+      try {
+        created = await post(body);
+      } catch (error) {
+        if (!isZoneRefused(error, body)) throw error;
+        body = { ...body, ...utcTimes(input) };
+        created = await post(body);
+      }
+      event = await this.settleTimes(auth, body, fromGraphEvent(created as GraphEvent), input);
     } catch (error) {
       if (!isProviderError(error, 'conflict')) throw error;
       const existing = await this.findByTransactionId(auth, calendarId, input.idempotencyKey);
@@ -266,11 +276,46 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       };
       ifMatch = etag ?? ifMatch;
     }
-    const updated = await this.call(auth, 'events.update', (client) => {
-      const request = client.api(`/me/events/${segment(eventId)}`).header('Prefer', PREFER_EVENTS);
-      return (ifMatch ? request.header('If-Match', ifMatch) : request).patch(body);
+    const patch = (content: typeof body, version: string | null) =>
+      this.call(auth, 'events.update', (client) => {
+        const request = client.api(`/me/events/${segment(eventId)}`).header('Prefer', PREFER_EVENTS);
+        return (version ? request.header('If-Match', version) : request).patch(content);
+      });
+    let updated: unknown;
+    try {
+      updated = await patch(body, ifMatch);
+    } catch (error) {
+      if (!isZoneRefused(error, body)) throw error;
+      body = { ...body, ...utcTimes(input) };
+      updated = await patch(body, ifMatch);
+    }
+    return this.settleTimes(auth, body, fromGraphEvent(updated as GraphEvent), input);
+  }
+
+  /**
+   * Times written in the host's zone come back as the instants Exchange made of them (in UTC, by
+   * the `outlook.timezone` preference). Where Exchange's zone data differs from ICU's (a country
+   * changed its offsets and one of them lags), those are not the input's: the times are written
+   * again in UTC, against the version just answered, so the event is never left at another time.
+   * A host edit in between makes that a 412, which the caller settles like any stale version.
+   */
+  private async settleTimes(
+    auth: ProviderAuth,
+    written: Partial<Pick<GraphEventBody, 'start' | 'end'>>,
+    event: ExternalEvent,
+    input: EventInput,
+  ): Promise<ExternalEvent> {
+    const zone = written.start?.timeZone ?? 'UTC';
+    if (!written.start || (zone === 'UTC' && written.end?.timeZone === 'UTC')) return event;
+    if (event.start?.getTime() === input.start.getTime() && event.end?.getTime() === input.end.getTime()) return event;
+    this.logger.warn(
+      `Outlook read ${zone} times otherwise than calsync (${event.start?.toISOString() ?? 'none'} for ${input.start.toISOString()}): event ${event.id} written again in UTC`,
+    );
+    const fixed = await this.call(auth, 'events.update', (client) => {
+      const request = client.api(`/me/events/${segment(event.id)}`).header('Prefer', PREFER_EVENTS);
+      return (event.etag ? request.header('If-Match', event.etag) : request).patch(utcTimes(input));
     });
-    return fromGraphEvent(updated as GraphEvent);
+    return fromGraphEvent(fixed as GraphEvent);
   }
 
   async deleteEvent(auth: ProviderAuth, _calendarId: string, eventId: string): Promise<void> {
@@ -751,4 +796,25 @@ function parseDate(value: string | undefined | null): Date | null {
   if (!value) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : new Date(at);
+}
+
+/** The input's times in UTC, as Graph writes them. */
+function utcTimes(input: EventInput): Pick<GraphEventBody, 'start' | 'end'> {
+  return {
+    start: { dateTime: toGraphUtcDateTime(input.start), timeZone: 'UTC' },
+    end: { dateTime: toGraphUtcDateTime(input.end), timeZone: 'UTC' },
+  };
+}
+
+/**
+ * Graph refused the zone the times were written in (400 `TimeZoneNotSupportedException`: a
+ * Windows name this Exchange does not know): they are written in UTC instead.
+ */
+function isZoneRefused(error: unknown, body: Partial<Pick<GraphEventBody, 'start' | 'end'>>): boolean {
+  return (
+    isProviderError(error, 'bad_request') &&
+    error.code === 'TimeZoneNotSupportedException' &&
+    body.start !== undefined &&
+    body.start.timeZone !== 'UTC'
+  );
 }
