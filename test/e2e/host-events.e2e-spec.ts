@@ -10,7 +10,15 @@ import { WebhookDeliveryJob } from '../../src/modules/host-events/webhook-delive
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
-import { afterPush, bookAndSettle, enableFlagForUser, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
+import {
+  type SyncedBooking,
+  afterPush,
+  bookAndSettle,
+  enableFlagForUser,
+  runTask,
+  shifted,
+  waitForQueueIdle,
+} from '../support/sync-helpers.js';
 import { type HookData, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SYNC = 'calendar-subscription-sync';
@@ -770,6 +778,106 @@ describe('Host integration: a drain abandoned at JOB_TIMEOUT_MS while its succes
       server.close();
     }
   }, 30_000);
+});
+
+describe('Host integration: hanging webhook endpoints and the sync', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Two slots for the sync and calendar writes; the host-events lane has its own 8.
+    t = await createTestApp({ env: { WORKER_CONCURRENCY: '2' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('however many endpoints hang, their drains hold at most the lane’s 8 slots and a move in Google still reaches its booking at once', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const dead = await WebhookReceiver.start();
+    dead.respond = () => 'hang';
+    try {
+      // Four endpoints of four shards each: 16 streams, each stuck on its first request for 10 s.
+      for (let n = 0; n < 4; n++)
+        await t.api
+          .post('/api/v1/webhook-endpoints')
+          .send({ url: `${dead.url}?n=${n}` })
+          .expect(201);
+      const bookings: SyncedBooking[] = [];
+      for (let i = 0; i < 8; i++) bookings.push(await bookAndSettle(t, host, 3 + i));
+      await expectEventually(() => expect(dead.open).toBe(8));
+      const moved = { startTime: shifted(bookings[0].startTime, 120), endTime: shifted(bookings[0].endTime, 120) };
+      const movedAt = Date.now();
+      await t.google.updateEvent(host.calendarId, bookings[0].eventId, {
+        start: { dateTime: moved.startTime },
+        end: { dateTime: moved.endTime },
+      });
+      await expectEventually(
+        async () => {
+          const res = await t.api.get(`/api/v1/bookings/${bookings[0].id}`).expect(200);
+          expect(res.body).toMatchObject(moved);
+        },
+        { timeoutMs: 5_000 },
+      );
+      // Long before the first hanging request is given up (10 s).
+      expect(Date.now() - movedAt).toBeLessThan(5_000);
+      expect(dead.peakOpen).toBe(8);
+      // A drain job without the lane's flag (queued by a version before lanes had flags) is taken
+      // although the lane is full: it is put back, not run, and runs once a slot is free.
+      const [waiting]: Array<{ queue: string }> = await t.dataSource.query(
+        `SELECT q.queue_name AS queue FROM graphile_worker._private_jobs j
+           JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+          WHERE q.queue_name LIKE 'webhooks:%' AND j.locked_at IS NULL AND q.locked_at IS NULL LIMIT 1`,
+      );
+      const [endpointId, shard] = waiting.queue.slice('webhooks:'.length).split(':').map(Number);
+      await t.dataSource.query(
+        `SELECT graphile_worker.add_job('deliver-webhooks', json_build_object('endpointId', $1::int, 'shard', $2::int), queue_name => $3)`,
+        [endpointId, shard, waiting.queue],
+      );
+      await expectEventually(async () => {
+        const flagged: Array<{ flags: Record<string, boolean> | null }> = await t.dataSource.query(
+          `SELECT j.flags FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+            WHERE q.queue_name = $1`,
+          [waiting.queue],
+        );
+        expect(flagged.length).toBeGreaterThan(0);
+        expect(flagged.every((j) => j.flags?.['lane:host-events'] === true)).toBe(true);
+      });
+      await expectConsistently(() => expect(dead.open).toBe(8), { durationMs: 1_500 });
+      expect(dead.peakOpen).toBe(8);
+    } finally {
+      await dead.stop();
+    }
+  }, 60_000);
+
+  it('a burst of drains (one change fanned out to 16 endpoints) wakes every idle worker at once, and still no more than 8 run; the rest follow', async () => {
+    const host = await connectGoogleHost(t);
+    const slow = await WebhookReceiver.start();
+    slow.respond = () => 'hang';
+    try {
+      for (let n = 0; n < 16; n++) {
+        await t.api
+          .post('/api/v1/webhook-endpoints')
+          .send({ url: `${slow.url}?n=${n}`, events: ['booking.created'] })
+          .expect(201);
+      }
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Burst', ...slot(4), attendees: [] })
+        .expect(201);
+      await expectEventually(() => expect(slow.open).toBe(8));
+      await expectConsistently(() => expect(slow.open).toBe(8), { durationMs: 1_500 });
+      slow.respond = () => 204;
+      slow.release();
+      // Every endpoint gets the event, once.
+      await expectEventually(() => expect(slow.received).toHaveLength(16));
+      expect(new Set(slow.received.map((h) => h.json.id)).size).toBe(1);
+      expect(slow.peakOpen).toBe(8);
+    } finally {
+      await slow.stop();
+    }
+  }, 60_000);
 });
 
 describe('Host integration: an endpoint deleted while a booking changes', () => {

@@ -23,6 +23,9 @@ export interface ReceivedWebhook {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   respond: (hook: ReceivedWebhook, index: number) => number | 'hang' = () => 204;
+  /** Requests in progress (not yet answered, or given up by the sender), and the most there were at once. */
+  open = 0;
+  peakOpen = 0;
   private readonly held: ServerResponse[] = [];
 
   private server!: Server;
@@ -30,6 +33,9 @@ export class WebhookReceiver {
   static async start(): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver();
     const server = createServer((req, res) => {
+      receiver.open += 1;
+      receiver.peakOpen = Math.max(receiver.peakOpen, receiver.open);
+      res.on('close', () => (receiver.open -= 1));
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
@@ -56,6 +62,14 @@ export class WebhookReceiver {
 
   ofType(type: string): ReceivedWebhook[] {
     return this.received.filter((h) => h.json.type === type);
+  }
+
+  /** Answers every held request with `status`. */
+  release(status = 204): void {
+    for (const res of this.held.splice(0)) {
+      res.statusCode = status;
+      res.end();
+    }
   }
 
   async stop(): Promise<void> {

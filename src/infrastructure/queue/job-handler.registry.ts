@@ -34,9 +34,10 @@ export class JobHandlerRegistry {
 
   /**
    * Gives `task` `concurrency` slots of its own on top of `WORKER_CONCURRENCY`, so jobs that wait on
-   * the outside world (an outgoing webhook may take 10 s to time out) and are serialized by their
-   * queue names never take the slots of the sync and calendar writes. The worker adds the slots to
-   * its one runner (see JobWorker for why not a second runner).
+   * the outside world (an outgoing webhook may take 10 s to time out) never take the slots of the
+   * sync and calendar writes, however many of them wait. The worker adds the slots to its one
+   * runner (see JobWorker for why not a second runner) and takes no job of a full lane; the task's
+   * jobs must carry the lane's flag (`EnqueueOptions.lane` in the job's definition).
    */
   useLane(task: string, lane: string, concurrency: number): void {
     this.taskLanes.set(task, lane);
@@ -46,6 +47,10 @@ export class JobHandlerRegistry {
   /** The extra lanes and their concurrency (the default lane is not listed). */
   lanes(): Array<[string, number]> {
     return [...this.laneConcurrency.entries()];
+  }
+
+  concurrencyOf(lane: string): number {
+    return this.laneConcurrency.get(lane) ?? 0;
   }
 
   laneOf(task: string): string | null {

@@ -13,6 +13,16 @@ export interface EnqueueOptions {
   delayMs?: number;
   maxAttempts?: number;
   priority?: number;
+  /**
+   * The lane whose slots run the job (`JobHandlerRegistry.useLane`). The job carries the lane's
+   * flag (`laneFlag`), so the worker stops taking the lane's jobs while its slots are full.
+   */
+  lane?: string;
+}
+
+/** graphile-worker's job flag for a lane: the worker forbids it while the lane's slots are full. */
+export function laneFlag(lane: string): string {
+  return `lane:${lane}`;
 }
 
 export interface EnqueueResult {
@@ -66,7 +76,8 @@ export class JobQueue implements OnModuleDestroy {
          FROM graphile_worker.add_job(
            identifier => $1::text, payload => $2::json, queue_name => $3::text,
            run_at => now() + ($4::int * interval '1 millisecond'),
-           max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text) j`,
+           max_attempts => $5::int, job_key => $6::text, priority => $7::int, job_key_mode => $8::text,
+           flags => $9::text[]) j`,
       [
         task,
         JSON.stringify(payload),
@@ -76,6 +87,7 @@ export class JobQueue implements OnModuleDestroy {
         options.jobKey ?? null,
         options.priority ?? 0,
         options.jobKey ? (options.jobKeyMode ?? 'preserve_run_at') : null,
+        options.lane ? [laneFlag(options.lane)] : null,
       ],
     );
     const msUntilRun = Number(rows[0]?.ms ?? 0);
@@ -106,9 +118,10 @@ export class JobQueue implements OnModuleDestroy {
       const batch = specs.slice(from, from + 1000);
       await runner.query(
         `SELECT count(*) FROM graphile_worker.add_jobs(
-           ARRAY(SELECT ROW($1::text, s.payload, s.queue_name, now(), s.max_attempts, s.job_key, s.priority, NULL)::graphile_worker.job_spec
-                   FROM unnest($2::json[], $3::text[], $4::int[], $5::text[], $6::int[])
-                        AS s(payload, queue_name, max_attempts, job_key, priority)),
+           ARRAY(SELECT ROW($1::text, s.payload, s.queue_name, now(), s.max_attempts, s.job_key, s.priority,
+                            CASE WHEN s.lane IS NULL THEN NULL ELSE ARRAY[s.lane] END)::graphile_worker.job_spec
+                   FROM unnest($2::json[], $3::text[], $4::int[], $5::text[], $6::int[], $8::text[])
+                        AS s(payload, queue_name, max_attempts, job_key, priority, lane)),
            $7::boolean)`,
         [
           job.name,
@@ -118,9 +131,46 @@ export class JobQueue implements OnModuleDestroy {
           batch.map((s) => s.options.jobKey ?? null),
           batch.map((s) => s.options.priority ?? 0),
           !modes.has('replace'),
+          batch.map((s) => (s.options.lane ? laneFlag(s.options.lane) : null)),
         ],
       );
     }
+  }
+
+  /**
+   * Adds a running job again, as it was (task, payload, queue, key, attempts allowed, priority,
+   * lane), to run `delayMs` from now: for a job the worker took although its lane was full (see
+   * JobWorker.runInLane). The running job keeps no claim on its key (graphile-worker moves a key
+   * off a locked job); a copy already waiting under the key keeps its earlier run time; the copy
+   * waits for the running one's queue to be free.
+   */
+  async requeue(
+    job: {
+      task_identifier: string;
+      payload: unknown;
+      job_queue_id: number | null;
+      key: string | null;
+      max_attempts: number;
+      priority: number;
+    },
+    lane: string | null,
+    delayMs: number,
+  ): Promise<void> {
+    const [queue]: Array<{ queue_name: string }> =
+      job.job_queue_id === null
+        ? []
+        : await this.dataSource.query(`SELECT queue_name FROM graphile_worker._private_job_queues WHERE id = $1`, [
+            job.job_queue_id,
+          ]);
+    await this.enqueue(job.task_identifier, (job.payload ?? {}) as object, {
+      queueName: queue?.queue_name,
+      jobKey: job.key ?? undefined,
+      jobKeyMode: 'preserve_run_at',
+      maxAttempts: job.max_attempts,
+      priority: job.priority,
+      lane: lane ?? undefined,
+      delayMs,
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import {
+  type Job,
   Logger as WorkerLogger,
   type Runner,
   type TaskList,
@@ -15,6 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DATABASE_URL } from '../database/database.tokens.js';
 import { type LogFields, logLine } from '../logging/logging.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
+import { JobQueue, laneFlag } from './job-queue.js';
 
 const HEARTBEAT_MS = 10_000;
 /** A lost liveness connection is opened again after this long (and again, while the database is away). */
@@ -41,6 +43,8 @@ const QUEUE_COLLECT_MS = 2_000;
  */
 const QUEUE_COLLECT_PATIENCE_ROUNDS = 4;
 const QUEUE_COLLECT_WAIT_MS = 25;
+/** A job taken while its lane was full runs again this long after (see `runInLane`). */
+const LANE_REQUEUE_MS = 1_000;
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
@@ -67,9 +71,12 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private backendPid?: number;
   private readonly workerIds = new Set<string>();
   private runnerUp = false;
+  /** Jobs of each lane running in this process. */
+  private readonly laneRunning = new Map<string, number>();
 
   constructor(
     private readonly registry: JobHandlerRegistry,
+    private readonly queue: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
   ) {}
@@ -77,23 +84,27 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     const taskList: TaskList = {};
     for (const [task, handler] of this.registry.entries()) {
-      taskList[task] = (payload, helpers) =>
-        this.runBounded(task, helpers.abortSignal, (signal) =>
-          handler(payload, {
-            attempts: helpers.job.attempts,
-            maxAttempts: helpers.job.max_attempts,
-            jobId: String(helpers.job.id),
-            signal,
-            logFields: { jobId: String(helpers.job.id), task },
-          }),
-        );
+      const lane = this.registry.laneOf(task);
+      taskList[task] = (payload, helpers) => {
+        const attempt = () =>
+          this.runBounded(task, helpers.abortSignal, (signal) =>
+            handler(payload, {
+              attempts: helpers.job.attempts,
+              maxAttempts: helpers.job.max_attempts,
+              jobId: String(helpers.job.id),
+              signal,
+              logFields: { jobId: String(helpers.job.id), task },
+            }),
+          );
+        return lane ? this.runInLane(lane, helpers.job, attempt) : attempt();
+      };
     }
     // Lanes (`JobHandlerRegistry.useLane`) add their slots to the one runner rather than run a
     // runner of their own: measured here, a second graphile-worker runner in the process left the
     // first one's delayed jobs (a push's debounced sync) to its 2 s poll instead of the NOTIFY
-    // nudge in a third of the cases (push → rescheduled p99 2 s instead of 70 ms). A lane's jobs are
-    // serialized by their queue names (a webhook endpoint uses at most its shards' slots), so the
-    // extra slots keep a slow endpoint from taking the sync's.
+    // nudge in a third of the cases (push → rescheduled p99 2 s instead of 70 ms). A lane's jobs
+    // carry its flag, and the runner takes none of a full lane (`forbiddenFlags`, `runInLane`), so
+    // however many webhook endpoints hang, the default lane keeps its WORKER_CONCURRENCY slots.
     const laneSlots = this.registry.lanes().reduce((sum, [, concurrency]) => sum + concurrency, 0);
     const pool = new pg.Pool({ connectionString: this.databaseUrl, max: this.config.workerConcurrency + laneSlots + 3 });
     pool.on('error', (error) => this.connectionLost('queue pool', error));
@@ -113,6 +124,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       pgPool: pool,
       taskList,
       concurrency: this.config.workerConcurrency + laneSlots,
+      // A full lane's jobs are not taken: its waiting jobs never take the slots of the default lane.
+      forbiddenFlags: () => this.fullLanes(),
       pollInterval: this.config.queuePollIntervalMs,
       noHandleSignals: true,
       logger: this.workerLogger(),
@@ -133,6 +146,36 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.releaseCheck.unref();
     this.queueCollect = setInterval(() => void this.collectEmptyQueues(), QUEUE_COLLECT_MS);
     this.queueCollect.unref();
+  }
+
+  /** The flags of the lanes whose slots in this process are all taken (graphile-worker skips their jobs). */
+  private fullLanes(): string[] {
+    const full: string[] = [];
+    for (const [lane, concurrency] of this.registry.lanes()) {
+      if ((this.laneRunning.get(lane) ?? 0) >= concurrency) full.push(laneFlag(lane));
+    }
+    return full;
+  }
+
+  /**
+   * Runs a lane's job in one of the lane's slots. The flag check comes before graphile-worker's
+   * fetch, so workers looking for a job at the same moment (a burst of added jobs nudges several)
+   * can all see the last free slot: a job taken past the lane's concurrency is added again as it
+   * was, to run a second later, and this attempt ends without running it (no attempt counted, no
+   * backoff). So the lane never runs more than its slots and the default lane keeps its own.
+   */
+  private async runInLane(lane: string, job: Job, attempt: () => Promise<void>): Promise<void> {
+    const running = this.laneRunning.get(lane) ?? 0;
+    if (running >= this.registry.concurrencyOf(lane)) {
+      await this.queue.requeue(job, lane, LANE_REQUEUE_MS);
+      return;
+    }
+    this.laneRunning.set(lane, running + 1);
+    try {
+      await attempt();
+    } finally {
+      this.laneRunning.set(lane, (this.laneRunning.get(lane) ?? 1) - 1);
+    }
   }
 
   /**

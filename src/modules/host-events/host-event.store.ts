@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
+import type { JobDefinition } from '../../infrastructure/queue/job-definition.js';
+import { laneFlag } from '../../infrastructure/queue/job-queue.js';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HostEventSubscriptions, type HostEventEnvelope } from './host-event-consumers.registry.js';
 import {
@@ -107,6 +109,8 @@ export class HostEventStore extends HostEventRecorder {
       CONSUMER_QUEUE_PREFIX,
       RUN_HOST_EVENT_CONSUMER_JOB.options.maxAttempts ?? 25,
       consumers,
+      laneFlags(DELIVER_WEBHOOKS_JOB),
+      laneFlags(RUN_HOST_EVENT_CONSUMER_JOB),
     ];
     const n = caller.params.length;
     const p = (i: number) => `$${n + i}`;
@@ -128,15 +132,16 @@ export class HostEventStore extends HostEventRecorder {
          RETURNING "endpointId", "shard"
        ), specs AS (
          SELECT ${p(5)}::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
-                ${p(6)}::text || t."endpointId" || ':' || t."shard" AS queue_name, ${p(7)}::int AS max_attempts
+                ${p(6)}::text || t."endpointId" || ':' || t."shard" AS queue_name, ${p(7)}::int AS max_attempts,
+                ${p(12)}::text[] AS flags
            FROM (SELECT DISTINCT "endpointId", "shard" FROM d) t
          UNION ALL
-         SELECT ${p(8)}::text, json_build_object('consumer', c), ${p(9)}::text || c, ${p(10)}::int
+         SELECT ${p(8)}::text, json_build_object('consumer', c), ${p(9)}::text || c, ${p(10)}::int, ${p(13)}::text[]
            FROM unnest(${p(11)}::text[]) c WHERE EXISTS (SELECT 1 FROM e)
        )
        SELECT CASE WHEN EXISTS (SELECT 1 FROM specs) THEN (
                 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-                  SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, 0, NULL)::graphile_worker.job_spec
+                  SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, 0, s.flags)::graphile_worker.job_spec
                     FROM specs s)))
               END AS "jobs"`;
     return { sql, params: [...caller.params, ...own] };
@@ -199,4 +204,9 @@ export class HostEventStore extends HostEventRecorder {
 
 function newEventId(): string {
   return `evt_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** The flags a job of this definition carries (its lane's, see `laneFlag`), or null. */
+function laneFlags(job: JobDefinition<object>): string[] | null {
+  return job.options.lane ? [laneFlag(job.options.lane)] : null;
 }

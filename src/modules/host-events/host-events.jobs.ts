@@ -2,9 +2,9 @@ import { defineJob } from '../../infrastructure/queue/job-definition.js';
 import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
 
 /**
- * The host-events module's durable jobs. Their lane (`HOST_EVENTS_LANE`) adds its slots to the
- * worker's runner (see JobHandlerRegistry.useLane), so a slow endpoint (at most its 4 shards' slots)
- * or extension takes those slots before the sync's.
+ * The host-events module's durable jobs. Their lane (`HOST_EVENTS_LANE`) has slots of its own in
+ * the worker's runner (see JobHandlerRegistry.useLane): however many endpoints hang, their drains
+ * never take the sync's slots, and one endpoint holds at most its 4 shards' slots of the lane.
  */
 export const HOST_EVENTS_LANE = 'host-events';
 export const HOST_EVENTS_LANE_CONCURRENCY = 8;
@@ -25,6 +25,7 @@ export interface DeliverWebhooksPayload {
 export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-webhooks', {
   jobKeyMode: 'replace',
   maxAttempts: 25,
+  lane: HOST_EVENTS_LANE,
 });
 
 export const WEBHOOKS_QUEUE_PREFIX = 'webhooks:';
@@ -54,6 +55,7 @@ export interface RunHostEventConsumerPayload {
 export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload>('host-event-consumer', {
   jobKeyMode: 'preserve_run_at',
   maxAttempts: 25,
+  lane: HOST_EVENTS_LANE,
 });
 
 export const CONSUMER_QUEUE_PREFIX = 'host-event-consumer:';
