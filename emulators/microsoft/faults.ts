@@ -8,10 +8,11 @@ export interface MicrosoftFaults {
    * ErrorIrresolvableConflict, 401 InvalidAuthenticationToken, 403 ErrorAccessDenied, 404 ErrorItemNotFound,
    * 400 BadRequest (pass code 'resyncRequired' for that one). On `token` the body is an OAuth error.
    * With `afterEffect` the call is carried out first and only its answer is the error: a gateway's
-   * 5xx after Graph did the work (not on `token`).
+   * 5xx after Graph did the work (not on `token`). With `skip`, that many matching calls go through first.
    */
   failNext(input: {
     operation?: string;
+    skip?: number;
     status: number;
     code?: string;
     message?: string;
@@ -43,6 +44,8 @@ export interface MicrosoftFaults {
 
 interface FailRule {
   remaining: number;
+  /** Matching calls still to let through before the rule applies. */
+  skip: number;
   operation?: string;
   error: GraphApiError;
   afterEffect: boolean;
@@ -101,6 +104,7 @@ export class FaultState implements MicrosoftFaults {
     const [code, message] = DEFAULT_CODES[input.status] ?? ['generalException', 'An unspecified error has occurred.'];
     this.failRules.push({
       remaining: input.count ?? 1,
+      skip: Math.max(0, input.skip ?? 0),
       operation: input.operation,
       error: new GraphApiError(input.status, input.code ?? code, input.message ?? message, input.retryAfterSeconds),
       afterEffect: input.afterEffect ?? false,
@@ -168,7 +172,12 @@ export class FaultState implements MicrosoftFaults {
   // ---- consumed by the emulator ------------------------------------------------------------------
 
   takeFailure(operation: string): { error: GraphApiError; afterEffect: boolean } | undefined {
-    return take(this.failRules, (r) => r.operation === undefined || r.operation === operation);
+    return take(this.failRules, (r) => {
+      if (r.operation !== undefined && r.operation !== operation) return false;
+      if (r.skip === 0) return true;
+      r.skip -= 1;
+      return false;
+    });
   }
 
   takeSlow(operation: string): number {

@@ -5,6 +5,7 @@ import {
   fromGraphEvent,
   graphDateTimeToDate,
   graphTime,
+  graphTimes,
   htmlToText,
   removedGraphEvent,
   toGraphEventBody,
@@ -239,12 +240,28 @@ describe('toGraphEventBody', () => {
       dateTime: '2026-07-01T03:00:00.000',
       timeZone: 'Pacific Standard Time',
     });
-    // Europe/Kyiv is not in the CLDR mapping; Intl knows it as Europe/Kiev, which is.
-    expect(graphTime(at, 'Europe/Kyiv')).toEqual({ dateTime: '2026-07-01T13:00:00.000', timeZone: 'FLE Standard Time' });
     // Bishkek (+06:00) maps to Central Asia Standard Time, whose reference zone Almaty is +05:00 since 2024.
     expect(graphTime(at, 'Asia/Bishkek')).toEqual({ dateTime: '2026-07-01T10:00:00.000', timeZone: 'UTC' });
     // Ciudad Juárez has no Windows zone in the mapping.
     expect(graphTime(at, 'America/Ciudad_Juarez')).toEqual({ dateTime: '2026-07-01T10:00:00.000', timeZone: 'UTC' });
+  });
+
+  it('writes start and end in one zone: both in UTC when either is near an offset change, or the zone is one to write in UTC', () => {
+    // Paris moves to +02:00 at 2026-03-29T01:00Z: the start is far enough before, the end is not.
+    expect(graphTimes(new Date('2026-03-28T20:00:00.000Z'), new Date('2026-03-28T23:30:00.000Z'), 'Europe/Paris')).toEqual({
+      start: { dateTime: '2026-03-28T20:00:00.000', timeZone: 'UTC' },
+      end: { dateTime: '2026-03-28T23:30:00.000', timeZone: 'UTC' },
+    });
+    const start = new Date('2026-07-01T10:00:00.000Z');
+    const end = new Date('2026-07-01T10:30:00.000Z');
+    expect(graphTimes(start, end, 'Europe/Paris')).toEqual({
+      start: { dateTime: '2026-07-01T12:00:00.000', timeZone: 'Romance Standard Time' },
+      end: { dateTime: '2026-07-01T12:30:00.000', timeZone: 'Romance Standard Time' },
+    });
+    expect(graphTimes(start, end, 'Europe/Paris', { utcZones: new Set(['Romance Standard Time']) })).toEqual({
+      start: { dateTime: '2026-07-01T10:00:00.000', timeZone: 'UTC' },
+      end: { dateTime: '2026-07-01T10:30:00.000', timeZone: 'UTC' },
+    });
   });
 
   it('reads back as the instants it was given, in any zone and across the year (round trip)', () => {

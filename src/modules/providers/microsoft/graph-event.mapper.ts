@@ -55,8 +55,8 @@ export interface GraphEventBody {
   subject: string;
   body: { contentType: 'text'; content: string };
   location: { displayName: string };
-  start: { dateTime: string; timeZone: string };
-  end: { dateTime: string; timeZone: string };
+  start: GraphWriteTime;
+  end: GraphWriteTime;
   attendees: Array<{ emailAddress: { address: string; name?: string }; type: 'required' }>;
   transactionId?: string;
 }
@@ -146,18 +146,48 @@ function toAttendee(attendee: GraphAttendee): ExternalAttendee[] {
 }
 
 /** EventInput → the Graph body. Times in the host's zone where that is exact (`graphTime`). */
-export function toGraphEventBody(input: EventInput): GraphEventBody {
+export function toGraphEventBody(input: EventInput, options: GraphTimeOptions = {}): GraphEventBody {
   return {
     subject: input.title,
     body: { contentType: 'text', content: input.description ?? '' },
     location: { displayName: input.location ?? '' },
-    start: graphTime(input.start, input.timeZone),
-    end: graphTime(input.end, input.timeZone),
+    ...graphTimes(input.start, input.end, input.timeZone, options),
     attendees: input.attendees.map((a) => ({
       emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) },
       type: 'required' as const,
     })),
   };
+}
+
+export interface GraphTimeOptions {
+  /** Windows zones this Outlook was seen to read otherwise than ICU: times in them are written in UTC. */
+  utcZones?: ReadonlySet<string>;
+}
+
+/**
+ * An event's start and end as Graph's `dateTimeTimeZone`s, both in the same zone: the host's
+ * (`graphTime`) where it is exact for both instants, else both in UTC (an event starting in one
+ * zone and ending in another would make a series the host later makes of it start in UTC).
+ */
+export function graphTimes(
+  start: Date,
+  end: Date,
+  timeZone: string | null | undefined,
+  options: GraphTimeOptions = {},
+): { start: GraphWriteTime; end: GraphWriteTime } {
+  const local = { start: graphTime(start, timeZone), end: graphTime(end, timeZone) };
+  const zone = local.start.timeZone;
+  if (zone !== 'UTC' && zone === local.end.timeZone && !options.utcZones?.has(zone)) return local;
+  return { start: utcTime(start), end: utcTime(end) };
+}
+
+export interface GraphWriteTime {
+  dateTime: string;
+  timeZone: string;
+}
+
+export function utcTime(date: Date): GraphWriteTime {
+  return { dateTime: toGraphUtcDateTime(date), timeZone: 'UTC' };
 }
 
 /** Within this long of one of the zone's offset changes, a time is written in UTC (see `graphTime`). */
@@ -177,8 +207,8 @@ const PROBES = [-NEAR_OFFSET_CHANGE_MS, 0, NEAR_OFFSET_CHANGE_MS];
  * Exchange converts with its own zone data, which can still differ from ICU's: the adapter checks
  * the instants Graph answers and writes them again in UTC when they differ.
  */
-export function graphTime(date: Date, timeZone: string | null | undefined): { dateTime: string; timeZone: string } {
-  const utc = { dateTime: toGraphUtcDateTime(date), timeZone: 'UTC' };
+export function graphTime(date: Date, timeZone: string | null | undefined): GraphWriteTime {
+  const utc = utcTime(date);
   const zone = timeZone?.trim() ?? '';
   if (zone === '' || UTC_ZONES.has(zone.toLowerCase())) return utc;
   const windows = windowsZoneOf(zone);

@@ -30,7 +30,7 @@ import {
   eventMatchesInput,
   fromGraphEvent,
   toGraphEventBody,
-  toGraphUtcDateTime,
+  utcTime,
 } from './graph-event.mapper.js';
 import { applyGuests, sameGuests } from '../guests.js';
 import { GraphHttp, GraphHttpHandler } from './graph-http.js';
@@ -59,6 +59,9 @@ const MAILBOX_CONCURRENCY = 4;
  */
 const PREFER_EVENTS = 'outlook.timezone="UTC", outlook.body-content-type="text"';
 const PREFER_DELTA = `${PREFER_EVENTS}, odata.maxpagesize=${DELTA_PAGE_SIZE}`;
+
+/** Attempts at writing times again in UTC when the version keeps changing under them (`settleTimes`). */
+const SETTLE_ROUNDS = 3;
 
 const BUSY_FIELDS = 'start,end,showAs,isCancelled,isAllDay,responseStatus';
 
@@ -123,6 +126,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   readonly webhookBaseUrl: string;
 
   private readonly logger = new Logger('MicrosoftCalendarProvider');
+  /** Windows zones this process saw Outlook read otherwise than ICU: their times are written in UTC (`settleTimes`). */
+  private readonly utcZones = new Set<string>();
   private readonly http: GraphHttp;
   private readonly oauth: GraphOAuthClient;
   private readonly tokens: AccessTokens;
@@ -200,7 +205,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     // a retry (ours, or the job's) never doubles the event. When the input changed in between,
     // Outlook refuses the reuse (400 ErrorDuplicateTransactionId, mapped to `conflict`): find the
     // event by its transactionId and patch it. Graph assigns the iCalUId itself.
-    let body: GraphEventBody = { ...toGraphEventBody(input), transactionId: input.idempotencyKey };
+    let body: GraphEventBody = { ...toGraphEventBody(input, { utcZones: this.utcZones }), transactionId: input.idempotencyKey };
     let event: ExternalEvent;
     try {
       const post = (content: GraphEventBody) =>
@@ -215,6 +220,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         created = await post(body);
       } catch (error) {
         if (!isZoneRefused(error, body)) throw error;
+        this.refusedZone(body);
         body = { ...body, ...utcTimes(input) };
         created = await post(body);
       }
@@ -239,7 +245,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   ): Promise<ExternalEvent> {
     // A PATCH naming `attendees` replaces the collection: optional attendees would turn required
     // and rooms the host booked would go.
-    const { attendees: _attendees, ...all } = toGraphEventBody(input);
+    const { attendees: _attendees, ...all } = toGraphEventBody(input, { utcZones: this.utcZones });
     // Only what changes (`fieldsToWrite`): a body rewritten as text loses the host's HTML (the
     // Teams link), a location rewritten as a name loses its address and room.
     const write = fieldsToWrite(input, options.fieldsBefore);
@@ -286,18 +292,30 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       updated = await patch(body, ifMatch);
     } catch (error) {
       if (!isZoneRefused(error, body)) throw error;
+      this.refusedZone(body);
       body = { ...body, ...utcTimes(input) };
       updated = await patch(body, ifMatch);
     }
     return this.settleTimes(auth, body, fromGraphEvent(updated as GraphEvent), input);
   }
 
+  /** A zone this Outlook refused: its times are written in UTC from now on. */
+  private refusedZone(body: Partial<Pick<GraphEventBody, 'start' | 'end'>>): void {
+    const zone = body.start?.timeZone ?? 'UTC';
+    this.logger.warn(`Outlook does not know the time zone ${zone}: its times are written in UTC from now on`);
+    this.utcZones.add(zone);
+  }
+
   /**
    * Times written in the host's zone come back as the instants Exchange made of them (in UTC, by
    * the `outlook.timezone` preference). Where Exchange's zone data differs from ICU's (a country
    * changed its offsets and one of them lags), those are not the input's: the times are written
-   * again in UTC, against the version just answered, so the event is never left at another time.
-   * A host edit in between makes that a 412, which the caller settles like any stale version.
+   * again in UTC, against the version just answered, and this process writes that zone's times in
+   * UTC from then on (`utcZones`: guests get one update, not two, on later writes). A 412 on the
+   * correction is looked into: the event still at the instants Exchange made of calsync's write
+   * (another version of the same content, e.g. the meeting update Exchange sent) is corrected
+   * against its new version; the event moved since is the host's change, left to the caller's
+   * conflict path like any stale version.
    */
   private async settleTimes(
     auth: ProviderAuth,
@@ -306,16 +324,28 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     input: EventInput,
   ): Promise<ExternalEvent> {
     const zone = written.start?.timeZone ?? 'UTC';
-    if (!written.start || (zone === 'UTC' && written.end?.timeZone === 'UTC')) return event;
-    if (event.start?.getTime() === input.start.getTime() && event.end?.getTime() === input.end.getTime()) return event;
+    if (zone === 'UTC' || atInstants(event, input.start, input.end)) return event;
+    this.utcZones.add(zone);
     this.logger.warn(
-      `Outlook read ${zone} times otherwise than calsync (${event.start?.toISOString() ?? 'none'} for ${input.start.toISOString()}): event ${event.id} written again in UTC`,
+      `Outlook read ${zone} times otherwise than calsync (${event.start?.toISOString() ?? 'none'} for ${input.start.toISOString()}): event ${event.id} written again in UTC, and this zone's from now on`,
     );
-    const fixed = await this.call(auth, 'events.update', (client) => {
-      const request = client.api(`/me/events/${segment(event.id)}`).header('Prefer', PREFER_EVENTS);
-      return (event.etag ? request.header('If-Match', event.etag) : request).patch(utcTimes(input));
-    });
-    return fromGraphEvent(fixed as GraphEvent);
+    const exchanged = event;
+    let version = event.etag;
+    for (let round = 1; ; round++) {
+      try {
+        const fixed = await this.call(auth, 'events.update', (client) => {
+          const request = client.api(`/me/events/${segment(event.id)}`).header('Prefer', PREFER_EVENTS);
+          return (version ? request.header('If-Match', version) : request).patch(utcTimes(input));
+        });
+        return fromGraphEvent(fixed as GraphEvent);
+      } catch (error) {
+        if (!isProviderError(error, 'precondition_failed') || round >= SETTLE_ROUNDS) throw error;
+        const latest = await this.getEvent(auth, '', event.id);
+        if (latest && atInstants(latest, input.start, input.end)) return latest;
+        if (!latest || !exchanged.start || !exchanged.end || !atInstants(latest, exchanged.start, exchanged.end)) throw error;
+        version = latest.etag;
+      }
+    }
   }
 
   async deleteEvent(auth: ProviderAuth, _calendarId: string, eventId: string): Promise<void> {
@@ -800,10 +830,12 @@ function parseDate(value: string | undefined | null): Date | null {
 
 /** The input's times in UTC, as Graph writes them. */
 function utcTimes(input: EventInput): Pick<GraphEventBody, 'start' | 'end'> {
-  return {
-    start: { dateTime: toGraphUtcDateTime(input.start), timeZone: 'UTC' },
-    end: { dateTime: toGraphUtcDateTime(input.end), timeZone: 'UTC' },
-  };
+  return { start: utcTime(input.start), end: utcTime(input.end) };
+}
+
+/** Whether the event starts and ends at these instants. */
+function atInstants(event: ExternalEvent, start: Date, end: Date): boolean {
+  return event.start?.getTime() === start.getTime() && event.end?.getTime() === end.getTime();
 }
 
 /**
@@ -814,7 +846,6 @@ function isZoneRefused(error: unknown, body: Partial<Pick<GraphEventBody, 'start
   return (
     isProviderError(error, 'bad_request') &&
     error.code === 'TimeZoneNotSupportedException' &&
-    body.start !== undefined &&
-    body.start.timeZone !== 'UTC'
+    ((body.start !== undefined && body.start.timeZone !== 'UTC') || (body.end !== undefined && body.end.timeZone !== 'UTC'))
   );
 }
