@@ -558,6 +558,34 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
       expect(ops()).toEqual([['subscriptions.list', 200]]);
     });
 
+    it('takes over the one that lives longest and deletes the other orphans, but not one made minutes ago (another operation may be about to store it)', async () => {
+      const pia = newAccount('pia@example.com');
+      const day = 24 * 3600;
+      // Four creates whose answers were lost, made (by their expiry, for the same two-day lifetime)
+      // 60, 30 and 5 minutes ago, and just now.
+      const made = async (minutesAgo: number) =>
+        (await provider.watch(pia.auth, pia.calendarId, watchInput({ ttlSeconds: 2 * day - minutesAgo * 60 }))).id;
+      const hourOld = await made(60);
+      const halfHourOld = await made(30);
+      const recent = await made(5);
+      const newest = await made(0);
+      emu.resetCalls();
+      const taken = await provider.watch(pia.auth, pia.calendarId, watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true }));
+      expect(taken.id).toBe(newest);
+      expect(
+        liveFor(pia.calendarId)
+          .map((s) => s.id)
+          .sort(),
+      ).toEqual([newest, recent].sort());
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.delete', 204],
+        ['subscriptions.delete', 204],
+      ]);
+      expect(emu.subscriptions().map((s) => s.id)).not.toEqual(expect.arrayContaining([hourOld]));
+      expect(emu.subscriptions().map((s) => s.id)).not.toEqual(expect.arrayContaining([halfHourOld]));
+    });
+
     it('never takes over the channel calsync holds, nor one for other URLs', async () => {
       const olga = newAccount('olga@example.com');
       const held = await provider.watch(olga.auth, olga.calendarId, watchInput());

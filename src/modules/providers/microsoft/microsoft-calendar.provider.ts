@@ -90,6 +90,8 @@ interface GraphSubscription {
 
 /** A listed subscription closer to its end than this is not taken over: it would lapse before its renewal. */
 const ADOPT_MIN_LIFE_MS = 10 * 60_000;
+/** An unrecorded subscription made longer ago than this is an orphan, deleted (see `deleteOrphans`). */
+const ORPHAN_AFTER_MS = 10 * 60_000;
 
 /** Per call: the token sent (to name the one a 401 rejected) and a token failure to keep whole. */
 interface AuthSession {
@@ -567,7 +569,39 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       if (recorded.has(candidate.subscription.id as string)) continue;
       if (!best || candidate.end > best.end) best = candidate;
     }
+    if (best) await this.deleteOrphans(auth, candidates, best, recorded, input.ttlSeconds);
     return best?.subscription ?? null;
+  }
+
+  /**
+   * The unrecorded subscriptions for the calendar besides the one taken over (several creates whose
+   * answers were lost) would notify for days: they are deleted, best-effort. Only those made more
+   * than `ORPHAN_AFTER_MS` ago (Graph shows no creation time; calsync asks for the same lifetime each
+   * time, so the expiry tells it): a younger one may be another operation's on this calendar whose
+   * answer just came and that it is about to store (the store's compare-and-set settles which stays).
+   */
+  private async deleteOrphans(
+    auth: ProviderAuth,
+    candidates: ReadonlyArray<{ subscription: GraphSubscription; end: number }>,
+    kept: { subscription: GraphSubscription },
+    recorded: ReadonlySet<string>,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const lifetimeMs = this.expirationFor(ttlSeconds).getTime() - Date.now();
+    const madeBefore = Date.now() - ORPHAN_AFTER_MS;
+    for (const { subscription, end } of candidates) {
+      const id = subscription.id as string;
+      if (subscription === kept.subscription || recorded.has(id) || end - lifetimeMs > madeBefore) continue;
+      try {
+        await this.call(auth, 'subscriptions.delete', (client) => client.api(`/subscriptions/${segment(id)}`).delete());
+      } catch (error) {
+        if (isProviderError(error, 'not_found') || isProviderError(error, 'gone')) continue;
+        // It expires by itself; the next look tries again.
+        this.logger.warn(
+          `Could not delete the orphaned subscription ${id}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
   }
 
   /** PATCHes the expiry; a subscription Graph no longer knows throws `not_found`: watch anew. */
