@@ -132,6 +132,8 @@ export interface DeltaRequest {
   /** Window of a new round (startDateTime/endDateTime). */
   window?: [number, number];
   maxItems: number;
+  /** Changes of events outside the window now are not reported at all (see `hideChangesOutsideWindow`). */
+  hideOutside?: boolean;
 }
 
 export interface DeltaPage {
@@ -161,7 +163,9 @@ export function deltaPage(
     );
   }
   const { items, i, j, done } =
-    cursor.m === 'f' ? fullWalk(store, cal, cursor, req.maxItems, render) : changeWalk(store, cal, cursor, req.maxItems, render);
+    cursor.m === 'f'
+      ? fullWalk(store, cal, cursor, req.maxItems, render)
+      : changeWalk(store, cal, cursor, req.maxItems, render, req.hideOutside ?? false);
   if (!done) return { items, skipToken: encode({ ...cursor, i, j }) };
   return { items, deltaToken: encode({ t: 'd', e: cursor.e, c: cursor.c, g: cursor.g, w: cursor.w, s: cursor.s }) };
 }
@@ -196,14 +200,21 @@ function fullWalk(store: EventStore, cal: CalendarState, c: SkipCursor, max: num
 }
 
 /** Later rounds: each record changed since the token, once, reported as it is now (or @removed). */
-function changeWalk(store: EventStore, cal: CalendarState, c: SkipCursor, max: number, render: (item: ViewItem) => object): Walk {
+function changeWalk(
+  store: EventStore,
+  cal: CalendarState,
+  c: SkipCursor,
+  max: number,
+  render: (item: ViewItem) => object,
+  hideOutside: boolean,
+): Walk {
   const items: object[] = [];
   let { i, j } = c;
   while (i < cal.changeSeqs.length && cal.changeSeqs[i] <= c.s && items.length < max) {
     const rec = cal.events.get(cal.changeIds[i]) as StoredEvent;
     // Only a record's latest change is reported; older log entries for it are skipped.
     if (rec.seq === cal.changeSeqs[i]) {
-      const list = changesOf(store, cal, rec, c.w, c.f ?? 0, render);
+      const list = changesOf(store, cal, rec, c.w, c.f ?? 0, render, hideOutside);
       while (j < list.length && items.length < max) items.push(list[j++]);
       if (j < list.length) break;
     }
@@ -225,9 +236,11 @@ function changesOf(
   [from, to]: [number, number],
   fromSeq: number,
   render: (item: ViewItem) => object,
+  hideOutside = false,
 ): object[] {
   if (rec.masterId !== undefined) {
     const live = store.isLive(cal, rec) && overlaps(rec.startMs, rec.endMs, from, to);
+    if (!live && hideOutside) return [];
     return [live ? render({ id: rec.id, rec, startMs: rec.startMs, endMs: rec.endMs }) : removedEntry(rec.id)];
   }
   const current: ViewItem[] = [];
@@ -236,6 +249,7 @@ function changesOf(
     else if (overlaps(rec.startMs, rec.endMs, from, to))
       current.push({ id: rec.id, rec, startMs: rec.startMs, endMs: rec.endMs });
   }
+  if (current.length === 0 && hideOutside) return [];
   const keep = new Set(current.map((it) => it.id));
   // Exceptions are reported through their own change-log entries.
   if (!rec.deleted) for (const id of rec.exceptionIds ?? []) keep.add(id);

@@ -36,6 +36,11 @@ export interface MicrosoftFaults {
   releaseNotifications(reverse?: boolean): Promise<void>;
   /** Delta pages come shuffled, each with one of its entities repeated. */
   shuffleDelta(on: boolean): void;
+  /**
+   * Delta rounds report no change of an event that is outside the round's window now, not even as
+   * `@removed` (the emulator otherwise reports one it may have shown before, as Graph may).
+   */
+  hideChangesOutsideWindow(on: boolean): void;
   /** Authorizations from now on grant only these scopes (plus openid/profile/email/offline_access); none: all asked. */
   limitGrantedScopes(scopes?: string[]): void;
   /** Turns every switch off; held notifications are sent. */
@@ -93,6 +98,7 @@ export class FaultState implements MicrosoftFaults {
   notificationDelayMs = 0;
   holding = false;
   shuffling = false;
+  changesOutsideWindowHidden = false;
   grantedScopes: string[] | undefined;
 
   constructor(private readonly hooks: FaultHooks) {}
@@ -143,6 +149,10 @@ export class FaultState implements MicrosoftFaults {
     return this.hooks.releaseNotifications(reverse);
   }
 
+  hideChangesOutsideWindow(on: boolean): void {
+    this.changesOutsideWindowHidden = on;
+  }
+
   shuffleDelta(on: boolean): void {
     this.shuffling = on;
   }
@@ -159,6 +169,7 @@ export class FaultState implements MicrosoftFaults {
     this.duplicate = { remaining: 0, copies: 1 };
     this.notificationDelayMs = 0;
     this.shuffling = false;
+    this.changesOutsideWindowHidden = false;
     this.grantedScopes = undefined;
     if (this.holding) void this.releaseNotifications();
   }

@@ -471,7 +471,13 @@ export class GraphApi {
     const page = deltaPage(
       this.ctx.store,
       cal,
-      { skipToken, deltaToken, window, maxItems: r.prefer.maxPageSize ?? 10 },
+      {
+        skipToken,
+        deltaToken,
+        window,
+        maxItems: r.prefer.maxPageSize ?? 10,
+        hideOutside: this.ctx.faults.changesOutsideWindowHidden,
+      },
       this.renderer(r, false),
     );
     let items = page.items;

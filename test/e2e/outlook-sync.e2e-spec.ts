@@ -796,3 +796,84 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     t.microsoft.restore(snapshot);
   }
 });
+
+describe('Outlook → bookings: a booking further ahead than the sync window', () => {
+  let t: TestApp;
+  let host: Host;
+
+  beforeAll(async () => {
+    // A safety-net interval of 5 s, so the test can wait one out.
+    t = await createTestApp({ microsoft: true, env: { RESYNC_INTERVAL_SECONDS: '5' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('moved, then deleted, in Outlook where the delta reports neither, follows at the next sync once a resync interval has passed', async () => {
+    // Like Graph may: a delta opened for the next 92 days says nothing of changes beyond them.
+    t.microsoft.faults.hideChangesOutsideWindow(true);
+    host = await connectOutlookHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const booking = await bookAndSettle(t, host, 120);
+    await settleNotifications(t);
+    const start = shifted(booking.startTime, 60);
+    const end = shifted(booking.endTime, 60);
+    await afterNotification(t, () => t.microsoft.updateEvent(booking.eventId, graphTimes(start, end)));
+    // The notification's sync read those bookings a moment ago (the booking's creation): not again yet.
+    expect((await getBooking(t, booking.id)).startTime).toBe(booking.startTime);
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    await runTask(t, 'resync-calendars');
+    await expectEventually(async () =>
+      expect(await getBooking(t, booking.id)).toMatchObject({ status: 'accepted', startTime: start, endTime: end }),
+    );
+    await afterNotification(t, () => t.microsoft.deleteEvent(booking.eventId));
+    expect((await getBooking(t, booking.id)).status).toBe('accepted');
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    await runTask(t, 'resync-calendars');
+    await expectEventually(async () => expect((await getBooking(t, booking.id)).status).toBe('cancelled'));
+    const after = await getBooking(t, booking.id);
+    expect(after.history.map((h) => [h.action, h.source])).toEqual([
+      ['created', 'api'],
+      ['rescheduled', SOURCE],
+      ['cancelled', SOURCE],
+    ]);
+  }, 60_000);
+
+  it('a failed read of those bookings holds up nothing: the calendar’s own changes go through, no sync failure is recorded', async () => {
+    t.microsoft.faults.hideChangesOutsideWindow(true);
+    host = await connectOutlookHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const far = await bookAndSettle(t, host, 120);
+    const near = await bookAndSettle(t, host, 5);
+    await settleNotifications(t);
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    const failedRuns = async () => {
+      const text = (await t.http.get('/metrics').expect(200)).text;
+      const line = text
+        .split('\n')
+        .find((l) => /^calsync_sync_runs_total\{[^}]*provider="office365_calendar"[^}]*result="error"/.test(l));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const failedBefore = await failedRuns();
+    // The next sync reads the far booking's event again, and that read is refused.
+    t.microsoft.faults.failNext({ operation: 'events.get', status: 403 });
+    const start = shifted(near.startTime, 30);
+    const end = shifted(near.endTime, 30);
+    await afterNotification(t, () => t.microsoft.updateEvent(near.eventId, graphTimes(start, end)));
+    expect(await getBooking(t, near.id)).toMatchObject({ startTime: start, endTime: end });
+    expect(
+      t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.get' && c.status === 403),
+    ).toHaveLength(1);
+    const [calendar]: Array<{ syncErrorCount: number }> = await t.dataSource.query(
+      `SELECT "syncErrorCount" FROM "SelectedCalendar" WHERE "credentialId" = $1`,
+      [host.credentialId],
+    );
+    expect(calendar.syncErrorCount).toBe(0);
+    expect(await failedRuns()).toBe(failedBefore);
+    expect((await getBooking(t, far.id)).startTime).toBe(far.startTime);
+  }, 60_000);
+});

@@ -140,6 +140,23 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
   }
 
   /**
+   * Upcoming bookings whose event lives in this calendar and that start at or after `from`: beyond
+   * the reach of a cursor opened for a window ending there (Graph's delta reports the changes of
+   * events inside its window only), so read one by one now and then (see the sync's
+   * `bookingEventsBeyondCursor`). Bookings whose deletion is held are left out, as above.
+   */
+  async referencesFrom(calendar: SyncedCalendar, from: Date): Promise<string[]> {
+    const rows: Array<{ externalEventId: string }> = await this.dataSource.query(
+      `SELECT r."externalEventId" FROM "BookingReference" r JOIN "Booking" b ON b."id" = r."bookingId"
+        WHERE r."credentialId" = $1 AND r."externalCalendarId" = $2 AND r."deletedAt" IS NULL
+          AND b."status" = 'accepted' AND b."userId" = $3 AND b."startTime" >= $4
+          AND NOT EXISTS (SELECT 1 FROM "SyncHoldChange" h WHERE h."bookingId" = b."id" AND h."resolvedAt" IS NULL)`,
+      [calendar.credentialId, calendar.externalCalendarId, calendar.userId, from],
+    );
+    return rows.map((r) => r.externalEventId);
+  }
+
+  /**
    * The booking events among `events`' series: masters (ids) of this calendar's upcoming bookings
    * that `events` lists instances of, or, when the listing reports removals it cannot attribute
    * (Graph's `@removed` of occurrences carries nothing but an id), every booking event of this

@@ -34,7 +34,7 @@ export interface SyncOutcome {
   held?: { holdId: number; count: number };
 }
 
-/** Reads of booking events a full listing did not return, in flight at once (see `missingBookingEvents`). */
+/** Reads of booking events a listing did not cover, in flight at once (see `bookingEventsAt`). */
 const MISSING_READS_IN_FLIGHT = 4;
 
 /** Where a run's listing stands between pages. */
@@ -78,6 +78,8 @@ export const RATE_LIMITED_PAUSE_MS = 30_000;
 @Injectable()
 export class SyncCalendarService {
   private readonly logger = new Logger('SyncCalendar');
+  /** Per calendar, when this process last read its booking events beyond a windowed cursor (`beyondCursorDue`). */
+  private readonly beyondCursorReadAt = new Map<number, number>();
 
   constructor(
     private readonly calendars: CalendarToSyncReadModel,
@@ -246,8 +248,13 @@ export class SyncCalendarService {
       ahead = last ? null : this.lookAhead(run, progress.cursor, page.nextPageToken);
 
       const listed = run.syncOn ? await this.confirmRemovals(run, pageEvents) : pageEvents;
+      const beyond = last && this.beyondCursorDue(run, progress) ? await this.bookingEventsBeyondCursor(run) : null;
       const found =
-        last && progress.full && run.syncOn ? [...listed, ...(await this.missingBookingEvents(run, progress.seen))] : listed;
+        last && progress.full && run.syncOn
+          ? [...listed, ...(await this.missingBookingEvents(run, progress.seen))]
+          : beyond
+            ? lastCopyById([...listed, ...beyond])
+            : listed;
       const resolved = run.syncOn ? await this.resolveSeries(run, found) : found;
       const changed = run.syncOn ? deferDeletions(progress.deletions, resolved, last) : resolved;
       const moves = run.syncOn ? await this.locator.findMoves(run.synced, changed) : new Map<string, MovedEvent>();
@@ -266,6 +273,7 @@ export class SyncCalendarService {
       progress.bookingChanges += recorded.events.length;
       if (recorded.held) progress.held = recorded.held;
       await this.publish(run, recorded, moves);
+      if (beyond) this.beyondCursorReadAt.set(run.calendar.id, Date.now());
       if (last) break;
       progress.pageToken = page.nextPageToken;
     }
@@ -383,10 +391,46 @@ export class SyncCalendarService {
    * `MISSING_READS_IN_FLIGHT` at a time; an Outlook mailbox's own limit of four applies anyway).
    */
   private async missingBookingEvents(run: SyncRun, seen: Set<string>): Promise<ExternalEvent[]> {
-    const missing = await this.recorder.referencesMissingFrom(run.synced, seen);
+    return this.bookingEventsAt(run, await this.recorder.referencesMissingFrom(run.synced, seen));
+  }
+
+  /**
+   * Whether this incremental run also reads the booking events beyond its cursor's window: a
+   * cursor opened for a window (Graph's delta) reports no change of an event outside it, so a host
+   * moving or deleting a booking further ahead than `SYNC_WINDOW_DAYS` would otherwise be seen only
+   * by the next full listing (the daily re-anchor). At most once per `RESYNC_INTERVAL_SECONDS` per
+   * calendar and process, as the safety-net sweep: one read per such booking.
+   */
+  private beyondCursorDue(run: SyncRun, progress: ListingProgress): boolean {
+    if (progress.full || !run.syncOn || run.provider.cursorScope !== 'window' || !run.calendar.syncCursorWindowEnd) return false;
+    const readAt = this.beyondCursorReadAt.get(run.calendar.id);
+    return readAt === undefined || Date.now() - readAt >= this.config.resyncIntervalSeconds * 1000;
+  }
+
+  /**
+   * The booking events beyond the cursor's window, read again (`beyondCursorDue`); null when a read
+   * failed: this run applies its listing without them (a far-off booking must not hold up the
+   * calendar's sync) and the next run tries again.
+   */
+  private async bookingEventsBeyondCursor(run: SyncRun): Promise<ExternalEvent[] | null> {
+    try {
+      const ids = await this.recorder.referencesFrom(run.synced, run.calendar.syncCursorWindowEnd as Date);
+      return await this.bookingEventsAt(run, ids);
+    } catch (error) {
+      run.signal?.throwIfAborted();
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(
+        logLine(`Calendar ${run.calendar.id}: reading its bookings beyond the sync window failed: ${message}`, run.logFields),
+      );
+      return null;
+    }
+  }
+
+  /** The current version of each of these booking events (a missing one as a cancellation), four reads at a time. */
+  private async bookingEventsAt(run: SyncRun, ids: string[]): Promise<ExternalEvent[]> {
     const slots = pLimit(MISSING_READS_IN_FLIGHT);
     return Promise.all(
-      missing.map((id) =>
+      ids.map((id) =>
         slots(async () => {
           run.signal?.throwIfAborted();
           const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
