@@ -327,6 +327,35 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     }
   });
 
+  it('a reschedule whose UTC correction fails (Outlook unavailable) leaves the event recorded where Outlook put it, and the job’s retry writes the times again: the booking never moves', async () => {
+    await hostIn('Europe/Athens');
+    const booking = await book(5);
+    const stored = () => t.microsoft.getEvent(booking.eventId)!;
+    expect(stored().originalStartTimeZone).toBe('GTB Standard Time');
+    t.microsoft.exchangeZoneRules('GTB Standard Time', 'Europe/London');
+    try {
+      // The reschedule's PATCH goes through; every try of its correction meets a 503.
+      t.microsoft.faults.failNext({ operation: 'events.update', status: 503, skip: 1, count: 4 });
+      const start = shifted(booking.startTime, 45);
+      const end = shifted(booking.endTime, 45);
+      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
+      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start), { timeoutMs: 15_000 });
+      await settleNotifications(t);
+      expect(graphInstant(stored().end.dateTime)).toBe(end);
+      expect(
+        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 503),
+      ).toHaveLength(4);
+      const after = await getBooking(t, booking.id);
+      expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
+      expect(after.history.map((h) => [h.action, h.source])).toEqual([
+        ['created', 'api'],
+        ['rescheduled', 'api'],
+      ]);
+    } finally {
+      t.microsoft.exchangeZoneRules('GTB Standard Time', null);
+    }
+  }, 30_000);
+
   it('an Outlook that refuses the host’s zone (TimeZoneNotSupportedException) gets the event in UTC, once', async () => {
     await hostIn('Asia/Tokyo');
     t.microsoft.faults.failNext({ operation: 'events.create', status: 400, code: 'TimeZoneNotSupportedException' });

@@ -47,6 +47,13 @@ export interface ExternalEvent {
    * as it is now (the host may have edited it since): returned untouched, for the caller to settle.
    */
   preexisting?: boolean;
+  /**
+   * Set by `createEvent`/`updateEvent` when the provider placed the times other than asked (Outlook
+   * converting a zone with other rules) and writing them again failed: the event is returned as it
+   * is, for the caller to record as it is and write the booking's times again later (the write
+   * job's next attempt), never to take for a host's edit.
+   */
+  timesMisplaced?: boolean;
   etag: string | null;
   /** Provider's last-modified time, ISO 8601. */
   updated: string | null;

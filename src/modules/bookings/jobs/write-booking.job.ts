@@ -112,6 +112,7 @@ export class WriteBookingJob implements OnModuleInit {
         // settled like a conflicting write, as if the first attempt had written the booking as it
         // is now (so every difference is the host's edit or the API's later change, by time).
         let recorded: ExternalEventDomainEvent[] = [];
+        let misplaced = false;
         await this.dataSource.transaction(async (tx) => {
           await tx.upsert(BookingReferenceEntity, referenceRow(intendedBaseline(input)), ['bookingId']);
           const locked = await tx.findOne(BookingReferenceEntity, { where: { bookingId }, lock: { mode: 'pessimistic_write' } });
@@ -126,12 +127,17 @@ export class WriteBookingJob implements OnModuleInit {
               })
             : event;
           await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(written) });
+          misplaced = written.timesMisplaced === true;
         });
         for (const change of recorded) this.eventBus.publish(change);
-        return this.withdrawIfCancelledMeanwhile(bookingId);
+        await this.withdrawIfCancelledMeanwhile(bookingId);
+        if (misplaced) throw misplacedTimes(bookingId);
+        return;
       }
       await manager.upsert(BookingReferenceEntity, referenceRow(baselineOf(event)), ['bookingId']);
-      return this.withdrawIfCancelledMeanwhile(bookingId);
+      await this.withdrawIfCancelledMeanwhile(bookingId);
+      if (event.timesMisplaced) throw misplacedTimes(bookingId);
+      return;
     }
 
     if (!reference.credentialId) return this.skip(bookingId, 'the calendar credential was removed');
@@ -146,6 +152,7 @@ export class WriteBookingJob implements OnModuleInit {
     let recorded: ExternalEventDomainEvent[] = [];
     // Set when the booking is behind its event: how long the oldest unapplied change has waited.
     let behindMs: number | null = null;
+    let misplaced = false;
     await this.dataSource.transaction(async (tx) => {
       const locked = await tx.findOne(BookingReferenceEntity, {
         where: { id: reference.id },
@@ -201,10 +208,12 @@ export class WriteBookingJob implements OnModuleInit {
         });
       }
       await tx.update(BookingReferenceEntity, { id: locked.id }, { baseline: baselineOf(event) });
+      misplaced = event.timesMisplaced === true;
     });
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
     if (behindMs !== null) await this.retryWhenApplied(bookingId, behindMs);
+    if (misplaced) throw misplacedTimes(bookingId);
   }
 
   /**
@@ -436,6 +445,18 @@ const KEPT_FIELDS = [
 ] as const;
 
 /** The baseline of an event as calsync means to write it (no provider version yet). */
+/**
+ * The provider placed the event's times other than written and could not correct them
+ * (`ExternalEvent.timesMisplaced`): the event is recorded as it is, and this error fails the
+ * attempt so the job's retry writes the booking's times again (a host edit meanwhile is settled
+ * like any other).
+ */
+function misplacedTimes(bookingId: number): Error {
+  return new Error(
+    `Booking ${bookingId}: the calendar placed its event's times other than written; they are written again at the next attempt`,
+  );
+}
+
 function intendedBaseline(input: EventInput): EventBaseline {
   return {
     start: input.start.toISOString(),

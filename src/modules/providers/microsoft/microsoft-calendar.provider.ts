@@ -317,7 +317,9 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
    * correction is looked into: the event still at the instants Exchange made of calsync's write
    * (another version of the same content, e.g. the meeting update Exchange sent) is corrected
    * against its new version; the event moved since is the host's change, left to the caller's
-   * conflict path like any stale version.
+   * conflict path like any stale version. A correction that fails otherwise returns the event as
+   * Outlook placed it, marked `timesMisplaced`: the caller records it as it is (so no sync takes it
+   * for a host's edit) and writes the booking's times again at its next attempt.
    */
   private async settleTimes(
     auth: ProviderAuth,
@@ -332,20 +334,33 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       `Outlook read ${zone} times otherwise than calsync (${event.start?.toISOString() ?? 'none'} for ${input.start.toISOString()}): event ${event.id} written again in UTC, and this zone's from now on`,
     );
     const exchanged = event;
-    let version = event.etag;
+    let current = event;
     for (let round = 1; ; round++) {
       try {
+        const version = current.etag;
         const fixed = await this.call(auth, 'events.update', (client) => {
           const request = client.api(`/me/events/${segment(event.id)}`).header('Prefer', PREFER_EVENTS);
           return (version ? request.header('If-Match', version) : request).patch(utcTimes(input));
         });
         return fromGraphEvent(fixed as GraphEvent);
       } catch (error) {
-        if (!isProviderError(error, 'precondition_failed') || round >= SETTLE_ROUNDS) throw error;
-        const latest = await this.getEvent(auth, '', event.id);
-        if (latest && atInstants(latest, input.start, input.end)) return latest;
-        if (!latest || !exchanged.start || !exchanged.end || !atInstants(latest, exchanged.start, exchanged.end)) throw error;
-        version = latest.etag;
+        let latest: ExternalEvent | null = null;
+        if (isProviderError(error, 'precondition_failed') && round < SETTLE_ROUNDS) {
+          latest = await this.getEvent(auth, '', event.id).catch(() => null);
+          if (latest && atInstants(latest, input.start, input.end)) return latest;
+          // Moved since calsync's write: the host's change, settled by the caller's conflict path.
+          if (latest && !atInstants(latest, exchanged.start, exchanged.end)) throw error;
+          if (latest) {
+            current = latest;
+            continue;
+          }
+        }
+        // Outlook failing (or the version changing under every attempt): the event stays where
+        // Outlook placed it for now, and the caller writes the times again later.
+        this.logger.warn(
+          `Event ${event.id}: writing its times again in UTC failed (${error instanceof Error ? error.message : String(error)}); left for the write's next attempt`,
+        );
+        return { ...current, timesMisplaced: true };
       }
     }
   }
@@ -868,8 +883,8 @@ function utcTimes(input: EventInput): Pick<GraphEventBody, 'start' | 'end'> {
 }
 
 /** Whether the event starts and ends at these instants. */
-function atInstants(event: ExternalEvent, start: Date, end: Date): boolean {
-  return event.start?.getTime() === start.getTime() && event.end?.getTime() === end.getTime();
+function atInstants(event: ExternalEvent, start: Date | null, end: Date | null): boolean {
+  return event.start?.getTime() === start?.getTime() && event.end?.getTime() === end?.getTime();
 }
 
 /**
