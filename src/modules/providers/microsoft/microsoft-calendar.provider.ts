@@ -344,9 +344,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         });
         return fromGraphEvent(fixed as GraphEvent);
       } catch (error) {
-        let latest: ExternalEvent | null = null;
         if (isProviderError(error, 'precondition_failed') && round < SETTLE_ROUNDS) {
-          latest = await this.getEvent(auth, '', event.id).catch(() => null);
+          const latest = await this.getEvent(auth, '', event.id).catch(() => null);
           if (latest && atInstants(latest, input.start, input.end)) return latest;
           // Moved since calsync's write: the host's change, settled by the caller's conflict path.
           if (latest && !atInstants(latest, exchanged.start, exchanged.end)) throw error;
