@@ -558,32 +558,60 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
       expect(ops()).toEqual([['subscriptions.list', 200]]);
     });
 
-    it('takes over the one that lives longest and deletes the other orphans, but not one made minutes ago (another operation may be about to store it)', async () => {
+    it('takes over the one that lives longest of those made in the last 10 minutes, deletes unrecorded ones older than 20, and leaves the rest', async () => {
       const pia = newAccount('pia@example.com');
       const day = 24 * 3600;
-      // Four creates whose answers were lost, made (by their expiry, for the same two-day lifetime)
-      // 60, 30 and 5 minutes ago, and just now.
+      // Creates whose answers were lost, made (by their expiry, for the same two-day lifetime)
+      // 60, 45, 30, 15 and 5 minutes ago, and just now; the first is one calsync records elsewhere.
       const made = async (minutesAgo: number) =>
         (await provider.watch(pia.auth, pia.calendarId, watchInput({ ttlSeconds: 2 * day - minutesAgo * 60 }))).id;
-      const hourOld = await made(60);
-      const halfHourOld = await made(30);
-      const recent = await made(5);
-      const newest = await made(0);
+      const [recordedElsewhere, old45, old30, middle15, recent5, newest] = [
+        await made(60),
+        await made(45),
+        await made(30),
+        await made(15),
+        await made(5),
+        await made(0),
+      ];
       emu.resetCalls();
-      const taken = await provider.watch(pia.auth, pia.calendarId, watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true }));
+      const taken = await provider.watch(
+        pia.auth,
+        pia.calendarId,
+        watchInput({
+          ttlSeconds: 2 * day,
+          recoverUnrecorded: true,
+          recordedAmong: async (ids) => new Set(ids.filter((id) => id === recordedElsewhere)),
+        }),
+      );
       expect(taken.id).toBe(newest);
-      expect(
-        liveFor(pia.calendarId)
-          .map((s) => s.id)
-          .sort(),
-      ).toEqual([newest, recent].sort());
+      const live = liveFor(pia.calendarId).map((s) => s.id);
+      expect([...live].sort()).toEqual([recordedElsewhere, middle15, recent5, newest].sort());
+      expect(live).not.toContain(old45);
+      expect(live).not.toContain(old30);
       expect(ops()).toEqual([
         ['subscriptions.list', 200],
         ['subscriptions.delete', 204],
         ['subscriptions.delete', 204],
       ]);
-      expect(emu.subscriptions().map((s) => s.id)).not.toEqual(expect.arrayContaining([hourOld]));
-      expect(emu.subscriptions().map((s) => s.id)).not.toEqual(expect.arrayContaining([halfHourOld]));
+    });
+
+    it('never takes over one made more than 10 minutes ago (another operation may be deleting it): an old orphan is deleted and a new one made', async () => {
+      const quinn = newAccount('quinn@example.com');
+      const day = 24 * 3600;
+      const orphan = (await provider.watch(quinn.auth, quinn.calendarId, watchInput({ ttlSeconds: 2 * day - 25 * 60 }))).id;
+      emu.resetCalls();
+      const channel = await provider.watch(
+        quinn.auth,
+        quinn.calendarId,
+        watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true }),
+      );
+      expect(channel.id).not.toBe(orphan);
+      expect(liveFor(quinn.calendarId).map((s) => s.id)).toEqual([channel.id]);
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.delete', 204],
+        ['subscriptions.create', 201],
+      ]);
     });
 
     it('never takes over the channel calsync holds, nor one for other URLs', async () => {

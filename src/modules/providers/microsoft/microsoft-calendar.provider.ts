@@ -90,8 +90,10 @@ interface GraphSubscription {
 
 /** A listed subscription closer to its end than this is not taken over: it would lapse before its renewal. */
 const ADOPT_MIN_LIFE_MS = 10 * 60_000;
+/** An unrecorded subscription made in the last this long may be taken over (a recent create whose answer was lost). */
+const ADOPT_MAX_AGE_MS = 10 * 60_000;
 /** An unrecorded subscription made longer ago than this is an orphan, deleted (see `deleteOrphans`). */
-const ORPHAN_AFTER_MS = 10 * 60_000;
+const ORPHAN_AFTER_MS = 20 * 60_000;
 
 /** Per call: the token sent (to name the one a 401 rejected) and a token failure to keep whole. */
 interface AuthSession {
@@ -548,7 +550,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   /**
    * A live subscription of the mailbox for this resource and these URLs, with the same client state
    * when Graph shows it, that calsync records for no calendar and is not about to stop
-   * (`recordedAmong`): one a create left unrecorded. The one that lives longest, if several.
+   * (`recordedAmong`), made in the last `ADOPT_MAX_AGE_MS`: one a recent create left unrecorded.
+   * The one that lives longest, if several. Older unrecorded ones are orphans (see `deleteOrphans`).
    */
   private async findUnrecorded(
     auth: ProviderAuth,
@@ -556,8 +559,11 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     input: WatchInput,
   ): Promise<GraphSubscription | null> {
     const token = this.config.microsoft.webhookToken;
-    const liveAfter = Date.now() + ADOPT_MIN_LIFE_MS;
-    const candidates: Array<{ subscription: GraphSubscription; end: number }> = [];
+    const now = Date.now();
+    const liveAfter = now + ADOPT_MIN_LIFE_MS;
+    // Graph shows no creation time, but calsync asks for the same lifetime every time: the expiry tells it.
+    const lifetimeMs = this.expirationFor(input.ttlSeconds).getTime() - now;
+    const candidates: Array<{ subscription: GraphSubscription; end: number; madeAt: number }> = [];
     let next: string | undefined = '/subscriptions';
     for (let pages = 0; next && pages < MAX_PAGES; pages++) {
       const url: string = next;
@@ -570,7 +576,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         if (!sameResource(s.resource, wanted.resource) || s.notificationUrl !== wanted.notificationUrl) continue;
         if (s.lifecycleNotificationUrl && s.lifecycleNotificationUrl !== wanted.lifecycleNotificationUrl) continue;
         if (s.clientState && s.clientState !== token) continue;
-        candidates.push({ subscription: s, end });
+        candidates.push({ subscription: s, end, madeAt: end - lifetimeMs });
       }
       next = page['@odata.nextLink'] ? this.checkedLink(page['@odata.nextLink']) : undefined;
     }
@@ -578,34 +584,29 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const recorded = input.recordedAmong
       ? await input.recordedAmong(candidates.map((c) => c.subscription.id as string))
       : new Set<string>();
+    const unrecorded = candidates.filter((c) => !recorded.has(c.subscription.id as string));
     let best: { subscription: GraphSubscription; end: number } | null = null;
-    for (const candidate of candidates) {
-      if (recorded.has(candidate.subscription.id as string)) continue;
+    for (const candidate of unrecorded) {
+      if (candidate.madeAt < now - ADOPT_MAX_AGE_MS) continue;
       if (!best || candidate.end > best.end) best = candidate;
     }
-    if (best) await this.deleteOrphans(auth, candidates, best, recorded, input.ttlSeconds);
+    await this.deleteOrphans(
+      auth,
+      unrecorded.filter((c) => c.madeAt < now - ORPHAN_AFTER_MS),
+    );
     return best?.subscription ?? null;
   }
 
   /**
-   * The unrecorded subscriptions for the calendar besides the one taken over (several creates whose
-   * answers were lost) would notify for days: they are deleted, best-effort. Only those made more
-   * than `ORPHAN_AFTER_MS` ago (Graph shows no creation time; calsync asks for the same lifetime each
-   * time, so the expiry tells it): a younger one may be another operation's on this calendar whose
-   * answer just came and that it is about to store (the store's compare-and-set settles which stays).
+   * Unrecorded subscriptions for the calendar made more than `ORPHAN_AFTER_MS` ago (creates whose
+   * answers were lost, a row lost to a crash) would notify for days: deleted, best-effort. Never
+   * one an operation may be taking over at the same time: only those made in the last
+   * `ADOPT_MAX_AGE_MS` are taken over, and the gap between the two ages is far longer than an
+   * operation's look and store.
    */
-  private async deleteOrphans(
-    auth: ProviderAuth,
-    candidates: ReadonlyArray<{ subscription: GraphSubscription; end: number }>,
-    kept: { subscription: GraphSubscription },
-    recorded: ReadonlySet<string>,
-    ttlSeconds: number,
-  ): Promise<void> {
-    const lifetimeMs = this.expirationFor(ttlSeconds).getTime() - Date.now();
-    const madeBefore = Date.now() - ORPHAN_AFTER_MS;
-    for (const { subscription, end } of candidates) {
+  private async deleteOrphans(auth: ProviderAuth, orphans: ReadonlyArray<{ subscription: GraphSubscription }>): Promise<void> {
+    for (const { subscription } of orphans) {
       const id = subscription.id as string;
-      if (subscription === kept.subscription || recorded.has(id) || end - lifetimeMs > madeBefore) continue;
       try {
         await this.call(auth, 'subscriptions.delete', (client) => client.api(`/subscriptions/${segment(id)}`).delete());
       } catch (error) {
