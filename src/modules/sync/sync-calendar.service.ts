@@ -273,7 +273,6 @@ export class SyncCalendarService {
       progress.bookingChanges += recorded.events.length;
       if (recorded.held) progress.held = recorded.held;
       await this.publish(run, recorded, moves);
-      if (beyond) this.beyondCursorReadAt.set(run.calendar.id, Date.now());
       if (last) break;
       progress.pageToken = page.nextPageToken;
     }
@@ -408,36 +407,50 @@ export class SyncCalendarService {
   }
 
   /**
-   * The booking events beyond the cursor's window, read again (`beyondCursorDue`); null when a read
-   * failed: this run applies its listing without them (a far-off booking must not hold up the
-   * calendar's sync) and the next run tries again.
+   * The booking events beyond the cursor's window, read again (`beyondCursorDue`), those that could
+   * be read: a read that fails is left out of this run (never taken for a deletion), logged, and
+   * tried again an interval later, so a far-off booking never holds up the calendar's own changes.
+   * Stamped before reading: a run that fails or is abandoned meanwhile does not read them again at
+   * its retry.
    */
-  private async bookingEventsBeyondCursor(run: SyncRun): Promise<ExternalEvent[] | null> {
-    try {
-      const ids = await this.recorder.referencesFrom(run.synced, run.calendar.syncCursorWindowEnd as Date);
-      return await this.bookingEventsAt(run, ids);
-    } catch (error) {
-      run.signal?.throwIfAborted();
-      const message = error instanceof Error ? error.message : String(error);
+  private async bookingEventsBeyondCursor(run: SyncRun): Promise<ExternalEvent[]> {
+    this.beyondCursorReadAt.set(run.calendar.id, Date.now());
+    const ids = await this.recorder.referencesFrom(run.synced, run.calendar.syncCursorWindowEnd as Date);
+    const slots = pLimit(MISSING_READS_IN_FLIGHT);
+    const reads = await Promise.allSettled(ids.map((id) => slots(() => this.bookingEventAt(run, id))));
+    run.signal?.throwIfAborted();
+    const failed = reads.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      const reason = failed[0].reason;
+      const message = reason instanceof Error ? reason.message : String(reason);
       this.logger.warn(
-        logLine(`Calendar ${run.calendar.id}: reading its bookings beyond the sync window failed: ${message}`, run.logFields),
+        logLine(
+          `Calendar ${run.calendar.id}: ${failed.length} of its ${ids.length} bookings beyond the sync window could not be read (${message}); read again in ${this.config.resyncIntervalSeconds} s`,
+          run.logFields,
+        ),
       );
-      return null;
+    }
+    return reads.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /**
+   * The current version of each of these booking events (a missing one as a cancellation), four
+   * reads at a time; the first failure fails them all and starts no further read.
+   */
+  private async bookingEventsAt(run: SyncRun, ids: string[]): Promise<ExternalEvent[]> {
+    const slots = pLimit(MISSING_READS_IN_FLIGHT);
+    try {
+      return await Promise.all(ids.map((id) => slots(() => this.bookingEventAt(run, id))));
+    } catch (error) {
+      slots.clearQueue();
+      throw error;
     }
   }
 
-  /** The current version of each of these booking events (a missing one as a cancellation), four reads at a time. */
-  private async bookingEventsAt(run: SyncRun, ids: string[]): Promise<ExternalEvent[]> {
-    const slots = pLimit(MISSING_READS_IN_FLIGHT);
-    return Promise.all(
-      ids.map((id) =>
-        slots(async () => {
-          run.signal?.throwIfAborted();
-          const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
-          return event ?? cancelledPlaceholder(id);
-        }),
-      ),
-    );
+  private async bookingEventAt(run: SyncRun, id: string): Promise<ExternalEvent> {
+    run.signal?.throwIfAborted();
+    const event = await run.provider.getEvent(run.auth, run.synced.externalCalendarId, id);
+    return event ?? cancelledPlaceholder(id);
   }
 
   /** More cancellations than `SYNC_MASS_CANCEL_THRESHOLD` in this run are held for a person. */
