@@ -831,18 +831,28 @@ describe('Host integration: hanging webhook endpoints and the sync', () => {
           WHERE q.queue_name LIKE 'webhooks:%' AND j.locked_at IS NULL AND q.locked_at IS NULL LIMIT 1`,
       );
       const [endpointId, shard] = waiting.queue.slice('webhooks:'.length).split(':').map(Number);
-      await t.dataSource.query(
-        `SELECT graphile_worker.add_job('deliver-webhooks', json_build_object('endpointId', $1::int, 'shard', $2::int), queue_name => $3)`,
-        [endpointId, shard, waiting.queue],
-      );
-      await expectEventually(async () => {
-        const flagged: Array<{ flags: Record<string, boolean> | null }> = await t.dataSource.query(
-          `SELECT j.flags FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+      const jobsIn = async (): Promise<
+        Array<{ id: string; flags: Record<string, boolean> | null; payload: unknown; late: boolean }>
+      > =>
+        t.dataSource.query(
+          `SELECT j.id::text AS id, j.flags, j.payload, j.run_at > j.created_at + interval '500 milliseconds' AS late
+             FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
             WHERE q.queue_name = $1`,
           [waiting.queue],
         );
-        expect(flagged.length).toBeGreaterThan(0);
-        expect(flagged.every((j) => j.flags?.['lane:host-events'] === true)).toBe(true);
+      const before = new Set((await jobsIn()).map((j) => j.id));
+      const [unflagged]: Array<{ id: string }> = await t.dataSource.query(
+        `SELECT id::text FROM graphile_worker.add_job('deliver-webhooks', json_build_object('endpointId', $1::int, 'shard', $2::int), queue_name => $3)`,
+        [endpointId, shard, waiting.queue],
+      );
+      await expectEventually(async () => {
+        const now = await jobsIn();
+        expect(now.map((j) => j.id)).not.toContain(unflagged.id);
+        // Put back: one job more than before in its queue, with the lane's flag, the same payload, a second later.
+        const copies = now.filter((j) => !before.has(j.id));
+        expect(copies).toEqual([
+          { id: expect.any(String), flags: { 'lane:host-events': true }, payload: { endpointId, shard }, late: true },
+        ]);
       });
       await expectConsistently(() => expect(dead.open).toBe(8), { durationMs: 1_500 });
       expect(dead.peakOpen).toBe(8);

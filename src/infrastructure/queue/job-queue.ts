@@ -138,18 +138,19 @@ export class JobQueue implements OnModuleDestroy {
   }
 
   /**
-   * Adds a running job again, as it was (task, payload, queue, key, attempts allowed, priority,
-   * lane), to run `delayMs` from now: for a job the worker took although its lane was full (see
-   * JobWorker.runInLane). The running job keeps no claim on its key (graphile-worker moves a key
-   * off a locked job); a copy already waiting under the key keeps its earlier run time; the copy
-   * waits for the running one's queue to be free.
+   * Adds a running job again (task, payload, queue, attempts allowed, priority, lane), to run
+   * `delayMs` from now: for a job the worker took although its lane was full (see
+   * JobWorker.runInLane). Without its key: under the key, graphile-worker would take the key off the
+   * running job and mark it used up (a crash before it completes would leave it so, never run and
+   * never removed), and would overwrite a copy waiting under the key. The jobs of a lane are
+   * idempotent runs of a queue (a drain, a consumer's catch-up): one run more is harmless, and the
+   * copy waits for the running one's queue to be free. Its attempts start again at zero.
    */
   async requeue(
     job: {
       task_identifier: string;
       payload: unknown;
       job_queue_id: number | null;
-      key: string | null;
       max_attempts: number;
       priority: number;
     },
@@ -164,8 +165,6 @@ export class JobQueue implements OnModuleDestroy {
           ]);
     await this.enqueue(job.task_identifier, (job.payload ?? {}) as object, {
       queueName: queue?.queue_name,
-      jobKey: job.key ?? undefined,
-      jobKeyMode: 'preserve_run_at',
       maxAttempts: job.max_attempts,
       priority: job.priority,
       lane: lane ?? undefined,

@@ -8,8 +8,8 @@ import { HostEventSubscriptions } from './host-event-consumers.registry.js';
 import { HostEventStore } from './host-event.store.js';
 import {
   CLEANUP_HOST_EVENTS_JOB,
-  HOST_EVENTS_LANE,
-  HOST_EVENTS_LANE_CONCURRENCY,
+  HOST_EVENT_CONSUMERS_LANE,
+  HOST_EVENT_CONSUMERS_LANE_CONCURRENCY,
   RUN_HOST_EVENT_CONSUMER_JOB,
   hostEventConsumerJobOptions,
 } from './host-events.jobs.js';
@@ -39,7 +39,7 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
 
   onModuleInit(): void {
     this.registry.handle(RUN_HOST_EVENT_CONSUMER_JOB, ({ consumer }) => this.run(consumer));
-    this.registry.useLane(RUN_HOST_EVENT_CONSUMER_JOB.name, HOST_EVENTS_LANE, HOST_EVENTS_LANE_CONCURRENCY);
+    this.registry.useLane(RUN_HOST_EVENT_CONSUMER_JOB.name, HOST_EVENT_CONSUMERS_LANE, HOST_EVENT_CONSUMERS_LANE_CONCURRENCY);
     this.registry.handle(CLEANUP_HOST_EVENTS_JOB, async () => {
       const removed = await this.store.removeExpired();
       if (removed > 0) this.logger.log(`Removed ${removed} host events older than the retention`);

@@ -2,12 +2,15 @@ import { defineJob } from '../../infrastructure/queue/job-definition.js';
 import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
 
 /**
- * The host-events module's durable jobs. Their lane (`HOST_EVENTS_LANE`) has slots of its own in
- * the worker's runner (see JobHandlerRegistry.useLane): however many endpoints hang, their drains
- * never take the sync's slots, and one endpoint holds at most its 4 shards' slots of the lane.
+ * The host-events module's durable jobs, in lanes of their own in the worker's runner (see
+ * JobHandlerRegistry.useLane): however many endpoints hang, their drains never take the sync's
+ * slots, and one endpoint holds at most its 4 shards' slots of the webhooks lane. Extension
+ * consumers have their own lane, so dead endpoints never hold them up either.
  */
 export const HOST_EVENTS_LANE = 'host-events';
 export const HOST_EVENTS_LANE_CONCURRENCY = 8;
+export const HOST_EVENT_CONSUMERS_LANE = 'host-event-consumers';
+export const HOST_EVENT_CONSUMERS_LANE_CONCURRENCY = 4;
 
 /**
  * An endpoint's deliveries are spread over this many serial streams (`shard` = booking id modulo
@@ -55,7 +58,7 @@ export interface RunHostEventConsumerPayload {
 export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload>('host-event-consumer', {
   jobKeyMode: 'preserve_run_at',
   maxAttempts: 25,
-  lane: HOST_EVENTS_LANE,
+  lane: HOST_EVENT_CONSUMERS_LANE,
 });
 
 export const CONSUMER_QUEUE_PREFIX = 'host-event-consumer:';
