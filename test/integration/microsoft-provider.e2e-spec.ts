@@ -179,6 +179,42 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     ]);
   });
 
+  it('a UTC correction that finds the event moved by the host since is the host’s change: precondition_failed, and the host’s times stay', async () => {
+    const rita = newAccount('rita@example.com');
+    const input = booking('key-rita', { timeZone: 'Europe/Lisbon' });
+    const created = await provider.createEvent(rita.auth, rita.calendarId, input);
+    expect(emu.getEvent(created.id)?.originalStartTimeZone).toBe('GMT Standard Time');
+    // From here on this Exchange reads Lisbon's Windows zone with Paris' rules (an hour ahead).
+    emu.exchangeZoneRules('GMT Standard Time', 'Europe/Paris');
+    try {
+      emu.resetCalls();
+      // The reschedule's PATCH goes through; its correction meets a 412, and the look that follows
+      // answers after the host moved the event.
+      emu.faults.failNext({ operation: 'events.update', status: 412, skip: 1 });
+      emu.faults.slowNext({ operation: 'events.get', ms: 400 });
+      const update = rejection(
+        provider.updateEvent(
+          rita.auth,
+          rita.calendarId,
+          created.id,
+          { ...input, start: new Date('2030-03-04T12:00:00.000Z'), end: new Date('2030-03-04T12:30:00.000Z') },
+          { ifMatch: created.etag, guestsBefore: input.attendees },
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      emu.updateEvent(created.id, {
+        start: { dateTime: '2030-03-04T16:00:00', timeZone: 'UTC' },
+        end: { dateTime: '2030-03-04T16:30:00', timeZone: 'UTC' },
+      });
+      const error = await update;
+      expect(isProviderError(error, 'precondition_failed')).toBe(true);
+      expect(emu.calls.filter((c) => c.operation === 'events.update').map((c) => c.status)).toEqual([200, 412]);
+      expect(emu.getEvent(created.id)?.start.dateTime).toMatch(/^2030-03-04T16:00:00/);
+    } finally {
+      emu.exchangeZoneRules('GMT Standard Time', null);
+    }
+  });
+
   it('gets, updates, finds by iCalUID and deletes (twice)', async () => {
     const carol = newAccount('carol@example.com');
     const created = await provider.createEvent(carol.auth, carol.calendarId, booking('key-2'));
