@@ -138,8 +138,8 @@ export class JobQueue implements OnModuleDestroy {
   }
 
   /**
-   * Adds a running job again (task, payload, queue, attempts allowed, priority, lane), to run
-   * `delayMs` from now: for a job the worker took although its lane was full (see
+   * Adds a running job again (task, payload, queue, attempts allowed, priority, lane), due at
+   * once: for a job the worker took although its lane was full (see
    * JobWorker.runInLane). Without its key: under the key, graphile-worker would take the key off the
    * running job and mark it used up (a crash before it completes would leave it so, never run and
    * never removed), and would overwrite a copy waiting under the key. The jobs of a lane are
@@ -155,7 +155,6 @@ export class JobQueue implements OnModuleDestroy {
       priority: number;
     },
     lane: string | null,
-    delayMs: number,
   ): Promise<void> {
     const [queue]: Array<{ queue_name: string }> =
       job.job_queue_id === null
@@ -168,7 +167,6 @@ export class JobQueue implements OnModuleDestroy {
       maxAttempts: job.max_attempts,
       priority: job.priority,
       lane: lane ?? undefined,
-      delayMs,
     });
   }
 

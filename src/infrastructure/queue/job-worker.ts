@@ -43,8 +43,6 @@ const QUEUE_COLLECT_MS = 2_000;
  */
 const QUEUE_COLLECT_PATIENCE_ROUNDS = 4;
 const QUEUE_COLLECT_WAIT_MS = 25;
-/** A job taken while its lane was full runs again this long after (see `runInLane`). */
-const LANE_REQUEUE_MS = 1_000;
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
@@ -161,13 +159,14 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
    * Runs a lane's job in one of the lane's slots. The flag check comes before graphile-worker's
    * fetch, so workers looking for a job at the same moment (a burst of added jobs nudges several)
    * can all see the last free slot: a job taken past the lane's concurrency is added again as it
-   * was, to run a second later, and this attempt ends without running it (no attempt counted, no
-   * backoff). So the lane never runs more than its slots and the default lane keeps its own.
+   * was, with the lane's flag (so no worker takes it while the lane stays full: no spinning), and
+   * this attempt ends without running it (no backoff). So the lane never runs more than its slots
+   * and the default lane keeps its own.
    */
   private async runInLane(lane: string, job: Job, attempt: () => Promise<void>): Promise<void> {
     const running = this.laneRunning.get(lane) ?? 0;
     if (running >= this.registry.concurrencyOf(lane)) {
-      await this.queue.requeue(job, lane, LANE_REQUEUE_MS);
+      await this.queue.requeue(job, lane);
       return;
     }
     this.laneRunning.set(lane, running + 1);
