@@ -1,7 +1,7 @@
 import { SyncStateStore } from '../../src/modules/sync/index.js';
 import { TEST_MICROSOFT_CLIENT_STATE, type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
-import { type Host, connectOutlookHost, graphInstant, graphTimes } from '../support/fixtures.js';
+import { type Host, connectOutlookHost, graphInstant, graphTimes, slot } from '../support/fixtures.js';
 import {
   type SyncedBooking,
   afterNotification,
@@ -353,6 +353,35 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       ]);
     } finally {
       t.microsoft.exchangeZoneRules('GTB Standard Time', null);
+    }
+  }, 30_000);
+
+  it('a create whose UTC correction fails (Outlook unavailable) is recorded where Outlook put it and written again shortly: the booking never moves', async () => {
+    t.microsoft.exchangeZoneRules('FLE Standard Time', 'Europe/London');
+    try {
+      await hostIn('Europe/Helsinki');
+      // Every try of the correction after the create meets a 503.
+      t.microsoft.faults.failNext({ operation: 'events.update', status: 503, count: 4 });
+      const res = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Misplaced', ...slot(6), attendees: [{ email: 'guest@example.com' }] })
+        .expect(201);
+      const booking = res.body as { id: number; startTime: string; endTime: string };
+      const event = () => t.microsoft.listEvents(host.calendarId).find((e) => e.subject === 'Misplaced');
+      await expectEventually(() => expect(graphInstant(event()?.start.dateTime ?? '')).toBe(booking.startTime), {
+        timeoutMs: 15_000,
+      });
+      await settleNotifications(t);
+      expect(graphInstant(event()!.end.dateTime)).toBe(booking.endTime);
+      expect(t.microsoft.listEvents(host.calendarId)).toHaveLength(1);
+      expect(
+        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 503),
+      ).toHaveLength(4);
+      const after = await getBooking(t, booking.id);
+      expect(after).toMatchObject({ status: 'accepted', startTime: booking.startTime, endTime: booking.endTime });
+      expect(after.history.map((h) => h.action)).toEqual(['created']);
+    } finally {
+      t.microsoft.exchangeZoneRules('FLE Standard Time', null);
     }
   }, 30_000);
 

@@ -19,6 +19,9 @@ import { AttendeeEntity } from '../entities/attendee.entity.js';
 import { BookingReferenceEntity } from '../entities/booking-reference.entity.js';
 import { BookingEntity } from '../entities/booking.entity.js';
 
+/** How long after a write whose times the provider misplaced they are written again (`writeTimesAgain`). */
+const MISPLACED_RETRY_MS = 5_000;
+
 /**
  * Runs `WRITE_BOOKING_JOB`: makes the host's calendar match the booking as it is now (not as it was when the job was
  * queued), so retries, duplicates and out-of-order runs all converge. Runs on the durable queue
@@ -131,12 +134,12 @@ export class WriteBookingJob implements OnModuleInit {
         });
         for (const change of recorded) this.eventBus.publish(change);
         await this.withdrawIfCancelledMeanwhile(bookingId);
-        if (misplaced) throw misplacedTimes(bookingId);
+        if (misplaced) await this.writeTimesAgain(bookingId);
         return;
       }
       await manager.upsert(BookingReferenceEntity, referenceRow(baselineOf(event)), ['bookingId']);
       await this.withdrawIfCancelledMeanwhile(bookingId);
-      if (event.timesMisplaced) throw misplacedTimes(bookingId);
+      if (event.timesMisplaced) await this.writeTimesAgain(bookingId);
       return;
     }
 
@@ -213,7 +216,7 @@ export class WriteBookingJob implements OnModuleInit {
     // After commit (if the process dies first, the outbox replay publishes them).
     for (const change of recorded) this.eventBus.publish(change);
     if (behindMs !== null) await this.retryWhenApplied(bookingId, behindMs);
-    if (misplaced) throw misplacedTimes(bookingId);
+    if (misplaced) await this.writeTimesAgain(bookingId);
   }
 
   /**
@@ -273,6 +276,22 @@ export class WriteBookingJob implements OnModuleInit {
    * applying right now; less and less often for one that waits on the outbox replay (a crash), so
    * a stuck row never makes this job spin.
    */
+  /**
+   * The provider placed the event's times other than written and could not correct them
+   * (`ExternalEvent.timesMisplaced`): the event is recorded as it is (so no sync takes it for the
+   * host's edit), and a write a little later puts the booking's times again (a host edit meanwhile
+   * is settled like any other). Queued rather than thrown: a change queued meanwhile under the
+   * job's key would leave a failed attempt of this job used up for good.
+   */
+  private async writeTimesAgain(bookingId: number): Promise<void> {
+    this.logger.warn(`Booking ${bookingId}: the calendar placed its event's times other than written; written again shortly`);
+    await this.jobs.enqueueJob(
+      WRITE_BOOKING_JOB,
+      { bookingId },
+      { ...writeBookingJobOptions(bookingId), delayMs: MISPLACED_RETRY_MS },
+    );
+  }
+
   private async retryWhenApplied(bookingId: number, behindMs: number): Promise<void> {
     const delayMs = Math.min(5_000, Math.max(300, behindMs / 10));
     await this.jobs.enqueueJob(WRITE_BOOKING_JOB, { bookingId }, { ...writeBookingJobOptions(bookingId), delayMs });
@@ -445,18 +464,6 @@ const KEPT_FIELDS = [
 ] as const;
 
 /** The baseline of an event as calsync means to write it (no provider version yet). */
-/**
- * The provider placed the event's times other than written and could not correct them
- * (`ExternalEvent.timesMisplaced`): the event is recorded as it is, and this error fails the
- * attempt so the job's retry writes the booking's times again (a host edit meanwhile is settled
- * like any other).
- */
-function misplacedTimes(bookingId: number): Error {
-  return new Error(
-    `Booking ${bookingId}: the calendar placed its event's times other than written; they are written again at the next attempt`,
-  );
-}
-
 function intendedBaseline(input: EventInput): EventBaseline {
   return {
     start: input.start.toISOString(),

@@ -54,8 +54,8 @@ const GRAPH_HOST = 'graph.microsoft.com';
 const MAILBOX_CONCURRENCY = 4;
 
 /**
- * Event reads and writes ask for UTC times (so `dateTime` values without an offset are UTC) and
- * for text bodies. Several preferences go in one `Prefer` header, comma-separated (RFC 7240).
+ * Event reads and writes ask for answers in UTC (so `dateTime` values without an offset are UTC;
+ * writes state their own zone, see `graphTimes`) and for text bodies. Several preferences go in one `Prefer` header, comma-separated (RFC 7240).
  */
 const PREFER_EVENTS = 'outlook.timezone="UTC", outlook.body-content-type="text"';
 const PREFER_DELTA = `${PREFER_EVENTS}, odata.maxpagesize=${DELTA_PAGE_SIZE}`;
@@ -237,7 +237,9 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     }
     // An event made by an earlier attempt may differ from the input: the input changed since, or
     // the host edited the event. Returned as it is, for the caller to settle by the later intent.
-    return eventMatchesInput(event, input) ? event : { ...event, preexisting: true };
+    // An event whose times Outlook misplaced is the one just made, not an earlier attempt's: its
+    // caller writes the times again (`timesMisplaced`), never settles it as the host's edit.
+    return event.timesMisplaced || eventMatchesInput(event, input) ? event : { ...event, preexisting: true };
   }
 
   async updateEvent(
@@ -330,7 +332,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     input: EventInput,
   ): Promise<ExternalEvent> {
     const zone = written.start?.timeZone ?? 'UTC';
-    if (zone === 'UTC' || atInstants(event, input.start, input.end)) return event;
+    if (zone === 'UTC' || event.isAllDay || atInstants(event, input.start, input.end)) return event;
     this.utcZones.add(zone);
     this.logger.warn(
       `Outlook read ${zone} times otherwise than calsync (${event.start?.toISOString() ?? 'none'} for ${input.start.toISOString()}): event ${event.id} written again in UTC, and this zone's from now on`,
