@@ -798,17 +798,17 @@ describe('Host integration: hanging webhook endpoints and the sync', () => {
     const dead = await WebhookReceiver.start();
     dead.respond = () => 'hang';
     try {
-      // Four endpoints of four shards each: 16 streams, each stuck on its first request for 10 s.
+      // Four endpoints of four shards each and a booking per shard: 16 streams of one delivery,
+      // each stuck on its request for 10 s.
       for (let n = 0; n < 4; n++)
         await t.api
           .post('/api/v1/webhook-endpoints')
           .send({ url: `${dead.url}?n=${n}` })
           .expect(201);
       const bookings: SyncedBooking[] = [];
-      for (let i = 0; i < 8; i++) bookings.push(await bookAndSettle(t, host, 3 + i));
+      for (let i = 0; i < 4; i++) bookings.push(await bookAndSettle(t, host, 3 + i));
       await expectEventually(() => expect(dead.open).toBe(8));
       const moved = { startTime: shifted(bookings[0].startTime, 120), endTime: shifted(bookings[0].endTime, 120) };
-      const movedAt = Date.now();
       await t.google.updateEvent(host.calendarId, bookings[0].eventId, {
         start: { dateTime: moved.startTime },
         end: { dateTime: moved.endTime },
@@ -820,8 +820,6 @@ describe('Host integration: hanging webhook endpoints and the sync', () => {
         },
         { timeoutMs: 5_000 },
       );
-      // Long before the first hanging request is given up (10 s).
-      expect(Date.now() - movedAt).toBeLessThan(5_000);
       expect(dead.peakOpen).toBe(8);
       // A drain job without the lane's flag (queued by a version before lanes had flags) is taken
       // although the lane is full: it is put back, not run, and runs once a slot is free.

@@ -867,29 +867,30 @@ describe('Outlook → bookings: a booking further ahead than the sync window', (
     await t.close();
   });
 
-  it('moved, then deleted, in Outlook where the delta reports neither, follows at the next sync once a resync interval has passed', async () => {
-    // Like Graph may: a delta opened for the next 92 days says nothing of changes beyond them.
+  /** A host whose Outlook calendar's delta hides changes beyond its window, as Graph may. */
+  const farHost = async () => {
     t.microsoft.faults.hideChangesOutsideWindow(true);
     host = await connectOutlookHost(t);
     await enableFlagForUser(t, SYNC, host.userId);
     await runTask(t, 'subscribe-calendars');
     await waitForQueueIdle(t);
+  };
+  /** Longer than the app's resync interval (5 s): the next sync reads the far-off bookings again. */
+  const anInterval = () => new Promise((resolve) => setTimeout(resolve, 5_100));
+
+  it('moved, then deleted, in Outlook where the delta reports neither, follows at the next sync once a resync interval has passed', async () => {
+    await farHost();
     const booking = await bookAndSettle(t, host, 120);
     await settleNotifications(t);
+    await anInterval();
     const start = shifted(booking.startTime, 60);
     const end = shifted(booking.endTime, 60);
     await afterNotification(t, () => t.microsoft.updateEvent(booking.eventId, graphTimes(start, end)));
-    // The notification's sync read those bookings a moment ago (the booking's creation): not again yet.
-    expect((await getBooking(t, booking.id)).startTime).toBe(booking.startTime);
-    await new Promise((resolve) => setTimeout(resolve, 5_100));
-    await runTask(t, 'resync-calendars');
     await expectEventually(async () =>
       expect(await getBooking(t, booking.id)).toMatchObject({ status: 'accepted', startTime: start, endTime: end }),
     );
+    await anInterval();
     await afterNotification(t, () => t.microsoft.deleteEvent(booking.eventId));
-    expect((await getBooking(t, booking.id)).status).toBe('accepted');
-    await new Promise((resolve) => setTimeout(resolve, 5_100));
-    await runTask(t, 'resync-calendars');
     await expectEventually(async () => expect((await getBooking(t, booking.id)).status).toBe('cancelled'));
     const after = await getBooking(t, booking.id);
     expect(after.history.map((h) => [h.action, h.source])).toEqual([
@@ -900,19 +901,10 @@ describe('Outlook → bookings: a booking further ahead than the sync window', (
   }, 60_000);
 
   it('a failed read of one of those bookings holds up nothing: the others and the calendar’s own changes go through, no sync failure is recorded, and it is read again an interval later', async () => {
-    t.microsoft.faults.hideChangesOutsideWindow(true);
-    host = await connectOutlookHost(t);
-    await enableFlagForUser(t, SYNC, host.userId);
-    await runTask(t, 'subscribe-calendars');
-    await waitForQueueIdle(t);
+    await farHost();
     const far = [await bookAndSettle(t, host, 120), await bookAndSettle(t, host, 121)];
     const near = await bookAndSettle(t, host, 5);
     await settleNotifications(t);
-    // Both far-off events moved in Outlook: the delta says nothing of them.
-    const moved = far.map((b) => ({ startTime: shifted(b.startTime, 60), endTime: shifted(b.endTime, 60) }));
-    for (const [i, b] of far.entries()) {
-      await afterNotification(t, () => t.microsoft.updateEvent(b.eventId, graphTimes(moved[i].startTime, moved[i].endTime)));
-    }
     const failedRuns = async () => {
       const text = (await t.http.get('/metrics').expect(200)).text;
       const line = text
@@ -921,12 +913,17 @@ describe('Outlook → bookings: a booking further ahead than the sync window', (
       return Number(line?.split(' ').at(-1) ?? 0);
     };
     const failedBefore = await failedRuns();
-    await new Promise((resolve) => setTimeout(resolve, 5_100));
-    // The next sync reads the far-off events again, and one of the two reads is refused.
-    t.microsoft.faults.failNext({ operation: 'events.get', status: 403 });
+    await anInterval();
+    // Both far-off events and the near one moved in Outlook, their notifications held until all
+    // three are made; the sync they start reads the far-off events again, and one read is refused.
+    t.microsoft.faults.holdNotifications();
+    const moved = far.map((b) => ({ startTime: shifted(b.startTime, 60), endTime: shifted(b.endTime, 60) }));
+    for (const [i, b] of far.entries()) t.microsoft.updateEvent(b.eventId, graphTimes(moved[i].startTime, moved[i].endTime));
     const start = shifted(near.startTime, 30);
     const end = shifted(near.endTime, 30);
-    await afterNotification(t, () => t.microsoft.updateEvent(near.eventId, graphTimes(start, end)));
+    t.microsoft.updateEvent(near.eventId, graphTimes(start, end));
+    t.microsoft.faults.failNext({ operation: 'events.get', status: 403 });
+    await afterNotification(t, () => t.microsoft.faults.releaseNotifications());
     expect(await getBooking(t, near.id)).toMatchObject({ startTime: start, endTime: end });
     expect(
       t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.get' && c.status === 403),
@@ -943,7 +940,7 @@ describe('Outlook → bookings: a booking further ahead than the sync window', (
     expect(calendar.syncErrorCount).toBe(0);
     expect(await failedRuns()).toBe(failedBefore);
     // An interval later, the one that could not be read follows too.
-    await new Promise((resolve) => setTimeout(resolve, 5_100));
+    await anInterval();
     await runTask(t, 'resync-calendars');
     await expectEventually(async () => expect(await followed()).toBe(2));
   }, 60_000);

@@ -201,7 +201,13 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
           { ifMatch: created.etag, guestsBefore: input.attendees },
         ),
       );
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // The host moves it once the correction's 412 is out (while the look is held up).
+      await expectEventually(
+        () => expect(emu.calls.some((c) => c.operation === 'events.update' && c.status === 412)).toBe(true),
+        {
+          intervalMs: 5,
+        },
+      );
       emu.updateEvent(created.id, {
         start: { dateTime: '2030-03-04T16:00:00', timeZone: 'UTC' },
         end: { dateTime: '2030-03-04T16:30:00', timeZone: 'UTC' },
