@@ -783,7 +783,7 @@ describe('Host integration: a drain abandoned at JOB_TIMEOUT_MS while its succes
 describe('Host integration: hanging webhook endpoints and the sync', () => {
   let t: TestApp;
   beforeAll(async () => {
-    // Two slots for the sync and calendar writes; the host-events lane has its own 8.
+    // Two slots for the sync and calendar writes; the webhook deliveries' lane has 8 more.
     t = await createTestApp({ env: { WORKER_CONCURRENCY: '2' } });
   });
   afterAll(async () => {

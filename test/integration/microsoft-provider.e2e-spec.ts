@@ -637,18 +637,38 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
       ]);
     });
 
-    it('never takes over one made more than 10 minutes ago (another operation may be deleting it): an old orphan is deleted and a new one made', async () => {
+    it('never takes over one made more than 10 minutes ago (another operation may be deleting it): an old orphan is deleted and a new one made; without the store’s word on what is recorded, none is deleted', async () => {
       const quinn = newAccount('quinn@example.com');
       const day = 24 * 3600;
       const orphan = (await provider.watch(quinn.auth, quinn.calendarId, watchInput({ ttlSeconds: 2 * day - 25 * 60 }))).id;
       emu.resetCalls();
-      const channel = await provider.watch(
+      const first = await provider.watch(
         quinn.auth,
         quinn.calendarId,
         watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true }),
       );
-      expect(channel.id).not.toBe(orphan);
-      expect(liveFor(quinn.calendarId).map((s) => s.id)).toEqual([channel.id]);
+      expect(first.id).not.toBe(orphan);
+      expect(ops()).toEqual([
+        ['subscriptions.list', 200],
+        ['subscriptions.create', 201],
+      ]);
+      emu.resetCalls();
+      const second = await provider.watch(
+        quinn.auth,
+        quinn.calendarId,
+        watchInput({
+          ttlSeconds: 2 * day,
+          currentChannelId: first.id,
+          recoverUnrecorded: true,
+          recordedAmong: async (ids) => new Set(ids.filter((id) => id === first.id)),
+        }),
+      );
+      expect([orphan, first.id]).not.toContain(second.id);
+      expect(
+        liveFor(quinn.calendarId)
+          .map((s) => s.id)
+          .sort(),
+      ).toEqual([first.id, second.id].sort());
       expect(ops()).toEqual([
         ['subscriptions.list', 200],
         ['subscriptions.delete', 204],

@@ -33,9 +33,10 @@ export class JobHandlerRegistry {
   }
 
   /**
-   * Gives `task` `concurrency` slots of its own on top of `WORKER_CONCURRENCY`, so jobs that wait on
-   * the outside world (an outgoing webhook may take 10 s to time out) never take the slots of the
-   * sync and calendar writes, however many of them wait. The worker adds the slots to its one
+   * Gives `task`'s lane `concurrency` slots on top of `WORKER_CONCURRENCY`, and the lane's jobs no
+   * more than those, so jobs that wait on the outside world (an outgoing webhook may take 10 s to
+   * time out) never take the slots of the sync and calendar writes, however many of them wait
+   * (other jobs may use a lane's idle slots). The worker adds the slots to its one
    * runner (see JobWorker for why not a second runner) and takes no job of a full lane; the task's
    * jobs must carry the lane's flag (`EnqueueOptions.lane` in the job's definition).
    */

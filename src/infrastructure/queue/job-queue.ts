@@ -25,6 +25,11 @@ export function laneFlag(lane: string): string {
   return `lane:${lane}`;
 }
 
+/** The flags a job enqueued with these options carries (its lane's), or null. */
+export function laneFlags(options: Pick<EnqueueOptions, 'lane'>): string[] | null {
+  return options.lane ? [laneFlag(options.lane)] : null;
+}
+
 export interface EnqueueResult {
   /** How long, from the database's point of view at insert, until the job may start (≥ 0). */
   msUntilRun: number;
@@ -87,7 +92,7 @@ export class JobQueue implements OnModuleDestroy {
         options.jobKey ?? null,
         options.priority ?? 0,
         options.jobKey ? (options.jobKeyMode ?? 'preserve_run_at') : null,
-        options.lane ? [laneFlag(options.lane)] : null,
+        laneFlags(options),
       ],
     );
     const msUntilRun = Number(rows[0]?.ms ?? 0);
@@ -131,7 +136,7 @@ export class JobQueue implements OnModuleDestroy {
           batch.map((s) => s.options.jobKey ?? null),
           batch.map((s) => s.options.priority ?? 0),
           !modes.has('replace'),
-          batch.map((s) => (s.options.lane ? laneFlag(s.options.lane) : null)),
+          batch.map((s) => laneFlags(s.options)?.[0] ?? null),
         ],
       );
     }

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
-import type { JobDefinition } from '../../infrastructure/queue/job-definition.js';
-import { laneFlag } from '../../infrastructure/queue/job-queue.js';
+import { laneFlags } from '../../infrastructure/queue/job-queue.js';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HostEventSubscriptions, type HostEventEnvelope } from './host-event-consumers.registry.js';
 import {
@@ -109,8 +108,8 @@ export class HostEventStore extends HostEventRecorder {
       CONSUMER_QUEUE_PREFIX,
       RUN_HOST_EVENT_CONSUMER_JOB.options.maxAttempts ?? 25,
       consumers,
-      laneFlags(DELIVER_WEBHOOKS_JOB),
-      laneFlags(RUN_HOST_EVENT_CONSUMER_JOB),
+      laneFlags(DELIVER_WEBHOOKS_JOB.options),
+      laneFlags(RUN_HOST_EVENT_CONSUMER_JOB.options),
     ];
     const n = caller.params.length;
     const p = (i: number) => `$${n + i}`;
@@ -204,9 +203,4 @@ export class HostEventStore extends HostEventRecorder {
 
 function newEventId(): string {
   return `evt_${randomUUID().replace(/-/g, '')}`;
-}
-
-/** The flags a job of this definition carries (its lane's, see `laneFlag`), or null. */
-function laneFlags(job: JobDefinition<object>): string[] | null {
-  return job.options.lane ? [laneFlag(job.options.lane)] : null;
 }

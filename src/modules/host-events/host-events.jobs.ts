@@ -2,13 +2,14 @@ import { defineJob } from '../../infrastructure/queue/job-definition.js';
 import type { EnqueueOptions } from '../../infrastructure/queue/job-queue.js';
 
 /**
- * The host-events module's durable jobs, in lanes of their own in the worker's runner (see
- * JobHandlerRegistry.useLane): however many endpoints hang, their drains never take the sync's
- * slots, and one endpoint holds at most its 4 shards' slots of the webhooks lane. Extension
- * consumers have their own lane, so dead endpoints never hold them up either.
+ * The host-events module's durable jobs, each kind in a lane of the worker's runner (see
+ * JobHandlerRegistry.useLane): however many endpoints hang, their drains never take more than the
+ * webhooks lane's slots (the sync keeps its own), and one endpoint holds at most its 4 shards'.
+ * Extension consumers have their own lane, so dead endpoints never hold them up either. The
+ * webhooks lane keeps the name it had when it was the module's only one: queued jobs carry it.
  */
-export const HOST_EVENTS_LANE = 'host-events';
-export const HOST_EVENTS_LANE_CONCURRENCY = 8;
+export const WEBHOOKS_LANE = 'host-events';
+export const WEBHOOKS_LANE_CONCURRENCY = 8;
 export const HOST_EVENT_CONSUMERS_LANE = 'host-event-consumers';
 export const HOST_EVENT_CONSUMERS_LANE_CONCURRENCY = 4;
 
@@ -28,7 +29,7 @@ export interface DeliverWebhooksPayload {
 export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-webhooks', {
   jobKeyMode: 'replace',
   maxAttempts: 25,
-  lane: HOST_EVENTS_LANE,
+  lane: WEBHOOKS_LANE,
 });
 
 export const WEBHOOKS_QUEUE_PREFIX = 'webhooks:';

@@ -6,12 +6,7 @@ import { type LogFields, logLine } from '../../infrastructure/logging/logging.js
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import {
-  DELIVER_WEBHOOKS_JOB,
-  HOST_EVENTS_LANE,
-  HOST_EVENTS_LANE_CONCURRENCY,
-  deliverWebhooksJobOptions,
-} from './host-events.jobs.js';
+import { DELIVER_WEBHOOKS_JOB, WEBHOOKS_LANE, WEBHOOKS_LANE_CONCURRENCY, deliverWebhooksJobOptions } from './host-events.jobs.js';
 import { WebhookSender } from './webhook-sender.js';
 import { WebhookSecretSealing } from './webhook-secret-sealing.js';
 
@@ -107,7 +102,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     this.registry.handle(DELIVER_WEBHOOKS_JOB, ({ endpointId, shard }, { logFields, signal }) =>
       this.drain(endpointId, shard, logFields, signal),
     );
-    this.registry.useLane(DELIVER_WEBHOOKS_JOB.name, HOST_EVENTS_LANE, HOST_EVENTS_LANE_CONCURRENCY);
+    this.registry.useLane(DELIVER_WEBHOOKS_JOB.name, WEBHOOKS_LANE, WEBHOOKS_LANE_CONCURRENCY);
   }
 
   /**

@@ -563,7 +563,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const token = this.config.microsoft.webhookToken;
     const now = Date.now();
     const liveAfter = now + ADOPT_MIN_LIFE_MS;
-    // Graph shows no creation time, but calsync asks for the same lifetime every time: the expiry tells it.
+    // Graph shows no creation time, but calsync asks for the same lifetime every time (within
+    // Graph's limit, which it refuses rather than cuts): the expiry tells it.
     const lifetimeMs = this.expirationFor(input.ttlSeconds).getTime() - now;
     const candidates: Array<{ subscription: GraphSubscription; end: number; madeAt: number }> = [];
     let next: string | undefined = '/subscriptions';
@@ -592,10 +593,12 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       if (candidate.madeAt < now - ADOPT_MAX_AGE_MS) continue;
       if (!best || candidate.end > best.end) best = candidate;
     }
-    await this.deleteOrphans(
-      auth,
-      unrecorded.filter((c) => c.madeAt < now - ORPHAN_AFTER_MS),
-    );
+    // Without the store's word on what is recorded, nothing is taken for an orphan.
+    if (input.recordedAmong)
+      await this.deleteOrphans(
+        auth,
+        unrecorded.filter((c) => c.madeAt < now - ORPHAN_AFTER_MS),
+      );
     return best?.subscription ?? null;
   }
 
