@@ -249,11 +249,17 @@ function windowsZoneOf(zone: string): { name: string; reference: string } | null
   return found;
 }
 
+/** Windows zone names (lower case) → their reference IANA zone (territory 001). */
+const WINDOWS_REFERENCES = new Map(
+  WINDOWS_TO_IANA_MAP.filter((zone) => zone.territory === '001' && zone.iana[0]).map((zone) => [
+    zone.windowsName.toLowerCase(),
+    zone.iana[0] as string,
+  ]),
+);
+
 /** The reference IANA zone (territory 001) of a Windows zone name, in any case, or null. */
 function ianaZoneOfWindows(name: string): string | null {
-  const lower = name.toLowerCase();
-  const entry = WINDOWS_TO_IANA_MAP.find((zone) => zone.territory === '001' && zone.windowsName.toLowerCase() === lower);
-  return entry?.iana[0] ?? null;
+  return WINDOWS_REFERENCES.get(name.toLowerCase()) ?? null;
 }
 
 /** `2026-12-01T10:00:00.000Z` → `2026-12-01T10:00:00.000`: Graph reads the zone from `timeZone`. */
