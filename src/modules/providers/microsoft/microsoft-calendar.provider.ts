@@ -55,7 +55,8 @@ const MAILBOX_CONCURRENCY = 4;
 
 /**
  * Event reads and writes ask for answers in UTC (so `dateTime` values without an offset are UTC;
- * writes state their own zone, see `graphTimes`) and for text bodies. Several preferences go in one `Prefer` header, comma-separated (RFC 7240).
+ * writes state their own zone, see `graphTimes`) and for text bodies. Several preferences go in
+ * one `Prefer` header, comma-separated (RFC 7240).
  */
 const PREFER_EVENTS = 'outlook.timezone="UTC", outlook.body-content-type="text"';
 const PREFER_DELTA = `${PREFER_EVENTS}, odata.maxpagesize=${DELTA_PAGE_SIZE}`;
