@@ -53,16 +53,34 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     return booking;
   };
 
-  /** Moves the booking by `minutes` through the API; back once Outlook has the new time and its notifications are handled. */
-  const rescheduleThroughApi = async (booking: SyncedBooking, minutes: number) => {
+  /**
+   * Moves the booking by `minutes` through the API; back, with the new times, once Outlook has the
+   * new start (within `timeoutMs`) and its notifications are handled.
+   */
+  const rescheduleThroughApi = async (booking: SyncedBooking, minutes: number, timeoutMs?: number) => {
     const start = shifted(booking.startTime, minutes);
     const end = shifted(booking.endTime, minutes);
     await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-    await expectEventually(() =>
-      expect(t.microsoft.getEvent(booking.eventId)).toMatchObject({ start: { dateTime: start.replace('Z', '0000') } }),
-    );
+    await expectEventually(() => expect(graphInstant(t.microsoft.getEvent(booking.eventId)!.start.dateTime)).toBe(start), {
+      timeoutMs,
+    });
     await settleNotifications(t);
+    return { start, end };
   };
+
+  /** Runs `test` while this Exchange reads `windowsZone` with the rules of `rulesOf` (an IANA zone). */
+  const withExchangeRules = async (windowsZone: string, rulesOf: string, test: () => Promise<void>) => {
+    t.microsoft.exchangeZoneRules(windowsZone, rulesOf);
+    try {
+      await test();
+    } finally {
+      t.microsoft.exchangeZoneRules(windowsZone, null);
+    }
+  };
+
+  /** The host's event updates Outlook answered with `status`. */
+  const updatesAnswered = (status: number) =>
+    t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === status);
 
   /** The live subscription watching a calendar. */
   const subscriptionOf = (calendarId: string) => {
@@ -224,11 +242,7 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     expect(stored().originalStartTimeZone).toBe('W. Europe Standard Time');
     expect(graphInstant(stored().start.dateTime)).toBe(booking.startTime);
     expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
-    const start = shifted(booking.startTime, 60);
-    const end = shifted(booking.endTime, 60);
-    await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-    await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start));
-    await settleNotifications(t);
+    const { end } = await rescheduleThroughApi(booking, 60);
     expect(stored().originalStartTimeZone).toBe('W. Europe Standard Time');
     expect(graphInstant(stored().end.dateTime)).toBe(end);
     expect((await getBooking(t, booking.id)).history.map((h) => h.action)).toEqual(['created', 'rescheduled']);
@@ -247,8 +261,7 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
 
   it('an Outlook whose zone data differs from calsync’s gets the times again in UTC, and that zone’s later writes in UTC at once: the event is at the booking’s instants and the booking is untouched', async () => {
     // This Exchange reads Romance Standard Time (Paris) with London's rules (an hour behind).
-    t.microsoft.exchangeZoneRules('Romance Standard Time', 'Europe/London');
-    try {
+    await withExchangeRules('Romance Standard Time', 'Europe/London', async () => {
       await hostIn('Europe/Paris');
       const updatesBefore = t.microsoft.callCount('events.update');
       const booking = await book(5);
@@ -258,25 +271,18 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
       // The create in Paris' zone, then its correction in UTC.
       expect(t.microsoft.callCount('events.update') - updatesBefore).toBe(1);
-      const start = shifted(booking.startTime, 90);
-      const end = shifted(booking.endTime, 90);
-      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start));
-      await settleNotifications(t);
+      const { start, end } = await rescheduleThroughApi(booking, 90);
       expect(graphInstant(stored().end.dateTime)).toBe(end);
       // The reschedule goes out in UTC at once: no second update for guests.
       expect(t.microsoft.callCount('events.update') - updatesBefore).toBe(2);
       const after = await getBooking(t, booking.id);
       expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
       expect(after.history.map((h) => h.action)).toEqual(['created', 'rescheduled']);
-    } finally {
-      t.microsoft.exchangeZoneRules('Romance Standard Time', null);
-    }
+    });
   });
 
   it('a new version between the write and its UTC correction (412) still ends with one event at the booking’s instants', async () => {
-    t.microsoft.exchangeZoneRules('Central European Standard Time', 'Europe/London');
-    try {
+    await withExchangeRules('Central European Standard Time', 'Europe/London', async () => {
       await hostIn('Europe/Warsaw');
       // The correction after the create meets a version that changed in between.
       t.microsoft.faults.failNext({ operation: 'events.update', status: 412 });
@@ -286,15 +292,11 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       await settleNotifications(t);
       expect(graphInstant(stored().end.dateTime)).toBe(booking.endTime);
       expect(t.microsoft.listEvents(host.calendarId)).toHaveLength(1);
-      expect(
-        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 412),
-      ).toHaveLength(1);
+      expect(updatesAnswered(412)).toHaveLength(1);
       const after = await getBooking(t, booking.id);
       expect(after).toMatchObject({ status: 'accepted', startTime: booking.startTime, endTime: booking.endTime });
       expect(after.history.map((h) => h.action)).toEqual(['created']);
-    } finally {
-      t.microsoft.exchangeZoneRules('Central European Standard Time', null);
-    }
+    });
   });
 
   it('a reschedule whose UTC correction meets a new version (412) is corrected against it: the booking keeps the API’s time, not the one Outlook made of the zone', async () => {
@@ -303,28 +305,19 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     const stored = () => t.microsoft.getEvent(booking.eventId)!;
     expect(stored().originalStartTimeZone).toBe('Central Europe Standard Time');
     // From here on, this Exchange reads Prague's Windows zone with London's rules.
-    t.microsoft.exchangeZoneRules('Central Europe Standard Time', 'Europe/London');
-    try {
+    await withExchangeRules('Central Europe Standard Time', 'Europe/London', async () => {
       // The reschedule's PATCH goes through; its correction meets a 412.
       t.microsoft.faults.failNext({ operation: 'events.update', status: 412, skip: 1 });
-      const start = shifted(booking.startTime, 60);
-      const end = shifted(booking.endTime, 60);
-      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start));
-      await settleNotifications(t);
+      const { start, end } = await rescheduleThroughApi(booking, 60);
       expect(graphInstant(stored().end.dateTime)).toBe(end);
-      expect(
-        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 412),
-      ).toHaveLength(1);
+      expect(updatesAnswered(412)).toHaveLength(1);
       const after = await getBooking(t, booking.id);
       expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
       expect(after.history.map((h) => [h.action, h.source])).toEqual([
         ['created', 'api'],
         ['rescheduled', 'api'],
       ]);
-    } finally {
-      t.microsoft.exchangeZoneRules('Central Europe Standard Time', null);
-    }
+    });
   });
 
   it('a reschedule whose UTC correction fails (Outlook unavailable) leaves the event recorded where Outlook put it, and the job’s retry writes the times again: the booking never moves', async () => {
@@ -332,33 +325,23 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
     const booking = await book(5);
     const stored = () => t.microsoft.getEvent(booking.eventId)!;
     expect(stored().originalStartTimeZone).toBe('GTB Standard Time');
-    t.microsoft.exchangeZoneRules('GTB Standard Time', 'Europe/London');
-    try {
+    await withExchangeRules('GTB Standard Time', 'Europe/London', async () => {
       // The reschedule's PATCH goes through; every try of its correction meets a 503.
       t.microsoft.faults.failNext({ operation: 'events.update', status: 503, skip: 1, count: 4 });
-      const start = shifted(booking.startTime, 45);
-      const end = shifted(booking.endTime, 45);
-      await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send({ startTime: start, endTime: end }).expect(200);
-      await expectEventually(() => expect(graphInstant(stored().start.dateTime)).toBe(start), { timeoutMs: 15_000 });
-      await settleNotifications(t);
+      const { start, end } = await rescheduleThroughApi(booking, 45, 15_000);
       expect(graphInstant(stored().end.dateTime)).toBe(end);
-      expect(
-        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 503),
-      ).toHaveLength(4);
+      expect(updatesAnswered(503)).toHaveLength(4);
       const after = await getBooking(t, booking.id);
       expect(after).toMatchObject({ status: 'accepted', startTime: start, endTime: end });
       expect(after.history.map((h) => [h.action, h.source])).toEqual([
         ['created', 'api'],
         ['rescheduled', 'api'],
       ]);
-    } finally {
-      t.microsoft.exchangeZoneRules('GTB Standard Time', null);
-    }
+    });
   }, 30_000);
 
   it('a create whose UTC correction fails (Outlook unavailable) is recorded where Outlook put it and written again shortly: the booking never moves', async () => {
-    t.microsoft.exchangeZoneRules('FLE Standard Time', 'Europe/London');
-    try {
+    await withExchangeRules('FLE Standard Time', 'Europe/London', async () => {
       await hostIn('Europe/Helsinki');
       // Every try of the correction after the create meets a 503.
       t.microsoft.faults.failNext({ operation: 'events.update', status: 503, count: 4 });
@@ -374,15 +357,11 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       await settleNotifications(t);
       expect(graphInstant(event()!.end.dateTime)).toBe(booking.endTime);
       expect(t.microsoft.listEvents(host.calendarId)).toHaveLength(1);
-      expect(
-        t.microsoft.calls.filter((c) => c.email === host.email && c.operation === 'events.update' && c.status === 503),
-      ).toHaveLength(4);
+      expect(updatesAnswered(503)).toHaveLength(4);
       const after = await getBooking(t, booking.id);
       expect(after).toMatchObject({ status: 'accepted', startTime: booking.startTime, endTime: booking.endTime });
       expect(after.history.map((h) => h.action)).toEqual(['created']);
-    } finally {
-      t.microsoft.exchangeZoneRules('FLE Standard Time', null);
-    }
+    });
   }, 30_000);
 
   it('an Outlook that refuses the host’s zone (TimeZoneNotSupportedException) gets the event in UTC, once', async () => {
