@@ -16,6 +16,7 @@ import { CacheWritePath1763800000018 } from './1763800000018-CacheWritePath.js';
 import { CacheEndIndex1763800000019 } from './1763800000019-CacheEndIndex.js';
 import { SyncNotBefore1763800000020 } from './1763800000020-SyncNotBefore.js';
 import { SeedAssignmentsWithoutUsers1763800000021 } from './1763800000021-SeedAssignmentsWithoutUsers.js';
+import { ChannelSecretFingerprint1763800000022 } from './1763800000022-ChannelSecretFingerprint.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   CacheEndIndex1763800000019,
   SyncNotBefore1763800000020,
   SeedAssignmentsWithoutUsers1763800000021,
+  ChannelSecretFingerprint1763800000022,
 ];

@@ -11,6 +11,8 @@ export interface GoogleConfig {
   oauthAuthorizeUrl: string;
   webhookUrl: string;
   webhookToken: string;
+  /** `GOOGLE_WEBHOOK_TOKEN_PREVIOUS`: still accepted while the channels opened with it are replaced (a rotation). */
+  webhookTokenPrevious: string | null;
 }
 
 export interface MicrosoftConfig {
@@ -22,6 +24,8 @@ export interface MicrosoftConfig {
   oauthAuthorizeUrl: string;
   webhookUrl: string;
   webhookToken: string;
+  /** `MICROSOFT_WEBHOOK_TOKEN_PREVIOUS`: still accepted while the subscriptions made with it are replaced (a rotation). */
+  webhookTokenPrevious: string | null;
   /**
    * Extra CA certificate (PEM) to trust for Graph calls. Not an environment variable: only the
    * sandbox and the tests set it, for the loopback emulator's self-signed certificate.

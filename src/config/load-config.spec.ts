@@ -219,6 +219,46 @@ describe('loadConfig', () => {
     expect(config.encryptionKey).toEqual(Buffer.alloc(32, 1));
   });
 
+  describe('webhook secret rotation', () => {
+    const providers = {
+      GOOGLE_CLIENT_ID: 'client',
+      GOOGLE_CLIENT_SECRET: 'secret',
+      MICROSOFT_CLIENT_ID: 'client',
+      MICROSOFT_CLIENT_SECRET: 'secret',
+    };
+
+    it('takes the previous token of each provider beside the new one; none by default', () => {
+      const config = load({
+        ...providers,
+        GOOGLE_WEBHOOK_TOKEN: 'google-new',
+        GOOGLE_WEBHOOK_TOKEN_PREVIOUS: ' google-old ',
+        MICROSOFT_WEBHOOK_TOKEN: 'ms-new',
+      });
+      expect(config.google).toMatchObject({ webhookToken: 'google-new', webhookTokenPrevious: 'google-old' });
+      expect(config.microsoft).toMatchObject({ webhookToken: 'ms-new', webhookTokenPrevious: null });
+    });
+
+    it('refuses a previous token equal to the new one, one without a new one, and one too long', () => {
+      const problems = (env: Record<string, string>) => {
+        try {
+          load({ ...providers, GOOGLE_WEBHOOK_TOKEN: 'google-token', MICROSOFT_WEBHOOK_TOKEN: 'ms-token', ...env });
+          return [];
+        } catch (error) {
+          return (error as ConfigError).problems;
+        }
+      };
+      expect(problems({ GOOGLE_WEBHOOK_TOKEN_PREVIOUS: 'google-token' })).toEqual([
+        'GOOGLE_WEBHOOK_TOKEN_PREVIOUS is the same as GOOGLE_WEBHOOK_TOKEN: set the new token in GOOGLE_WEBHOOK_TOKEN',
+      ]);
+      expect(problems({ MICROSOFT_WEBHOOK_TOKEN: '', MICROSOFT_WEBHOOK_TOKEN_PREVIOUS: 'ms-old' })).toContain(
+        'MICROSOFT_WEBHOOK_TOKEN_PREVIOUS is set but MICROSOFT_WEBHOOK_TOKEN is not: set the new token in MICROSOFT_WEBHOOK_TOKEN',
+      );
+      expect(problems({ MICROSOFT_WEBHOOK_TOKEN_PREVIOUS: 'x'.repeat(129) })).toEqual([
+        'MICROSOFT_WEBHOOK_TOKEN_PREVIOUS must be at most 128 characters',
+      ]);
+    });
+  });
+
   describe('*_FILE secrets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'calsync-config-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -240,13 +280,23 @@ describe('loadConfig', () => {
         MICROSOFT_CLIENT_ID: 'client',
         MICROSOFT_CLIENT_SECRET_FILE: file('msecret', 'ms-secret\n'),
         MICROSOFT_WEBHOOK_TOKEN_FILE: file('mtoken', 'ms-token\n'),
+        GOOGLE_WEBHOOK_TOKEN_PREVIOUS_FILE: file('gprevious', 'google-old-token\n'),
+        MICROSOFT_WEBHOOK_TOKEN_PREVIOUS_FILE: file('mprevious', 'ms-old-token\n'),
       });
       expect(config.apiKey).toBe('file-app-key-0123456789');
       expect(config.adminApiKey).toBe('file-admin-key-0123456789');
       expect(config.encryptionKey.toString('hex')).toBe('ef'.repeat(32));
       expect(config.databaseUrl).toBe('postgres://u:p@db/calsync');
-      expect(config.google).toMatchObject({ clientSecret: 'google-secret', webhookToken: 'google-token' });
-      expect(config.microsoft).toMatchObject({ clientSecret: 'ms-secret', webhookToken: 'ms-token' });
+      expect(config.google).toMatchObject({
+        clientSecret: 'google-secret',
+        webhookToken: 'google-token',
+        webhookTokenPrevious: 'google-old-token',
+      });
+      expect(config.microsoft).toMatchObject({
+        clientSecret: 'ms-secret',
+        webhookToken: 'ms-token',
+        webhookTokenPrevious: 'ms-old-token',
+      });
       expect(config.generated).toEqual({ apiKey: false, adminApiKey: false, encryptionKey: false });
     });
 

@@ -55,6 +55,16 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     problems.push(`${name} must be true or false (got "${raw}")`);
     return fallback;
   };
+  /** `<name>_PREVIOUS`: the webhook secret a rotation replaces, accepted until its channels are replaced. */
+  const previousToken = (name: string, current: string, maxLength: number): string | null => {
+    const previous = str(`${name}_PREVIOUS`);
+    if (!previous) return null;
+    if (!current) problems.push(`${name}_PREVIOUS is set but ${name} is not: set the new token in ${name}`);
+    if (previous.length > maxLength) problems.push(`${name}_PREVIOUS must be at most ${maxLength} characters`);
+    // The same value twice rotates nothing; most likely the new token was not set.
+    if (previous === current) problems.push(`${name}_PREVIOUS is the same as ${name}: set the new token in ${name}`);
+    return previous;
+  };
 
   const port = int('PORT', 3000, 0, 65535);
   const host = str('HOST') || '0.0.0.0';
@@ -126,6 +136,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     problems.push('GOOGLE_CLIENT_SECRET is required when GOOGLE_CLIENT_ID is set');
   }
   if (googleWebhookToken.length > 256) problems.push('GOOGLE_WEBHOOK_TOKEN must be at most 256 characters');
+  const googleWebhookTokenPrevious = previousToken('GOOGLE_WEBHOOK_TOKEN', googleWebhookToken, 256);
 
   const microsoftClientId = str('MICROSOFT_CLIENT_ID');
   const microsoftEnabled = microsoftClientId !== '';
@@ -134,6 +145,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     problems.push('MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled (MICROSOFT_CLIENT_ID is set)');
   }
   if (microsoftWebhookToken.length > 128) problems.push('MICROSOFT_WEBHOOK_TOKEN must be at most 128 characters');
+  const microsoftWebhookTokenPrevious = previousToken('MICROSOFT_WEBHOOK_TOKEN', microsoftWebhookToken, 128);
 
   // One switch for the sandbox; it stands in for each provider that has no credentials (src/bootstrap/sandbox.ts),
   // so real Google can run next to a sandbox Outlook and the other way round.
@@ -209,6 +221,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
       oauthAuthorizeUrl: url('GOOGLE_OAUTH_AUTHORIZE_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
       webhookUrl: url('GOOGLE_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
       webhookToken: googleWebhookToken,
+      webhookTokenPrevious: googleWebhookTokenPrevious,
     },
     microsoft: {
       enabled: microsoftEnabled,
@@ -219,6 +232,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
       oauthAuthorizeUrl: url('MICROSOFT_OAUTH_AUTHORIZE_URL', 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize'),
       webhookUrl: url('MICROSOFT_WEBHOOK_URL', appUrl).replace(/\/+$/, ''),
       webhookToken: microsoftWebhookToken,
+      webhookTokenPrevious: microsoftWebhookTokenPrevious,
       caCertificate: null,
     },
     sandbox,
@@ -333,6 +347,8 @@ export const FILE_SECRETS = [
   'MICROSOFT_CLIENT_SECRET',
   'GOOGLE_WEBHOOK_TOKEN',
   'MICROSOFT_WEBHOOK_TOKEN',
+  'GOOGLE_WEBHOOK_TOKEN_PREVIOUS',
+  'MICROSOFT_WEBHOOK_TOKEN_PREVIOUS',
 ] as const;
 
 /**

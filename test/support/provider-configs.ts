@@ -15,6 +15,7 @@ export function googleProviderConfig(emu: GoogleCalendarEmulator, webhookToken: 
       oauthAuthorizeUrl: emu.authorizeUrl,
       webhookUrl: 'http://127.0.0.1:9/api/webhooks/calendar-subscription/google_calendar',
       webhookToken,
+      webhookTokenPrevious: null,
     },
   } as AppConfig;
 }
@@ -31,6 +32,7 @@ export function microsoftProviderConfig(emu: MicrosoftGraphEmulator, webhookUrl:
       oauthAuthorizeUrl: emu.authorizeUrl,
       webhookUrl,
       webhookToken,
+      webhookTokenPrevious: null,
       caCertificate: emu.caCertificate,
     },
   } as AppConfig;

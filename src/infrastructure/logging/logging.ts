@@ -47,6 +47,7 @@ const SECRET_KEYS = [
   'API_KEY',
   'ADMIN_API_KEY',
   'webhookToken',
+  'webhookTokenPrevious',
 ];
 const SECRET_KEY_SET = new Set(SECRET_KEYS.map((key) => key.toLowerCase()));
 const MAX_REDACT_DEPTH = 5;

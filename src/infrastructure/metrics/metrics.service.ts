@@ -138,6 +138,15 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly channelsWithStaleSecret = new Gauge({
+    name: 'calsync_channels_stale_secret',
+    help:
+      'Channels and subscriptions carrying a webhook secret other than the current GOOGLE_WEBHOOK_TOKEN / MICROSOFT_WEBHOOK_TOKEN ' +
+      '(replaced by subscribe-calendars; a rotation is complete, and …_WEBHOOK_TOKEN_PREVIOUS can go, at 0)',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly calendarsInError = new Gauge({
     name: 'calsync_calendars_in_error',
     help: 'Selected calendars whose last sync failed (status error in the admin list), by provider',

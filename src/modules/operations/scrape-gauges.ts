@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { withTimeout } from '../../common/async/with-timeout.js';
+import { CalendarProviders } from '../providers/calendar-provider.port.js';
 
 interface QueueRow {
   task: string;
@@ -16,6 +17,7 @@ interface CalendarRow {
   in_error: string;
   renewal_due: string;
   expired: string;
+  stale_secret: string;
   soonest_expiry_seconds: string | null;
 }
 
@@ -41,10 +43,18 @@ export class ScrapeGauges {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly providers: CalendarProviders,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async refresh(): Promise<void> {
+    // Each provider's current secret, and whether channels of unknown secret count as stale (a
+    // rotation): `WebhookSecrets.isStale`, as subscribe-calendars decides it, in SQL.
+    const secrets = this.providers.all().map((p) => ({
+      name: p.name,
+      fingerprint: p.webhookSecrets.fingerprint,
+      rotating: p.webhookSecrets.rotating,
+    }));
     try {
       const [queue, calendars, cacheRows] = await withTimeout(
         Promise.all([
@@ -68,11 +78,20 @@ export class ScrapeGauges {
                     count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now()
                                        AND "channelExpiration" <= now() + make_interval(secs => $1))::text AS renewal_due,
                     count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" <= now())::text AS expired,
+                    count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now() AND p.name IS NOT NULL
+                                       AND ("channelSecretFingerprint" IS DISTINCT FROM p.fingerprint)
+                                       AND ("channelSecretFingerprint" IS NOT NULL OR p.rotating))::text AS stale_secret,
                     EXTRACT(EPOCH FROM min("channelExpiration") FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now()) - now())::text
                       AS soonest_expiry_seconds
                FROM "SelectedCalendar"
+               LEFT JOIN unnest($2::text[], $3::text[], $4::boolean[]) AS p(name, fingerprint, rotating) ON p.name = integration
               GROUP BY 1`,
-            [this.config.subscriptionRenewBeforeSeconds],
+            [
+              this.config.subscriptionRenewBeforeSeconds,
+              secrets.map((s) => s.name),
+              secrets.map((s) => s.fingerprint),
+              secrets.map((s) => s.rotating),
+            ],
           ),
           // An estimate is enough for a gauge and stays cheap on a large cache.
           this.dataSource.query<Array<{ estimate: string }>>(
@@ -104,14 +123,24 @@ export class ScrapeGauges {
   }
 
   private setCalendars(rows: CalendarRow[]): void {
-    const { calendarsInError, channelsInRenewalWindow, channelsExpired, channelSoonestExpiry } = this.metrics;
-    for (const gauge of [calendarsInError, channelsInRenewalWindow, channelsExpired, channelSoonestExpiry]) gauge.reset();
+    const { calendarsInError, channelsInRenewalWindow, channelsExpired, channelsWithStaleSecret, channelSoonestExpiry } =
+      this.metrics;
+    for (const gauge of [
+      calendarsInError,
+      channelsInRenewalWindow,
+      channelsExpired,
+      channelsWithStaleSecret,
+      channelSoonestExpiry,
+    ]) {
+      gauge.reset();
+    }
     // One row per provider with followed calendars, its counts 0 when all is well (alerts see 0, not nothing).
     for (const row of rows) {
       const labels = { provider: row.provider };
       calendarsInError.set(labels, Number(row.in_error));
       channelsInRenewalWindow.set(labels, Number(row.renewal_due));
       channelsExpired.set(labels, Number(row.expired));
+      channelsWithStaleSecret.set(labels, Number(row.stale_secret));
       if (row.soonest_expiry_seconds !== null) channelSoonestExpiry.set(labels, Number(row.soonest_expiry_seconds));
     }
   }

@@ -12,6 +12,7 @@ import type {
 } from './external-event.js';
 import type { AuthorizationGrant, ProviderAuth } from './provider-auth.js';
 import type { IncomingWebhook, ParsedWebhook } from './webhook.js';
+import type { WebhookSecrets } from './webhook-secrets.js';
 import type { Guest } from './guests.js';
 import type { EventFields } from './changed-fields.js';
 
@@ -38,6 +39,12 @@ export abstract class CalendarProvider {
 
   /** Base URL the provider pushes to (`…_WEBHOOK_URL`); the subscriptions module appends its paths. */
   abstract readonly webhookBaseUrl: string;
+
+  /**
+   * The secret new channels carry (and, during a rotation, the previous one): notifications are
+   * checked against it, and a channel whose stored fingerprint is stale is replaced.
+   */
+  abstract readonly webhookSecrets: WebhookSecrets;
 
   /**
    * Where to send the user to grant calendar access; `state` comes back to the callback.

@@ -158,6 +158,12 @@ export interface ChannelHandle {
   resourceUri: string | null;
   kind: string | null;
   expiration: Date;
+  /**
+   * The fingerprint (`secretFingerprint`) of the secret the channel's notifications carry: set by
+   * the provider when it opens a channel, null when it adopted one whose secret it cannot see, and
+   * absent when it extended an existing channel in place (which keeps the secret it had).
+   */
+  secretFingerprint?: string | null;
 }
 
 export interface BusyInterval {

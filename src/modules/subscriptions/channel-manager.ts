@@ -20,9 +20,11 @@ export const WEBHOOK_PATH = '/api/webhooks/calendar-subscription';
  * - `renew`: extend the current channel before it expires (or open a new one where the provider
  *   cannot extend);
  * - `reauthorize`: the provider asked for it (Graph life-cycle);
- * - `recreate`: the provider removed the channel; open a new one without stopping the old.
+ * - `recreate`: the provider removed the channel; open a new one without stopping the old;
+ * - `replace`: the channel carries a webhook secret that was rotated away: open a new one with the
+ *   current secret, then stop the old (extending it would keep the old secret).
  */
-export type ChannelOperation = 'watch' | 'renew' | 'reauthorize' | 'recreate';
+export type ChannelOperation = 'watch' | 'renew' | 'reauthorize' | 'recreate' | 'replace';
 
 /**
  * Provider channels, one per (credential, calendar). A channel is the provider's opaque handle,

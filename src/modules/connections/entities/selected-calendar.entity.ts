@@ -44,6 +44,10 @@ export class SelectedCalendarEntity {
   @Column({ type: 'text', nullable: true })
   channelPreviousId!: string | null;
 
+  /** Fingerprint of the webhook secret the channel carries (null: opened before it was recorded, or unknown). */
+  @Column({ type: 'text', nullable: true })
+  channelSecretFingerprint!: string | null;
+
   @Column({ type: 'text', nullable: true })
   syncToken!: string | null;
 

@@ -26,6 +26,7 @@ import { toGoogleProviderError } from './google-errors.js';
 import { GOOGLE_EVENT_FIELDS, fromGoogleEvent, googleEventIdFor, toGoogleEventBody } from './google-event.mapper.js';
 import { GoogleWebhookParser } from './google-webhook.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
+import { WebhookSecrets } from '../webhook-secrets.js';
 
 const MAX_PAGE_SIZE = 2500;
 /** A short window (a conflict check's) that pages on past this many full pages is a calendar gone wild. */
@@ -54,6 +55,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
   /** A syncToken follows the whole calendar, whatever window the full listing had. */
   readonly cursorScope = 'calendar' as const;
   readonly webhookBaseUrl: string;
+  readonly webhookSecrets: WebhookSecrets;
   private readonly webhooks: GoogleWebhookParser;
   private readonly logger = new Logger('GoogleCalendarProvider');
   private readonly tokens = new AccessTokens({ refresh: (refreshToken) => this.refresh(refreshToken) }, this.logger);
@@ -64,7 +66,8 @@ export class GoogleCalendarProvider extends CalendarProvider {
   ) {
     super();
     this.webhookBaseUrl = config.google.webhookUrl;
-    this.webhooks = new GoogleWebhookParser(config.google.webhookToken);
+    this.webhookSecrets = new WebhookSecrets(config.google.webhookToken, config.google.webhookTokenPrevious);
+    this.webhooks = new GoogleWebhookParser(this.webhookSecrets);
   }
 
   parseWebhook(request: IncomingWebhook): ParsedWebhook {
@@ -306,6 +309,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
       resourceUri: channel.resourceUri ?? null,
       kind: channel.kind ?? 'api#channel',
       expiration: new Date(Number.isFinite(expiration) && expiration > 0 ? expiration : Date.now() + input.ttlSeconds * 1000),
+      secretFingerprint: this.webhookSecrets.fingerprint,
     };
   }
 

@@ -1,6 +1,7 @@
+import { WebhookSecrets } from '../webhook-secrets.js';
 import { GoogleWebhookParser } from './google-webhook.js';
 
-const parser = new GoogleWebhookParser('channel-token');
+const parser = new GoogleWebhookParser(new WebhookSecrets('channel-token', null));
 const push = (headers: Record<string, string | string[]>) =>
   parser.parse({ route: 'notifications', headers, query: {}, body: undefined });
 
@@ -77,8 +78,27 @@ describe('GoogleWebhookParser', () => {
   });
 
   it('never accepts anything when no token is configured', () => {
-    const open = new GoogleWebhookParser('');
+    const open = new GoogleWebhookParser(new WebhookSecrets('', null));
     const parsed = open.parse({ route: 'notifications', headers: { 'x-goog-channel-token': '' }, query: {}, body: undefined });
     expect(parsed.type === 'notifications' && parsed.items[0].secretValid).toBe(false);
+  });
+
+  it('during a rotation accepts the previous token as well as the new one, and nothing else', () => {
+    const rotating = new GoogleWebhookParser(new WebhookSecrets('new-token', 'channel-token'));
+    const valid = (token: string) => {
+      const parsed = rotating.parse({
+        route: 'notifications',
+        headers: {
+          'x-goog-channel-id': 'c',
+          'x-goog-channel-token': token,
+          'x-goog-resource-id': 'r',
+          'x-goog-resource-state': 'exists',
+        },
+        query: {},
+        body: undefined,
+      });
+      return parsed.type === 'notifications' && parsed.items[0].secretValid;
+    };
+    expect([valid('new-token'), valid('channel-token'), valid('other-token'), valid('')]).toEqual([true, true, false, false]);
   });
 });

@@ -1,4 +1,4 @@
-import { SecretMatcher } from '../../../infrastructure/crypto/constant-time.js';
+import type { WebhookSecrets } from '../webhook-secrets.js';
 import type { IncomingWebhook, ParsedWebhook, WebhookItemKind } from '../webhook.js';
 
 /** A header sent once; a repeated one is not a value Google sends. */
@@ -11,11 +11,8 @@ const single = (value: string | string[] | undefined): string | null => (typeof 
  * Google has no life-cycle route and no handshake.
  */
 export class GoogleWebhookParser {
-  private readonly token: SecretMatcher;
-
-  constructor(token: string) {
-    this.token = new SecretMatcher(token);
-  }
+  /** `tokens`: the channel token new channels carry and, during a rotation, the previous one. */
+  constructor(private readonly tokens: WebhookSecrets) {}
 
   parse(request: IncomingWebhook): ParsedWebhook {
     if (request.route !== 'notifications') {
@@ -24,7 +21,7 @@ export class GoogleWebhookParser {
     const headers = request.headers;
     const state = single(headers['x-goog-resource-state']);
     const kind: WebhookItemKind = state === 'sync' ? 'hello' : 'changed';
-    const secretValid = this.token.matches(single(headers['x-goog-channel-token']));
+    const secretValid = this.tokens.matches(single(headers['x-goog-channel-token']));
     const resourceId = single(headers['x-goog-resource-id']);
     // Google sends the resource id on every push, the channel's sync message included. Without it
     // the push cannot be matched to the watched resource: refused, nothing processed. A push with

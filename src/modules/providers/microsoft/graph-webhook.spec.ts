@@ -1,8 +1,9 @@
 import type { IncomingWebhook, ParsedWebhook, WebhookItem } from '../webhook.js';
+import { WebhookSecrets } from '../webhook-secrets.js';
 import { GraphWebhookParser } from './graph-webhook.js';
 
 const SECRET = 'graph-client-state-secret';
-const parser = new GraphWebhookParser(SECRET);
+const parser = new GraphWebhookParser(new WebhookSecrets(SECRET, null));
 
 const request = (overrides: Partial<IncomingWebhook>): IncomingWebhook => ({
   route: 'notifications',
@@ -106,9 +107,15 @@ describe('GraphWebhookParser', () => {
     });
 
     it('never accepts anything when no secret is configured', () => {
-      const open = new GraphWebhookParser('');
+      const open = new GraphWebhookParser(new WebhookSecrets('', null));
       const [item] = items(open.parse(request({ body: { value: [{ subscriptionId: 's1', clientState: '' }] } })));
       expect(item?.secretValid).toBe(false);
+    });
+
+    it('during a rotation accepts items with the previous client state as well as the new one', () => {
+      const rotating = new GraphWebhookParser(new WebhookSecrets('new-client-state', SECRET));
+      const body = { value: [change('s1', 'new-client-state'), change('s2', SECRET), change('s3', 'something-else')] };
+      expect(items(rotating.parse(request({ body }))).map((item) => item.secretValid)).toEqual([true, true, false]);
     });
   });
 

@@ -1,4 +1,4 @@
-import { SecretMatcher } from '../../../infrastructure/crypto/constant-time.js';
+import type { WebhookSecrets } from '../webhook-secrets.js';
 import type { IncomingWebhook, ParsedWebhook, WebhookItem, WebhookItemKind } from '../webhook.js';
 
 const HANDSHAKE_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -17,15 +17,13 @@ const LIFECYCLE_KINDS: ReadonlyMap<string, WebhookItemKind> = new Map<string, We
  *   URL; the answer is the token itself, 200 `text/plain`, within 10 s. The query arrives decoded
  *   by the HTTP layer, so the value is echoed as is (decoding again would corrupt a token holding `%`).
  * - Notifications: a JSON body `{value: [...]}`, one item per change, possibly for several
- *   subscriptions, each echoing our `clientState`, which is compared in constant time.
+ *   subscriptions, each echoing our `clientState` (during a rotation, the current or the previous
+ *   one), which is compared in constant time.
  * The intake's hot path: one pass over the items, no copies of the body, no I/O.
  */
 export class GraphWebhookParser {
-  private readonly clientState: SecretMatcher;
-
-  constructor(clientState: string) {
-    this.clientState = new SecretMatcher(clientState);
-  }
+  /** `clientStates`: the client state new subscriptions carry and, during a rotation, the previous one. */
+  constructor(private readonly clientStates: WebhookSecrets) {}
 
   parse(request: IncomingWebhook): ParsedWebhook {
     const token = request.query.validationToken;
@@ -61,7 +59,7 @@ export class GraphWebhookParser {
       items[i] = {
         channelId: typeof subscriptionId === 'string' && subscriptionId !== '' ? subscriptionId : null,
         resourceId: null,
-        secretValid: this.clientState.matches(typeof clientState === 'string' ? clientState : null),
+        secretValid: this.clientStates.matches(typeof clientState === 'string' ? clientState : null),
         kind,
       };
     }

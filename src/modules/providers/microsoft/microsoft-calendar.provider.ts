@@ -20,6 +20,7 @@ import type { AuthorizationGrant, ProviderAuth } from '../provider-auth.js';
 import { ProviderError, isProviderError } from '../provider.errors.js';
 import { withProviderRetry } from '../retry-policy.js';
 import type { IncomingWebhook, ParsedWebhook } from '../webhook.js';
+import { WebhookSecrets } from '../webhook-secrets.js';
 import { AccessTokens } from '../access-tokens.js';
 import { toGraphProviderError } from './graph-errors.js';
 import {
@@ -129,6 +130,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   /** A calendarView deltaLink is bound to the window of the full listing that produced it. */
   readonly cursorScope = 'window' as const;
   readonly webhookBaseUrl: string;
+  readonly webhookSecrets: WebhookSecrets;
 
   private readonly logger = new Logger('MicrosoftCalendarProvider');
   /** Windows zones this process saw Outlook read otherwise than ICU: their times are written in UTC (`settleTimes`). */
@@ -150,7 +152,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     super();
     const microsoft = config.microsoft;
     this.webhookBaseUrl = microsoft.webhookUrl;
-    this.webhooks = new GraphWebhookParser(microsoft.webhookToken);
+    this.webhookSecrets = new WebhookSecrets(microsoft.webhookToken, microsoft.webhookTokenPrevious);
+    this.webhooks = new GraphWebhookParser(this.webhookSecrets);
     this.http = new GraphHttp({ caCertificate: microsoft.caCertificate, timeoutMs: config.providerTimeoutMs });
     this.oauth = new GraphOAuthClient(microsoft, this.http.fetch);
     this.tokens = new AccessTokens(
@@ -496,9 +499,10 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
     if (input.recoverUnrecorded) {
       const found = await this.findUnrecorded(auth, wanted, input);
-      if (found) return this.handleOf(found, resource, expiration);
+      if (found) return this.handleOf(found, resource, expiration, true);
     }
     let lookFailed = false;
+    let adopted = false;
     const subscription = await withProviderRetry(
       async () => {
         try {
@@ -527,17 +531,24 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
             lookFailed = true;
             throw lookError;
           }
-          if (found) return found;
+          if (found) {
+            adopted = true;
+            return found;
+          }
           throw error;
         }
       },
       undefined,
       (error) => error.retryable && !lookFailed,
     );
-    return this.handleOf(subscription, resource, expiration);
+    return this.handleOf(subscription, resource, expiration, adopted);
   }
 
-  private handleOf(subscription: GraphSubscription, resource: string, expiration: Date): ChannelHandle {
+  /**
+   * `adopted`: taken over from the mailbox's list, made by an earlier create whose answer was lost,
+   * possibly before a rotation of the client state: its secret is known only when Graph shows it.
+   */
+  private handleOf(subscription: GraphSubscription, resource: string, expiration: Date, adopted: boolean): ChannelHandle {
     if (!subscription?.id) {
       throw new ProviderError(this.name, 'permanent', 'Microsoft Graph created a subscription without an id');
     }
@@ -547,6 +558,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       resourceUri: subscription.resource ?? resource,
       kind: SUBSCRIPTION_KIND,
       expiration: parseDate(subscription.expirationDateTime) ?? expiration,
+      secretFingerprint:
+        !adopted || subscription.clientState === this.config.microsoft.webhookToken ? this.webhookSecrets.fingerprint : null,
     };
   }
 

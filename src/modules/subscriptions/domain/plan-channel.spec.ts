@@ -10,6 +10,7 @@ const base: ChannelPlanInput = {
   cacheEnabled: false,
   hasChannel: true,
   channelExpiration: now + 6 * day,
+  secretStale: false,
   nextAttemptAt: null,
   failing: false,
   now,
@@ -30,6 +31,15 @@ describe('planChannel', () => {
     ['inside the renewal window: renew', { channelExpiration: now + 23 * hour }, plan('renew')],
     ['exactly at the window’s edge: kept', { channelExpiration: now + day + 1 }, plan('keep')],
     ['lapsed: watch anew', { channelExpiration: now - 1 }, plan('watch')],
+    ['a live channel with a rotated-away secret: replaced at once', { secretStale: true }, plan('replace')],
+    [
+      'inside the renewal window with a rotated-away secret: replaced, not renewed',
+      { secretStale: true, channelExpiration: now + hour },
+      plan('replace'),
+    ],
+    ['lapsed with a rotated-away secret: watch anew', { secretStale: true, channelExpiration: now - 1 }, plan('watch')],
+    ['a failed replacement still backing off: defer', { secretStale: true, nextAttemptAt: now + 1000 }, plan('defer')],
+    ['nobody needs a channel with a rotated-away secret: stop', { secretStale: true, syncOn: false }, plan('stop')],
     [
       'a failed attempt still backing off: defer',
       { hasChannel: false, channelExpiration: null, nextAttemptAt: now + 1000 },

@@ -10,6 +10,11 @@ export interface ChannelPlanInput {
   cacheEnabled: boolean;
   hasChannel: boolean;
   channelExpiration: number | null;
+  /**
+   * The channel carries a webhook secret other than the current one (`WebhookSecrets.isStale`):
+   * after a rotation its notifications are, or soon will be, refused.
+   */
+  secretStale: boolean;
   /** A failed subscribe attempt waits until then. */
   nextAttemptAt: number | null;
   /** Its last sync or subscribe attempt failed (`syncErrorCount` > 0). */
@@ -24,10 +29,12 @@ export interface ChannelPlan {
    * - `stop`: nobody needs the calendar (or the cache must be dropped): stop the channel, forget it;
    * - `watch`: open a channel (none, or the current one lapsed);
    * - `renew`: the live channel is inside the renewal window;
+   * - `replace`: the live channel carries a webhook secret that was rotated away: a new channel
+   *   with the current secret takes its place (renewing could keep the old secret);
    * - `defer`: it needs a channel, but the last attempt failed and its backoff is not over;
    * - `keep`: nothing to do.
    */
-  action: 'stop' | 'watch' | 'renew' | 'defer' | 'keep';
+  action: 'stop' | 'watch' | 'renew' | 'replace' | 'defer' | 'keep';
   /** With `stop`: the cache was on and must go. */
   dropCache: boolean;
   /** The cache was just turned off while the calendar stays followed: a sync clears it. */
@@ -55,8 +62,9 @@ export function planChannel(input: ChannelPlanInput): ChannelPlan {
   const requestSync = input.cacheEnabled && !input.cacheOn;
   const expiration = input.channelExpiration ?? 0;
   const keep = { dropCache: false, requestSync, clearErrors: false };
-  if (input.hasChannel && expiration > input.now + input.renewBeforeMs) return { action: 'keep', ...keep };
+  const live = input.hasChannel && expiration > input.now;
+  if (live && !input.secretStale && expiration > input.now + input.renewBeforeMs) return { action: 'keep', ...keep };
   if (input.nextAttemptAt !== null && input.nextAttemptAt > input.now) return { action: 'defer', ...keep };
-  const action = input.hasChannel && expiration > input.now ? 'renew' : 'watch';
-  return { action, ...keep };
+  if (live && input.secretStale) return { action: 'replace', ...keep };
+  return { action: live ? 'renew' : 'watch', ...keep };
 }

@@ -12,6 +12,8 @@ export interface SubscribeSummary {
   calendars: number;
   watched: number;
   renewed: number;
+  /** Live channels replaced because they carry a webhook secret that was rotated away. */
+  replaced: number;
   stopped: number;
   failed: number;
   deferred: number;
@@ -32,7 +34,8 @@ const CONCURRENCY = 16;
  * Decides, for every followed calendar, whether a channel is needed: a selected calendar of a user
  * with the cache flag on, or the calendar holding a sync-flagged user's bookings (their destination
  * calendar, or one an event was moved to). One channel serves both purposes. Opens missing
- * channels, renews those about to expire, stops those nobody needs.
+ * channels, renews those about to expire, replaces those carrying a webhook secret that was rotated
+ * away, stops those nobody needs.
  */
 @Injectable()
 export class SubscribeCalendarsTask {
@@ -61,20 +64,30 @@ export class SubscribeCalendarsTask {
       this.flags.resolveMany(SYNC_FLAG, userIds),
     ]);
     const withBookings = new Set(holding.map((c) => calendarKey(c.credentialId, c.externalCalendarId)));
-    const summary: SubscribeSummary = { calendars: rows.length, watched: 0, renewed: 0, stopped: 0, failed: 0, deferred: 0 };
+    const summary: SubscribeSummary = {
+      calendars: rows.length,
+      watched: 0,
+      renewed: 0,
+      replaced: 0,
+      stopped: 0,
+      failed: 0,
+      deferred: 0,
+    };
     const now = Date.now();
 
     const work: Array<() => Promise<void>> = [];
     for (const row of rows) {
       const cacheOn = row.busySource && (cache.get(row.userId)?.enabled ?? false);
       const hasBookings = withBookings.has(calendarKey(row.credentialId, row.externalId));
+      const provider = this.providers.has(row.integration) ? this.providers.get(row.integration) : null;
       const plan = planChannel({
         cacheOn,
         syncOn: (row.isDestination || hasBookings) && (sync.get(row.userId)?.enabled ?? false),
-        usable: row.credentialStatus === 'active' && this.providers.has(row.integration),
+        usable: row.credentialStatus === 'active' && provider !== null,
         cacheEnabled: row.cacheEnabled,
         hasChannel: row.channelId !== null,
         channelExpiration: row.channelExpiration ? new Date(row.channelExpiration).getTime() : null,
+        secretStale: provider !== null && row.channelId !== null && provider.webhookSecrets.isStale(row.channelSecretFingerprint),
         nextAttemptAt: row.nextSubscribeAttemptAt ? new Date(row.nextSubscribeAttemptAt).getTime() : null,
         failing: row.syncErrorCount > 0,
         now,
@@ -99,6 +112,7 @@ export class SubscribeCalendarsTask {
         try {
           await this.channels.watch(row, operation);
           if (operation === 'renew') summary.renewed += 1;
+          else if (operation === 'replace') summary.replaced += 1;
           else summary.watched += 1;
         } catch (error) {
           summary.failed += 1;

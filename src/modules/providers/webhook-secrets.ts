@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { SecretMatcher } from '../../infrastructure/crypto/constant-time.js';
+
+/**
+ * A short, one-way name for a webhook secret (the first 16 hex digits of its SHA-256), stored
+ * with each channel so a rotation can tell which channels still carry the old secret. It names
+ * the secret without revealing it: the configured secrets are random tokens (`openssl rand -hex
+ * 24` in the README), far beyond guessing from 64 bits of a hash.
+ */
+export function secretFingerprint(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * The secret every new channel of a provider carries (`GOOGLE_WEBHOOK_TOKEN`,
+ * `MICROSOFT_WEBHOOK_TOKEN`) and, during a rotation, the one it replaces (`…_PREVIOUS`), which
+ * notifications may still carry until their channels are replaced. Both compared in constant time.
+ */
+export class WebhookSecrets {
+  /** The fingerprint of the secret new channels are opened with. */
+  readonly fingerprint: string;
+  /** Whether a previous secret is configured, i.e. a rotation is under way. */
+  readonly rotating: boolean;
+  private readonly current: SecretMatcher;
+  private readonly previous: SecretMatcher | null;
+
+  constructor(current: string, previous: string | null) {
+    this.current = new SecretMatcher(current);
+    this.previous = previous ? new SecretMatcher(previous) : null;
+    this.rotating = this.previous !== null;
+    this.fingerprint = secretFingerprint(current);
+  }
+
+  /** Whether `given` is the current secret or, during a rotation, the previous one. */
+  matches(given: string | null | undefined): boolean {
+    // Both comparisons always run: how long the check takes does not tell which one matched.
+    const current = this.current.matches(given);
+    const previous = this.previous ? this.previous.matches(given) : false;
+    return current || previous;
+  }
+
+  /**
+   * Whether a channel whose secret has this fingerprint must be replaced by one with the current
+   * secret. A channel stored before fingerprints were kept (null) counts as carrying the current
+   * secret, except during a rotation: it may carry the previous one, and replacing it once is the
+   * only way to be sure before the previous secret is retired.
+   */
+  isStale(channelFingerprint: string | null): boolean {
+    return channelFingerprint === null ? this.rotating : channelFingerprint !== this.fingerprint;
+  }
+}
