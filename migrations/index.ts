@@ -17,6 +17,7 @@ import { CacheEndIndex1763800000019 } from './1763800000019-CacheEndIndex.js';
 import { SyncNotBefore1763800000020 } from './1763800000020-SyncNotBefore.js';
 import { SeedAssignmentsWithoutUsers1763800000021 } from './1763800000021-SeedAssignmentsWithoutUsers.js';
 import { ChannelSecretFingerprint1763800000022 } from './1763800000022-ChannelSecretFingerprint.js';
+import { WebhookEndpointBackoff1763800000023 } from './1763800000023-WebhookEndpointBackoff.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   SyncNotBefore1763800000020,
   SeedAssignmentsWithoutUsers1763800000021,
   ChannelSecretFingerprint1763800000022,
+  WebhookEndpointBackoff1763800000023,
 ];

@@ -7,6 +7,7 @@ import { TokenCipher } from '../../src/infrastructure/crypto/token-cipher.js';
 import { HostEventRecorder } from '../../src/modules/host-events/index.js';
 import { WEBHOOK_SHARDS, deliverWebhooksQueue } from '../../src/modules/host-events/host-events.jobs.js';
 import { WebhookDeliveryJob } from '../../src/modules/host-events/webhook-delivery.job.js';
+import { freePort } from '../../emulators/free-port.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
@@ -518,6 +519,88 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     expect(stuck.some((d) => d.attempts === 0)).toBe(true);
     expect(dead.received.length).toBeLessThanOrEqual(4); // at most one stream per shard is stuck on it
   });
+
+  it('an endpoint that answers nothing is paused as a whole, longer the longer it fails; a new address gets everything at once', async () => {
+    const host = await connectGoogleHost(t);
+    // Nothing listens on this port: every request is refused at once.
+    const { id } = await endpoint(`http://127.0.0.1:${await freePort()}/hooks`, { events: ['booking.created'] });
+    const alive = await receiver();
+    await endpoint(alive.url, { events: ['booking.created'] });
+    const pause = async () =>
+      (
+        (await t.dataSource.query(`SELECT "failingSince", "backoffUntil" FROM "WebhookEndpoint" WHERE "id" = $1`, [
+          id,
+        ])) as Array<{
+          failingSince: Date | null;
+          backoffUntil: Date | null;
+        }>
+      )[0];
+    const deliveries = async () =>
+      (await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries?limit=50`).expect(200)).body.items as Array<{
+        id: number;
+        attempts: number;
+        lastError: string | null;
+        nextAttemptAt: string | null;
+      }>;
+
+    const first = await book(host, 5);
+    const firstPause = await expectEventually(async () => {
+      const now = await pause();
+      expect(now.backoffUntil).not.toBeNull();
+      return now;
+    });
+    // Its first pause is the first retry's delay, 5 s ± 25 %.
+    const firstPauseMs = firstPause.backoffUntil!.getTime() - firstPause.failingSince!.getTime();
+    expect(firstPauseMs).toBeGreaterThanOrEqual(3_700);
+    expect(firstPauseMs).toBeLessThanOrEqual(6_300);
+    // As if it had been failing for a while: its pause is long now.
+    await t.dataSource.query(`UPDATE "WebhookEndpoint" SET "backoffUntil" = now() + interval '60 seconds' WHERE "id" = $1`, [id]);
+    const pausedUntil = (await pause()).backoffUntil!;
+
+    // Bookings made meanwhile reach the live endpoint at once; the paused one is not even tried.
+    const later: number[] = [];
+    for (let i = 0; i < 5; i++) later.push((await book(host, 6 + i)).id);
+    await expectEventually(() => expect(alive.received).toHaveLength(6));
+    await expectConsistently(
+      async () => {
+        const items = await deliveries();
+        expect(items).toHaveLength(6);
+        const untried = items.filter((d) => d.attempts === 0);
+        expect(untried).toHaveLength(5);
+        // What the deliveries API says of when they go out: the pause's end.
+        for (const d of untried) expect(Date.parse(d.nextAttemptAt!)).toBe(pausedUntil.getTime());
+        expect(items.find((d) => d.attempts === 1)?.lastError).toMatch(/ECONNREFUSED/);
+      },
+      { durationMs: 1_000 },
+    );
+    // The minute's sweep does not take a paused delivery for an overdue one.
+    await t.dataSource.query(
+      `UPDATE "WebhookDelivery" SET "nextAttemptAt" = now() - interval '5 minutes' WHERE "endpointId" = $1`,
+      [id],
+    );
+    expect(await t.app.get(WebhookDeliveryJob).sweepOverdue()).toBe(0);
+
+    // A redelivery tries it at once; still nobody there, so it pauses again, as long as it has been failing.
+    await t.dataSource.query(`UPDATE "WebhookEndpoint" SET "failingSince" = now() - interval '40 seconds' WHERE "id" = $1`, [id]);
+    const firstDelivery = (await deliveries()).find((d) => d.attempts === 1)!;
+    await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/${firstDelivery.id}/redeliver`).expect(202);
+    await expectEventually(async () => expect((await deliveries()).find((d) => d.id === firstDelivery.id)?.attempts).toBe(2));
+    const secondPause = await expectEventually(async () => {
+      const now = await pause();
+      expect(now.backoffUntil).not.toBeNull();
+      return now;
+    });
+    const secondPauseMs = secondPause.backoffUntil!.getTime() - Date.now();
+    expect(secondPauseMs).toBeGreaterThan(25_000);
+    expect(secondPauseMs).toBeLessThanOrEqual(51_000);
+
+    // A new address: the pause is lifted and everything goes there, without waiting for it.
+    const fixed = await receiver();
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ url: fixed.url }).expect(200);
+    expect(await pause()).toEqual({ failingSince: null, backoffUntil: null });
+    await expectEventually(() => expect(fixed.received).toHaveLength(6), { timeoutMs: 10_000 });
+    expect(fixed.received.map((h) => h.json.data.booking.id).sort()).toEqual([first.id, ...later].sort());
+  }, 30_000);
 
   it('redelivers a delivery on request (202), with the same webhook-id', async () => {
     const host = await connectGoogleHost(t);

@@ -176,7 +176,7 @@ export class MetricsService {
 
   readonly subscriptions = new Counter({
     name: 'calsync_subscription_operations_total',
-    help: 'Provider channel operations, by provider, operation (watch/renew/stop) and result',
+    help: 'Provider channel operations, by provider, operation (watch/renew/reauthorize/recreate/replace/stop) and result',
     labelNames: ['provider', 'operation', 'result'] as const,
     registers: [this.registry],
   });

@@ -6,7 +6,13 @@ import { type LogFields, logLine } from '../../infrastructure/logging/logging.js
 import { MetricsService } from '../../infrastructure/metrics/metrics.service.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { DELIVER_WEBHOOKS_JOB, WEBHOOKS_LANE, WEBHOOKS_LANE_CONCURRENCY, deliverWebhooksJobOptions } from './host-events.jobs.js';
+import {
+  DELIVER_WEBHOOKS_JOB,
+  WEBHOOKS_LANE,
+  WEBHOOKS_LANE_CONCURRENCY,
+  WEBHOOK_SHARDS,
+  deliverWebhooksJobOptions,
+} from './host-events.jobs.js';
 import { WebhookSender } from './webhook-sender.js';
 import { WebhookSecretSealing } from './webhook-secret-sealing.js';
 
@@ -28,6 +34,8 @@ const ROUND = 16;
  * (an abandoned drain's retry would run beside it, and one booking's events could cross).
  */
 const DRAIN_BUDGET_MS = 60_000;
+/** The longest pause of an endpoint that answers nothing (see `backOff`). */
+export const MAX_ENDPOINT_BACKOFF_MS = 300_000;
 /** How often each instance looks for overdue deliveries no run is coming for (`sweepOverdue`). */
 export const DELIVERY_SWEEP_MS = 60_000;
 /** A delivery due this long ago without a run having taken it is overdue. */
@@ -45,6 +53,8 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
 
 interface DueDelivery {
   id: string;
+  /** Since when its endpoint has answered nothing (null: it answers). */
+  endpointFailingSince: Date | null;
   /** A later delivery of the same booking is pending behind this one. */
   hasNext: boolean;
   attempts: number;
@@ -58,6 +68,9 @@ interface DueDelivery {
 }
 
 type Outcome = 'delivered' | 'retrying' | 'gone';
+
+/** When delivery `d` of endpoint `w` may go out: its own retry time, or later while `w` is paused. */
+const DUE_AT = `GREATEST(d."nextAttemptAt", COALESCE(w."backoffUntil", d."nextAttemptAt"))`;
 
 /** Delivery `d` is the head of its booking's stream: no earlier delivery of it to the endpoint is pending. */
 const STREAM_HEAD = `NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
@@ -82,7 +95,12 @@ const STREAM_HEAD = `NOT EXISTS (SELECT 1 FROM "WebhookDelivery" p
  *
  * Isolation: these jobs run in their own worker lane (never the sync's slots); an endpoint has at
  * most `WEBHOOK_SHARDS` of them running, and each attempt is abandoned after 10 s, so a slow or
- * dead endpoint holds a few slots of this lane at most, and other endpoints keep theirs.
+ * dead endpoint holds a few slots of this lane at most, and other endpoints keep theirs. An
+ * endpoint that answers none of a round (every request timed out or found no server) is paused as
+ * a whole (`backOff`): a dead receiver then costs one round per pause, not a drain of rounds of
+ * 10 s attempts (up to `DRAIN_BUDGET_MS`) for every booking with a delivery due, nor one for each
+ * new event. An endpoint that answers, even with errors, is not paused: a 4xx or 5xx may concern
+ * one payload, and is retried per delivery.
  */
 @Injectable()
 export class WebhookDeliveryJob implements OnModuleInit {
@@ -127,6 +145,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
         // this round got back is left unrecorded (a late 410 must not disable the endpoint then).
         if (signal?.aborted) return;
         const delivered = results.filter((r) => r.outcome === 'delivered');
+        const answered = results.some((r) => r.statusCode !== null);
         if (delivered.length > 0) {
           await this.dataSource.query(
             `UPDATE "WebhookDelivery" d SET "status" = 'delivered', "attempts" = d."attempts" + 1,
@@ -147,6 +166,12 @@ export class WebhookDeliveryJob implements OnModuleInit {
           }
         }
         handled += heads.length;
+        if (!answered) {
+          // Nobody there: the endpoint pauses, and this run's successor comes after the pause.
+          await this.backOff(endpointId, heads[0].endpointFailingSince, results[0].error, logFields);
+          break;
+        }
+        if (heads[0].endpointFailingSince !== null) await this.answering(endpointId, shard);
         // Another round only when it can find something: this one was full, or it unblocked a
         // booking's next delivery (whose own run may have found it blocked and ended).
         more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
@@ -185,7 +210,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
       const shards: Array<{ endpointId: number; shard: number }> = await this.dataSource.query(
         `SELECT DISTINCT d."endpointId", d."shard"
            FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
-          WHERE d."status" = 'pending' AND w."enabled" AND d."nextAttemptAt" < clock_timestamp() - ${OVERDUE_AFTER}
+          WHERE d."status" = 'pending' AND w."enabled" AND ${DUE_AT} < clock_timestamp() - ${OVERDUE_AFTER}
             AND ${STREAM_HEAD}`,
       );
       for (const { endpointId, shard } of shards) await this.enqueueNext(endpointId, shard, 0);
@@ -200,7 +225,8 @@ export class WebhookDeliveryJob implements OnModuleInit {
   /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
   private async dueHeads(endpointId: number, shard: number): Promise<DueDelivery[]> {
     return this.dataSource.query(
-      `SELECT d."id"::text AS "id", d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
+      `SELECT d."id"::text AS "id", w."failingSince" AS "endpointFailingSince",
+              d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
               e."id" AS "eventId", e."type", e."data", e."createdAt", w."url", w."encryptedSecret",
               EXISTS (SELECT 1 FROM "WebhookDelivery" n
                        WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
@@ -209,7 +235,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
          JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
          JOIN "HostEvent" e ON e."seq" = d."eventSeq"
         WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending'
-          AND d."nextAttemptAt" <= clock_timestamp() AND w."enabled"
+          AND ${DUE_AT} <= clock_timestamp() AND w."enabled"
           AND ${STREAM_HEAD}
         ORDER BY d."eventSeq"
         LIMIT $3`,
@@ -252,6 +278,55 @@ export class WebhookDeliveryJob implements OnModuleInit {
     );
   }
 
+  /**
+   * The endpoint answered none of a round: nothing goes to it before a pause as long as it has been
+   * failing (at least `FIRST_RETRY_DELAY_MS`, at most `MAX_ENDPOINT_BACKOFF_MS`, ±25 % jitter), so
+   * the pauses double while it stays away. The deliveries keep their own retry times and attempts;
+   * they wait for the later of the two. Drains of its other shards that find the pause skip it and
+   * queue their successor after it; the minute's sweep does not count a paused delivery overdue.
+   */
+  private async backOff(
+    endpointId: number,
+    failingSince: Date | null,
+    error: string | null,
+    logFields: LogFields,
+  ): Promise<void> {
+    const failingForMs = failingSince ? Date.now() - new Date(failingSince).getTime() : 0;
+    const pauseMs = Math.round(
+      Math.min(MAX_ENDPOINT_BACKOFF_MS, Math.max(FIRST_RETRY_DELAY_MS, failingForMs)) * (0.75 + Math.random() * 0.5),
+    );
+    await this.dataSource.query(
+      `UPDATE "WebhookEndpoint" SET "failingSince" = COALESCE("failingSince", clock_timestamp()),
+              "backoffUntil" = clock_timestamp() + ($2::int * interval '1 millisecond')
+        WHERE "id" = $1`,
+      [endpointId, pauseMs],
+    );
+    if (failingSince === null) {
+      this.logger.warn(
+        logLine(
+          `Webhook endpoint ${endpointId} answers nothing (${error}): deliveries to it paused for ${Math.round(pauseMs / 1000)} s, ` +
+            `then tried again after pauses growing up to ${MAX_ENDPOINT_BACKOFF_MS / 60_000} min until it answers`,
+          { ...logFields, endpointId },
+        ),
+      );
+    }
+  }
+
+  /**
+   * The endpoint answers again (a redelivery tried it during a pause, or the pause ended): no more
+   * pauses, and its other shards, whose runs wait for the end of the pause, are woken now. The
+   * deliveries' own retry times stay.
+   */
+  private async answering(endpointId: number, shard: number): Promise<void> {
+    const cleared: unknown[] = await this.dataSource.query(
+      `UPDATE "WebhookEndpoint" SET "failingSince" = NULL, "backoffUntil" = NULL
+        WHERE "id" = $1 AND "failingSince" IS NOT NULL RETURNING "id"`,
+      [endpointId],
+    );
+    if (cleared.length === 0) return;
+    for (let other = 0; other < WEBHOOK_SHARDS; other++) if (other !== shard) await this.enqueueNext(endpointId, other, 0);
+  }
+
   /** Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. */
   private async recordFailure(
     endpointId: number,
@@ -284,7 +359,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
    */
   private async headDueInMs(endpointId: number, shard: number): Promise<number | null> {
     const rows: Array<{ ms: number | null }> = await this.dataSource.query(
-      `SELECT (extract(epoch FROM (min(d."nextAttemptAt") - clock_timestamp())) * 1000)::float8 AS ms
+      `SELECT (extract(epoch FROM (min(${DUE_AT}) - clock_timestamp())) * 1000)::float8 AS ms
          FROM "WebhookDelivery" d JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
         WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending' AND w."enabled"
           AND ${STREAM_HEAD}`,

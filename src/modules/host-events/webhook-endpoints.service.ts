@@ -118,6 +118,9 @@ export class WebhookEndpointsService {
          "description" = CASE WHEN $6 THEN $7 ELSE "description" END,
          "enabled" = COALESCE($8, "enabled"),
          "disabledReason" = CASE WHEN $8 IS TRUE THEN NULL ELSE "disabledReason" END,
+         -- A new address, or the endpoint switched on: whatever it answered before says nothing now.
+         "failingSince" = CASE WHEN $2 OR $8 IS TRUE THEN NULL ELSE "failingSince" END,
+         "backoffUntil" = CASE WHEN $2 OR $8 IS TRUE THEN NULL ELSE "backoffUntil" END,
          "updatedAt" = now()
        WHERE "id" = $1
        RETURNING "id", "url", "events", "description", "enabled", "disabledReason", "encryptedSecret", "createdAt", "updatedAt"),
@@ -129,6 +132,12 @@ export class WebhookEndpointsService {
             AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" n
                              WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
                                AND n."eventSeq" > d."eventSeq")
+         RETURNING 1),
+       -- A new address: failures at the old one say nothing of it; what waits for a retry goes now.
+       retimed AS (
+         UPDATE "WebhookDelivery" d SET "nextAttemptAt" = clock_timestamp()
+          WHERE $2 AND d."endpointId" = $1 AND d."status" = 'pending' AND d."nextAttemptAt" > clock_timestamp()
+            AND EXISTS (SELECT 1 FROM u)
          RETURNING 1)
        SELECT u.* FROM u`,
       [
@@ -143,8 +152,9 @@ export class WebhookEndpointsService {
       ],
     );
     if (rows.length === 0) throw new WebhookEndpointNotFoundError(id);
-    // Deliveries that waited while it was disabled go out now, in order.
-    if (!before.enabled && rows[0].enabled) await this.wake(id);
+    // Deliveries that waited while it was disabled, or paused at an address that answered nothing,
+    // go out now, in order.
+    if ((!before.enabled && rows[0].enabled) || patch.url !== undefined || patch.enabled === true) await this.wake(id);
     return view(rows[0]);
   }
 
@@ -184,8 +194,10 @@ export class WebhookEndpointsService {
       createdAt: Date;
     }> = await this.dataSource.query(
       `SELECT d."id"::text AS "id", e."id" AS "eventId", e."type", d."status", d."attempts", d."lastStatusCode",
-              d."lastError", d."nextAttemptAt", d."deliveredAt", d."createdAt"
+              d."lastError", GREATEST(d."nextAttemptAt", COALESCE(w."backoffUntil", d."nextAttemptAt")) AS "nextAttemptAt",
+              d."deliveredAt", d."createdAt"
          FROM "WebhookDelivery" d JOIN "HostEvent" e ON e."seq" = d."eventSeq"
+         JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
         WHERE d."endpointId" = $1 AND ($2::bigint IS NULL OR d."id" < $2)
         ORDER BY d."id" DESC LIMIT $3`,
       [id, after, limit + 1],
@@ -208,7 +220,8 @@ export class WebhookEndpointsService {
   /**
    * Sends a delivery again (whatever its status), with the same event id and body, and a fresh 24 h
    * of retries. It takes its place in its booking's order again: later events of that booking
-   * wait for it.
+   * wait for it. An endpoint paused for answering nothing is tried at once (if it still answers
+   * nothing, its next pause is as long as it has been failing).
    */
   async redeliver(id: number, deliveryId: number): Promise<{ id: number; status: 'pending' }> {
     const endpoint = await this.row(id);
@@ -225,6 +238,9 @@ export class WebhookEndpointsService {
         [deliveryId, id],
       );
       if (rows.length === 0) throw new WebhookDeliveryNotFoundError(id, deliveryId);
+      await manager.query(`UPDATE "WebhookEndpoint" SET "backoffUntil" = NULL WHERE "id" = $1 AND "backoffUntil" IS NOT NULL`, [
+        id,
+      ]);
       await this.enqueueDrain(manager, id, rows[0].shard);
     });
     return { id: deliveryId, status: 'pending' };
