@@ -134,6 +134,8 @@ describe('Webhook secret rotation', () => {
     await waitForQueueIdle(t);
 
     // The sweep replaces both: a new channel with the new secret first, then the old one stopped.
+    // Graph refuses to delete the old subscription this time (as if the process had died first).
+    t.microsoft.faults.failNext({ operation: 'subscriptions.delete', status: 500, count: 1000 });
     expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ replaced: 2, renewed: 0, watched: 0, failed: 0 });
     const newGoogle = await row(google);
     const newGraph = await row(outlook);
@@ -144,9 +146,18 @@ describe('Webhook secret rotation', () => {
     ]);
     expect(newGraph.channelId).not.toBe(oldGraph.channelId);
     expect(newGraph.channelSecretFingerprint).toBe(secretFingerprint(NEW_CLIENT_STATE));
-    expect(liveGraphSubscriptions().map((s) => ({ id: s.id, clientState: s.clientState }))).toEqual([
-      { id: newGraph.channelId, clientState: NEW_CLIENT_STATE },
-    ]);
+    // The old subscription still notifies with the old client state, but the stop job queued with
+    // its replacement takes it down (a minute later; brought forward here) once Graph lets it.
+    expect(liveGraphSubscriptions().map((s) => s.id)).toEqual(expect.arrayContaining([oldGraph.channelId, newGraph.channelId]));
+    t.microsoft.faults.clear();
+    await t.dataSource.query(
+      `SELECT graphile_worker.reschedule_jobs(ARRAY(SELECT id FROM graphile_worker.jobs WHERE task_identifier = 'stop-channel'), run_at := now())`,
+    );
+    await expectEventually(() =>
+      expect(liveGraphSubscriptions().map((s) => ({ id: s.id, clientState: s.clientState }))).toEqual([
+        { id: newGraph.channelId, clientState: NEW_CLIENT_STATE },
+      ]),
+    );
     expect(await staleGauge('google_calendar')).toBe(0);
     expect(await staleGauge('office365_calendar')).toBe(0);
     expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ replaced: 0, renewed: 0, watched: 0 });
@@ -193,7 +204,7 @@ describe('Webhook secret rotation', () => {
     await waitForQueueIdle(t);
   });
 
-  it('replaces channels of a secret changed without a previous one at the next sweep, refusing their pushes meanwhile', async () => {
+  it('leaves channels of a token changed without the previous one alone (a replica may still use it) until the previous one is set', async () => {
     const before = await row(google);
     const beforeGraph = await row(outlook);
     await restartWith({
@@ -202,9 +213,25 @@ describe('Webhook secret rotation', () => {
       microsoft: 'changed-client-state',
       microsoftPrevious: null,
     });
+    // Their pushes are refused, and they are not replaced: without a previous token this replica
+    // cannot tell a retired secret from a newer one of a replica configured otherwise.
     await googlePush(before, NEW_GOOGLE_TOKEN).expect(403);
     await graphNotification(beforeGraph, NEW_CLIENT_STATE).expect(403);
+    expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ replaced: 0, failed: 0 });
+    expect(await staleGauge('google_calendar')).toBe(0);
+    expect((await row(google)).channelId).toBe(before.channelId);
+
+    // Naming the token they carry as the previous one rotates them.
+    await restartWith({
+      google: 'changed-google-token',
+      googlePrevious: NEW_GOOGLE_TOKEN,
+      microsoft: 'changed-client-state',
+      microsoftPrevious: NEW_CLIENT_STATE,
+    });
+    expect(await staleGauge('google_calendar')).toBe(1);
+    expect(await staleGauge('office365_calendar')).toBe(1);
     expect(await runTask(t, 'subscribe-calendars')).toMatchObject({ replaced: 2, failed: 0 });
+    expect((await row(google)).channelSecretFingerprint).toBe(secretFingerprint('changed-google-token'));
     const after = await row(google);
     expect(t.google.liveChannels(google.calendarId).map((c) => c.token)).toEqual(['changed-google-token']);
     expect(liveGraphSubscriptions().map((s) => s.clientState)).toEqual(['changed-client-state']);

@@ -141,8 +141,8 @@ export class MetricsService {
   readonly channelsWithStaleSecret = new Gauge({
     name: 'calsync_channels_stale_secret',
     help:
-      'Channels and subscriptions carrying a webhook secret other than the current GOOGLE_WEBHOOK_TOKEN / MICROSOFT_WEBHOOK_TOKEN ' +
-      '(replaced by subscribe-calendars; a rotation is complete, and …_WEBHOOK_TOKEN_PREVIOUS can go, at 0)',
+      'During a rotation (…_WEBHOOK_TOKEN_PREVIOUS set), live channels and subscriptions still carrying the previous token, ' +
+      'or opened before fingerprints were recorded (replaced by subscribe-calendars; at 0, the previous token can go)',
     labelNames: ['provider'] as const,
     registers: [this.registry],
   });

@@ -48,12 +48,11 @@ export class ScrapeGauges {
   ) {}
 
   async refresh(): Promise<void> {
-    // Each provider's current secret, and whether channels of unknown secret count as stale (a
-    // rotation): `WebhookSecrets.isStale`, as subscribe-calendars decides it, in SQL.
+    // Each provider's retired secret during a rotation (null otherwise): `WebhookSecrets.isStale`,
+    // as subscribe-calendars decides it, in SQL.
     const secrets = this.providers.all().map((p) => ({
       name: p.name,
-      fingerprint: p.webhookSecrets.fingerprint,
-      rotating: p.webhookSecrets.rotating,
+      retired: p.webhookSecrets.retiredFingerprint,
     }));
     try {
       const [queue, calendars, cacheRows] = await withTimeout(
@@ -78,20 +77,14 @@ export class ScrapeGauges {
                     count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now()
                                        AND "channelExpiration" <= now() + make_interval(secs => $1))::text AS renewal_due,
                     count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" <= now())::text AS expired,
-                    count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now() AND p.name IS NOT NULL
-                                       AND ("channelSecretFingerprint" IS DISTINCT FROM p.fingerprint)
-                                       AND ("channelSecretFingerprint" IS NOT NULL OR p.rotating))::text AS stale_secret,
+                    count(*) FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now() AND p.retired IS NOT NULL
+                                       AND ("channelSecretFingerprint" IS NULL OR "channelSecretFingerprint" = p.retired))::text AS stale_secret,
                     EXTRACT(EPOCH FROM min("channelExpiration") FILTER (WHERE "channelId" IS NOT NULL AND "channelExpiration" > now()) - now())::text
                       AS soonest_expiry_seconds
                FROM "SelectedCalendar"
-               LEFT JOIN unnest($2::text[], $3::text[], $4::boolean[]) AS p(name, fingerprint, rotating) ON p.name = integration
+               LEFT JOIN unnest($2::text[], $3::text[]) AS p(name, retired) ON p.name = integration
               GROUP BY 1`,
-            [
-              this.config.subscriptionRenewBeforeSeconds,
-              secrets.map((s) => s.name),
-              secrets.map((s) => s.fingerprint),
-              secrets.map((s) => s.rotating),
-            ],
+            [this.config.subscriptionRenewBeforeSeconds, secrets.map((s) => s.name), secrets.map((s) => s.retired)],
           ),
           // An estimate is enough for a gauge and stays cheap on a large cache.
           this.dataSource.query<Array<{ estimate: string }>>(

@@ -26,12 +26,25 @@ describe('WebhookSecrets', () => {
     expect(secrets.rotating).toBe(true);
   });
 
-  it('finds a channel stale when it carries another secret, and one of unknown secret only during a rotation', () => {
+  it('finds stale, during a rotation only, a channel carrying the retired secret or one not recorded', () => {
     const steady = new WebhookSecrets('current', null);
     const rotating = new WebhookSecrets('current', 'previous');
     const current = secretFingerprint('current');
     const previous = secretFingerprint('previous');
-    expect([steady.isStale(current), steady.isStale(previous), steady.isStale(null)]).toEqual([false, true, false]);
+    expect([steady.isStale(current), steady.isStale(previous), steady.isStale(null)]).toEqual([false, false, false]);
     expect([rotating.isStale(current), rotating.isStale(previous), rotating.isStale(null)]).toEqual([false, true, true]);
+  });
+
+  it('never has replicas of two configurations replace each other’s channels during a rolling restart', () => {
+    // One replica restarted with the new token (the old one as previous), one not restarted yet.
+    const restarted = new WebhookSecrets('new', 'old');
+    const notYet = new WebhookSecrets('old', null);
+    // What each opens, the other leaves alone (or replaces it for good: the old one's channels).
+    expect(notYet.isStale(restarted.fingerprint)).toBe(false);
+    expect(restarted.isStale(notYet.fingerprint)).toBe(true);
+    // Two rotations overlapping: the later one's channels are not taken back by the earlier one.
+    const later = new WebhookSecrets('newer', 'new');
+    expect(restarted.isStale(later.fingerprint)).toBe(false);
+    expect(later.isStale(restarted.fingerprint)).toBe(true);
   });
 });

@@ -24,11 +24,15 @@ export class WebhookSecrets {
   private readonly current: SecretMatcher;
   private readonly previous: SecretMatcher | null;
 
+  /** The fingerprint of the secret a rotation retires, or null. */
+  private readonly previousFingerprint: string | null;
+
   constructor(current: string, previous: string | null) {
     this.current = new SecretMatcher(current);
     this.previous = previous ? new SecretMatcher(previous) : null;
     this.rotating = this.previous !== null;
     this.fingerprint = secretFingerprint(current);
+    this.previousFingerprint = previous ? secretFingerprint(previous) : null;
   }
 
   /** Whether `given` is the current secret or, during a rotation, the previous one. */
@@ -41,11 +45,19 @@ export class WebhookSecrets {
 
   /**
    * Whether a channel whose secret has this fingerprint must be replaced by one with the current
-   * secret. A channel stored before fingerprints were kept (null) counts as carrying the current
-   * secret, except during a rotation: it may carry the previous one, and replacing it once is the
-   * only way to be sure before the previous secret is retired.
+   * secret: only during a rotation, and only a channel carrying the secret it retires. A channel
+   * stored before fingerprints were kept (null) may carry that one too: replacing it once is the
+   * only way to be sure before the previous secret goes. A channel with any other secret is left
+   * alone: it may be the newer one of a replica not restarted yet (or already restarted with a
+   * later rotation), and replacing it would start the replicas replacing each other's channels.
    */
   isStale(channelFingerprint: string | null): boolean {
-    return channelFingerprint === null ? this.rotating : channelFingerprint !== this.fingerprint;
+    if (this.previousFingerprint === null) return false;
+    return channelFingerprint === null || channelFingerprint === this.previousFingerprint;
+  }
+
+  /** `isStale`'s inputs, for the same decision in SQL (the scrape gauge). */
+  get retiredFingerprint(): string | null {
+    return this.previousFingerprint;
   }
 }

@@ -12,8 +12,17 @@ import { isProviderError } from '../providers/provider.errors.js';
 import { SyncStateStore } from '../sync/ports/sync-state-store.port.js';
 import { SYNC_CALENDAR_JOB, syncJobOptions } from '../sync/sync.jobs.js';
 import { ChannelStore } from './channel-store.js';
+import { STOP_CHANNEL_JOB, stopChannelJobOptions } from './subscriptions.jobs.js';
 
 export const WEBHOOK_PATH = '/api/webhooks/calendar-subscription';
+
+/**
+ * A channel replaced for carrying a retired secret is stopped right after its successor is stored,
+ * and again by a stop job queued in the same transaction this long after (a no-op when the first
+ * stop worked): a process that dies in between, or a stop that fails, does not leave it notifying
+ * with the old secret until it expires (Graph: up to a week), when that secret is refused.
+ */
+const REPLACED_STOP_BACKSTOP_MS = 60_000;
 
 /**
  * - `watch`: open a channel (replacing any current one);
@@ -67,7 +76,7 @@ export class ChannelManager {
   /** Opens, renews, reauthorizes or recreates the calendar's channel, then queues a catch-up sync. */
   async watch(calendar: SelectedCalendarRecord, operation: ChannelOperation): Promise<void> {
     const provider = this.providers.get(calendar.integration);
-    const { auth } = await this.credentials.open(calendar.credentialId);
+    const { auth, credential } = await this.credentials.open(calendar.credentialId);
     const current = ChannelStore.channelOf(calendar);
     try {
       const { channel, replaces } = await this.open(provider, auth, calendar, current, operation);
@@ -89,6 +98,19 @@ export class ChannelManager {
             syncJobOptions(calendar.id),
             manager,
           );
+          if (operation === 'replace' && current && current.id !== channel.id) {
+            await this.jobs.enqueueJob(
+              STOP_CHANNEL_JOB,
+              {
+                provider: calendar.integration,
+                credentialId: calendar.credentialId,
+                channel: { ...current, expiration: current.expiration.toISOString() },
+                sealedKey: credential.encryptedKey,
+              },
+              { ...stopChannelJobOptions(current.id), delayMs: REPLACED_STOP_BACKSTOP_MS },
+              manager,
+            );
+          }
         }
         return stored;
       });
@@ -170,6 +192,21 @@ export class ChannelManager {
 
   async stopQuietly(provider: ProviderName, credentialId: number, channel: ChannelHandle, sealedKey?: string): Promise<boolean> {
     try {
+      return await this.stop(provider, credentialId, channel, sealedKey);
+    } catch (error) {
+      // A channel we fail to stop expires by itself; its pushes are answered and ignored.
+      this.logger.warn(`Could not stop channel ${channel.id}: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
+  }
+
+  /**
+   * Stops the channel; throws when the provider failed in a way worth retrying (the stop job's
+   * retry). False when there is no usable credential to ask with, or the provider refused for good
+   * (a revoked grant): nothing more can be done, and the channel expires by itself.
+   */
+  async stop(provider: ProviderName, credentialId: number, channel: ChannelHandle, sealedKey?: string): Promise<boolean> {
+    try {
       const auth = sealedKey
         ? this.credentials.authFromSealed(credentialId, sealedKey)
         : await this.credentials
@@ -180,10 +217,12 @@ export class ChannelManager {
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'ok' });
       return true;
     } catch (error) {
-      // A channel we fail to stop expires by itself; its pushes are answered and ignored.
       this.metrics.subscriptions.inc({ provider, operation: 'stop', result: 'error' });
-      this.logger.warn(`Could not stop channel ${channel.id}: ${error instanceof Error ? error.message : String(error)}`);
-      return false;
+      if (isProviderError(error) && !error.retryable) {
+        this.logger.warn(`Could not stop channel ${channel.id}: ${error.message}`);
+        return false;
+      }
+      throw error;
     }
   }
 

@@ -44,8 +44,9 @@ export class ChannelStore {
    * when another operation got there first: the caller's new channel is surplus. Storing the very
    * channel already stored counts as stored: two operations may both have found the one a lost
    * answer left unrecorded, and the loser must not stop the winner's channel. The fingerprint of the
-   * channel's secret is the handle's; a handle without one (a channel extended in place) keeps the
-   * stored one, since the provider kept the secret as well. (The calendar's
+   * channel's secret is the handle's; the same channel stored again without one (extended in place,
+   * or adopted without Graph showing its secret) keeps the stored one, since the provider kept the
+   * secret as well. (The calendar's
    * `lastError`, sync's column, is cleared by the caller through `SyncStateStore`.)
    */
   async save(
@@ -59,7 +60,7 @@ export class ChannelStore {
       `UPDATE "SelectedCalendar" SET "channelId" = $2, "channelResourceId" = $3, "channelResourceUri" = $4,
               "channelKind" = $5, "channelExpiration" = $6,
               "channelPreviousId" = CASE WHEN $7::text IS NULL OR $7::text = $2 THEN "channelPreviousId" ELSE $7::text END,
-              "channelSecretFingerprint" = CASE WHEN $9::boolean AND "channelId" = $2 THEN "channelSecretFingerprint" ELSE $10::text END,
+              "channelSecretFingerprint" = CASE WHEN "channelId" = $2 THEN COALESCE($9::text, "channelSecretFingerprint") ELSE $9::text END,
               "syncSubscribedAt" = now(), "nextSubscribeAttemptAt" = NULL, "updatedAt" = now()
         WHERE "id" = $1 AND ("channelId" IS NOT DISTINCT FROM $8::text OR "channelId" = $2)`,
       [
@@ -71,7 +72,6 @@ export class ChannelStore {
         channel.expiration,
         replacedId,
         expectedCurrentId,
-        channel.secretFingerprint === undefined,
         channel.secretFingerprint ?? null,
       ],
     );

@@ -62,7 +62,8 @@ export interface StopChannelPayload {
 
 /**
  * Stop a channel whose calendar row is going away (a calendar unselected, a credential deleted):
- * enqueued by connections in the transaction that deletes the row, run by subscriptions.
+ * enqueued by connections in the transaction that deletes the row, run by subscriptions. Also
+ * queued by subscriptions itself for a channel replaced for carrying a retired webhook secret.
  */
 export const STOP_CHANNEL_JOB = defineJob<StopChannelPayload>('stop-channel', { maxAttempts: 5 });
 

@@ -592,7 +592,6 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         if (!s.id || s.id === input.currentChannelId || end <= liveAfter) continue;
         if (!sameResource(s.resource, wanted.resource) || s.notificationUrl !== wanted.notificationUrl) continue;
         if (s.lifecycleNotificationUrl && s.lifecycleNotificationUrl !== wanted.lifecycleNotificationUrl) continue;
-        if (s.clientState && s.clientState !== token) continue;
         candidates.push({ subscription: s, end, madeAt: end - lifetimeMs });
       }
       next = page['@odata.nextLink'] ? this.checkedLink(page['@odata.nextLink']) : undefined;
@@ -605,6 +604,10 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     let best: { subscription: GraphSubscription; end: number } | null = null;
     for (const candidate of unrecorded) {
       if (candidate.madeAt < now - ADOPT_MAX_AGE_MS) continue;
+      // One with another client state (made before a rotation) is not taken over: its notifications
+      // would carry a secret on its way out. It is an orphan all the same, deleted once old enough.
+      const clientState = candidate.subscription.clientState;
+      if (clientState && clientState !== token) continue;
       if (!best || candidate.end > best.end) best = candidate;
     }
     // Without the store's word on what is recorded, nothing is taken for an orphan.
