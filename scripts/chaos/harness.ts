@@ -207,8 +207,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         SCHEDULER_ENABLED: 'true',
         RESYNC_INTERVAL_SECONDS: String(options.resyncIntervalSeconds),
         QUEUE_POLL_INTERVAL_MS: '250',
-        // Two instances beside a test suite on one PostgreSQL (max_connections 100 by default).
-        DATABASE_POOL_SIZE: '10',
+        // Two instances beside a test suite on one PostgreSQL (max_connections 100 by default): each
+        // holds up to DATABASE_POOL_SIZE + WORKER_CONCURRENCY + 15 (the worker's lanes and its own),
+        // 27 here, and a test app beside them up to 33. Four hosts' syncs need no more than 4 at once.
+        DATABASE_POOL_SIZE: '8',
+        WORKER_CONCURRENCY: '4',
         PROVIDER_TIMEOUT_MS: String(options.providerTimeoutMs),
         // Short-lived channels, so renewals (Google: a new channel, then the old one stopped) happen under chaos too.
         CHANNEL_TTL_SECONDS: '300',

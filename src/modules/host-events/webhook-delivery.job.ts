@@ -53,8 +53,6 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
 
 interface DueDelivery {
   id: string;
-  /** Since when its endpoint has answered nothing (null: it answers). */
-  endpointFailingSince: Date | null;
   /** A later delivery of the same booking is pending behind this one. */
   hasNext: boolean;
   attempts: number;
@@ -168,10 +166,11 @@ export class WebhookDeliveryJob implements OnModuleInit {
         handled += heads.length;
         if (!answered) {
           // Nobody there: the endpoint pauses, and this run's successor comes after the pause.
-          await this.backOff(endpointId, heads[0].endpointFailingSince, results[0].error, logFields);
+          await this.backOff(endpointId, heads[0].url, results[0].error, logFields);
           break;
         }
-        if (heads[0].endpointFailingSince !== null) await this.answering(endpointId, shard);
+        // It answers: a pause set meanwhile (another shard's round that got nothing) ends now.
+        await this.answering(endpointId, shard);
         // Another round only when it can find something: this one was full, or it unblocked a
         // booking's next delivery (whose own run may have found it blocked and ended).
         more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
@@ -225,8 +224,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
   /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
   private async dueHeads(endpointId: number, shard: number): Promise<DueDelivery[]> {
     return this.dataSource.query(
-      `SELECT d."id"::text AS "id", w."failingSince" AS "endpointFailingSince",
-              d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
+      `SELECT d."id"::text AS "id", d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
               e."id" AS "eventId", e."type", e."data", e."createdAt", w."url", w."encryptedSecret",
               EXISTS (SELECT 1 FROM "WebhookDelivery" n
                        WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
@@ -235,6 +233,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
          JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
          JOIN "HostEvent" e ON e."seq" = d."eventSeq"
         WHERE d."endpointId" = $1 AND d."shard" = $2 AND d."status" = 'pending'
+          AND (w."backoffUntil" IS NULL OR w."backoffUntil" <= clock_timestamp())
           AND ${DUE_AT} <= clock_timestamp() AND w."enabled"
           AND ${STREAM_HEAD}
         ORDER BY d."eventSeq"
@@ -285,26 +284,27 @@ export class WebhookDeliveryJob implements OnModuleInit {
    * they wait for the later of the two. Drains of its other shards that find the pause skip it and
    * queue their successor after it; the minute's sweep does not count a paused delivery overdue.
    */
-  private async backOff(
-    endpointId: number,
-    failingSince: Date | null,
-    error: string | null,
-    logFields: LogFields,
-  ): Promise<void> {
-    const failingForMs = failingSince ? Date.now() - new Date(failingSince).getTime() : 0;
-    const pauseMs = Math.round(
-      Math.min(MAX_ENDPOINT_BACKOFF_MS, Math.max(FIRST_RETRY_DELAY_MS, failingForMs)) * (0.75 + Math.random() * 0.5),
+  private async backOff(endpointId: number, sentTo: string, error: string | null, logFields: LogFields): Promise<void> {
+    // From the row as it is now, not as the round found it: another shard's answer may have ended
+    // the failing spell meanwhile (a new one starts, with the first pause). Only for the address the
+    // round sent to: a PATCH to a new one meanwhile has lifted the pause for good reason.
+    const rows: Array<{ started: boolean; pauseMs: number }> = await this.dataSource.query(
+      `WITH pause AS (
+         SELECT "failingSince" IS NULL AS started,
+                (LEAST($3::float8, GREATEST($4::float8,
+                   extract(epoch FROM clock_timestamp() - COALESCE("failingSince", clock_timestamp())) * 1000))
+                 * (0.75 + random() * 0.5))::int AS ms
+           FROM "WebhookEndpoint" WHERE "id" = $1 AND "url" = $2 FOR UPDATE)
+       UPDATE "WebhookEndpoint" w SET "failingSince" = COALESCE(w."failingSince", clock_timestamp()),
+              "backoffUntil" = clock_timestamp() + (pause.ms * interval '1 millisecond')
+         FROM pause WHERE w."id" = $1
+       RETURNING pause.started AS "started", pause.ms AS "pauseMs"`,
+      [endpointId, sentTo, MAX_ENDPOINT_BACKOFF_MS, FIRST_RETRY_DELAY_MS],
     );
-    await this.dataSource.query(
-      `UPDATE "WebhookEndpoint" SET "failingSince" = COALESCE("failingSince", clock_timestamp()),
-              "backoffUntil" = clock_timestamp() + ($2::int * interval '1 millisecond')
-        WHERE "id" = $1`,
-      [endpointId, pauseMs],
-    );
-    if (failingSince === null) {
+    if (rows[0]?.started) {
       this.logger.warn(
         logLine(
-          `Webhook endpoint ${endpointId} answers nothing (${error}): deliveries to it paused for ${Math.round(pauseMs / 1000)} s, ` +
+          `Webhook endpoint ${endpointId} answers nothing (${error}): deliveries to it paused for ${Math.round(rows[0].pauseMs / 1000)} s, ` +
             `then tried again after pauses growing up to ${MAX_ENDPOINT_BACKOFF_MS / 60_000} min until it answers`,
           { ...logFields, endpointId },
         ),

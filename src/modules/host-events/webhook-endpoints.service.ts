@@ -111,7 +111,8 @@ export class WebhookEndpointsService {
     // Only a stream's last delivery is revived: one whose booking went on to later events (an older
     // incident) stays as it is.
     const rows: EndpointRow[] = await this.dataSource.query(
-      `WITH was AS (SELECT "enabled" FROM "WebhookEndpoint" WHERE "id" = $1),
+      `WITH was AS (SELECT "enabled", "url" FROM "WebhookEndpoint" WHERE "id" = $1),
+       moved AS (SELECT $2 AND $3::text IS DISTINCT FROM was."url" AS yes FROM was),
        u AS (UPDATE "WebhookEndpoint" SET
          "url" = CASE WHEN $2 THEN $3 ELSE "url" END,
          "events" = CASE WHEN $4 THEN $5::text[] ELSE "events" END,
@@ -119,8 +120,8 @@ export class WebhookEndpointsService {
          "enabled" = COALESCE($8, "enabled"),
          "disabledReason" = CASE WHEN $8 IS TRUE THEN NULL ELSE "disabledReason" END,
          -- A new address, or the endpoint switched on: whatever it answered before says nothing now.
-         "failingSince" = CASE WHEN $2 OR $8 IS TRUE THEN NULL ELSE "failingSince" END,
-         "backoffUntil" = CASE WHEN $2 OR $8 IS TRUE THEN NULL ELSE "backoffUntil" END,
+         "failingSince" = CASE WHEN (SELECT yes FROM moved) OR $8 IS TRUE THEN NULL ELSE "failingSince" END,
+         "backoffUntil" = CASE WHEN (SELECT yes FROM moved) OR $8 IS TRUE THEN NULL ELSE "backoffUntil" END,
          "updatedAt" = now()
        WHERE "id" = $1
        RETURNING "id", "url", "events", "description", "enabled", "disabledReason", "encryptedSecret", "createdAt", "updatedAt"),
@@ -136,7 +137,7 @@ export class WebhookEndpointsService {
        -- A new address: failures at the old one say nothing of it; what waits for a retry goes now.
        retimed AS (
          UPDATE "WebhookDelivery" d SET "nextAttemptAt" = clock_timestamp()
-          WHERE $2 AND d."endpointId" = $1 AND d."status" = 'pending' AND d."nextAttemptAt" > clock_timestamp()
+          WHERE (SELECT yes FROM moved) AND d."endpointId" = $1 AND d."status" = 'pending' AND d."nextAttemptAt" > clock_timestamp()
             AND EXISTS (SELECT 1 FROM u)
          RETURNING 1)
        SELECT u.* FROM u`,
@@ -154,7 +155,7 @@ export class WebhookEndpointsService {
     if (rows.length === 0) throw new WebhookEndpointNotFoundError(id);
     // Deliveries that waited while it was disabled, or paused at an address that answered nothing,
     // go out now, in order.
-    if ((!before.enabled && rows[0].enabled) || patch.url !== undefined || patch.enabled === true) await this.wake(id);
+    if ((!before.enabled && rows[0].enabled) || rows[0].url !== before.url || patch.enabled === true) await this.wake(id);
     return view(rows[0]);
   }
 
