@@ -53,6 +53,8 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
 
 interface DueDelivery {
   id: string;
+  /** Its endpoint was in a failing spell when the round read its heads. */
+  endpointFailing: boolean;
   /** A later delivery of the same booking is pending behind this one. */
   hasNext: boolean;
   attempts: number;
@@ -169,8 +171,10 @@ export class WebhookDeliveryJob implements OnModuleInit {
           await this.backOff(endpointId, heads[0].url, results[0].error, logFields);
           break;
         }
-        // It answers: a pause set meanwhile (another shard's round that got nothing) ends now.
-        await this.answering(endpointId, shard);
+        // It answers: the pause it was in, if any, ends (read with the heads: no statement more per
+        // round for the endpoints that answer, nearly all of them; a pause another shard's round set
+        // while this one was under way lasts until its end, or this shard's next round).
+        if (heads[0].endpointFailing) await this.answering(endpointId, shard);
         // Another round only when it can find something: this one was full, or it unblocked a
         // booking's next delivery (whose own run may have found it blocked and ended).
         more = heads.length === ROUND || delivered.some((r) => r.due.hasNext);
@@ -224,7 +228,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
   /** The due head of each booking's stream (no earlier delivery of the booking still pending). */
   private async dueHeads(endpointId: number, shard: number): Promise<DueDelivery[]> {
     return this.dataSource.query(
-      `SELECT d."id"::text AS "id", d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
+      `SELECT d."id"::text AS "id", w."failingSince" IS NOT NULL AS "endpointFailing", d."attempts", d."giveUpAfter" <= clock_timestamp() AS "lastChance",
               e."id" AS "eventId", e."type", e."data", e."createdAt", w."url", w."encryptedSecret",
               EXISTS (SELECT 1 FROM "WebhookDelivery" n
                        WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
