@@ -160,8 +160,10 @@ export interface ChannelHandle {
   expiration: Date;
   /**
    * The fingerprint (`secretFingerprint`) of the secret the channel's notifications carry: set by
-   * the provider when it opens a channel, null when it adopted one whose secret it cannot see, and
-   * absent when it extended an existing channel in place (which keeps the secret it had).
+   * the provider when it opens a channel; null when it adopted one whose secret it cannot see;
+   * absent when it extended an existing channel in place. Null or absent, the channel's stored
+   * fingerprint stays when it is the same channel (the provider kept its secret), and a new
+   * channel is stored without one (replaced once during a rotation, as one of unknown secret).
    */
   secretFingerprint?: string | null;
 }
