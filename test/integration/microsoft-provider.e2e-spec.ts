@@ -7,6 +7,7 @@ import type { ProviderAuth, ProviderTokens } from '../../src/modules/providers/p
 import { isProviderError } from '../../src/modules/providers/provider.errors.js';
 import type { IncomingWebhook, WebhookItem } from '../../src/modules/providers/webhook.js';
 import { MicrosoftCalendarProvider } from '../../src/modules/providers/microsoft/microsoft-calendar.provider.js';
+import { secretFingerprint } from '../../src/modules/providers/webhook-secrets.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { microsoftProviderConfig } from '../support/provider-configs.js';
 
@@ -674,6 +675,53 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
         ['subscriptions.delete', 204],
         ['subscriptions.create', 201],
       ]);
+    });
+
+    it('never takes over one made with a client state since rotated away, deletes it as an orphan once old enough, and marks what it makes or takes over with the current one', async () => {
+      const rita = newAccount('rita@example.com');
+      const day = 24 * 3600;
+      const beforeRotation = new MicrosoftCalendarProvider(
+        microsoftProviderConfig(emu, receiver.base, 'client-state-before-the-rotation'),
+        metrics,
+      );
+      try {
+        // Creates whose answers were lost before the rotation, made 5 and 25 minutes ago.
+        const oldRecent = (await beforeRotation.watch(rita.auth, rita.calendarId, watchInput({ ttlSeconds: 2 * day - 5 * 60 })))
+          .id;
+        const oldOrphan = (await beforeRotation.watch(rita.auth, rita.calendarId, watchInput({ ttlSeconds: 2 * day - 25 * 60 })))
+          .id;
+        emu.resetCalls();
+        const nothingRecorded = async () => new Set<string>();
+        const made = await provider.watch(
+          rita.auth,
+          rita.calendarId,
+          watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true, recordedAmong: nothingRecorded }),
+        );
+        expect([oldRecent, oldOrphan]).not.toContain(made.id);
+        expect(made.secretFingerprint).toBe(secretFingerprint(CLIENT_STATE));
+        expect(
+          liveFor(rita.calendarId)
+            .map((s) => s.id)
+            .sort(),
+        ).toEqual([oldRecent, made.id].sort());
+        expect(ops()).toEqual([
+          ['subscriptions.list', 200],
+          ['subscriptions.delete', 204],
+          ['subscriptions.create', 201],
+        ]);
+
+        // The one just made, were its answer lost, is taken over, and its secret is known.
+        emu.resetCalls();
+        const taken = await provider.watch(
+          rita.auth,
+          rita.calendarId,
+          watchInput({ ttlSeconds: 2 * day, recoverUnrecorded: true, recordedAmong: nothingRecorded }),
+        );
+        expect(taken).toMatchObject({ id: made.id, secretFingerprint: secretFingerprint(CLIENT_STATE) });
+        expect(ops()).toEqual([['subscriptions.list', 200]]);
+      } finally {
+        beforeRotation.onModuleDestroy();
+      }
     });
 
     it('never takes over the channel calsync holds, nor one for other URLs', async () => {
