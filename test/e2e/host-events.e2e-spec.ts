@@ -927,6 +927,55 @@ describe('Host integration: hanging webhook endpoints and the sync', () => {
     await t.close();
   });
 
+  it('a delivery goes ahead of a backlog of syncs queued before it, for the next free slot', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, 'calendar-subscription-cache', host.userId);
+    // Thirty calendars whose syncs each wait a second on Google: more than the 14 slots can run at once.
+    const selected: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { id: externalId } = t.google.addCalendar(host.email, { summary: `Busy ${i}` });
+      const res = await t.api
+        .post(`/api/v1/users/${host.userId}/selected-calendars`)
+        .send({ credentialId: host.credentialId, externalId })
+        .expect(201);
+      selected.push(res.body.id);
+    }
+    await waitForQueueIdle(t);
+    const r = await WebhookReceiver.start();
+    const waitingSyncs = () =>
+      t.dataSource
+        .query(
+          `SELECT count(*)::int AS n FROM graphile_worker.jobs
+            WHERE task_identifier = 'sync-calendar' AND locked_at IS NULL AND attempts < max_attempts`,
+        )
+        .then((rows: Array<{ n: number }>) => rows[0].n);
+    let atReceipt: Promise<number> | undefined;
+    r.respond = () => {
+      atReceipt ??= waitingSyncs();
+      return 204;
+    };
+    try {
+      await t.api
+        .post('/api/v1/webhook-endpoints')
+        .send({ url: r.url, events: ['booking.created'] })
+        .expect(201);
+      t.google.faults.slowNext({ count: 1000, operation: 'events.list', delayMs: 1000 });
+      for (const id of selected) await t.admin.post(`/api/v1/admin/selected-calendars/${id}/resync`).expect(202);
+      await expectEventually(async () => expect(await waitingSyncs()).toBeGreaterThan(0));
+      // Queued after every one of those syncs, the delivery still goes out before the last of them starts.
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Ahead of the syncs', ...slot(4), attendees: [{ email: 'guest@example.com' }] })
+        .expect(201);
+      await expectEventually(() => expect(r.received).toHaveLength(1), { timeoutMs: 10_000 });
+      expect(await atReceipt).toBeGreaterThan(0);
+    } finally {
+      t.google.faults.clear();
+      await r.stop();
+      await waitForQueueIdle(t, 30_000);
+    }
+  }, 60_000);
+
   it('however many endpoints hang, their drains hold at most the lane’s 8 slots and a move in Google still reaches its booking at once', async () => {
     const host = await connectGoogleHost(t);
     await enableFlagForUser(t, SYNC, host.userId);

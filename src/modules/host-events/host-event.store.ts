@@ -110,6 +110,8 @@ export class HostEventStore extends HostEventRecorder {
       consumers,
       laneFlags(DELIVER_WEBHOOKS_JOB.options),
       laneFlags(RUN_HOST_EVENT_CONSUMER_JOB.options),
+      DELIVER_WEBHOOKS_JOB.options.priority ?? 0,
+      RUN_HOST_EVENT_CONSUMER_JOB.options.priority ?? 0,
     ];
     const n = caller.params.length;
     const p = (i: number) => `$${n + i}`;
@@ -132,15 +134,15 @@ export class HostEventStore extends HostEventRecorder {
        ), specs AS (
          SELECT ${p(5)}::text AS identifier, json_build_object('endpointId', t."endpointId", 'shard', t."shard") AS payload,
                 ${p(6)}::text || t."endpointId" || ':' || t."shard" AS queue_name, ${p(7)}::int AS max_attempts,
-                ${p(12)}::text[] AS flags
+                ${p(12)}::text[] AS flags, ${p(14)}::int AS priority
            FROM (SELECT DISTINCT "endpointId", "shard" FROM d) t
          UNION ALL
-         SELECT ${p(8)}::text, json_build_object('consumer', c), ${p(9)}::text || c, ${p(10)}::int, ${p(13)}::text[]
+         SELECT ${p(8)}::text, json_build_object('consumer', c), ${p(9)}::text || c, ${p(10)}::int, ${p(13)}::text[], ${p(15)}::int
            FROM unnest(${p(11)}::text[]) c WHERE EXISTS (SELECT 1 FROM e)
        )
        SELECT CASE WHEN EXISTS (SELECT 1 FROM specs) THEN (
                 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-                  SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, 0, s.flags)::graphile_worker.job_spec
+                  SELECT ROW(s.identifier, s.payload, s.queue_name, NULL, s.max_attempts, NULL, s.priority, s.flags)::graphile_worker.job_spec
                     FROM specs s)))
               END AS "jobs"`;
     return { sql, params: [...caller.params, ...own] };

@@ -12,6 +12,13 @@ export const WEBHOOKS_LANE = 'host-events';
 export const WEBHOOKS_LANE_CONCURRENCY = 8;
 export const HOST_EVENT_CONSUMERS_LANE = 'host-event-consumers';
 export const HOST_EVENT_CONSUMERS_LANE_CONCURRENCY = 4;
+/**
+ * graphile-worker takes due jobs by priority (lower first), then by due time: the host's deliveries
+ * and consumers go ahead of a backlog of syncs for the next free slot, instead of waiting behind
+ * every sync queued before them. Their lanes still cap them (8 and 4 slots), so the syncs always
+ * keep `WORKER_CONCURRENCY` slots of their own.
+ */
+export const HOST_EVENT_JOBS_PRIORITY = -1;
 
 /**
  * An endpoint's deliveries are spread over this many serial streams (`shard` = booking id modulo
@@ -30,6 +37,7 @@ export const DELIVER_WEBHOOKS_JOB = defineJob<DeliverWebhooksPayload>('deliver-w
   jobKeyMode: 'replace',
   maxAttempts: 25,
   lane: WEBHOOKS_LANE,
+  priority: HOST_EVENT_JOBS_PRIORITY,
 });
 
 export const WEBHOOKS_QUEUE_PREFIX = 'webhooks:';
@@ -60,6 +68,7 @@ export const RUN_HOST_EVENT_CONSUMER_JOB = defineJob<RunHostEventConsumerPayload
   jobKeyMode: 'preserve_run_at',
   maxAttempts: 25,
   lane: HOST_EVENT_CONSUMERS_LANE,
+  priority: HOST_EVENT_JOBS_PRIORITY,
 });
 
 export const CONSUMER_QUEUE_PREFIX = 'host-event-consumer:';
