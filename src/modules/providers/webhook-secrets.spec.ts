@@ -17,13 +17,13 @@ describe('WebhookSecrets', () => {
       false,
       false,
     ]);
-    expect(secrets.rotating).toBe(false);
+    expect(secrets.retiredFingerprint).toBeNull();
   });
 
   it('accepts the previous secret too during a rotation', () => {
     const secrets = new WebhookSecrets('current', 'previous');
     expect([secrets.matches('current'), secrets.matches('previous'), secrets.matches('other')]).toEqual([true, true, false]);
-    expect(secrets.rotating).toBe(true);
+    expect(secrets.retiredFingerprint).toBe(secretFingerprint('previous'));
   });
 
   it('finds stale, during a rotation only, a channel carrying the retired secret or one not recorded', () => {

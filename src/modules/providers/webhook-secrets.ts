@@ -19,20 +19,19 @@ export function secretFingerprint(secret: string): string {
 export class WebhookSecrets {
   /** The fingerprint of the secret new channels are opened with. */
   readonly fingerprint: string;
-  /** Whether a previous secret is configured, i.e. a rotation is under way. */
-  readonly rotating: boolean;
+  /**
+   * The fingerprint of the secret a rotation retires (`…_PREVIOUS`), or null when no rotation is
+   * under way. With `fingerprint`, all `isStale` decides on (the scrape gauge decides it in SQL).
+   */
+  readonly retiredFingerprint: string | null;
   private readonly current: SecretMatcher;
   private readonly previous: SecretMatcher | null;
-
-  /** The fingerprint of the secret a rotation retires, or null. */
-  private readonly previousFingerprint: string | null;
 
   constructor(current: string, previous: string | null) {
     this.current = new SecretMatcher(current);
     this.previous = previous ? new SecretMatcher(previous) : null;
-    this.rotating = this.previous !== null;
     this.fingerprint = secretFingerprint(current);
-    this.previousFingerprint = previous ? secretFingerprint(previous) : null;
+    this.retiredFingerprint = previous ? secretFingerprint(previous) : null;
   }
 
   /** Whether `given` is the current secret or, during a rotation, the previous one. */
@@ -52,12 +51,7 @@ export class WebhookSecrets {
    * later rotation), and replacing it would start the replicas replacing each other's channels.
    */
   isStale(channelFingerprint: string | null): boolean {
-    if (this.previousFingerprint === null) return false;
-    return channelFingerprint === null || channelFingerprint === this.previousFingerprint;
-  }
-
-  /** `isStale`'s inputs, for the same decision in SQL (the scrape gauge). */
-  get retiredFingerprint(): string | null {
-    return this.previousFingerprint;
+    if (this.retiredFingerprint === null) return false;
+    return channelFingerprint === null || channelFingerprint === this.retiredFingerprint;
   }
 }
