@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -576,8 +578,17 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     const alive = await receiver();
     await endpoint(alive.url, { events: ['booking.created'] });
 
+    const warned = jest.spyOn(Logger.prototype, 'warn');
     const first = await book(host, 5);
     const firstPause = await pausedAgain(id);
+    // Operators are told once, when the pause starts.
+    const pausedLines = () =>
+      warned.mock.calls
+        .map(([line]) => line as { msg?: string; endpointId?: number })
+        .filter((line) => line.msg?.startsWith(`Webhook endpoint ${id} answers nothing`));
+    expect(pausedLines()).toEqual([
+      expect.objectContaining({ endpointId: id, msg: expect.stringContaining('deliveries to it paused for') }),
+    ]);
     // Its first pause is the first retry's delay, 5 s ± 25 %.
     const firstPauseMs = firstPause.backoffUntil.getTime() - firstPause.failingSince.getTime();
     expect(firstPauseMs).toBeGreaterThanOrEqual(3_700);
@@ -632,6 +643,9 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     );
     expect(Date.now()).toBeLessThan(secondPause.backoffUntil.getTime());
     expect(await pauseOf(id)).toEqual({ failingSince: null, backoffUntil: null });
+    // The second pause was of the same failing spell: nothing more was logged.
+    expect(pausedLines()).toHaveLength(1);
+    warned.mockRestore();
   }, 40_000);
 
   it('a paused endpoint moved to a new address gets what waits at once, its retries included', async () => {
@@ -654,6 +668,38 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await expectEventually(() => expect(fixed.received.map((h) => h.json.data.booking.id).sort()).toEqual([...booked].sort()), {
       timeoutMs: 3_000,
     });
+  });
+
+  it('an endpoint moved while a round to its old address is under way: the old address answering nothing, or 410, neither pauses nor disables it, and the delivery goes to the new one at once', async () => {
+    const host = await connectGoogleHost(t);
+    for (const [i, oldAnswer] of (['nothing', 410] as const).entries()) {
+      const old = await receiver();
+      old.respond = () => 'hang';
+      const { id } = await endpoint(old.url, { events: ['booking.created'] });
+      const booked = await book(host, 5 + i);
+      await expectEventually(() => expect(old.received).toHaveLength(1));
+
+      const moved = await receiver();
+      await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ url: moved.url }).expect(200);
+      const answeredAt = Date.now();
+      if (oldAnswer === 'nothing') old.drop();
+      else old.release(410);
+
+      await expectEventually(() => expect(moved.received.map((h) => h.json.data.booking.id)).toEqual([booked.id]), {
+        timeoutMs: 3_000,
+      });
+      // Not after a retry's delay (3.75 s at least): the old address's failure is not the new one's.
+      expect(moved.received[0].receivedAt - answeredAt).toBeLessThan(2_000);
+      expect((await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200)).body).toMatchObject({
+        enabled: true,
+        url: moved.url,
+      });
+      expect(await pauseOf(id)).toEqual({ failingSince: null, backoffUntil: null });
+      expect(await deliveriesOf(id)).toEqual([
+        expect.objectContaining({ status: 'delivered', attempts: 2, lastStatusCode: expect.any(Number) }),
+      ]);
+      await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(204);
+    }
   });
 
   it('redelivers a delivery on request (202), with the same webhook-id', async () => {

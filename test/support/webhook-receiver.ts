@@ -72,6 +72,11 @@ export class WebhookReceiver {
     }
   }
 
+  /** Drops every held request without an answer (as a receiver that crashed mid-request). */
+  drop(): void {
+    for (const res of this.held.splice(0)) res.socket?.destroy();
+  }
+
   async stop(): Promise<void> {
     for (const res of this.held) res.destroy();
     this.server.closeAllConnections();

@@ -160,8 +160,10 @@ export class WebhookDeliveryJob implements OnModuleInit {
           }
         }
         for (const result of results) {
-          if (result.outcome === 'gone') return this.disable(endpointId, result.due, logFields);
-          if (result.outcome === 'retrying') {
+          // A 410 from an address the endpoint has since been moved away from disables nothing: the
+          // delivery is retried at the new one, as any other failure there.
+          if (result.outcome === 'gone' && (await this.disable(endpointId, result.due, logFields))) return;
+          if (result.outcome !== 'delivered') {
             await this.recordFailure(endpointId, result.due, result.statusCode, result.error, logFields);
           }
         }
@@ -262,23 +264,33 @@ export class WebhookDeliveryJob implements OnModuleInit {
     return { due, outcome, statusCode, error, at: new Date() };
   }
 
-  /** The receiver says it is gone for good: stop sending to it (PATCH {enabled: true} resumes). */
-  private async disable(endpointId: number, due: DueDelivery, logFields: LogFields): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+  /**
+   * The receiver says it is gone for good: stop sending to it (PATCH {enabled: true} resumes). Only
+   * while the endpoint still has the address that answered: false (nothing changed) when a PATCH
+   * moved it meanwhile.
+   */
+  private async disable(endpointId: number, due: DueDelivery, logFields: LogFields): Promise<boolean> {
+    const disabled = await this.dataSource.transaction(async (manager) => {
+      const rows: unknown[] = await manager.query(
+        `WITH u AS (UPDATE "WebhookEndpoint" SET "enabled" = false, "disabledReason" = $3, "updatedAt" = now()
+                      WHERE "id" = $1 AND "url" = $2 RETURNING "id")
+         SELECT * FROM u`,
+        [endpointId, due.url, `The endpoint answered 410 Gone at ${new Date().toISOString()}`],
+      );
+      if (rows.length === 0) return false;
       await manager.query(
         `UPDATE "WebhookDelivery" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastStatusCode" = 410,
                 "lastError" = $2 WHERE "id" = $1 AND "status" = 'pending'`,
         [due.id, 'HTTP 410: endpoint disabled'],
       );
-      await manager.query(
-        `UPDATE "WebhookEndpoint" SET "enabled" = false, "disabledReason" = $2, "updatedAt" = now() WHERE "id" = $1`,
-        [endpointId, `The endpoint answered 410 Gone at ${new Date().toISOString()}`],
-      );
+      return true;
     });
+    if (!disabled) return false;
     this.metrics.webhookDeliveries.inc({ result: 'gone' });
     this.logger.warn(
       logLine(`Webhook endpoint ${endpointId} answered 410 Gone: disabled`, { ...logFields, endpointId, deliveryId: due.id }),
     );
+    return true;
   }
 
   /**
@@ -298,11 +310,14 @@ export class WebhookDeliveryJob implements OnModuleInit {
                 (LEAST($3::float8, GREATEST($4::float8,
                    extract(epoch FROM clock_timestamp() - COALESCE("failingSince", clock_timestamp())) * 1000))
                  * (0.75 + random() * 0.5))::int AS ms
-           FROM "WebhookEndpoint" WHERE "id" = $1 AND "url" = $2 FOR UPDATE)
-       UPDATE "WebhookEndpoint" w SET "failingSince" = COALESCE(w."failingSince", clock_timestamp()),
-              "backoffUntil" = clock_timestamp() + (pause.ms * interval '1 millisecond')
-         FROM pause WHERE w."id" = $1
-       RETURNING pause.started AS "started", pause.ms AS "pauseMs"`,
+           FROM "WebhookEndpoint" WHERE "id" = $1 AND "url" = $2 FOR UPDATE),
+       -- A CTE, so the driver answers the rows (TypeORM answers a bare UPDATE … RETURNING with [rows, count]).
+       u AS (
+         UPDATE "WebhookEndpoint" w SET "failingSince" = COALESCE(w."failingSince", clock_timestamp()),
+                "backoffUntil" = clock_timestamp() + (pause.ms * interval '1 millisecond')
+           FROM pause WHERE w."id" = $1
+         RETURNING pause.started AS "started", pause.ms AS "pauseMs")
+       SELECT * FROM u`,
       [endpointId, sentTo, MAX_ENDPOINT_BACKOFF_MS, FIRST_RETRY_DELAY_MS],
     );
     if (rows[0]?.started) {
@@ -323,15 +338,20 @@ export class WebhookDeliveryJob implements OnModuleInit {
    */
   private async answering(endpointId: number, shard: number): Promise<void> {
     const cleared: unknown[] = await this.dataSource.query(
-      `UPDATE "WebhookEndpoint" SET "failingSince" = NULL, "backoffUntil" = NULL
-        WHERE "id" = $1 AND "failingSince" IS NOT NULL RETURNING "id"`,
+      `WITH u AS (UPDATE "WebhookEndpoint" SET "failingSince" = NULL, "backoffUntil" = NULL
+                   WHERE "id" = $1 AND "failingSince" IS NOT NULL RETURNING "id")
+       SELECT * FROM u`,
       [endpointId],
     );
     if (cleared.length === 0) return;
     for (let other = 0; other < WEBHOOK_SHARDS; other++) if (other !== shard) await this.enqueueNext(endpointId, other, 0);
   }
 
-  /** Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. */
+  /**
+   * Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. Retried at once
+   * when the endpoint has been moved to another address since the round sent it (the PATCH made
+   * what waited due now; this failure was the old address's).
+   */
   private async recordFailure(
     endpointId: number,
     due: DueDelivery,
@@ -342,8 +362,10 @@ export class WebhookDeliveryJob implements OnModuleInit {
     const giveUp = due.lastChance;
     await this.dataSource.query(
       `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
-              "nextAttemptAt" = clock_timestamp() + ($5::int * interval '1 millisecond') WHERE "id" = $1 AND "status" = 'pending'`,
-      [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1)],
+              "nextAttemptAt" = clock_timestamp() + (CASE WHEN EXISTS (SELECT 1 FROM "WebhookEndpoint"
+                  WHERE "id" = $6 AND "url" IS DISTINCT FROM $7) THEN 0 ELSE $5::int END * interval '1 millisecond')
+        WHERE "id" = $1 AND "status" = 'pending'`,
+      [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1), endpointId, due.url],
     );
     this.metrics.webhookDeliveries.inc({ result: giveUp ? 'failed' : 'retrying' });
     if (giveUp) {
