@@ -32,6 +32,7 @@ describe('a late outbox replay never applies an old change over a newer one', ()
     provider: 'google_calendar' | 'office365_calendar';
     connect: () => Promise<Host>;
     move: (host: Host, booking: SyncedBooking, start: string, end: string) => Promise<void>;
+    relocate: (host: Host, booking: SyncedBooking, location: string) => Promise<void>;
   };
   const providers: Array<[string, Setup]> = [
     [
@@ -42,6 +43,9 @@ describe('a late outbox replay never applies an old change over a newer one', ()
         move: async (host, booking, start, end) => {
           t.google.updateEvent(host.calendarId, booking.eventId, { start: { dateTime: start }, end: { dateTime: end } });
         },
+        relocate: async (host, booking, location) => {
+          t.google.updateEvent(host.calendarId, booking.eventId, { location });
+        },
       },
     ],
     [
@@ -51,6 +55,9 @@ describe('a late outbox replay never applies an old change over a newer one', ()
         connect: () => connectOutlookHost(t),
         move: async (_host, booking, start, end) => {
           t.microsoft.updateEvent(booking.eventId, graphTimes(start, end));
+        },
+        relocate: async (_host, booking, location) => {
+          t.microsoft.updateEvent(booking.eventId, { location: { displayName: location } });
         },
       },
     ],
@@ -70,6 +77,16 @@ describe('a late outbox replay never applies an old change over a newer one', ()
       `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt")
        VALUES ($1, $2, 'rescheduled', $3, clock_timestamp() - interval '1 minute') RETURNING "id"::text AS id`,
       [bookingId, setup.provider, JSON.stringify({ startTime, endTime })],
+    );
+    return rows[0].id;
+  };
+
+  /** A detected change of the event's details (only the fields the host changed) whose command never ran. */
+  const orphanDetails = async (setup: Setup, bookingId: number, details: Record<string, string>) => {
+    const rows: Array<{ id: string }> = await t.dataSource.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt")
+       VALUES ($1, $2, 'details', $3, clock_timestamp() - interval '1 minute') RETURNING "id"::text AS id`,
+      [bookingId, setup.provider, JSON.stringify(details)],
     );
     return rows[0].id;
   };
@@ -121,6 +138,30 @@ describe('a late outbox replay never applies an old change over a newer one', ()
       ['ignored', setup.provider],
     ]);
   });
+
+  it.each(providers)(
+    '%s: details are superseded field by field: a newer change of the location leaves the replayed rename standing',
+    async (_name, setup) => {
+      const { host, booking } = await settle(setup);
+      const before = await getBooking(t, booking.id);
+      // The host renamed the event and moved it to Room 1; the process died before it was applied.
+      const old = await orphanDetails(setup, booking.id, { title: 'Renamed by the host', location: 'Room 1' });
+      // Then the host changed the location again, and that change lands first.
+      await setup.relocate(host, booking, 'Room 2');
+      await expectEventually(async () => expect(await getBooking(t, booking.id)).toMatchObject({ location: 'Room 2' }));
+      await runTask(t, 'resync-calendars');
+      await waitForQueueIdle(t);
+      await expectEventually(async () => expect(await outcomeOf(old)).toBe('applied'));
+      const after = await getBooking(t, booking.id);
+      // The rename stands; the older location does not come back over the newer one.
+      expect(after).toMatchObject({ title: 'Renamed by the host', location: 'Room 2' });
+      expect(after.history.filter((h) => h.action !== 'created').map((h) => [h.action, h.source, h.changes])).toEqual([
+        ['updated', setup.provider, { location: { from: null, to: 'Room 2' } }],
+        ['ignored', setup.provider, { location: { from: 'Room 2', to: 'Room 1' }, reason: 'superseded by a later change' }],
+        ['updated', setup.provider, { title: { from: before.title, to: 'Renamed by the host' } }],
+      ]);
+    },
+  );
 
   it.each(providers)('%s: a replayed change with nothing newer is still applied, once', async (_name, setup) => {
     const { booking } = await settle(setup);

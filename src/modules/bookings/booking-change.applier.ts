@@ -23,6 +23,14 @@ const PREFERENCE_OF: Record<ExternalChangeKind, ApplyField> = {
   attendees: 'applyAttendees',
 };
 
+/**
+ * Which fields of a calendar change still stand (details only: a row names just the fields the host
+ * changed, and a newer change supersedes only the fields it names too); absent: all of them.
+ */
+export interface ChangeScope {
+  fields?: readonly string[];
+}
+
 export interface ChangeDecision {
   /** null: nothing to do (already in that state, or a rule refuses it). */
   action: HistoryAction | null;
@@ -60,7 +68,7 @@ export class BookingChangeApplier {
     source: ChangeSource,
     /** The outbox row a calendar change applies; an API change's `Idempotency-Key`, when the request had one. */
     { changeId, idempotency }: { changeId?: string; idempotency?: IdempotencyTicket },
-    decide: (booking: BookingEntity, manager: EntityManager) => ChangeDecision | Promise<ChangeDecision>,
+    decide: (booking: BookingEntity, manager: EntityManager, scope?: ChangeScope) => ChangeDecision | Promise<ChangeDecision>,
   ): Promise<BookingChangeOutcome> {
     let event: object | undefined;
     let action: HistoryAction | null = null;
@@ -78,9 +86,11 @@ export class BookingChangeApplier {
             throw new BookingNotFoundError(bookingId);
           }
           let kind: ExternalChangeKind | null = null;
+          let scope: ChangeScope | undefined;
           if (changeId) {
-            const { claim, kind: claimedKind } = await this.claimChange(manager, changeId);
+            const { claim, kind: claimedKind, liveFields, supersededFields } = await this.claimChange(manager, changeId);
             kind = claimedKind;
+            if (liveFields) scope = { fields: liveFields };
             if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
             if (kind === 'rescheduled' && booking.pendingChange) {
               // The host moved the event again: the held change is replaced by this one, evaluated anew.
@@ -99,12 +109,22 @@ export class BookingChangeApplier {
               await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
               return { bookingId, changed: false, reason: 'superseded by a newer change' };
             }
+            if (supersededFields && supersededFields.length > 0) {
+              // Some of the fields only: those are shown as ignored, the rest goes ahead.
+              const skipped = await decide(booking, manager, { fields: supersededFields });
+              if (skipped.action && skipped.changes) {
+                await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
+                  ...skipped.changes,
+                  reason: 'superseded by a later change',
+                });
+              }
+            }
           }
           if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
             if (changeId) await markChangeApplied(manager, changeId, 'ignored: booking already ended');
             return { bookingId, changed: false, reason: 'booking already ended' };
           }
-          const decision = await decide(booking, manager);
+          const decision = await decide(booking, manager, scope);
           if (!decision.action || !decision.apply) {
             if (changeId) await markChangeApplied(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
             return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
@@ -192,28 +212,51 @@ export class BookingChangeApplier {
    * provider gave none), so a push that arrives late never undoes a later API change; or when the
    * booking was cancelled after this change was noticed. The calendar shows, or is about to show,
    * the newer state (the newer change's own write or echo).
+   *
+   * A details row names only the fields the host changed (the other fields were as the booking
+   * had them), so it is superseded field by field: a newer details row or API change supersedes
+   * the fields it names, and the others still apply (`liveFields`; `supersededFields` the rest).
+   * A rename followed by a new location, the location applied first, still renames the booking.
    */
   private async claimChange(
     manager: EntityManager,
     changeId: string,
-  ): Promise<{ claim: 'claimed' | 'taken' | 'superseded'; kind: ExternalChangeKind | null }> {
-    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind }> = await preparedQuery(
-      manager,
-      `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
-                       WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND (n."kind" = c."kind" OR n."kind" = 'deleted'))
-           OR EXISTS (SELECT 1 FROM "BookingHistory" h
-                       WHERE h."bookingId" = c."bookingId"
-                         AND ((h."action" = 'cancelled' AND h."at" > c."detectedAt")
-                              OR (h."source" = 'api' AND h."at" > COALESCE(c."occurredAt", c."detectedAt")
-                                  AND ((c."kind" = 'rescheduled' AND ${historyChangesKindSql('h', 'rescheduled')})
-                                       OR (c."kind" = 'attendees' AND ${historyChangesKindSql('h', 'attendees')})
-                                       OR (c."kind" = 'details' AND ${historyChangesKindSql('h', 'details')}))))) AS superseded
-         FROM "ExternalEventChange" c
-        WHERE c."id" = $1 AND c."appliedAt" IS NULL
-          FOR UPDATE OF c SKIP LOCKED`,
-      [changeId],
-    );
+  ): Promise<{
+    claim: 'claimed' | 'taken' | 'superseded';
+    kind: ExternalChangeKind | null;
+    liveFields?: string[];
+    supersededFields?: string[];
+  }> {
+    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind; fields: string[] | null; liveFields: string[] | null }> =
+      await preparedQuery(
+        manager,
+        `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
+                         WHERE n."bookingId" = c."bookingId" AND n."id" > c."id"
+                           AND ((n."kind" = c."kind" AND c."kind" <> 'details') OR n."kind" = 'deleted'))
+             OR EXISTS (SELECT 1 FROM "BookingHistory" h
+                         WHERE h."bookingId" = c."bookingId"
+                           AND ((h."action" = 'cancelled' AND h."at" > c."detectedAt")
+                                OR (h."source" = 'api' AND h."at" > COALESCE(c."occurredAt", c."detectedAt")
+                                    AND ((c."kind" = 'rescheduled' AND ${historyChangesKindSql('h', 'rescheduled')})
+                                         OR (c."kind" = 'attendees' AND ${historyChangesKindSql('h', 'attendees')}))))) AS superseded,
+                CASE WHEN c."kind" = 'details' THEN ARRAY(SELECT jsonb_object_keys(c."payload")) END AS fields,
+                CASE WHEN c."kind" = 'details' THEN ARRAY(
+                  SELECT f FROM jsonb_object_keys(c."payload") f
+                   WHERE NOT EXISTS (SELECT 1 FROM "ExternalEventChange" n
+                                      WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND n."kind" = 'details' AND n."payload" ? f)
+                     AND NOT EXISTS (SELECT 1 FROM "BookingHistory" h
+                                      WHERE h."bookingId" = c."bookingId" AND h."source" = 'api' AND h."action" = 'updated'
+                                        AND h."at" > COALESCE(c."occurredAt", c."detectedAt") AND h."changes" ? f)) END AS "liveFields"
+           FROM "ExternalEventChange" c
+          WHERE c."id" = $1 AND c."appliedAt" IS NULL
+            FOR UPDATE OF c SKIP LOCKED`,
+        [changeId],
+      );
     if (rows.length === 0) return { claim: 'taken', kind: null };
-    return { claim: rows[0].superseded ? 'superseded' : 'claimed', kind: rows[0].kind };
+    const [{ kind, superseded, fields, liveFields }] = rows;
+    if (!fields || !liveFields) return { claim: superseded ? 'superseded' : 'claimed', kind };
+    const supersededFields = fields.filter((f) => !liveFields.includes(f));
+    if (superseded || liveFields.length === 0) return { claim: 'superseded', kind };
+    return { claim: 'claimed', kind, liveFields, supersededFields };
   }
 }

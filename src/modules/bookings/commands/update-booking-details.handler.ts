@@ -9,13 +9,14 @@ export class UpdateBookingDetailsHandler implements ICommandHandler<UpdateBookin
   constructor(private readonly applier: BookingChangeApplier) {}
 
   execute({ bookingId, details, source, changeId }: UpdateBookingDetailsCommand) {
-    return this.applier.apply(bookingId, source, { changeId }, (booking) => {
+    return this.applier.apply(bookingId, source, { changeId }, (booking, _manager, scope) => {
       const refused = BookingChangeApplier.refuseIfCancelled(booking, source);
       if (refused) return refused;
       const changes: Record<string, { from: string | null; to: string | null }> = {};
       for (const field of ['title', 'description', 'location'] as const) {
         const next = details[field];
-        if (next === undefined) continue;
+        // A field a later change also made is that change's (see BookingChangeApplier.claimChange).
+        if (next === undefined || (scope?.fields && !scope.fields.includes(field))) continue;
         const normalised = field === 'title' ? (next ?? booking.title) : next || null;
         if ((booking[field] ?? null) !== normalised) changes[field] = { from: booking[field] ?? null, to: normalised };
       }
