@@ -1,4 +1,5 @@
 import { IdempotencyCleanup } from '../../src/common/idempotency/index.js';
+import { requestFingerprint as fingerprintOf } from '../../src/common/idempotency/idempotency.interceptor.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
 import { waitForQueueIdle } from '../support/sync-helpers.js';
@@ -106,23 +107,56 @@ describe('Idempotency-Key on booking writes', () => {
     await t.api.post(`/api/v1/bookings/${other.body.id}/reschedule`).set('Idempotency-Key', k).send(slot(7)).expect(422);
   });
 
-  it('a repeated cancel answers the first answer; keys are per route', async () => {
+  it('a repeated cancel answers the first answer; a key used on another route is a 422, and changes nothing', async () => {
     const k = key();
     const booking = await t.api
       .post('/api/v1/bookings')
       .set('Idempotency-Key', k)
       .send({ userId: host.userId, title: 'Cancelled once', ...slot(10), attendees: [] })
       .expect(201);
-    // The same key on another route is another key.
-    const first = await t.api
+    // The same key on another route is another request with that key.
+    const reused = await t.api
       .post(`/api/v1/bookings/${booking.body.id}/cancel`)
       .set('Idempotency-Key', k)
+      .send({ reason: 'no longer needed' })
+      .expect(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    expect((await t.api.get(`/api/v1/bookings/${booking.body.id}`).expect(200)).body.status).toBe('accepted');
+    // Keys stored by versions that kept them per route (until they expire) still answer their repeats.
+    const legacy = key();
+    const legacyAnswer = { ...booking.body, title: 'as stored by an earlier version' };
+    const caller = (
+      (await t.dataSource.query(`SELECT "scope" FROM "IdempotencyKey" WHERE "key" = $1`, [k])) as Array<{ scope: string }>
+    )[0].scope;
+    const cancelBody = { reason: 'stored per route' };
+    await t.dataSource.query(
+      `INSERT INTO "IdempotencyKey" ("scope", "key", "fingerprint", "status", "response", "expiresAt")
+       VALUES ($1, $2, $3, 200, $4, now() + interval '1 hour')`,
+      [
+        `${caller}:POST /api/v1/bookings/:id/cancel`,
+        legacy,
+        fingerprintOf('POST', `/api/v1/bookings/${booking.body.id}/cancel`, cancelBody),
+        JSON.stringify(legacyAnswer),
+      ],
+    );
+    const replayed = await t.api
+      .post(`/api/v1/bookings/${booking.body.id}/cancel`)
+      .set('Idempotency-Key', legacy)
+      .send(cancelBody)
+      .expect(200);
+    expect(replayed.body).toEqual(legacyAnswer);
+    expect((await t.api.get(`/api/v1/bookings/${booking.body.id}`).expect(200)).body.status).toBe('accepted');
+
+    const cancelKey = key();
+    const first = await t.api
+      .post(`/api/v1/bookings/${booking.body.id}/cancel`)
+      .set('Idempotency-Key', cancelKey)
       .send({ reason: 'no longer needed' })
       .expect(200);
     expect(first.body.status).toBe('cancelled');
     const repeat = await t.api
       .post(`/api/v1/bookings/${booking.body.id}/cancel`)
-      .set('Idempotency-Key', k)
+      .set('Idempotency-Key', cancelKey)
       .send({ reason: 'no longer needed' })
       .expect(200);
     expect(repeat.body).toEqual(first.body);

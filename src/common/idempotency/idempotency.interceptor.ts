@@ -72,8 +72,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (key === undefined) return next.handle();
     const status =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (request.method === 'POST' ? 201 : 200);
+    const caller = callerOf(request);
     const idempotent: IdempotentRequest = {
-      scope: `${callerOf(request)}:${request.method} ${request.routeOptions?.url ?? request.url.split('?')[0]}`,
+      // A key is the caller's, whatever the route: the same key on another route is another
+      // request, a 422 (the fingerprint holds method and path).
+      scope: caller,
+      // Keys stored by versions that scoped them per route, looked up until they expire (24 h).
+      legacyScope: `${caller}:${request.method} ${request.routeOptions?.url ?? request.url.split('?')[0]}`,
       key,
       fingerprint: fingerprint(request),
       status,
@@ -87,7 +92,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     reply: ReplyLike,
     next: CallHandler,
   ): Promise<unknown> {
-    const stored = await this.store.find(idempotent.scope, idempotent.key);
+    const stored = await this.store.find([idempotent.scope, idempotent.legacyScope ?? idempotent.scope], idempotent.key);
     if (stored) return replay(stored, idempotent, reply);
     const ticket = this.store.ticket(idempotent);
     request.idempotencyTicket = ticket;
@@ -126,11 +131,14 @@ function callerOf(request: RequestLike): string {
   return createHash('sha256').update(`calsync idempotency caller:${token}`).digest('base64url').slice(0, 22);
 }
 
-/** Method, path (with the booking id) and body, with object keys sorted so key order does not matter. */
 function fingerprint(request: RequestLike): string {
-  const path = request.url.split('?')[0];
+  return requestFingerprint(request.method, request.url.split('?')[0], request.body);
+}
+
+/** Method, path (with the booking id) and body, with object keys sorted so key order does not matter. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
   return createHash('sha256')
-    .update(canonicalJson({ method: request.method, path, body: request.body ?? null }))
+    .update(canonicalJson({ method, path, body: body ?? null }))
     .digest('base64url');
 }
 

@@ -30,8 +30,10 @@ import { DataSource, type EntityManager } from 'typeorm';
 export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
 
 export interface IdempotentRequest {
-  /** The caller (a hash of its API key) and the route template. */
+  /** The caller (a hash of its API key). */
   scope: string;
+  /** Where versions before keys were the caller's kept them (the caller and the route template). */
+  legacyScope?: string;
   key: string;
   /** Hash of method, path and body: a repeat must match it. */
   fingerprint: string;
@@ -68,12 +70,13 @@ export class IdempotencyStore {
     return { ...request, claimed: false };
   }
 
-  /** The committed answer to this key, when it is still kept. */
-  async find(scope: string, key: string): Promise<StoredAnswer | null> {
+  /** The committed answer to this key under any of `scopes`, when it is still kept. */
+  async find(scopes: string[], key: string): Promise<StoredAnswer | null> {
     const rows: Array<{ fingerprint: string; status: number; response: string }> = await this.dataSource.query(
       `SELECT "fingerprint", "status", "response" FROM "IdempotencyKey"
-        WHERE "scope" = $1 AND "key" = $2 AND "expiresAt" > clock_timestamp() AND "status" IS NOT NULL`,
-      [scope, key],
+        WHERE "scope" = ANY($1::text[]) AND "key" = $2 AND "expiresAt" > clock_timestamp() AND "status" IS NOT NULL
+        ORDER BY "createdAt" LIMIT 1`,
+      [scopes, key],
     );
     return rows[0] ? toStored(rows[0]) : null;
   }
