@@ -17,8 +17,11 @@ class Capture extends Writable {
   get text(): string {
     return this.chunks.join('');
   }
-  lines(): Array<Record<string, unknown>> {
-    return this.text
+  /** Every line, or those written from the `from`th chunk on. */
+  lines(from = 0): Array<Record<string, unknown>> {
+    return this.chunks
+      .slice(from)
+      .join('')
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -113,6 +116,46 @@ describe('structured logs (LOG_FORMAT=json)', () => {
     });
     expect(out.text).not.toContain(host.refreshToken);
   });
+
+  it('puts jobId and task on the job worker’s own line of a failed attempt; the attempt that then succeeds is no warning', async () => {
+    const host = await connectGoogleHost(t);
+    await enableFlagForUser(t, 'calendar-subscription-sync', host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+    const [calendar]: Array<{ id: number }> = await t.dataSource.query(`SELECT id FROM "SelectedCalendar" WHERE "userId" = $1`, [
+      host.userId,
+    ]);
+    const from = out.chunks.length;
+    const newLines = () => out.lines(from);
+    // Google fails the next listing for a moment: the attempt fails and is retried.
+    t.google.faults.failNext({ status: 503, reason: 'backendError', message: 'logging test outage', count: 5 });
+    await t.admin.post(`/api/v1/admin/selected-calendars/${calendar.id}/resync`).expect(202);
+    const failed = await expectEventually(() => {
+      const line = newLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('Failed task'));
+      expect(line).toMatchObject({
+        level: 'warn',
+        context: 'JobWorker',
+        jobId: expect.stringMatching(/^\d+$/),
+        task: 'sync-calendar',
+        msg: expect.stringContaining('attempt 1 of'),
+      });
+      return line!;
+    });
+    expect(failed.msg).toContain(`Failed task ${failed.jobId as string} (sync-calendar,`);
+    await expectEventually(
+      async () =>
+        expect(
+          (await t.admin.get('/api/v1/admin/selected-calendars?limit=200').expect(200)).body.items.find(
+            (c: { id: number }) => c.id === calendar.id,
+          ),
+        ).toMatchObject({ syncErrorCount: 0 }),
+      { timeoutMs: 15_000 },
+    );
+    await waitForQueueIdle(t);
+    expect(
+      newLines().filter((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.startsWith('Completed task')),
+    ).toEqual([]);
+  }, 30_000);
 
   it('puts jobId, endpointId and deliveryId on what a webhook delivery logs', async () => {
     const host = await connectGoogleHost(t);

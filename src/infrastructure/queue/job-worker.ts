@@ -404,17 +404,24 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private workerLogger(): WorkerLogger {
-    return new WorkerLogger((scope) => (level, message) => {
-      // A line about a job (its failure, reported after the handler returned) names it: jobId and task.
+    return new WorkerLogger((scope) => (level, message, meta) => {
+      // A line about a job (its failure, reported after the handler returned) names it: jobId and
+      // task, from the line's scope or, for the worker's own lines ("Failed task …", "Completed
+      // task …", logged by the worker's logger, whose scope has no job), from the job it passes.
+      const job = (meta as { job?: { id?: string | number; task_identifier?: string } } | undefined)?.job;
+      const jobId = scope.jobId ?? job?.id;
       const fields =
-        scope.jobId === undefined ? undefined : { jobId: String(scope.jobId), task: scope.taskIdentifier ?? 'unknown' };
+        jobId === undefined
+          ? undefined
+          : { jobId: String(jobId), task: scope.taskIdentifier ?? job?.task_identifier ?? 'unknown' };
       this.logWorkerLine(scope, level, message, fields);
     });
   }
 
   private logWorkerLine(scope: { label?: string }, level: string, message: string, fields: LogFields | undefined): void {
-    // A failed attempt is retried with backoff; only the last one is an error.
-    const failedAttempt = /attempt (\d+) of (\d+)/.exec(message);
+    // A failed attempt is retried with backoff; only the last one is an error. (An attempt that
+    // succeeded after a failure says "attempt n of m" too, at info level: not a warning.)
+    const failedAttempt = level === 'error' ? /attempt (\d+) of (\d+)/.exec(message) : null;
     if (failedAttempt && failedAttempt[1] !== failedAttempt[2]) this.logger.warn(logLine(message.split('\n')[0], fields));
     // The database going down with us (Ctrl-C reaches the embedded PostgreSQL too): routine.
     else if (/UNLISTEN/.test(message) && /administrator command|Connection terminated/.test(message)) this.logger.debug(message);
