@@ -17,8 +17,10 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
   ];
   if (config.generated.apiKey || config.generated.adminApiKey) {
     const kept = `   (generated for development, kept in ${display(config.dataDir)}/dev-secrets.json)`;
-    lines.push(`  API_KEY:       ${config.apiKey}${config.generated.apiKey ? kept : ''}`);
-    lines.push(`  ADMIN_API_KEY: ${config.adminApiKey}${config.generated.adminApiKey ? kept : ''}`);
+    // Only a generated key is printed: a key the operator set is theirs already, and stays out of the output.
+    const yours = (name: string) => `(yours, from ${name}; not printed)`;
+    lines.push(`  API_KEY:       ${config.generated.apiKey ? config.apiKey + kept : yours('API_KEY')}`);
+    lines.push(`  ADMIN_API_KEY: ${config.generated.adminApiKey ? config.adminApiKey + kept : yours('ADMIN_API_KEY')}`);
   }
   if (sandbox) {
     lines.push(
@@ -56,8 +58,9 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
       lines.push(
         sandboxExampleScript({
           appUrl: base,
-          apiKey: config.apiKey,
-          adminApiKey: config.adminApiKey,
+          // Printed: a key the operator set is read from their environment instead.
+          apiKey: config.generated.apiKey ? config.apiKey : undefined,
+          adminApiKey: config.generated.adminApiKey ? config.adminApiKey : undefined,
           accounts: sandbox.accounts,
         }),
       );
@@ -89,8 +92,9 @@ export function writeSandboxExample(config: AppConfig, sandbox: Sandbox): string
 export interface SandboxExampleInput {
   /** The service's base URL, without a trailing slash. */
   appUrl: string;
-  apiKey: string;
-  adminApiKey: string;
+  /** The keys; undefined: the script reads the variable from the environment it runs in. */
+  apiKey: string | undefined;
+  adminApiKey: string | undefined;
   /** One section of the script per account: a user of its own, connected to that account, and the loop. */
   accounts: SandboxAccount[];
 }
@@ -108,8 +112,10 @@ export function sandboxExampleScript(input: SandboxExampleInput): string {
     ": 'Run it with bash, or paste it into a bash or zsh shell. It needs curl, and node to read the JSON answers.'",
     '',
     `API=${shq(`${input.appUrl}/api/v1`)}`,
-    `KEY=${shq(input.apiKey)}`,
-    `ADMIN_KEY=${shq(input.adminApiKey)}`,
+    input.apiKey === undefined ? 'KEY="${API_KEY:?set API_KEY as calsync has it}"' : `KEY=${shq(input.apiKey)}`,
+    input.adminApiKey === undefined
+      ? 'ADMIN_KEY="${ADMIN_API_KEY:?set ADMIN_API_KEY as calsync has it}"'
+      : `ADMIN_KEY=${shq(input.adminApiKey)}`,
     '',
     `api()   { curl -sS -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }`,
     `admin() { curl -sS -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' "$@"; }`,

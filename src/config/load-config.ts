@@ -292,16 +292,16 @@ function returnUrlPrefixes(raw: string | undefined, production: boolean, problem
     try {
       parsed = new URL(entry);
     } catch {
-      problems.push(`OAUTH_RETURN_URLS: "${entry}" is not an absolute URL`);
+      problems.push(`OAUTH_RETURN_URLS: "${quotableUrl(entry)}" is not an absolute URL`);
       continue;
     }
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
     if (!['http:', 'https:'].includes(parsed.protocol) || (production && parsed.protocol !== 'https:' && !loopback)) {
-      problems.push(`OAUTH_RETURN_URLS: "${entry}" must be an ${production ? 'https' : 'http(s)'} URL`);
+      problems.push(`OAUTH_RETURN_URLS: "${quotableUrl(entry)}" must be an ${production ? 'https' : 'http(s)'} URL`);
       continue;
     }
     if (parsed.search || parsed.hash || parsed.username || parsed.password) {
-      problems.push(`OAUTH_RETURN_URLS: "${entry}" must not carry a query, a fragment or credentials`);
+      problems.push(`OAUTH_RETURN_URLS: "${quotableUrl(entry)}" must not carry a query, a fragment or credentials`);
       continue;
     }
     prefixes.push(entry.includes('/', parsed.protocol.length + 2) ? entry : `${entry}/`);
@@ -378,11 +378,19 @@ function withFileSecrets(env: Env, problems: string[]): Env {
 const DATABASE_PROTOCOLS = ['postgres:', 'postgresql:'];
 
 /**
+ * A URL as a message may quote it: whatever stands before the last `@` after the scheme (a user and
+ * password; an unencoded `@` or `/` in a password included) shown as `***`.
+ */
+export function quotableUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)\S*@/i, '$1***@');
+}
+
+/**
  * Why `raw` is not a URL of one of `protocols`, or null. The value is quoted unless it may hold a
  * secret (DATABASE_URL carries the database password): such a value never reaches a message.
  */
 function urlProblem(name: string, raw: string, protocols: string[]): { message: string; unparsable: boolean } | null {
-  const shown = name === 'DATABASE_URL' ? '' : ` (got "${raw}")`;
+  const shown = name === 'DATABASE_URL' ? '' : ` (got "${quotableUrl(raw)}")`;
   let parsed: URL;
   try {
     parsed = new URL(raw);

@@ -25,6 +25,19 @@ describe('OAUTH_RETURN_URLS', () => {
     }
   });
 
+  it('never quotes a password a URL carries, in any of its messages', () => {
+    for (const bad of ['https://u:pw123@x.com', 'ftp://u:pw123@x.com/', 'https://u:pw@123@x.com', 'https://u:p/w123@x.com']) {
+      let message = '';
+      try {
+        load({ OAUTH_RETURN_URLS: bad, APP_URL: bad.replace('x.com', 'app.example.com') });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/OAUTH_RETURN_URLS: ".+:\/\/\*\*\*@/);
+      expect(message).not.toMatch(/pw|123/);
+    }
+  });
+
   it('wants https in production, except on loopback', () => {
     const production = {
       NODE_ENV: 'production',

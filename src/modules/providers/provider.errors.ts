@@ -24,7 +24,7 @@ export class ProviderError extends Error {
     /** The provider's own error code, where it names more than the kind (Graph's `error.code`). */
     readonly code: string | null = null,
   ) {
-    super(message);
+    super(withoutQueries(message));
     this.name = 'ProviderError';
   }
 
@@ -35,4 +35,13 @@ export class ProviderError extends Error {
 
 export function isProviderError(error: unknown, kind?: ProviderErrorKind): error is ProviderError {
   return error instanceof ProviderError && (kind === undefined || error.kind === kind);
+}
+
+/**
+ * A provider's message without the query of any URL it quotes (a network failure names the request:
+ * a listing's `syncToken`/`pageToken`, a delta link's `$deltatoken`): the message reaches logs, the
+ * calendar's `lastError` and the admin API.
+ */
+export function withoutQueries(message: string): string {
+  return message.replace(/(\bhttps?:\/\/[^\s?#'"]*)\?[^\s#'"]*/gi, '$1?…');
 }

@@ -74,3 +74,22 @@ describe('freeBusyErrorKind', () => {
     expect(freeBusyErrorKind(reason)).toBe(kind);
   });
 });
+
+describe('a failed request quoted in a provider error', () => {
+  it('keeps the request URL but not its query: no sync or page token reaches the message', async () => {
+    const { calendar } = await import('googleapis/build/src/apis/calendar/index.js');
+    // Nothing listens on port 1: the real client fails with a message naming the whole request URL.
+    const client = calendar({ version: 'v3', rootUrl: 'http://127.0.0.1:1/', retry: false });
+    const failure = await client.events
+      .list({ calendarId: 'primary', syncToken: 'SECRET-SYNC-TOKEN', pageToken: 'SECRET-PAGE-TOKEN' })
+      .then(
+        () => null,
+        (error: unknown) => error as Error,
+      );
+    expect(failure?.message).toContain('SECRET-SYNC-TOKEN');
+    const mapped = toGoogleProviderError(failure, 'events.list');
+    expect(mapped.kind).toBe('transient');
+    expect(mapped.message).toContain('http://127.0.0.1:1/calendar/v3/calendars/primary/events?…');
+    expect(mapped.message).not.toMatch(/SECRET/);
+  });
+});

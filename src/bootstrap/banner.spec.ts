@@ -1,0 +1,29 @@
+import type { AppConfig } from '../config/app-config.js';
+import { startupBanner } from './banner.js';
+import type { Sandbox } from './sandbox.js';
+
+const config = (generated: { apiKey: boolean; adminApiKey: boolean }) =>
+  ({
+    appUrl: 'http://localhost:3000',
+    dataDir: '/tmp/calsync-banner-spec',
+    apiKey: 'app-key-set-by-the-operator-0123456789',
+    adminApiKey: 'admin-key-generated-here-0123456789',
+    generated,
+  }) as unknown as AppConfig;
+const sandbox = { stateDir: '/tmp/calsync-banner-spec/sandbox', accounts: [] } as unknown as Sandbox;
+
+describe('startupBanner', () => {
+  it('prints the keys it generated, never one the operator set (the printed example reads that one from the environment)', () => {
+    const banner = startupBanner(config({ apiKey: false, adminApiKey: true }), 'embedded', sandbox);
+    expect(banner).not.toContain('app-key-set-by-the-operator-0123456789');
+    expect(banner).toContain('API_KEY:       (yours, from API_KEY; not printed)');
+    expect(banner).toContain('ADMIN_API_KEY: admin-key-generated-here-0123456789');
+    expect(banner).toContain('KEY="${API_KEY:?set API_KEY as calsync has it}"');
+    expect(banner).toContain('ADMIN_KEY=admin-key-generated-here-0123456789\n');
+  });
+
+  it('says nothing of keys when both were set', () => {
+    const banner = startupBanner(config({ apiKey: false, adminApiKey: false }), 'embedded');
+    expect(banner).not.toMatch(/API_KEY/);
+  });
+});
