@@ -70,6 +70,11 @@ describe('loadConfig', () => {
     [{ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' }, 'GOOGLE_WEBHOOK_TOKEN is required when Google is enabled'],
     [{ MICROSOFT_CLIENT_ID: 'id' }, 'MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled'],
     [
+      { MICROSOFT_CLIENT_ID: 'id', MICROSOFT_WEBHOOK_TOKEN: 't' },
+      'MICROSOFT_CLIENT_SECRET is required when MICROSOFT_CLIENT_ID is set',
+    ],
+    [{ PORT: '0' }, 'PORT must be between 1 and 65535 (got 0)'],
+    [
       {
         MICROSOFT_CLIENT_ID: 'id',
         MICROSOFT_WEBHOOK_TOKEN: 't',

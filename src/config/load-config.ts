@@ -66,7 +66,8 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     return previous;
   };
 
-  const port = int('PORT', 3000, 0, 65535);
+  // Not 0: the address the service gives providers and prints (APP_URL's default) names this port.
+  const port = int('PORT', 3000, 1, 65535);
   const host = str('HOST') || '0.0.0.0';
   const appUrl = url('APP_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const databaseUrl = env.DATABASE_URL ? url('DATABASE_URL', '', DATABASE_PROTOCOLS) : null;
@@ -141,6 +142,9 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
   const microsoftClientId = str('MICROSOFT_CLIENT_ID');
   const microsoftEnabled = microsoftClientId !== '';
   const microsoftWebhookToken = str('MICROSOFT_WEBHOOK_TOKEN');
+  if (microsoftEnabled && !str('MICROSOFT_CLIENT_SECRET')) {
+    problems.push('MICROSOFT_CLIENT_SECRET is required when MICROSOFT_CLIENT_ID is set');
+  }
   if (microsoftEnabled && !microsoftWebhookToken) {
     problems.push('MICROSOFT_WEBHOOK_TOKEN is required when Microsoft is enabled (MICROSOFT_CLIENT_ID is set)');
   }
