@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './banner.js';
@@ -12,6 +13,9 @@ import { ShutdownState } from '../infrastructure/lifecycle/shutdown-state.js';
 import { StartupRefusedError } from '../infrastructure/lifecycle/startup-refused.error.js';
 import { CalsyncLogger, loggerParams } from '../infrastructure/logging/logging.js';
 
+/** The configured log format, once the configuration is read (before: plain text, nothing else is known). */
+let logFormat: 'json' | 'pretty' | undefined;
+
 async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   let config;
   try {
@@ -23,6 +27,7 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
     }
     throw error;
   }
+  logFormat = config.logFormat;
   // pino from the first line (LOG_FORMAT, LOG_LEVEL); the app built below writes through the same one.
   const logging = loggerParams(config);
   Logger.overrideLogger(new CalsyncLogger(logging));
@@ -113,10 +118,23 @@ export interface CalsyncOptions {
 export function runCalsync(options: CalsyncOptions = {}): Promise<void> {
   return start(options.extensions).catch((error: unknown) => {
     if (error instanceof StartupRefusedError) {
-      process.stderr.write(`calsync cannot start: ${error.message}\n`);
-      process.exit(1);
+      fatal(`calsync cannot start: ${error.message}`);
+    } else {
+      fatal(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
-    process.stderr.write(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
+}
+
+/**
+ * The last line before exiting, written synchronously to stderr (nothing buffered is lost on exit):
+ * one JSON object like every other line when LOG_FORMAT is json, plain text otherwise.
+ */
+function fatal(msg: string): void {
+  writeSync(2, fatalLine(logFormat, msg));
+}
+
+export function fatalLine(format: 'json' | 'pretty' | undefined, msg: string, now = new Date()): string {
+  const line = format === 'json' ? JSON.stringify({ level: 'fatal', time: now.toISOString(), service: 'calsync', msg }) : msg;
+  return `${line}\n`;
 }
