@@ -185,6 +185,8 @@ describe('Outlook subscriptions and Graph notification intake', () => {
   it.each([WEBHOOK, LIFECYCLE])('answers the validation handshake on %s with the decoded token as text/plain', async (path) => {
     const res = await t.http.post(`${path}?validationToken=a%20b%2Bc`).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    // The token is whatever the caller sent: never to be sniffed as HTML by a browser.
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.text).toBe('a b+c');
     const plus = await t.http.post(`${path}?validationToken=Validation%3A+Testing+client`).expect(200);
     expect(plus.text).toBe('Validation: Testing client');

@@ -72,7 +72,10 @@ export class WebhooksController implements OnModuleInit {
       query: request.query as Record<string, unknown>,
       body: request.body,
     });
-    if (parsed.type === 'handshake') return reply.code(parsed.status).type(parsed.contentType).send(parsed.body);
+    if (parsed.type === 'handshake') {
+      // The body echoes the caller's query: a browser must not sniff it as HTML.
+      return reply.code(parsed.status).type(parsed.contentType).header('x-content-type-options', 'nosniff').send(parsed.body);
+    }
     if (parsed.type === 'malformed') throw new BadRequestException(parsed.message);
     const results = await this.commands.execute(new RecordNotificationCommand(provider.name, parsed.items));
     const body = results.length === 1 ? SINGLE[results[0]] : JSON.stringify({ results });
