@@ -7,6 +7,7 @@ import { echoRequestId, requestIdFrom } from './request-id.js';
 import { boundRequestTime } from '../common/http/request-timeout.js';
 import { checkKeysBeforeParsing } from '../common/auth/api-key-hook.js';
 import { parseJsonBody } from '../common/http/json-body.js';
+import { clientErrorHandler, frameworkErrors } from '../common/http/framework-errors.js';
 import type { Params as LoggingParams } from 'nestjs-pino';
 import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../infrastructure/logging/logging.js';
 import { MetricsService } from '../infrastructure/metrics/metrics.service.js';
@@ -35,6 +36,9 @@ export async function createApp(
     trustProxy: true,
     requestIdHeader: false,
     genReqId: requestIdFrom,
+    // What Fastify or Node refuse before any route runs, in problem+json too.
+    frameworkErrors,
+    clientErrorHandler,
   });
   echoRequestId(adapter.getInstance());
   boundRequestTime(adapter.getInstance(), config.requestTimeoutMs, [TASK_RUN_ROUTE]);

@@ -28,6 +28,28 @@ describe('Bad input', () => {
     await t.http.get('/api/v1/bookings').set('Authorization', `Bearer ${t.config.adminApiKey}`).expect(401);
   });
 
+  it('what is refused before any route runs is problem+json too: a broken percent-encoding, headers over the size limit', async () => {
+    for (const path of ['/api/v1/bookings/%E0%A4%A', '/api/v1/users/%ZZ']) {
+      const bad = await t.http.get(path).set('x-request-id', 'bad-url-1').expect(400);
+      expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(bad.headers['x-request-id']).toBe('bad-url-1');
+      expect(bad.body).toEqual({
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: expect.stringMatching(/percent-encoding/),
+        code: 'bad_url',
+        requestId: 'bad-url-1',
+      });
+    }
+    const huge = await t.http.get('/api/v1/bookings').set('x-filler', 'a'.repeat(20_000)).expect(431);
+    expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(huge.body).toMatchObject({ status: 431, code: 'headers_too_large', requestId: huge.headers['x-request-id'] });
+    expect(huge.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    // The service still answers.
+    await t.http.get('/health/live').expect(200);
+  });
+
   it('rejects malformed bodies without touching the database', async () => {
     const host = await connectGoogleHost(t);
     await new Promise((r) => setTimeout(r, 300));
