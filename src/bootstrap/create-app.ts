@@ -6,7 +6,7 @@ import { BODY_LIMIT_BYTES, configureApp } from './configure-app.js';
 import { echoRequestId, requestIdFrom } from './request-id.js';
 import { boundRequestTime } from '../common/http/request-timeout.js';
 import { checkKeysBeforeParsing } from '../common/auth/api-key-hook.js';
-import { parseJsonBody } from '../common/http/json-body.js';
+import { parseJsonBody, unsupportedEncoding } from '../common/http/json-body.js';
 import { clientErrorHandler, frameworkErrors } from '../common/http/framework-errors.js';
 import type { Params as LoggingParams } from 'nestjs-pino';
 import { CalsyncLogger, type LogOutput, logRequests, loggerParams } from '../infrastructure/logging/logging.js';
@@ -46,7 +46,9 @@ export async function createApp(
   // (parseJsonBody: undefined). A NUL character in any string is a 400 before anything runs.
   adapter
     .getInstance()
-    .addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    .addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+      const encoding = unsupportedEncoding(request.headers['content-encoding']);
+      if (encoding) return done(encoding, undefined);
       let value: unknown;
       try {
         value = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
@@ -60,7 +62,9 @@ export async function createApp(
   // body stays accepted: that is how Microsoft Graph sends its subscription validation handshake.
   adapter
     .getInstance()
-    .addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => {
+    .addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+      const encoding = unsupportedEncoding(request.headers['content-encoding']);
+      if (encoding) return done(encoding, undefined);
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text === '') return done(null, undefined);
       done(Object.assign(new Error('Send the body as application/json'), { statusCode: 415 }), undefined);

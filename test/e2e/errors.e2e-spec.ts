@@ -82,6 +82,33 @@ describe('Errors (problem+json)', () => {
     expect(await bookingCount()).toBe(before);
   });
 
+  it('a compressed body (or any content coding) is a 415 naming the coding, and creates nothing', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const before = await bookingCount();
+    const json = JSON.stringify({ userId: host.userId, title: 'Zipped', ...slot(2), attendees: [] });
+    const gzipped = await t.api
+      .post('/api/v1/bookings')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send(gzipSync(json));
+    const body = problem(gzipped, 415, 'unsupported_media_type');
+    expect(body.detail).toBe('Content-Encoding gzip is not accepted: send the body uncompressed');
+    // A coding it does not know is not ignored either; identity is no coding.
+    const unknown = await t.api
+      .post('/api/v1/bookings')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'br2')
+      .send(json);
+    expect(problem(unknown, 415, 'unsupported_media_type').detail).toContain('br2');
+    expect(await bookingCount()).toBe(before);
+    await t.api
+      .post('/api/v1/bookings')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'identity')
+      .send(json)
+      .expect(201);
+  });
+
   it('a booking created or moved into the past is a 400 booking_in_past; a few seconds of clock skew are tolerated', async () => {
     const before = await bookingCount();
     const hourAgo = Date.now() - 3600_000;

@@ -13,7 +13,7 @@ import {
   reasonPhrase,
 } from './problem.js';
 import { violatedUniqueConstraint } from './unique-violation.js';
-import { BODY_TOO_DEEP, NUL_IN_BODY } from '../http/json-body.js';
+import { BODY_TOO_DEEP, NUL_IN_BODY, UNSUPPORTED_CONTENT_ENCODING } from '../http/json-body.js';
 import { NUL_DETAIL } from '../validation/nul.js';
 
 interface FastifyReplyLike {
@@ -184,6 +184,13 @@ function describeProviderError(exception: ProviderError): Described {
 }
 
 function describeFastifyError(status: number, code: string | undefined, message: string | undefined): Described {
+  if (code === UNSUPPORTED_CONTENT_ENCODING) {
+    return {
+      status: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+      code: 'unsupported_media_type',
+      detail: message ?? 'Send the body uncompressed',
+    };
+  }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: HttpStatus.PAYLOAD_TOO_LARGE, code: 'payload_too_large', detail: 'Request body is larger than 1 MiB' };
   }

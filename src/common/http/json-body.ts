@@ -2,6 +2,7 @@ import { NUL_DETAIL } from '../validation/nul.js';
 
 /** The `code` of the parser's error for a body holding a NUL character (the exception filter answers it). */
 export const NUL_IN_BODY = 'CALSYNC_NUL_IN_BODY';
+export const UNSUPPORTED_CONTENT_ENCODING = 'CALSYNC_UNSUPPORTED_CONTENT_ENCODING';
 /** The `code` of the parser's error for a body nested deeper than `MAX_BODY_DEPTH`. */
 export const BODY_TOO_DEEP = 'CALSYNC_BODY_TOO_DEEP';
 /**
@@ -68,4 +69,20 @@ function inspect(root: unknown, lookForNul: boolean): 'deep' | 'nul' | null {
     }
   }
   return null;
+}
+
+/**
+ * A body sent with a content coding (gzip, br, …): 415, as RFC 9110 §15.5.16 asks, rather than
+ * reading compressed bytes as JSON (a 400 quoting binary) or ignoring a coding it does not know.
+ */
+export function unsupportedEncoding(header: string | string[] | undefined): Error | null {
+  const codings = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return null;
+  return Object.assign(new Error(`Content-Encoding ${codings.join(', ')} is not accepted: send the body uncompressed`), {
+    statusCode: 415,
+    code: UNSUPPORTED_CONTENT_ENCODING,
+  });
 }
