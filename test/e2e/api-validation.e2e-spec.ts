@@ -169,6 +169,42 @@ describe('Bad input', () => {
     await t.api.put(`/api/v1/teams/${child.body.id}/members/777777`).expect(404);
   });
 
+  it('a route that takes no body refuses fields sent anyway as unknown fields, and runs nothing', async () => {
+    const host = await connectGoogleHost(t);
+    const team = await t.api.post('/api/v1/teams').send({ name: 'Bodiless' }).expect(201);
+    const member = `/api/v1/teams/${team.body.id}/members/${host.userId}`;
+    const refused = await t.api.put(member).send({ role: 'admin' }).expect(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'role', message: 'property role is not allowed' }],
+    });
+    const memberships = async () =>
+      Number(
+        (
+          (await t.dataSource.query('SELECT count(*)::int AS n FROM "Membership" WHERE "teamId" = $1', [team.body.id])) as Array<{
+            n: number;
+          }>
+        )[0].n,
+      );
+    expect(await memberships()).toBe(0);
+    const jobs = async () =>
+      Number(((await t.dataSource.query('SELECT count(*)::int AS n FROM graphile_worker.jobs')) as Array<{ n: number }>)[0].n);
+    const [calendar]: Array<{ id: number }> = await t.dataSource.query(`SELECT id FROM "SelectedCalendar" WHERE "userId" = $1`, [
+      host.userId,
+    ]);
+    const jobsBefore = await jobs();
+    await t.admin.post(`/api/v1/admin/selected-calendars/${calendar.id}/resync`).send({ full: true }).expect(400);
+    await t.admin.post('/api/v1/admin/tasks/cleanup-cache/run').send({ dryRun: true }).expect(400);
+    await t.admin.post(`/api/v1/admin/selected-calendars/${calendar.id}/resync`).send(['x']).expect(400);
+    expect(await jobs()).toBe(jobsBefore);
+    // No body, or an empty object, is what these routes take.
+    await t.api.put(member).expect(204);
+    await t.api.put(member).send({}).expect(204);
+    expect(await memberships()).toBe(1);
+    await t.admin.post(`/api/v1/admin/selected-calendars/${calendar.id}/resync`).expect(202);
+  });
+
   it('numbers past a 32-bit id, forged cursors and NUL characters are 400s that change nothing, never 500s', async () => {
     const host = await connectGoogleHost(t);
     await new Promise((r) => setTimeout(r, 300));

@@ -12,6 +12,7 @@ import type { TeamEntity } from './entities/team.entity.js';
 import type { UserEntity } from './entities/user.entity.js';
 import { GetUserQuery } from './queries/get-user.query.js';
 import { TeamResponse, UserResponse } from './dto/account.response.js';
+import { NoBody } from '../../common/validation/no-body.js';
 
 @ApiTags('users and teams')
 @ApiKeyProtected()
@@ -43,7 +44,11 @@ export class AccountsController {
   @ApiOperation({ operationId: 'addTeamMember' })
   @Put('teams/:teamId/members/:userId')
   @HttpCode(204)
-  async addMember(@Param('teamId', IdParamPipe) teamId: number, @Param('userId', IdParamPipe) userId: number) {
+  async addMember(
+    @NoBody() _body: undefined,
+    @Param('teamId', IdParamPipe) teamId: number,
+    @Param('userId', IdParamPipe) userId: number,
+  ) {
     await this.commands.execute(new SetMembershipCommand(teamId, userId, true));
   }
 

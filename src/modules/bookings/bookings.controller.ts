@@ -17,6 +17,7 @@ import { GetBookingQuery } from './queries/get-booking.query.js';
 import { ListBookingsQuery } from './queries/list-bookings.query.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
 import { BookingResponse } from './dto/booking.response.js';
+import { NoBody } from '../../common/validation/no-body.js';
 
 @ApiTags('bookings')
 @ApiKeyProtected()
@@ -102,7 +103,7 @@ export class BookingsController {
   @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
   @Post(':id/pending-change/accept')
   @HttpCode(200)
-  async acceptPendingChange(@Param('id', IdParamPipe) id: number) {
+  async acceptPendingChange(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     await this.commands.execute(new AcceptPendingChangeCommand(id));
     return this.queries.execute(new GetBookingQuery(id));
   }
@@ -116,7 +117,7 @@ export class BookingsController {
   @ApiOkResponse({ type: BookingResponse, description: 'the booking as it is now' })
   @Post(':id/pending-change/reject')
   @HttpCode(200)
-  async rejectPendingChange(@Param('id', IdParamPipe) id: number) {
+  async rejectPendingChange(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     await this.commands.execute(new RejectPendingChangeCommand(id));
     return this.queries.execute(new GetBookingQuery(id));
   }

@@ -12,6 +12,7 @@ import {
   WebhookEndpointWithSecretResponse,
   WebhookSecretResponse,
 } from './dto/host-events.response.js';
+import { NoBody } from '../../common/validation/no-body.js';
 
 const DEFAULT_LIMIT = 50;
 
@@ -57,7 +58,7 @@ export class WebhookEndpointsController {
   @ApiOkResponse({ type: WebhookSecretResponse })
   @Post(':id/rotate-secret')
   @HttpCode(200)
-  rotateSecret(@Param('id', IdParamPipe) id: number) {
+  rotateSecret(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     return this.endpoints.rotateSecret(id);
   }
 
@@ -76,7 +77,11 @@ export class WebhookEndpointsController {
   @ApiAcceptedResponse({ type: RedeliveryResponse })
   @Post(':id/deliveries/:deliveryId/redeliver')
   @HttpCode(202)
-  redeliver(@Param('id', IdParamPipe) id: number, @Param('deliveryId', BigIdParamPipe) deliveryId: number) {
+  redeliver(
+    @NoBody() _body: undefined,
+    @Param('id', IdParamPipe) id: number,
+    @Param('deliveryId', BigIdParamPipe) deliveryId: number,
+  ) {
     return this.endpoints.redeliver(id, deliveryId);
   }
 }

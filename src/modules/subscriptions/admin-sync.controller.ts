@@ -12,6 +12,7 @@ import { TaskRunner } from './task-runner.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
 import { FollowedCalendarResponse, ResyncQueuedResponse, TaskReportResponse } from './dto/admin-sync.response.js';
 import { type CalendarStatus, ListFollowedCalendarsDto } from './dto/list-followed-calendars.dto.js';
+import { NoBody } from '../../common/validation/no-body.js';
 
 const SELECTED_CALENDARS_CURSOR = 'selected-calendars';
 /** Rows read per round trip while looking for a page of calendars in one status. */
@@ -39,7 +40,7 @@ export class AdminSyncController {
   @ApiOperation({ operationId: 'runTask' })
   @Post('tasks/:task/run')
   @HttpCode(200)
-  run(@Param('task') task: string) {
+  run(@NoBody() _body: undefined, @Param('task') task: string) {
     return this.tasks.run(TaskRunner.parse(task));
   }
 
@@ -84,7 +85,7 @@ export class AdminSyncController {
   @ApiOperation({ operationId: 'resyncFollowedCalendar' })
   @Post('selected-calendars/:id/resync')
   @HttpCode(202)
-  async resync(@Param('id', IdParamPipe) id: number) {
+  async resync(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     const found = await this.queries.execute(new ListFollowedCalendarsQuery({ id }));
     if (found.length === 0) throw new NotFoundException(`Selected calendar ${id} not found`);
     await this.jobs.enqueueJob(

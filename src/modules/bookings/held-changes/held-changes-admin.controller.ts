@@ -11,6 +11,7 @@ import { ListHeldChangesQuery } from './held-changes.queries.js';
 import { ApiPageResponse } from '../../../common/openapi/responses.js';
 import { HeldChangesResponse } from '../dto/booking.response.js';
 import { ListHeldChangesDto } from '../dto/list-held-changes.dto.js';
+import { NoBody } from '../../../common/validation/no-body.js';
 
 const HELD_CHANGES_CURSOR = 'held-changes';
 
@@ -57,7 +58,7 @@ export class HeldChangesAdminController {
   @ApiOkResponse({ type: HeldChangesResponse })
   @Post(':id/confirm')
   @HttpCode(200)
-  confirm(@Param('id', IdParamPipe) id: number) {
+  confirm(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     return this.commands.execute(new ConfirmHeldChangesCommand(id));
   }
 
@@ -65,7 +66,7 @@ export class HeldChangesAdminController {
   @ApiOkResponse({ type: HeldChangesResponse })
   @Post(':id/discard')
   @HttpCode(200)
-  discard(@Param('id', IdParamPipe) id: number) {
+  discard(@NoBody() _body: undefined, @Param('id', IdParamPipe) id: number) {
     return this.commands.execute(new DiscardHeldChangesCommand(id));
   }
 }
