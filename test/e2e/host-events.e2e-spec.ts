@@ -139,12 +139,26 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await t.api.get('/api/v1/changes?limit=abc').expect(400);
     await t.api.patch('/api/v1/webhook-endpoints/999999').send({ enabled: true }).expect(404);
     await t.api.patch('/api/v1/webhook-endpoints/1').send({ enabled: 'yes' }).expect(400);
+    // An endpoint id cursor past 32 bits is a 400 as any id is (a delivery cursor is 64-bit).
+    await t.api.get('/api/v1/webhook-endpoints?after=2147483648').expect(400);
+    await t.api.get('/api/v1/webhook-endpoints?after=2147483647').expect(200);
     await t.http.get('/api/v1/webhook-endpoints').expect(401);
     await t.http.get('/api/v1/changes').expect(401);
     // Delivery ids are 64-bit: one past 32 bits is simply not found; past what a number holds, a 400.
     const { id } = await endpoint('https://93.184.215.14/hook');
     await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/3000000000/redeliver`).expect(404);
     await t.api.post(`/api/v1/webhook-endpoints/${id}/deliveries/99999999999999999/redeliver`).expect(400);
+    await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries?after=2147483648`).expect(200);
+    // null is not "leave as is": a 400 that changes nothing.
+    const before = (await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200)).body;
+    for (const field of ['enabled', 'url']) {
+      const refused = await t.api
+        .patch(`/api/v1/webhook-endpoints/${id}`)
+        .send({ [field]: null })
+        .expect(400);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ field })]);
+    }
+    expect((await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200)).body).toEqual(before);
     await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(204);
   });
 

@@ -2,7 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiTags, ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
 import { BigIdParamPipe, IdParamPipe } from '../../common/validation/id-param.pipe.js';
-import { CreateWebhookEndpointDto, PageQueryDto, UpdateWebhookEndpointDto } from './dto/webhook-endpoint.dto.js';
+import {
+  CreateWebhookEndpointDto,
+  EndpointPageQueryDto,
+  PageQueryDto,
+  UpdateWebhookEndpointDto,
+} from './dto/webhook-endpoint.dto.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { ApiPageResponse } from '../../common/openapi/responses.js';
 import {
@@ -31,7 +36,7 @@ export class WebhookEndpointsController {
 
   @ApiPageResponse(WebhookEndpointResponse)
   @Get()
-  list(@Query() query: PageQueryDto) {
+  list(@Query() query: EndpointPageQueryDto) {
     return this.endpoints.list(query.limit ? Number(query.limit) : DEFAULT_LIMIT, query.after ? Number(query.after) : null);
   }
 

@@ -1,5 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
+import { MAX_ID } from '../../../common/validation/ids.js';
 import { HOST_EVENT_TYPES, type HostEventType } from '../ports/host-event-recorder.port.js';
 
 const EVENTS_MESSAGE = `each value in events must be one of ${HOST_EVENT_TYPES.join(', ')}`;
@@ -25,9 +38,12 @@ export class CreateWebhookEndpointDto {
   description?: string;
 }
 
+/** Absent is "leave as is"; null is not a value these fields can take (a 400, not silently ignored). */
+const unlessAbsent = ValidateIf((_: object, value: unknown) => value !== undefined);
+
 export class UpdateWebhookEndpointDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @unlessAbsent
   @IsString()
   @MaxLength(2048)
   url?: string;
@@ -41,7 +57,7 @@ export class UpdateWebhookEndpointDto {
   events?: HostEventType[] | null;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @unlessAbsent
   @IsBoolean()
   enabled?: boolean;
 
@@ -74,4 +90,16 @@ export class ChangesQueryDto {
   @IsOptional()
   @Matches(/^\d{1,18}$/, { message: 'after must be a cursor returned as nextCursor' })
   after?: string;
+}
+
+/** The endpoints' list: its cursor is an endpoint id, a 32-bit id like every other (deliveries' are 64-bit). */
+export class EndpointPageQueryDto extends PageQueryDto {
+  @ValidateBy({
+    name: 'isEndpointCursor',
+    validator: {
+      validate: (value: unknown) => value === undefined || (typeof value === 'string' && Number(value) <= MAX_ID),
+      defaultMessage: () => 'after must be a cursor returned as nextCursor',
+    },
+  })
+  declare after?: string;
 }
