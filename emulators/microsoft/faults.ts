@@ -41,6 +41,12 @@ export interface MicrosoftFaults {
    * `@removed` (the emulator otherwise reports one it may have shown before, as Graph may).
    */
   hideChangesOutsideWindow(on: boolean): void;
+  /**
+   * A create repeating a transactionId answers the event that transactionId made as it is now,
+   * whatever the repeat holds (Graph's documentation does not say whether it compares the repeat
+   * with the event, as the emulator does by default: 400 ErrorDuplicateTransactionId when they differ).
+   */
+  replayTransactionsAsTheyAre(on: boolean): void;
   /** Authorizations from now on grant only these scopes (plus openid/profile/email/offline_access); none: all asked. */
   limitGrantedScopes(scopes?: string[]): void;
   /** Turns every switch off; held notifications are sent. */
@@ -99,6 +105,7 @@ export class FaultState implements MicrosoftFaults {
   holding = false;
   shuffling = false;
   changesOutsideWindowHidden = false;
+  transactionsReplayedAsTheyAre = false;
   grantedScopes: string[] | undefined;
 
   constructor(private readonly hooks: FaultHooks) {}
@@ -157,6 +164,10 @@ export class FaultState implements MicrosoftFaults {
     this.shuffling = on;
   }
 
+  replayTransactionsAsTheyAre(on: boolean): void {
+    this.transactionsReplayedAsTheyAre = on;
+  }
+
   limitGrantedScopes(scopes?: string[]): void {
     this.grantedScopes = scopes === undefined ? undefined : [...scopes];
   }
@@ -170,6 +181,7 @@ export class FaultState implements MicrosoftFaults {
     this.notificationDelayMs = 0;
     this.shuffling = false;
     this.changesOutsideWindowHidden = false;
+    this.transactionsReplayedAsTheyAre = false;
     this.grantedScopes = undefined;
     if (this.holding) void this.releaseNotifications();
   }

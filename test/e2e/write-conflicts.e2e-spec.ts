@@ -2,7 +2,7 @@ import { WriteBookingJob } from '../../src/modules/bookings/jobs/write-booking.j
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { googleEventIdFor } from '../../src/modules/providers/google/google-event.mapper.js';
-import { type Host, connectGoogleHost, slot } from '../support/fixtures.js';
+import { type Host, connectGoogleHost, connectOutlookHost, graphInstant, graphTimes, slot } from '../support/fixtures.js';
 import { bookAndSettle, enableFlagForUser, getBooking, runTask, shifted, waitForQueueIdle } from '../support/sync-helpers.js';
 
 const SYNC = 'calendar-subscription-sync';
@@ -391,4 +391,75 @@ describe('API writes racing the host’s edits (Google)', () => {
     expect(new Date(event.start!.dateTime!).toISOString()).toBe(start);
     expect(t.google.listEvents(host.calendarId).filter((e) => e.id === googleEventIdFor(uid))).toHaveLength(1);
   }, 40_000);
+});
+
+/**
+ * The same race in Outlook, where a retried create repeats its `transactionId`: Graph answers the
+ * event that id made (or refuses the repeat as a different event: its documentation does not say
+ * which it does when the event changed since; both are tried).
+ */
+describe('API writes racing the host’s edits (Outlook)', () => {
+  let t: TestApp;
+  let host: Host;
+
+  beforeAll(async () => {
+    t = await createTestApp({ microsoft: true, env: { PROVIDER_TIMEOUT_MS: '400' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    t.microsoft.faults.clear();
+    host = await connectOutlookHost(t);
+    await enableFlagForUser(t, SYNC, host.userId);
+    await runTask(t, 'subscribe-calendars');
+    await waitForQueueIdle(t);
+  });
+
+  it.each([
+    ['refuses the repeat as a different event', false],
+    ['answers the event as it is now', true],
+  ])(
+    'a create whose answer was lost finds the host’s move made since and keeps it (Graph %s); the booking follows',
+    async (_how, asTheyAre) => {
+      // The create is carried out, but its answer is a gateway's 502; the attempts after it fail
+      // too until the host has moved the event (a second later: Graph's create answers its event
+      // with lastModifiedDateTime a moment after createdDateTime, never a second).
+      t.microsoft.faults.failNext({ operation: 'events.create', status: 502, afterEffect: true });
+      t.microsoft.faults.failNext({ operation: 'events.create', status: 503, count: 1000 });
+      const when = slot(6);
+      const title = `Lost answer ${asTheyAre ? 'replayed' : 'refused'}`;
+      const res = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title, ...when, attendees: [{ email: 'guest@example.com' }] })
+        .expect(201);
+      const made = await expectEventually(() => {
+        const found = t.microsoft.listEvents(host.calendarId).find((e) => e.subject === title);
+        expect(found).toBeDefined();
+        return found!;
+      });
+      // Before the job's retry gets through, the host moves the event by an hour.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const start = shifted(when.startTime, 60);
+      const end = shifted(when.endTime, 60);
+      t.microsoft.updateEvent(made.id, graphTimes(start, end));
+      t.microsoft.faults.clear();
+      t.microsoft.faults.replayTransactionsAsTheyAre(asTheyAre);
+      await expectEventually(async () => expect((await getBooking(t, res.body.id)).references).toHaveLength(1), {
+        timeoutMs: 20_000,
+      });
+      await waitForQueueIdle(t, 20_000);
+      const after = await getBooking(t, res.body.id);
+      expect(after).toMatchObject({ startTime: start, endTime: end });
+      expect(after.history.map((h) => [h.action, h.source])).toEqual([
+        ['created', 'api'],
+        ['rescheduled', 'office365_calendar'],
+      ]);
+      // The host's move stands in Outlook: not written back to the booking's first time, and one event.
+      const event = t.microsoft.getEvent(made.id)!;
+      expect(graphInstant(event.start.dateTime)).toBe(start);
+      expect(t.microsoft.listEvents(host.calendarId).filter((e) => e.subject === title)).toHaveLength(1);
+    },
+    40_000,
+  );
 });

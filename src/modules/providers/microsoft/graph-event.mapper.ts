@@ -45,6 +45,7 @@ export interface GraphEvent {
   responseStatus?: { response?: string | null } | null;
   attendees?: GraphAttendee[] | null;
   organizer?: { emailAddress?: GraphEmailAddress | null } | null;
+  createdDateTime?: string | null;
   lastModifiedDateTime?: string | null;
   changeKey?: string | null;
   transactionId?: string | null;

@@ -232,7 +232,13 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         body = { ...body, ...utcTimes(input) };
         created = await post(body);
       }
-      event = await this.settleTimes(auth, body, fromGraphEvent(created as GraphEvent), input);
+      // Times unlike the input's on an event edited since it was made: an earlier attempt's event
+      // that the host changed, answered for this repeat of its transactionId, not Exchange misreading
+      // the zone of this write. Returned as it is (`preexisting` below), never written back over.
+      const answered = created as GraphEvent;
+      event = editedSinceCreated(answered)
+        ? fromGraphEvent(answered)
+        : await this.settleTimes(auth, body, fromGraphEvent(answered), input);
     } catch (error) {
       if (!isProviderError(error, 'conflict')) throw error;
       const existing = await this.findByTransactionId(auth, calendarId, input.idempotencyKey);
@@ -919,4 +925,14 @@ function isZoneRefused(error: unknown, body: Partial<Pick<GraphEventBody, 'start
     error.code === 'TimeZoneNotSupportedException' &&
     ((body.start !== undefined && body.start.timeZone !== 'UTC') || (body.end !== undefined && body.end.timeZone !== 'UTC'))
   );
+}
+
+/**
+ * Whether Graph's event was changed after it was created (more than a second between its
+ * `createdDateTime` and `lastModifiedDateTime`; a create answers both alike). Unknown: false.
+ */
+export function editedSinceCreated(event: Pick<GraphEvent, 'createdDateTime' | 'lastModifiedDateTime'>): boolean {
+  const created = Date.parse(event.createdDateTime ?? '');
+  const modified = Date.parse(event.lastModifiedDateTime ?? '');
+  return Number.isFinite(created) && Number.isFinite(modified) && modified - created > 1000;
 }
