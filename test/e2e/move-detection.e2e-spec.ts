@@ -52,6 +52,24 @@ describe('move detection', () => {
     expect((await getBooking(t, booking.id)).status).toBe('accepted');
   });
 
+  it('a booking’s event the host made recurring and then moved to another calendar: the booking follows the series, not one of its occurrences', async () => {
+    const other = t.google.addCalendar(host.email, { summary: 'Personal' });
+    const booking = await bookAndSettle(t, host);
+    t.google.updateEvent(host.calendarId, booking.eventId, { recurrence: ['RRULE:FREQ=DAILY;COUNT=3'] });
+    await waitForQueueIdle(t);
+    t.google.moveEvent(host.calendarId, booking.eventId, other.id);
+    await expectEventually(
+      async () => expect((await getBooking(t, booking.id)).references[0].externalCalendarId).toBe(other.id),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    await waitForQueueIdle(t);
+    const after = await getBooking(t, booking.id);
+    expect(after.status).toBe('accepted');
+    expect(after.references[0].externalEventId).toBe(booking.eventId);
+  });
+
   it('a provider answering 429 while calsync looks for the event cancels nothing; the move is followed once it answers', async () => {
     const other = t.google.addCalendar(host.email, { summary: 'Work' });
     const booking = await bookAndSettle(t, host);

@@ -236,10 +236,15 @@ export class GoogleCalendarProvider extends CalendarProvider {
   }
 
   async findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]> {
+    // Not expanded into occurrences: an event the host made recurring is found as its series (the
+    // event calsync wrote, under its own id), as Graph finds it; its changed occurrences come after.
     const page = await this.call(auth, 'events.list', (api) =>
-      api.events.list({ calendarId, iCalUID, singleEvents: true, maxResults: 50, fields: `items(${GOOGLE_EVENT_FIELDS})` }),
+      api.events.list({ calendarId, iCalUID, singleEvents: false, maxResults: 50, fields: `items(${GOOGLE_EVENT_FIELDS})` }),
     );
-    return (page.items ?? []).map(fromGoogleEvent).filter((e) => e.status !== 'cancelled');
+    return (page.items ?? [])
+      .map(fromGoogleEvent)
+      .filter((e) => e.status !== 'cancelled')
+      .sort((a, b) => Number(a.recurringEventId !== null) - Number(b.recurringEventId !== null));
   }
 
   async eventsIn(auth: ProviderAuth, calendarId: string, range: { start: Date; end: Date }): Promise<ExternalEvent[]> {
