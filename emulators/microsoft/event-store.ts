@@ -380,6 +380,14 @@ export class EventStore {
   // ---- internals ---------------------------------------------------------------------------------
 
   /** The record a write applies to; an untouched occurrence becomes a (not yet registered) exception. */
+  /** As if the event had been made `ms` earlier than it was (its created and last-modified times move back). */
+  age(eventId: string, ms: number): void {
+    const target = this.resolve(eventId);
+    if (!target) throw itemNotFound();
+    target.rec.createdMs -= ms;
+    target.rec.lastModifiedMs -= ms;
+  }
+
   private writeTarget(eventId: string, ifMatch: string | undefined): { cal: CalendarState; rec: StoredEvent; isNew: boolean } {
     const target = this.resolve(eventId);
     if (!target) throw itemNotFound();

@@ -287,6 +287,11 @@ export class MicrosoftGraphEmulator {
     );
   }
 
+  /** As if the event had been made `ms` earlier (its createdDateTime and lastModifiedDateTime move back). */
+  ageEvent(eventId: string, ms: number): void {
+    this.explain(`ageEvent(${eventId})`, () => this.store.age(eventId, ms));
+  }
+
   deleteEvent(eventId: string): void {
     this.explain(`deleteEvent(${eventId})`, () => this.store.remove(eventId, { user: true }));
     this.touch();

@@ -238,8 +238,10 @@ describe('Bad input', () => {
         .query({ after: cursor(kind, [-1]) })
         .expect(400);
     }
-    // Past the last endpoint: an empty page, as for any id after the last one.
-    const endpoints = await t.api.get('/api/v1/webhook-endpoints').query({ after: '3000000000' }).expect(200);
+    // An endpoint cursor is an endpoint id: past 32 bits it is one no list ever returned, a 400 as
+    // for the lists above; up to it, past the last endpoint, an empty page.
+    expect(problem(await t.api.get('/api/v1/webhook-endpoints').query({ after: '3000000000' }).expect(400))).toMatch(/after/);
+    const endpoints = await t.api.get('/api/v1/webhook-endpoints').query({ after: '2147483647' }).expect(200);
     expect(endpoints.body).toEqual({ items: [], nextCursor: null });
 
     const nul = 'Call\u0000me';

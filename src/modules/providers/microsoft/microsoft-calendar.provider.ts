@@ -224,6 +224,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
             .post(content),
         );
       let created: unknown;
+      const sentAt = Date.now();
       try {
         created = await post(body);
       } catch (error) {
@@ -232,11 +233,12 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         body = { ...body, ...utcTimes(input) };
         created = await post(body);
       }
-      // Times unlike the input's on an event edited since it was made: an earlier attempt's event
-      // that the host changed, answered for this repeat of its transactionId, not Exchange misreading
-      // the zone of this write. Returned as it is (`preexisting` below), never written back over.
+      // Times unlike the input's on an event made well before this request and edited since: an
+      // earlier attempt's event that the host changed, answered for this repeat of its
+      // transactionId, not Exchange misreading the zone of this write. Returned as it is
+      // (`preexisting` below), never written back over.
       const answered = created as GraphEvent;
-      event = editedSinceCreated(answered)
+      event = earlierAttemptsEditedEvent(answered, sentAt)
         ? fromGraphEvent(answered)
         : await this.settleTimes(auth, body, fromGraphEvent(answered), input);
     } catch (error) {
@@ -927,12 +929,21 @@ function isZoneRefused(error: unknown, body: Partial<Pick<GraphEventBody, 'start
   );
 }
 
+/** How much older than the request an event must be to be an earlier attempt's (clocks differ; a create takes time). */
+const EARLIER_ATTEMPT_MARGIN_MS = 60_000;
+
 /**
- * Whether Graph's event was changed after it was created (more than a second between its
- * `createdDateTime` and `lastModifiedDateTime`; a create answers both alike). Unknown: false.
+ * Whether a create's answer is an event an earlier attempt made and someone changed since: created
+ * more than `EARLIER_ATTEMPT_MARGIN_MS` before this request was sent, and modified more than a
+ * second after it was created (a create answers both times alike, or within a moment). Unknown
+ * times: false (the event is taken as this request's, as before).
  */
-export function editedSinceCreated(event: Pick<GraphEvent, 'createdDateTime' | 'lastModifiedDateTime'>): boolean {
+export function earlierAttemptsEditedEvent(
+  event: Pick<GraphEvent, 'createdDateTime' | 'lastModifiedDateTime'>,
+  sentAt: number,
+): boolean {
   const created = Date.parse(event.createdDateTime ?? '');
   const modified = Date.parse(event.lastModifiedDateTime ?? '');
-  return Number.isFinite(created) && Number.isFinite(modified) && modified - created > 1000;
+  if (!Number.isFinite(created) || !Number.isFinite(modified)) return false;
+  return created < sentAt - EARLIER_ATTEMPT_MARGIN_MS && modified - created > 1000;
 }
