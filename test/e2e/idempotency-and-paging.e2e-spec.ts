@@ -115,6 +115,15 @@ describe('Idempotency-Key on booking writes', () => {
       .send({ userId: host.userId, title: 'Cancelled once', ...slot(10), attendees: [] })
       .expect(201);
     // The same key on another route is another request with that key.
+    // Kept under the caller, and under the caller and route too, where an instance of the version
+    // before (a rolling upgrade) looks for it and claims it: both hold the first answer.
+    const rows: Array<{ scope: string; status: number; response: string }> = await t.dataSource.query(
+      `SELECT "scope", "status", "response" FROM "IdempotencyKey" WHERE "key" = $1 ORDER BY length("scope")`,
+      [k],
+    );
+    expect(rows.map((r) => r.scope.split(':').slice(1).join(':'))).toEqual(['', 'POST /api/v1/bookings']);
+    for (const row of rows)
+      expect({ status: row.status, body: JSON.parse(row.response) }).toEqual({ status: 201, body: booking.body });
     const reused = await t.api
       .post(`/api/v1/bookings/${booking.body.id}/cancel`)
       .set('Idempotency-Key', k)
@@ -125,9 +134,7 @@ describe('Idempotency-Key on booking writes', () => {
     // Keys stored by versions that kept them per route (until they expire) still answer their repeats.
     const legacy = key();
     const legacyAnswer = { ...booking.body, title: 'as stored by an earlier version' };
-    const caller = (
-      (await t.dataSource.query(`SELECT "scope" FROM "IdempotencyKey" WHERE "key" = $1`, [k])) as Array<{ scope: string }>
-    )[0].scope;
+    const caller = rows[0].scope;
     const cancelBody = { reason: 'stored per route' };
     await t.dataSource.query(
       `INSERT INTO "IdempotencyKey" ("scope", "key", "fingerprint", "status", "response", "expiresAt")

@@ -32,7 +32,11 @@ export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
 export interface IdempotentRequest {
   /** The caller (a hash of its API key). */
   scope: string;
-  /** Where versions before keys were the caller's kept them (the caller and the route template). */
+  /**
+   * Where versions before keys were the caller's kept them (the caller and the route template):
+   * looked up, and claimed and answered too, so an instance of such a version running beside this
+   * one (a rolling upgrade) finds this one's key. To drop once no such version runs anywhere.
+   */
   legacyScope?: string;
   key: string;
   /** Hash of method, path and body: a repeat must match it. */
@@ -98,12 +102,10 @@ export class IdempotencyStore {
       await this.claim(manager, ctx);
       const result = await body();
       const response = await answer(result);
-      await manager.query(`UPDATE "IdempotencyKey" SET "status" = $3, "response" = $4 WHERE "scope" = $1 AND "key" = $2`, [
-        ctx.scope,
-        ctx.key,
-        ctx.status,
-        JSON.stringify(response ?? null),
-      ]);
+      await manager.query(
+        `UPDATE "IdempotencyKey" SET "status" = $3, "response" = $4 WHERE "scope" = ANY($1::text[]) AND "key" = $2`,
+        [scopesOf(ctx), ctx.key, ctx.status, JSON.stringify(response ?? null)],
+      );
       ctx.recorded = { body: response };
       return result;
     } catch (error) {
@@ -134,9 +136,16 @@ export class IdempotencyStore {
 
   /**
    * Inserts the key's row, uncommitted until the command commits. A concurrent request with the
-   * same key waits here for this one's outcome; an expired row is taken over as new.
+   * same key waits here for this one's outcome; an expired row is taken over as new. With a legacy
+   * scope, its row too: during a rolling upgrade an instance of the version before (which claims
+   * only that one) and this one then wait for each other on the same row, and each finds the
+   * other's answer.
    */
   private async claim(manager: EntityManager, request: IdempotentRequest): Promise<void> {
+    for (const scope of scopesOf(request)) await this.claimIn(manager, request, scope);
+  }
+
+  private async claimIn(manager: EntityManager, request: IdempotentRequest, scope: string): Promise<void> {
     const claimed: unknown[] = await manager.query(
       `INSERT INTO "IdempotencyKey" ("scope", "key", "fingerprint", "expiresAt")
        VALUES ($1, $2, $3, clock_timestamp() + make_interval(hours => $4))
@@ -145,12 +154,12 @@ export class IdempotencyStore {
              "createdAt" = clock_timestamp(), "expiresAt" = EXCLUDED."expiresAt"
          WHERE "IdempotencyKey"."expiresAt" <= clock_timestamp()
        RETURNING 1`,
-      [request.scope, request.key, request.fingerprint, IDEMPOTENCY_KEY_TTL_HOURS],
+      [scope, request.key, request.fingerprint, IDEMPOTENCY_KEY_TTL_HOURS],
     );
     if (claimed.length > 0) return;
     const rows: Array<{ fingerprint: string; status: number; response: string }> = await manager.query(
       `SELECT "fingerprint", "status", "response" FROM "IdempotencyKey" WHERE "scope" = $1 AND "key" = $2`,
-      [request.scope, request.key],
+      [scope, request.key],
     );
     if (!rows[0] || rows[0].status === null) {
       // Not reachable: a row is only ever committed with its answer. Fail rather than run twice.
@@ -158,6 +167,11 @@ export class IdempotencyStore {
     }
     throw new IdempotentReplay(toStored(rows[0]));
   }
+}
+
+/** The scopes a request's key is claimed and answered under (see `IdempotentRequest.legacyScope`). */
+function scopesOf(request: IdempotentRequest): string[] {
+  return request.legacyScope && request.legacyScope !== request.scope ? [request.scope, request.legacyScope] : [request.scope];
 }
 
 function toStored(row: { fingerprint: string; status: number; response: string }): StoredAnswer {
