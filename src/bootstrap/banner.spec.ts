@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config/app-config.js';
-import { startupBanner } from './banner.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { startupBanner, writeSandboxExample } from './banner.js';
 import type { Sandbox } from './sandbox.js';
 
 const config = (generated: { apiKey: boolean; adminApiKey: boolean }) =>
@@ -20,6 +21,18 @@ describe('startupBanner', () => {
     expect(banner).toContain('ADMIN_API_KEY: admin-key-generated-here-0123456789');
     expect(banner).toContain('KEY="${API_KEY:?set API_KEY as calsync has it}"');
     expect(banner).toContain('ADMIN_KEY=admin-key-generated-here-0123456789\n');
+  });
+
+  it('keeps a key the operator set out of the example file too', () => {
+    const path = writeSandboxExample(config({ apiKey: false, adminApiKey: true }), sandbox);
+    try {
+      const script = readFileSync(path!, 'utf8');
+      expect(script).not.toContain('app-key-set-by-the-operator-0123456789');
+      expect(script).toContain('KEY="${API_KEY:?set API_KEY as calsync has it}"');
+      expect(script).toContain('admin-key-generated-here-0123456789');
+    } finally {
+      rmSync('/tmp/calsync-banner-spec', { recursive: true, force: true });
+    }
   });
 
   it('says nothing of keys when both were set', () => {

@@ -75,8 +75,9 @@ export function writeSandboxExample(config: AppConfig, sandbox: Sandbox): string
   const path = join(config.dataDir, SANDBOX_EXAMPLE_FILE);
   const script = sandboxExampleScript({
     appUrl: config.appUrl,
-    apiKey: config.apiKey,
-    adminApiKey: config.adminApiKey,
+    // A key the operator set stays out of the file too: the script reads it from the environment.
+    apiKey: config.generated.apiKey ? config.apiKey : undefined,
+    adminApiKey: config.generated.adminApiKey ? config.adminApiKey : undefined,
     accounts: sandbox.accounts,
   });
   try {

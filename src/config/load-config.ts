@@ -196,7 +196,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     if (!webhookUrl.toLowerCase().startsWith('https:')) {
       const source = str(name) ? name : `APP_URL (the default of ${name})`;
       problems.push(
-        `${source} must be an https URL in production: ${provider} delivers only to https addresses (got "${webhookUrl}")`,
+        `${source} must be an https URL in production: ${provider} delivers only to https addresses (got "${quotableUrl(webhookUrl)}")`,
       );
     }
   }
@@ -382,11 +382,20 @@ function withFileSecrets(env: Env, problems: string[]): Env {
 const DATABASE_PROTOCOLS = ['postgres:', 'postgresql:'];
 
 /**
- * A URL as a message may quote it: whatever stands before the last `@` after the scheme (a user and
- * password; an unencoded `@` or `/` in a password included) shown as `***`.
+ * A URL as a message may quote it: a user and password in it shown as `***`. Read as WHATWG URL
+ * parsing reads it (which also finds them in `https:u:pw@host` or `http:/u:pw@host`); what does not
+ * parse loses whatever stands before the last `@` after the scheme.
  */
 export function quotableUrl(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)\S*@/i, '$1***@');
+  try {
+    const url = new URL(raw);
+    if (!url.username && !url.password) return raw;
+    url.username = '';
+    url.password = '';
+    return url.href.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, '$1***@');
+  } catch {
+    return raw.replace(/^([a-z][a-z0-9+.-]*:\/*)\S*@/i, '$1***@');
+  }
 }
 
 /**

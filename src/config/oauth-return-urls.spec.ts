@@ -26,16 +26,42 @@ describe('OAUTH_RETURN_URLS', () => {
   });
 
   it('never quotes a password a URL carries, in any of its messages', () => {
-    for (const bad of ['https://u:pw123@x.com', 'ftp://u:pw123@x.com/', 'https://u:pw@123@x.com', 'https://u:p/w123@x.com']) {
+    for (const bad of [
+      'https://u:pw123@x.com',
+      'ftp://u:pw123@x.com/',
+      'https://u:pw@123@x.com',
+      'https://u:p/w123@x.com',
+      'https:u:pw123@x.com',
+      'http:/u:pw123@x.com?q=1',
+    ]) {
       let message = '';
       try {
         load({ OAUTH_RETURN_URLS: bad, APP_URL: bad.replace('x.com', 'app.example.com') });
       } catch (error) {
         message = (error as Error).message;
       }
-      expect(message).toMatch(/OAUTH_RETURN_URLS: ".+:\/\/\*\*\*@/);
+      expect(message).toMatch(/OAUTH_RETURN_URLS: ".+:\/\/?\*\*\*@/);
       expect(message).not.toMatch(/pw|123/);
     }
+    // The webhook address Google is given, in production.
+    let message = '';
+    try {
+      load({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db.example.com/calsync',
+        API_KEY: 'k'.repeat(20),
+        ADMIN_API_KEY: 'a'.repeat(20),
+        ENCRYPTION_KEY: 'ab'.repeat(32),
+        GOOGLE_CLIENT_ID: 'id',
+        GOOGLE_CLIENT_SECRET: 'secret',
+        GOOGLE_WEBHOOK_TOKEN: 'token',
+        GOOGLE_WEBHOOK_URL: 'http://hooks:pw123@hooks.example.com/',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('GOOGLE_WEBHOOK_URL must be an https URL in production');
+    expect(message).not.toMatch(/pw123/);
   });
 
   it('wants https in production, except on loopback', () => {
