@@ -1,3 +1,4 @@
+import { requestedLogFormat } from '../config/load-config.js';
 import { fatalLine } from './run-calsync.js';
 
 describe('the line a start that fails leaves on stderr', () => {
@@ -13,5 +14,15 @@ describe('the line a start that fails leaves on stderr', () => {
   it('is the message itself otherwise (pretty, or before the configuration was read)', () => {
     expect(fatalLine('pretty', message)).toBe(`${message}\n`);
     expect(fatalLine(undefined, message)).toBe(`${message}\n`);
+  });
+});
+
+describe('the log format a configuration that did not load still asks for', () => {
+  it('is LOG_FORMAT when it names one, json by default in production, pretty otherwise', () => {
+    expect(requestedLogFormat({ LOG_FORMAT: 'json' })).toBe('json');
+    expect(requestedLogFormat({ LOG_FORMAT: 'pretty', NODE_ENV: 'production' })).toBe('pretty');
+    expect(requestedLogFormat({ NODE_ENV: 'production' })).toBe('json');
+    expect(requestedLogFormat({ NODE_ENV: 'production', LOG_FORMAT: 'xml' })).toBe('pretty');
+    expect(requestedLogFormat({})).toBe('pretty');
   });
 });

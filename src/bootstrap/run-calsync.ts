@@ -7,7 +7,7 @@ import { createApp } from './create-app.js';
 import { importOptional } from './optional-import.js';
 import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
 import { ConfigError } from '../config/config.error.js';
-import { loadConfigFromProcess } from '../config/load-config.js';
+import { loadConfigFromProcess, requestedLogFormatFromProcess } from '../config/load-config.js';
 import type { EmbeddedDatabase } from '../infrastructure/database/embedded-database.js';
 import { ShutdownState } from '../infrastructure/lifecycle/shutdown-state.js';
 import { StartupRefusedError } from '../infrastructure/lifecycle/startup-refused.error.js';
@@ -22,7 +22,9 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
     config = loadConfigFromProcess();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      // The configuration did not load, but the format it asks for (or production's default) is
+      // still read, so a log collector gets the refusal as one JSON line too.
+      writeSync(2, fatalLine(requestedLogFormatFromProcess(), error.message));
       process.exit(1);
     }
     throw error;

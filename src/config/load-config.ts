@@ -435,3 +435,15 @@ export function loadDatabaseUrl(rawEnv: Env): string | null {
 export function loadConfigFromProcess(): AppConfig {
   return loadConfig(process.env);
 }
+
+/** LOG_FORMAT as asked, when the configuration could not be read: json if so, or unset in production. */
+export function requestedLogFormat(env: Env): 'json' | 'pretty' {
+  const asked = env.LOG_FORMAT?.trim();
+  if (asked === 'json' || asked === 'pretty') return asked;
+  return !asked && env.NODE_ENV === 'production' ? 'json' : 'pretty';
+}
+
+/** `requestedLogFormat` of the process environment (for the line a refused start writes). */
+export function requestedLogFormatFromProcess(): 'json' | 'pretty' {
+  return requestedLogFormat(process.env);
+}

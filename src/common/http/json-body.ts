@@ -81,7 +81,9 @@ export function unsupportedEncoding(header: string | string[] | undefined): Erro
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity');
   if (codings.length === 0) return null;
-  return Object.assign(new Error(`Content-Encoding ${codings.join(', ')} is not accepted: send the body uncompressed`), {
+  const named = codings.join(', ');
+  const shown = named.length > 60 ? `${named.slice(0, 60)}…` : named;
+  return Object.assign(new Error(`Content-Encoding ${shown} is not accepted: send the body uncompressed`), {
     statusCode: 415,
     code: UNSUPPORTED_CONTENT_ENCODING,
   });

@@ -87,6 +87,7 @@ export class BookingChangeApplier {
           }
           let kind: ExternalChangeKind | null = null;
           let scope: ChangeScope | undefined;
+          let partlySuperseded: string[] = [];
           if (changeId) {
             const { claim, kind: claimedKind, liveFields, supersededFields } = await this.claimChange(manager, changeId);
             kind = claimedKind;
@@ -109,20 +110,21 @@ export class BookingChangeApplier {
               await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
               return { bookingId, changed: false, reason: 'superseded by a newer change' };
             }
-            if (supersededFields && supersededFields.length > 0) {
-              // Some of the fields only: those are shown as ignored, the rest goes ahead.
-              const skipped = await decide(booking, manager, { fields: supersededFields });
-              if (skipped.action && skipped.changes) {
-                await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
-                  ...skipped.changes,
-                  reason: 'superseded by a later change',
-                });
-              }
-            }
+            partlySuperseded = supersededFields ?? [];
           }
           if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
             if (changeId) await markChangeApplied(manager, changeId, 'ignored: booking already ended');
             return { bookingId, changed: false, reason: 'booking already ended' };
+          }
+          if (partlySuperseded.length > 0) {
+            // Some of the fields only: those are shown as ignored, the rest goes ahead.
+            const skipped = await decide(booking, manager, { fields: partlySuperseded });
+            if (skipped.action && skipped.changes) {
+              await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
+                ...skipped.changes,
+                reason: 'superseded by a later change',
+              });
+            }
           }
           const decision = await decide(booking, manager, scope);
           if (!decision.action || !decision.apply) {

@@ -350,7 +350,9 @@ export class WebhookDeliveryJob implements OnModuleInit {
   /**
    * Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. Retried at once
    * when the endpoint has been moved to another address since the round sent it (the PATCH made
-   * what waited due now; this failure was the old address's).
+   * what waited due now; this failure was the old address's). The endpoint's row is read locked
+   * (FOR SHARE): a PATCH committing meanwhile is waited for and seen; one committing after this
+   * statement finds this retry in the future and makes it due itself.
    */
   private async recordFailure(
     endpointId: number,
@@ -363,7 +365,7 @@ export class WebhookDeliveryJob implements OnModuleInit {
     await this.dataSource.query(
       `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
               "nextAttemptAt" = clock_timestamp() + (CASE WHEN EXISTS (SELECT 1 FROM "WebhookEndpoint"
-                  WHERE "id" = $6 AND "url" IS DISTINCT FROM $7) THEN 0 ELSE $5::int END * interval '1 millisecond')
+                  WHERE "id" = $6 AND "url" IS DISTINCT FROM $7 FOR SHARE) THEN 0 ELSE $5::int END * interval '1 millisecond')
         WHERE "id" = $1 AND "status" = 'pending'`,
       [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1), endpointId, due.url],
     );
