@@ -29,7 +29,7 @@ const ROUTES = [
   'GET|PATCH|DELETE /__emulator/events/:id          POST /__emulator/events/:id/move {destination}',
   'GET    /__emulator/subscriptions                 POST /__emulator/subscriptions/:id/expire',
   'POST   /__emulator/subscriptions/:id/lifecycle {event: reauthorizationRequired|subscriptionRemoved|missed}',
-  "POST   /__emulator/faults {kind: 'failNext'|'slowNext'|'invalidateDeltaTokens'|'dropNextNotifications'|'duplicateNextNotifications'|'delayNotifications'|'holdNotifications'|'releaseNotifications'|'shuffleDelta'|'hideChangesOutsideWindow'|'replayTransactionsAsTheyAre'|'limitGrantedScopes'|'clear', ...}",
+  "POST   /__emulator/faults {kind: 'failNext'|'slowNext'|'invalidateDeltaTokens'|'dropNextNotifications'|'duplicateNextNotifications'|'delayNotifications'|'holdNotifications'|'releaseNotifications'|'shuffleDelta'|'hideChangesOutsideWindow'|'replayTransactionsAsTheyAre'|'keepDeletedTransactionIds'|'limitGrantedScopes'|'clear', ...}",
   'GET    /__emulator/calls?operation=&calendarId=  DELETE clears',
   'GET    /__emulator/notification-log              DELETE clears',
 ];
@@ -192,6 +192,8 @@ async function applyFault(faults: MicrosoftFaults, body: Record<string, unknown>
       return faults.hideChangesOutsideWindow(args.on !== false);
     case 'replayTransactionsAsTheyAre':
       return faults.replayTransactionsAsTheyAre(args.on !== false);
+    case 'keepDeletedTransactionIds':
+      return faults.keepDeletedTransactionIds(args.on !== false);
     case 'limitGrantedScopes':
       return faults.limitGrantedScopes(args.scopes as string[] | undefined);
     case 'clear':

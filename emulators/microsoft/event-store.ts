@@ -240,6 +240,15 @@ export class EventStore {
     return undefined;
   }
 
+  /** Whether a deleted event of the calendar was made with this transactionId. */
+  deletedWithTransactionId(cal: CalendarState, transactionId: string): boolean {
+    for (const id of cal.order) {
+      const rec = cal.events.get(id) as StoredEvent;
+      if (rec.deleted && rec.masterId === undefined && rec.fields.transactionId === transactionId) return true;
+    }
+    return false;
+  }
+
   // ---- writes ------------------------------------------------------------------------------------
 
   /** The record a create would make, without storing it (a retried create compares against it). */

@@ -47,6 +47,12 @@ export interface MicrosoftFaults {
    * with the event, as the emulator does by default: 400 ErrorDuplicateTransactionId when they differ).
    */
   replayTransactionsAsTheyAre(on: boolean): void;
+  /**
+   * A deleted event keeps its transactionId: a create repeating it is refused (400
+   * ErrorDuplicateTransactionId) while a `$filter` on it finds nothing (by default the emulator
+   * frees the id with the event; which Graph does is not documented).
+   */
+  keepDeletedTransactionIds(on: boolean): void;
   /** Authorizations from now on grant only these scopes (plus openid/profile/email/offline_access); none: all asked. */
   limitGrantedScopes(scopes?: string[]): void;
   /** Turns every switch off; held notifications are sent. */
@@ -106,6 +112,7 @@ export class FaultState implements MicrosoftFaults {
   shuffling = false;
   changesOutsideWindowHidden = false;
   transactionsReplayedAsTheyAre = false;
+  deletedTransactionIdsKept = false;
   grantedScopes: string[] | undefined;
 
   constructor(private readonly hooks: FaultHooks) {}
@@ -168,6 +175,10 @@ export class FaultState implements MicrosoftFaults {
     this.transactionsReplayedAsTheyAre = on;
   }
 
+  keepDeletedTransactionIds(on: boolean): void {
+    this.deletedTransactionIdsKept = on;
+  }
+
   limitGrantedScopes(scopes?: string[]): void {
     this.grantedScopes = scopes === undefined ? undefined : [...scopes];
   }
@@ -182,6 +193,7 @@ export class FaultState implements MicrosoftFaults {
     this.shuffling = false;
     this.changesOutsideWindowHidden = false;
     this.transactionsReplayedAsTheyAre = false;
+    this.deletedTransactionIdsKept = false;
     this.grantedScopes = undefined;
     if (this.holding) void this.releaseNotifications();
   }

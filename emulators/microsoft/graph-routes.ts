@@ -373,6 +373,13 @@ export class GraphApi {
     if (typeof tx === 'string' && tx) {
       // A retried create (same transactionId) answers the event the first one made instead of a duplicate.
       const existing = this.ctx.store.findByTransactionId(cal, tx);
+      if (!existing && this.ctx.faults.deletedTransactionIdsKept && this.ctx.store.deletedWithTransactionId(cal, tx)) {
+        throw new GraphApiError(
+          400,
+          'ErrorDuplicateTransactionId',
+          "Your request can't be completed. The TransactionId specified in the request has already been used to create a different event.",
+        );
+      }
       if (existing) {
         const candidate = this.ctx.store.build(cal, body);
         if (!this.ctx.faults.transactionsReplayedAsTheyAre && !sameEvent(existing, candidate)) {

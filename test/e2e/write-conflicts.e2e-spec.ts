@@ -461,4 +461,33 @@ describe('API writes racing the host’s edits (Outlook)', () => {
     },
     40_000,
   );
+  it('a booking cancelled while the answer to making its deleted event again was lost: the event made again is withdrawn', async () => {
+    t.microsoft.faults.holdNotifications();
+    const when = slot(8);
+    const title = 'Made again, then cancelled';
+    const res = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title, ...when, attendees: [{ email: 'guest@example.com' }] })
+      .expect(201);
+    const first = await expectEventually(async () => {
+      const [reference] = (await getBooking(t, res.body.id)).references as Array<{ externalEventId: string }>;
+      expect(reference).toBeDefined();
+      return reference.externalEventId;
+    });
+    // The host deleted the event (as calsync recorded it; its notification is held).
+    t.microsoft.deleteEvent(first);
+    await t.dataSource.query(`UPDATE "BookingReference" SET "deletedAt" = now() WHERE "bookingId" = $1`, [res.body.id]);
+    const job = t.app.get(WriteBookingJob);
+    // Made again, but the answer is lost, and so are the retries'.
+    t.microsoft.faults.failNext({ operation: 'events.create', status: 502, afterEffect: true });
+    t.microsoft.faults.failNext({ operation: 'events.create', status: 503, count: 1000 });
+    await expect(job.run(res.body.id)).rejects.toThrow();
+    const live = () => t.microsoft.listEvents(host.calendarId).filter((e) => e.subject === title);
+    expect(live()).toHaveLength(1);
+    // The host product cancels the booking before the create's retry.
+    await t.api.post(`/api/v1/bookings/${res.body.id}/cancel`).send({}).expect(200);
+    await job.run(res.body.id);
+    expect(live()).toEqual([]);
+    await t.microsoft.faults.releaseNotifications();
+  });
 });

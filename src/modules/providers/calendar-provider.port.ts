@@ -87,10 +87,15 @@ export abstract class CalendarProvider {
   /** null when the event does not exist (deleted, or never was). */
   abstract getEvent(auth: ProviderAuth, calendarId: string, eventId: string): Promise<ExternalEvent | null>;
   /**
-   * The live event a `createEvent` with this idempotency key made in the calendar, or null: finds
-   * what a create whose answer was lost left behind.
+   * The live event a `createEvent` with this idempotency key (and `replaces`, as the create had it)
+   * made in the calendar, or null: finds what a create whose answer was lost left behind.
    */
-  abstract findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null>;
+  abstract findCreated(
+    auth: ProviderAuth,
+    calendarId: string,
+    idempotencyKey: string,
+    replaces?: string | null,
+  ): Promise<ExternalEvent | null>;
   /** Live (not cancelled) events of the calendar carrying this iCalUID. */
   abstract findByICalUID(auth: ProviderAuth, calendarId: string, iCalUID: string): Promise<ExternalEvent[]>;
   /**

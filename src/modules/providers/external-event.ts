@@ -109,6 +109,12 @@ export interface EventInput {
 export interface CreateEventInput extends EventInput {
   /** Stable per booking: a retried create must not make a second event. */
   idempotencyKey: string;
+  /**
+   * The id of the booking's event the host deleted, when this create makes it again (stable until
+   * it succeeds). An adapter whose idempotency keys outlive the events they made keys this create
+   * apart from the first (Graph's transactionId); one that revives the deleted event ignores it.
+   */
+  replaces?: string | null;
 }
 
 export interface ChangePage {

@@ -62,7 +62,12 @@ export class WriteBookingJob implements OnModuleInit {
 
     if (booking.status === 'cancelled') {
       if (!reference) return this.withdrawUnrecordedCreate(booking);
-      if (reference.deletedAt || !reference.credentialId) return;
+      // The event is gone (the host deleted it, or this job did): an attempt to make it again
+      // whose answer was lost may have left one, looked for once.
+      if (reference.deletedAt) {
+        return this.withdrawUnrecordedCreate(booking, { replaces: reference.externalEventId, lookAgain: false });
+      }
+      if (!reference.credentialId) return;
       const { credential, auth } = await this.credentials.open(reference.credentialId);
       if (credential.status !== 'active') return this.skip(bookingId, 'credential is no longer valid');
       signal?.throwIfAborted();
@@ -98,6 +103,8 @@ export class WriteBookingJob implements OnModuleInit {
       const event = await provider.createEvent(auth, destination.destination.externalId, {
         ...input,
         idempotencyKey: target.uid,
+        // Made again after the host deleted it: keyed apart from the first (see CreateEventInput).
+        replaces: reference?.deletedAt ? reference.externalEventId : null,
       });
       // The booking's reference to the event just created, with the baseline it is settled against.
       const referenceRow = (baseline: EventBaseline) => ({
@@ -226,17 +233,21 @@ export class WriteBookingJob implements OnModuleInit {
    * idempotency key in the host's destination calendar and deleted. A look or delete that fails
    * fails the job, which retries.
    */
-  private async withdrawUnrecordedCreate(booking: BookingEntity): Promise<void> {
+  private async withdrawUnrecordedCreate(
+    booking: BookingEntity,
+    { replaces = null, lookAgain = true }: { replaces?: string | null; lookAgain?: boolean } = {},
+  ): Promise<void> {
     const destination = await this.connections.getDestinationCalendar(booking.userId);
     if (!destination || destination.credential.status !== 'active') return;
     const provider = this.providers.get(destination.credential.provider);
     const auth = this.credentials.authFor(destination.credential);
-    const made = await provider.findCreated(auth, destination.destination.externalId, booking.uid);
+    const made = await provider.findCreated(auth, destination.destination.externalId, booking.uid, replaces);
     if (made) {
       await provider.deleteEvent(auth, destination.destination.externalId, made.id);
       this.logger.log(`Booking ${booking.id}: deleted the event an unanswered create made before the booking was cancelled`);
       return;
     }
+    if (!lookAgain) return;
     // Nothing yet: a create whose answer was lost may still land (the provider was slow, not
     // down). Looked for again, every PROVIDER_TIMEOUT_MS (at least a second), for five of them
     // (at least ten seconds) after the cancellation.

@@ -230,6 +230,7 @@ export class GoogleCalendarProvider extends CalendarProvider {
     }
   }
 
+  /** `replaces` is not needed: the booking's event id is its key's, and a create over a deleted one revives it. */
   async findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null> {
     const event = await this.getEvent(auth, calendarId, googleEventIdFor(idempotencyKey));
     return event && event.status !== 'cancelled' ? event : null;

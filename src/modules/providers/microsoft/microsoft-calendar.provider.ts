@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AuthenticationHandler, Client, TelemetryHandler, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -213,7 +214,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     // a retry (ours, or the job's) never doubles the event. When the input changed in between,
     // Outlook refuses the reuse (400 ErrorDuplicateTransactionId, mapped to `conflict`): find the
     // event by its transactionId and patch it. Graph assigns the iCalUId itself.
-    let body: GraphEventBody = { ...toGraphEventBody(input, { utcZones: this.utcZones }), transactionId: input.idempotencyKey };
+    const transactionId = transactionIdFor(input.idempotencyKey, input.replaces);
+    let body: GraphEventBody = { ...toGraphEventBody(input, { utcZones: this.utcZones }), transactionId };
     let event: ExternalEvent;
     try {
       const post = (content: GraphEventBody) =>
@@ -243,7 +245,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         : await this.settleTimes(auth, body, fromGraphEvent(answered), input);
     } catch (error) {
       if (!isProviderError(error, 'conflict')) throw error;
-      const existing = await this.findByTransactionId(auth, calendarId, input.idempotencyKey);
+      const existing = await this.findByTransactionId(auth, calendarId, transactionId);
       if (!existing) throw error;
       event = existing;
     }
@@ -404,8 +406,13 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     }
   }
 
-  async findCreated(auth: ProviderAuth, calendarId: string, idempotencyKey: string): Promise<ExternalEvent | null> {
-    const event = await this.findByTransactionId(auth, calendarId, idempotencyKey);
+  async findCreated(
+    auth: ProviderAuth,
+    calendarId: string,
+    idempotencyKey: string,
+    replaces?: string | null,
+  ): Promise<ExternalEvent | null> {
+    const event = await this.findByTransactionId(auth, calendarId, transactionIdFor(idempotencyKey, replaces));
     return event && event.status !== 'cancelled' ? event : null;
   }
 
@@ -927,6 +934,19 @@ function isZoneRefused(error: unknown, body: Partial<Pick<GraphEventBody, 'start
     error.code === 'TimeZoneNotSupportedException' &&
     ((body.start !== undefined && body.start.timeZone !== 'UTC') || (body.end !== undefined && body.end.timeZone !== 'UTC'))
   );
+}
+
+/**
+ * The create's transactionId: the booking's key, and for an event made again after the host
+ * deleted it, that key and a digest of the deleted event's id. Graph does not document whether a
+ * deleted event frees its transactionId; if it does not, the first key would be refused (as a
+ * different event) with nothing to find, on every attempt. Stable across retries of one re-create
+ * (the deleted event's id stays the booking's until the create succeeds); a later deletion and
+ * re-create gets a key of its own.
+ */
+export function transactionIdFor(idempotencyKey: string, replaces?: string | null): string {
+  if (!replaces) return idempotencyKey;
+  return `${idempotencyKey}~${createHash('sha256').update(replaces).digest('hex').slice(0, 16)}`;
 }
 
 /** How much older than the request an event must be to be an earlier attempt's (clocks differ; a create takes time). */
