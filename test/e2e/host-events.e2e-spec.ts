@@ -136,6 +136,12 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     await t.api.get('/api/v1/webhook-endpoints?limit=0').expect(400);
     await t.api.get('/api/v1/webhook-endpoints?limit=201').expect(400);
     await t.api.get('/api/v1/changes?after=-1').expect(400);
+    // An empty after= or limit= is the first page and the default size, as on every list.
+    const fromStart = await t.api.get('/api/v1/changes').expect(200);
+    expect((await t.api.get('/api/v1/changes?after=&limit=').expect(200)).body).toEqual(fromStart.body);
+    expect((await t.api.get('/api/v1/webhook-endpoints?after=&limit=').expect(200)).body).toEqual(
+      (await t.api.get('/api/v1/webhook-endpoints').expect(200)).body,
+    );
     await t.api.get('/api/v1/changes?limit=abc').expect(400);
     await t.api.patch('/api/v1/webhook-endpoints/999999').send({ enabled: true }).expect(404);
     await t.api.patch('/api/v1/webhook-endpoints/1').send({ enabled: 'yes' }).expect(400);
@@ -714,6 +720,32 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
       ]);
       await t.api.delete(`/api/v1/webhook-endpoints/${id}`).expect(204);
     }
+  });
+
+  it('a delivery on its last chance (24 h after its event) spent on an address the endpoint left meanwhile gets one try at the new one', async () => {
+    const host = await connectGoogleHost(t);
+    const old = await receiver();
+    old.respond = () => 'hang';
+    const { id } = await endpoint(old.url, { events: ['booking.created'] });
+    // Paused while the booking is made, and its delivery as old as the retries last.
+    await t.dataSource.query(
+      `UPDATE "WebhookEndpoint" SET "failingSince" = now(), "backoffUntil" = now() + interval '1 hour' WHERE "id" = $1`,
+      [id],
+    );
+    const booked = await book(host, 7);
+    await expectEventually(async () => expect(await deliveriesOf(id)).toHaveLength(1));
+    await t.dataSource.query(`UPDATE "WebhookDelivery" SET "giveUpAfter" = now() - interval '1 second' WHERE "endpointId" = $1`, [
+      id,
+    ]);
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: true }).expect(200);
+    await expectEventually(() => expect(old.received).toHaveLength(1));
+    const moved = await receiver();
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ url: moved.url }).expect(200);
+    old.drop();
+    await expectEventually(() => expect(moved.received.map((h) => h.json.data.booking.id)).toEqual([booked.id]), {
+      timeoutMs: 3_000,
+    });
+    expect(await deliveriesOf(id)).toEqual([expect.objectContaining({ status: 'delivered', attempts: 2 })]);
   });
 
   it('redelivers a delivery on request (202), with the same webhook-id', async () => {

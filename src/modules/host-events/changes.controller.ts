@@ -26,7 +26,7 @@ export class ChangesController {
     return {
       items: events.map(({ id, type, timestamp, data }) => ({ id, type, timestamp, data })),
       // With nothing new, the cursor given, as given (a number past 2^53 would not survive Number).
-      nextCursor: events.length > 0 ? String(events[events.length - 1].position) : (query.after ?? '0'),
+      nextCursor: events.length > 0 ? String(events[events.length - 1].position) : query.after || '0',
     };
   }
 }

@@ -350,9 +350,10 @@ export class WebhookDeliveryJob implements OnModuleInit {
   /**
    * Not delivered: retried after `retryDelayMs`, or given up 24 h after the event. Retried at once
    * when the endpoint has been moved to another address since the round sent it (the PATCH made
-   * what waited due now; this failure was the old address's). The endpoint's row is read locked
-   * (FOR SHARE): a PATCH committing meanwhile is waited for and seen; one committing after this
-   * statement finds this retry in the future and makes it due itself.
+   * what waited due now; this failure was the old address's; a last chance spent there is not
+   * the last). The endpoint's row is read locked (FOR SHARE): a PATCH committing meanwhile is
+   * waited for and seen; one committing after this statement finds this retry in the future and
+   * makes it due itself.
    */
   private async recordFailure(
     endpointId: number,
@@ -361,14 +362,24 @@ export class WebhookDeliveryJob implements OnModuleInit {
     error: string | null,
     logFields: LogFields,
   ): Promise<void> {
-    const giveUp = due.lastChance;
-    await this.dataSource.query(
-      `UPDATE "WebhookDelivery" SET "status" = $2, "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
-              "nextAttemptAt" = clock_timestamp() + (CASE WHEN EXISTS (SELECT 1 FROM "WebhookEndpoint"
-                  WHERE "id" = $6 AND "url" IS DISTINCT FROM $7 FOR SHARE) THEN 0 ELSE $5::int END * interval '1 millisecond')
-        WHERE "id" = $1 AND "status" = 'pending'`,
-      [due.id, giveUp ? 'failed' : 'pending', status, error, giveUp ? 0 : retryDelayMs(due.attempts + 1), endpointId, due.url],
+    // Its last chance (24 h after the event) is given up, unless it was spent on an address the
+    // endpoint has left since: then the new one gets one try.
+    const rows: Array<{ status: 'pending' | 'failed' }> = await this.dataSource.query(
+      `WITH moved AS (SELECT EXISTS (SELECT 1 FROM "WebhookEndpoint"
+                                      WHERE "id" = $6 AND "url" IS DISTINCT FROM $7 FOR SHARE) AS yes),
+            u AS (
+              UPDATE "WebhookDelivery" SET
+                     "status" = CASE WHEN $2 AND NOT (SELECT yes FROM moved) THEN 'failed' ELSE 'pending' END,
+                     "attempts" = "attempts" + 1, "lastStatusCode" = $3, "lastError" = $4,
+                     "nextAttemptAt" = clock_timestamp()
+                       + (CASE WHEN $2 OR (SELECT yes FROM moved) THEN 0 ELSE $5::int END * interval '1 millisecond')
+               WHERE "id" = $1 AND "status" = 'pending'
+              RETURNING "status")
+       SELECT "status" FROM u`,
+      [due.id, due.lastChance, status, error, retryDelayMs(due.attempts + 1), endpointId, due.url],
     );
+    if (rows.length === 0) return;
+    const giveUp = rows[0].status === 'failed';
     this.metrics.webhookDeliveries.inc({ result: giveUp ? 'failed' : 'retrying' });
     if (giveUp) {
       this.logger.warn(

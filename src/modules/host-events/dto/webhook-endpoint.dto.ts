@@ -71,24 +71,25 @@ export class UpdateWebhookEndpointDto {
 export class PageQueryDto {
   @ApiPropertyOptional({ description: '1 to 200, default 50' })
   @IsOptional()
-  @Matches(/^([1-9]\d?|1\d\d|200)$/, { message: 'limit must be an integer from 1 to 200' })
+  // Empty (`limit=`) is the default, as on every list.
+  @Matches(/^([1-9]\d?|1\d\d|200)?$/, { message: 'limit must be an integer from 1 to 200' })
   limit?: string;
 
   @ApiPropertyOptional({ description: 'the nextCursor of the previous page' })
   @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'after must be a cursor returned as nextCursor' })
+  @Matches(/^(\d{1,18})?$/, { message: 'after must be a cursor returned as nextCursor' })
   after?: string;
 }
 
 export class ChangesQueryDto {
   @ApiPropertyOptional({ description: '1 to 1000, default 100' })
   @IsOptional()
-  @Matches(/^([1-9]\d{0,2}|1000)$/, { message: 'limit must be an integer from 1 to 1000' })
+  @Matches(/^([1-9]\d{0,2}|1000)?$/, { message: 'limit must be an integer from 1 to 1000' })
   limit?: string;
 
   @ApiPropertyOptional({ description: 'the nextCursor of the previous page; omitted: from the oldest event kept' })
   @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'after must be a cursor returned as nextCursor' })
+  @Matches(/^(\d{1,18})?$/, { message: 'after must be a cursor returned as nextCursor' })
   after?: string;
 }
 
