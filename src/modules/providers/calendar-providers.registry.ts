@@ -11,7 +11,11 @@ export class CalendarProvidersRegistry extends CalendarProviders {
 
   constructor(google: GoogleCalendarProvider, microsoft: MicrosoftCalendarProvider, @Inject(APP_CONFIG) config: AppConfig) {
     super();
-    this.byName = new Map<ProviderName, CalendarProvider>([[google.name, google]]);
+    // A provider without its OAuth client (and no sandbox standing in for it) is left out, Google
+    // as Outlook: its calendars' syncs fail with "not available" rather than call the real API with
+    // tokens nothing can refresh, and its webhook route answers 404.
+    this.byName = new Map<ProviderName, CalendarProvider>();
+    if (config.google.enabled) this.byName.set(google.name, google);
     if (config.microsoft.enabled) this.byName.set(microsoft.name, microsoft);
   }
 
