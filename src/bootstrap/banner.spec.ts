@@ -1,19 +1,24 @@
 import type { AppConfig } from '../config/app-config.js';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startupBanner, writeSandboxExample } from './banner.js';
 import type { Sandbox } from './sandbox.js';
 
+const dataDir = mkdtempSync(join(tmpdir(), 'calsync-banner-spec-'));
 const config = (generated: { apiKey: boolean; adminApiKey: boolean }) =>
   ({
     appUrl: 'http://localhost:3000',
-    dataDir: '/tmp/calsync-banner-spec',
+    dataDir,
     apiKey: 'app-key-set-by-the-operator-0123456789',
     adminApiKey: 'admin-key-generated-here-0123456789',
     generated,
   }) as unknown as AppConfig;
-const sandbox = { stateDir: '/tmp/calsync-banner-spec/sandbox', accounts: [] } as unknown as Sandbox;
+const sandbox = { stateDir: join(dataDir, 'sandbox'), accounts: [] } as unknown as Sandbox;
 
 describe('startupBanner', () => {
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
   it('prints the keys it generated, never one the operator set (the printed example reads that one from the environment)', () => {
     const banner = startupBanner(config({ apiKey: false, adminApiKey: true }), 'embedded', sandbox);
     expect(banner).not.toContain('app-key-set-by-the-operator-0123456789');
@@ -25,14 +30,10 @@ describe('startupBanner', () => {
 
   it('keeps a key the operator set out of the example file too', () => {
     const path = writeSandboxExample(config({ apiKey: false, adminApiKey: true }), sandbox);
-    try {
-      const script = readFileSync(path!, 'utf8');
-      expect(script).not.toContain('app-key-set-by-the-operator-0123456789');
-      expect(script).toContain('KEY="${API_KEY:?set API_KEY as calsync has it}"');
-      expect(script).toContain('admin-key-generated-here-0123456789');
-    } finally {
-      rmSync('/tmp/calsync-banner-spec', { recursive: true, force: true });
-    }
+    const script = readFileSync(path!, 'utf8');
+    expect(script).not.toContain('app-key-set-by-the-operator-0123456789');
+    expect(script).toContain('KEY="${API_KEY:?set API_KEY as calsync has it}"');
+    expect(script).toContain('admin-key-generated-here-0123456789');
   });
 
   it('says nothing of keys when both were set', () => {
