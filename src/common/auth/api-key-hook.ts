@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../../config/app-config.js';
-import { PROBLEM_CONTENT_TYPE, type ProblemDetails, codeForStatus, reasonPhrase } from '../errors/problem.js';
+import { PROBLEM_CONTENT_TYPE_HEADER, problemBody } from '../errors/problem.js';
 import type { ApiAuthKind } from './api-auth.decorator.js';
 import { ApiKeys } from './api-key.guard.js';
 import { routeAuthKinds } from './route-auth.js';
@@ -44,14 +44,9 @@ export function checkKeysBeforeParsing(
     const kind = kindOf(request.method, request.routeOptions.url ?? '');
     const refusal = kind === undefined ? null : keys.refusal(kind, request.headers.authorization);
     if (!refusal) return done();
-    const body: ProblemDetails = {
-      type: 'about:blank',
-      title: reasonPhrase(401),
-      status: 401,
-      detail: refusal,
-      code: codeForStatus(401),
-      requestId: String(request.id),
-    };
-    void reply.code(401).header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`).send(body);
+    void reply
+      .code(401)
+      .header('content-type', PROBLEM_CONTENT_TYPE_HEADER)
+      .send(problemBody(401, refusal, String(request.id)));
   });
 }

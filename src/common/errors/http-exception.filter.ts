@@ -5,12 +5,11 @@ import { ProviderError } from '../../modules/providers/provider.errors.js';
 import { DomainError, type DomainErrorKind } from './domain-error.js';
 import {
   type FieldProblem,
-  PROBLEM_CONTENT_TYPE,
-  type ProblemDetails,
+  PROBLEM_CONTENT_TYPE_HEADER,
   ProblemException,
   ValidationFailedException,
   codeForStatus,
-  reasonPhrase,
+  problemBody,
 } from './problem.js';
 import { violatedUniqueConstraint } from './unique-violation.js';
 import { BODY_TOO_DEEP, NUL_IN_BODY, UNSUPPORTED_CONTENT_ENCODING } from '../http/json-body.js';
@@ -79,16 +78,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
         ),
       );
     }
-    const body: ProblemDetails = {
-      type: 'about:blank',
-      title: reasonPhrase(described.status),
-      status: described.status,
-      detail: described.detail,
-      code: described.code,
-      ...(described.errors ? { errors: described.errors } : {}),
-      requestId,
-    };
-    reply.status(described.status).header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`);
+    const body = problemBody(described.status, described.detail, requestId, described.code, described.errors);
+    reply.status(described.status).header('content-type', PROBLEM_CONTENT_TYPE_HEADER);
     if (requestId) reply.header('x-request-id', requestId);
     reply.send(body);
   }

@@ -24,6 +24,24 @@ export interface ProblemDetails {
   requestId: string;
 }
 
+/** The `content-type` of every error answer. */
+export const PROBLEM_CONTENT_TYPE_HEADER = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
+
+/**
+ * The body of an error answer, wherever it is written (the exception filter, and the Fastify hooks
+ * and handlers that answer before Nest's filters can: the key check, the request time bound, the
+ * refusals before any route). `code` defaults to the status's.
+ */
+export function problemBody(
+  status: number,
+  detail: string,
+  requestId: string,
+  code: string = codeForStatus(status),
+  errors?: FieldProblem[],
+): ProblemDetails {
+  return { type: 'about:blank', title: reasonPhrase(status), status, detail, code, ...(errors ? { errors } : {}), requestId };
+}
+
 /**
  * Thrown by the validation pipe: a 400 with one entry per field problem (answered with
  * `code: validation_failed`, or the rule's own code, and `errors`).

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, type ProblemDetails, codeForStatus, reasonPhrase } from '../errors/problem.js';
+import { PROBLEM_CONTENT_TYPE_HEADER, problemBody } from '../errors/problem.js';
 
 const TIMER = Symbol('request timeout');
 const WEBHOOKS_PREFIX = '/api/webhooks/';
@@ -30,15 +30,12 @@ export function boundRequestTime(fastify: FastifyInstance, ms: number, unbounded
     if (exempt.size > 0 && !request.url.startsWith(WEBHOOKS_PREFIX) && exempt.has(request.routeOptions.url ?? '')) return done();
     const timer = setTimeout(() => {
       if (reply.sent) return;
-      const body: ProblemDetails = {
-        type: 'about:blank',
-        title: reasonPhrase(503),
-        status: 503,
-        detail: `The request did not complete within REQUEST_TIMEOUT_MS (${ms} ms); it may still complete. Retry it (with the same Idempotency-Key for writes).`,
-        code: codeForStatus(503),
-        requestId: String(request.id),
-      };
-      void reply.code(503).header('retry-after', '1').header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`).send(body);
+      const body = problemBody(
+        503,
+        `The request did not complete within REQUEST_TIMEOUT_MS (${ms} ms); it may still complete. Retry it (with the same Idempotency-Key for writes).`,
+        String(request.id),
+      );
+      void reply.code(503).header('retry-after', '1').header('content-type', PROBLEM_CONTENT_TYPE_HEADER).send(body);
     }, ms);
     timer.unref();
     request[TIMER] = timer;

@@ -100,13 +100,7 @@ export class BookingChangeApplier {
             }
             if (claim === 'superseded') {
               // Not applied, but not lost either: the history shows the host's change as ignored.
-              const skipped = await decide(booking, manager);
-              if (skipped.action && skipped.changes) {
-                await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
-                  ...skipped.changes,
-                  reason: 'superseded by a later change',
-                });
-              }
+              await this.recordSuperseded(manager, booking, source, await decide(booking, manager));
               await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
               return { bookingId, changed: false, reason: 'superseded by a newer change' };
             }
@@ -118,13 +112,7 @@ export class BookingChangeApplier {
           }
           if (partlySuperseded.length > 0) {
             // Some of the fields only: those are shown as ignored, the rest goes ahead.
-            const skipped = await decide(booking, manager, { fields: partlySuperseded });
-            if (skipped.action && skipped.changes) {
-              await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
-                ...skipped.changes,
-                reason: 'superseded by a later change',
-              });
-            }
+            await this.recordSuperseded(manager, booking, source, await decide(booking, manager, { fields: partlySuperseded }));
           }
           const decision = await decide(booking, manager, scope);
           if (!decision.action || !decision.apply) {
@@ -196,6 +184,20 @@ export class BookingChangeApplier {
     if (action) this.metrics.bookingChanges.inc({ action, source });
     if (event) this.eventBus.publish(event);
     return outcome;
+  }
+
+  /** A calendar change (or some of its fields) a newer one superseded, in the history as ignored. */
+  private async recordSuperseded(
+    manager: EntityManager,
+    booking: BookingEntity,
+    source: ChangeSource,
+    skipped: ChangeDecision,
+  ): Promise<void> {
+    if (!skipped.action || !skipped.changes) return;
+    await this.bookings.addHistory(manager, booking.id, 'ignored', source, {
+      ...skipped.changes,
+      reason: 'superseded by a later change',
+    });
   }
 
   /** Refuses API changes to a cancelled booking; provider changes to it are just ignored. */
