@@ -551,6 +551,58 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
     expect(isProviderError(gone, 'not_found')).toBe(true);
   });
 
+  it('learns a shorter subscription lifetime from Graph’s refusal (a tenant on the older 4,230-minute limit) and keeps to it', async () => {
+    // A Graph of its own, as a tenant that still enforces 4,230 minutes for events.
+    const strict = await MicrosoftGraphEmulator.start({ maxSubscriptionMinutes: 4_230 });
+    const strictProvider = new MicrosoftCalendarProvider(microsoftProviderConfig(strict, receiver.base, CLIENT_STATE), metrics);
+    try {
+      const ops = () => strict.calls.filter((c) => c.operation.startsWith('subscriptions.')).map((c) => [c.operation, c.status]);
+      const account = strict.addAccount({ email: 'kim@example.com' });
+      const { auth } = authFor(
+        { accessToken: account.accessToken, refreshToken: account.refreshToken, expiresAt: Date.now() + HOUR },
+        credentialIds++,
+      );
+      const week = watchInput({ ttlSeconds: 7 * 24 * 3600 });
+      const limit = () => Date.now() + 4_230 * 60_000;
+
+      // The week is refused once; the subscription is made within the limit, not left unmade.
+      const channel = await strictProvider.watch(auth, account.calendarId, week);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 400],
+        ['subscriptions.create', 201],
+      ]);
+      expect(strict.subscriptions().map((s) => s.id)).toEqual([channel.id]);
+      expect(channel.expiration.getTime()).toBeLessThanOrEqual(limit());
+      expect(channel.expiration.getTime()).toBeGreaterThan(limit() - 30 * 60_000);
+
+      // From then on every request asks within it: one renewal, one create, no refusal.
+      strict.resetCalls();
+      const renewed = await strictProvider.renew(auth, account.calendarId, channel, week);
+      expect(renewed.channel.expiration.getTime()).toBeLessThanOrEqual(limit());
+      const second = strict.addCalendar(account.email, { name: 'Second' });
+      await strictProvider.watch(auth, second.id, week);
+      expect(ops()).toEqual([
+        ['subscriptions.update', 200],
+        ['subscriptions.create', 201],
+      ]);
+
+      // Any other 400 is not sent again.
+      strict.resetCalls();
+      strict.faults.failNext({
+        operation: 'subscriptions.update',
+        status: 400,
+        code: 'InvalidRequest',
+        message: 'Invalid notificationUrl.',
+      });
+      const refused = await rejection(strictProvider.renew(auth, account.calendarId, renewed.channel, week));
+      expect(isProviderError(refused, 'bad_request')).toBe(true);
+      expect(ops()).toEqual([['subscriptions.update', 400]]);
+    } finally {
+      strictProvider.onModuleDestroy();
+      await strict.stop();
+    }
+  });
+
   describe('a subscription create whose answer is lost', () => {
     const liveFor = (calendarId: string) => emu.subscriptions().filter((s) => (s.calendarIds ?? []).includes(calendarId));
     const ops = () => emu.calls.filter((c) => c.operation.startsWith('subscriptions.')).map((c) => [c.operation, c.status]);

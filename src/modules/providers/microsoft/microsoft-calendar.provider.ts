@@ -47,6 +47,14 @@ const DELTA_PAGE_SIZE = 1000;
 const LIST_PAGE_SIZE = 500;
 /** Outlook event subscriptions live at most 10,080 minutes; keep a margin for clock skew. */
 const MAX_SUBSCRIPTION_MINUTES = 10_070;
+/**
+ * How Graph refuses an expiry further out than it allows: a 400 (`ExtensionError`) saying
+ * "Subscription expiration can only be 4230 minutes in the future." Some tenants still enforce the
+ * older limit of 4,230 minutes for events; the refusal names the limit, so it is learnt from it.
+ */
+const EXPIRATION_LIMIT = /expiration can only be (\d+) minutes in the future/i;
+/** Minutes kept under a limit Graph names, for clock skew between calsync and Graph. */
+const LIMIT_MARGIN_MINUTES = 10;
 /** A listing that keeps handing out nextLinks past this is looping (a known Graph fault). */
 const MAX_PAGES = 1000;
 const SUBSCRIPTION_KIND = 'microsoft.graph.subscription';
@@ -134,6 +142,12 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   readonly webhookSecrets: WebhookSecrets;
 
   private readonly logger = new Logger('MicrosoftCalendarProvider');
+  /**
+   * The longest lifetime asked for: Outlook's documented limit, or a shorter one a refusal named
+   * (`learnLifetimeLimit`). Kept for the process: a deployment talks to its tenants' Graph, and a
+   * shorter lifetime than another tenant allows only means earlier renewals.
+   */
+  private subscriptionMinutes = MAX_SUBSCRIPTION_MINUTES;
   /** Windows zones this process saw Outlook read otherwise than ICU: their times are written in UTC (`settleTimes`). */
   private readonly utcZones = new Set<string>();
   private readonly http: GraphHttp;
@@ -508,7 +522,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
    * attempt; the next one (the job's retry, the minute's sweep) looks again.
    */
   async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
-    const expiration = this.expirationFor(input.ttlSeconds);
+    let expiration = this.expirationFor(input.ttlSeconds);
     // Ids may hold URL-reserved characters (Graph's end in '='): the resource is a path, so encode.
     const resource = `/me/calendars/${segment(calendarId)}/events`;
     const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
@@ -518,44 +532,54 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     }
     let lookFailed = false;
     let adopted = false;
-    const subscription = await withProviderRetry(
-      async () => {
-        try {
-          return (await this.call(
-            auth,
-            'subscriptions.create',
-            (client) =>
-              client
-                .api('/subscriptions')
-                .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
-                .post({
-                  changeType: 'created,updated,deleted',
-                  ...wanted,
-                  expirationDateTime: expiration.toISOString(),
-                  clientState: this.config.microsoft.webhookToken,
-                }),
-            // Each round sends the create once; the rounds are retried below.
-            () => false,
-          )) as GraphSubscription;
-        } catch (error) {
-          if (!answerMayBeLost(error)) throw error;
-          let found: GraphSubscription | null;
+    const create = () =>
+      withProviderRetry(
+        async () => {
           try {
-            found = await this.findUnrecorded(auth, wanted, input);
-          } catch (lookError) {
-            lookFailed = true;
-            throw lookError;
+            return (await this.call(
+              auth,
+              'subscriptions.create',
+              (client) =>
+                client
+                  .api('/subscriptions')
+                  .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+                  .post({
+                    changeType: 'created,updated,deleted',
+                    ...wanted,
+                    expirationDateTime: expiration.toISOString(),
+                    clientState: this.config.microsoft.webhookToken,
+                  }),
+              // Each round sends the create once; the rounds are retried below.
+              () => false,
+            )) as GraphSubscription;
+          } catch (error) {
+            if (!answerMayBeLost(error)) throw error;
+            let found: GraphSubscription | null;
+            try {
+              found = await this.findUnrecorded(auth, wanted, input);
+            } catch (lookError) {
+              lookFailed = true;
+              throw lookError;
+            }
+            if (found) {
+              adopted = true;
+              return found;
+            }
+            throw error;
           }
-          if (found) {
-            adopted = true;
-            return found;
-          }
-          throw error;
-        }
-      },
-      undefined,
-      (error) => error.retryable && !lookFailed,
-    );
+        },
+        undefined,
+        (error) => error.retryable && !lookFailed,
+      );
+    let subscription: GraphSubscription;
+    try {
+      subscription = await create();
+    } catch (error) {
+      // Refused for its lifetime: nothing was made; ask again within the limit Graph named.
+      if (!this.learnLifetimeLimit(error, expiration)) throw error;
+      expiration = this.expirationFor(input.ttlSeconds);
+      subscription = await create();
+    }
     return this.handleOf(subscription, resource, expiration, adopted);
   }
 
@@ -663,13 +687,22 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     current: ChannelHandle,
     input: WatchInput,
   ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
-    const expiration = this.expirationFor(input.ttlSeconds);
-    const subscription = (await this.call(auth, 'subscriptions.update', (client) =>
-      client
-        .api(`/subscriptions/${segment(current.id)}`)
-        .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
-        .patch({ expirationDateTime: expiration.toISOString() }),
-    )) as GraphSubscription | undefined;
+    let expiration = this.expirationFor(input.ttlSeconds);
+    const update = () =>
+      this.call(auth, 'subscriptions.update', (client) =>
+        client
+          .api(`/subscriptions/${segment(current.id)}`)
+          .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+          .patch({ expirationDateTime: expiration.toISOString() }),
+      ) as Promise<GraphSubscription | undefined>;
+    let subscription: GraphSubscription | undefined;
+    try {
+      subscription = await update();
+    } catch (error) {
+      if (!this.learnLifetimeLimit(error, expiration)) throw error;
+      expiration = this.expirationFor(input.ttlSeconds);
+      subscription = await update();
+    }
     return {
       channel: {
         ...current,
@@ -774,8 +807,29 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
   }
 
   private expirationFor(ttlSeconds: number): Date {
-    const minutes = Math.max(1, Math.min(ttlSeconds / 60, MAX_SUBSCRIPTION_MINUTES));
+    const minutes = Math.max(1, Math.min(ttlSeconds / 60, this.subscriptionMinutes));
     return new Date(Date.now() + Math.floor(minutes * 60_000));
+  }
+
+  /**
+   * A create or renewal Graph refused because `asked` lies further out than it allows: the limit
+   * its message names (less a margin) is kept for every later request, and true says the request
+   * may be sent again with an expiry within it. False for any other failure, and for a limit that
+   * would not shorten what was asked (sending it again would only be refused again).
+   */
+  private learnLifetimeLimit(error: unknown, asked: Date): boolean {
+    if (!isProviderError(error, 'bad_request')) return false;
+    const named = EXPIRATION_LIMIT.exec(error.message);
+    if (!named) return false;
+    const limit = Number(named[1]) - LIMIT_MARGIN_MINUTES;
+    if (!(limit >= 1) || limit * 60_000 >= asked.getTime() - Date.now()) return false;
+    if (limit < this.subscriptionMinutes) {
+      this.subscriptionMinutes = limit;
+      this.logger.warn(
+        `Microsoft Graph allows subscriptions at most ${named[1]} minutes ahead: they are asked for ${limit} minutes from now on`,
+      );
+    }
+    return true;
   }
 
   /**
