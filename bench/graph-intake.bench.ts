@@ -159,7 +159,7 @@ export const graphIntakeBench: Bench = {
           log(
             `round ${r + 1} ${variant.padEnd(9)} ${Math.round(result.throughput).toString().padStart(6)} req/s  ` +
               `p50 ${result.latency.p50.toFixed(2)} ms  p99 ${result.latency.p99.toFixed(2)} ms  ` +
-              `statuses ${JSON.stringify(result.statuses)}  errors ${result.errors}`,
+              `statuses ${JSON.stringify(result.statuses)}  errors ${result.errors}  CPU ${result.cpuMicrosPerResponse.toFixed(1)} µs/req`,
           );
         }
       }
@@ -182,6 +182,11 @@ export const graphIntakeBench: Bench = {
     report.add('intake: % of bare (empty POST, as webhook-intake)', ratio('graph', 'bare'), '%', { op: '>=', value: 50 });
     report.add('intake: % of bare given the same body', ratio('graph', 'bare-body'), '%', { op: '>=', value: 50 });
     report.add('bare route given the same body: % of bare', ratio('bare-body', 'bare'), '%');
+    // The server process's CPU per request (see webhook-intake): steadier than throughput here.
+    const cpu = (v: Variant) => median(runs[v].map((r) => r.cpuMicrosPerResponse));
+    report.add('bare Fastify route: server CPU per request', cpu('bare'), 'µs');
+    report.add('bare route given the same body: server CPU per request', cpu('bare-body'), 'µs');
+    report.add('intake: server CPU per request', cpu('graph'), 'µs');
     report.add('intake: p50', p50('graph'), 'ms');
     report.add('intake: p99', p99('graph'), 'ms', { op: '<', value: 20 });
     const not202 = runs.graph.reduce(
@@ -229,6 +234,7 @@ export const graphIntakeBench: Bench = {
           syncRunsTriggered: jobsRun[v][i],
           itemResults: itemResults[v][i],
           autocannon: r.autocannon,
+          cpuMicrosPerResponse: round(r.cpuMicrosPerResponse, 1),
         })),
       ]),
     );

@@ -15,6 +15,7 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 
 async function fire(job: LoadJob, durationSeconds: number, record: boolean): Promise<LoadOutcome> {
   const latencies: number[] = [];
+  let answered = 0;
   const statuses: Record<string, number> = {};
   let clients = 0;
   const started = performance.now();
@@ -35,6 +36,7 @@ async function fire(job: LoadJob, durationSeconds: number, record: boolean): Pro
       (error, result) => (error ? reject(error) : resolve(result)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      answered++;
       if (!record) return;
       latencies.push(responseTime);
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
@@ -44,6 +46,7 @@ async function fire(job: LoadJob, durationSeconds: number, record: boolean): Pro
   return {
     durationSeconds: result.duration ?? elapsedSeconds,
     responses: latencies.length,
+    answered,
     latenciesMs: latencies,
     statuses,
     errors: result.errors,
@@ -60,8 +63,9 @@ async function fire(job: LoadJob, durationSeconds: number, record: boolean): Pro
 process.once('message', (message: unknown) => {
   const job = message as LoadJob;
   (async () => {
-    if (job.warmupSeconds > 0) await fire(job, job.warmupSeconds, false);
+    const warmup = job.warmupSeconds > 0 ? await fire(job, job.warmupSeconds, false) : null;
     const outcome = await fire(job, job.durationSeconds, true);
+    outcome.answered += warmup?.answered ?? 0;
     process.send?.({ ok: true, outcome }, () => process.exit(0));
   })().catch((error: unknown) => {
     process.send?.({ ok: false, error: error instanceof Error ? error.message : String(error) }, () => process.exit(1));

@@ -22,6 +22,8 @@ export interface LoadJob {
 export interface LoadOutcome {
   durationSeconds: number;
   responses: number;
+  /** Every response of the job, the warm-up's included. */
+  answered: number;
   latenciesMs: number[];
   statuses: Record<string, number>;
   errors: number;
@@ -40,6 +42,12 @@ export interface LoadResult {
   statuses: Record<string, number>;
   durationSeconds: number;
   autocannon: LoadOutcome['autocannon'];
+  /**
+   * CPU time of this process (user + system) from the generator's start to its answer, per response
+   * of the whole job (warm-up included), in microseconds: the server's cost per request when the
+   * server runs in this process, as the intake benches' do (the generator is a child process).
+   */
+  cpuMicrosPerResponse: number;
 }
 
 const GENERATOR = fileURLToPath(new URL('./load-generator.js', import.meta.url));
@@ -47,6 +55,7 @@ const GENERATOR = fileURLToPath(new URL('./load-generator.js', import.meta.url))
 /** Runs one closed-loop load (autocannon in a child process) and summarizes every response's latency. */
 export function runLoad(job: LoadJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = process.cpuUsage();
     const child = fork(GENERATOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
     // The child stops by itself after warm-up + duration; this only guards against a hung child.
@@ -65,6 +74,7 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
       clearTimeout(guard);
       if (!message.ok || !message.outcome) return reject(new Error(`load generator failed: ${message.error}`));
       const outcome = message.outcome;
+      const cpu = process.cpuUsage(cpuBefore);
       const non2xx = Object.entries(outcome.statuses)
         .filter(([status]) => !status.startsWith('2'))
         .reduce((sum, [, n]) => sum + n, 0);
@@ -78,6 +88,7 @@ export function runLoad(job: LoadJob): Promise<LoadResult> {
         statuses: outcome.statuses,
         durationSeconds: outcome.durationSeconds,
         autocannon: outcome.autocannon,
+        cpuMicrosPerResponse: (cpu.user + cpu.system) / Math.max(1, outcome.answered),
       });
     });
     child.once('error', (error) => {
