@@ -40,4 +40,12 @@ describe('startupBanner', () => {
     const banner = startupBanner(config({ apiKey: false, adminApiKey: false }), 'embedded');
     expect(banner).not.toMatch(/API_KEY/);
   });
+
+  it('links the API docs only where they are served (production closes them unless DOCS_ENABLED)', () => {
+    const served = startupBanner({ ...config({ apiKey: false, adminApiKey: false }), docsEnabled: true }, 'embedded');
+    expect(served).toContain('API docs:  http://localhost:3000/docs');
+    const closed = startupBanner({ ...config({ apiKey: false, adminApiKey: false }), docsEnabled: false }, 'embedded');
+    expect(closed).not.toMatch(/docs/);
+    expect(closed).toContain('health:    http://localhost:3000/health');
+  });
 });

@@ -12,7 +12,8 @@ export function startupBanner(config: AppConfig, databaseLabel: string, sandbox?
     '',
     `calsync is listening on ${base}`,
     `  database:  ${databaseLabel}`,
-    `  API docs:  ${base}/docs`,
+    // Production closes /docs unless DOCS_ENABLED says otherwise: no link to a 404.
+    ...(config.docsEnabled ? [`  API docs:  ${base}/docs`] : []),
     `  health:    ${base}/health   metrics: ${base}/metrics`,
   ];
   if (config.generated.apiKey || config.generated.adminApiKey) {

@@ -459,7 +459,7 @@ export class SyncCalendarService {
     return {
       above: threshold,
       reason: (count) =>
-        `A ${progress.full ? 'full' : 'incremental'} sync would cancel ${count} of the user's upcoming bookings at once, ` +
+        `${progress.full ? 'A full' : 'An incremental'} sync would cancel ${count} of the user's upcoming bookings at once, ` +
         `more than SYNC_MASS_CANCEL_THRESHOLD (${threshold}): held for a person to confirm or discard`,
     };
   }
