@@ -12,4 +12,4 @@ if (!databaseUrl) {
     'DATABASE_URL is not set. The migration CLI needs a server; `npm start` migrates its embedded database by itself.',
   );
 }
-export default new DataSource(buildDataSourceOptions(databaseUrl));
+export default new DataSource(buildDataSourceOptions(databaseUrl, { cli: true }));

@@ -44,4 +44,24 @@ describe('QueryErrorLogger', () => {
     expect(debug).toEqual([expect.stringContaining('CalendarCacheEvent_pkey')]);
     expect(errors).toEqual([expect.stringContaining('deadlock detected')]);
   });
+
+  it('reports what the migration runner says: at info level for the migration CLI, at debug level in the service', () => {
+    const info: string[] = [];
+    const debug: string[] = [];
+    jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => {
+      info.push(String(message));
+    });
+    jest.spyOn(Logger.prototype, 'debug').mockImplementation((message: unknown) => {
+      debug.push(String(message));
+    });
+    const cli = (buildDataSourceOptions('postgres://localhost/x', { cli: true }) as unknown as { logger: QueryErrorLogger })
+      .logger;
+    const service = (buildDataSourceOptions('postgres://localhost/x') as unknown as { logger: QueryErrorLogger }).logger;
+    // What TypeORM's MigrationExecutor hands `logSchemaBuild` for `migration:show` and `migration:run`.
+    cli.logSchemaBuild('[ ] Init1763000000000');
+    cli.logSchemaBuild('Migration Init1763000000000 has been executed successfully.');
+    service.logSchemaBuild('No migrations are pending');
+    expect(info).toEqual(['[ ] Init1763000000000', 'Migration Init1763000000000 has been executed successfully.']);
+    expect(debug).toEqual(['No migrations are pending']);
+  });
 });

@@ -13,6 +13,13 @@ const UNIQUE_VIOLATION = '23505';
 export class QueryErrorLogger implements TypeOrmLogger {
   private readonly logger = new NestLogger('Database');
 
+  /**
+   * `announce`: the migration CLI (`ormconfig.ts`), where what is pending and what ran is the
+   * command's whole output (`migration:show`, `migration:run`), at info level. The service logs the
+   * same lines at debug level: every start checks the migrations.
+   */
+  constructor(private readonly options: { announce?: boolean } = {}) {}
+
   logQuery(): void {}
 
   logQueryError(error: string | Error, query: string, _parameters?: unknown[]): void {
@@ -28,7 +35,11 @@ export class QueryErrorLogger implements TypeOrmLogger {
     this.logger.warn(`slow query (${time} ms): ${query.replace(/\s+/g, ' ').slice(0, 500)}`);
   }
 
-  logSchemaBuild(): void {}
+  /** TypeORM's migration runner reports here: pending and applied migrations, each one run. */
+  logSchemaBuild(message: string): void {
+    if (this.options.announce) this.logger.log(message);
+    else this.logger.debug(message);
+  }
 
   logMigration(message: string): void {
     this.logger.log(message);
