@@ -317,6 +317,31 @@ describe.each<[string, ProviderSetup]>([
     expect(await s.holdsOf(host.selectedCalendarId)).toHaveLength(0);
     expect(await s.holdsMetric()).toBe(metricBefore);
   });
+
+  it('a host whose cancellations are ignored (applyCancellations off) is not held: every deletion is recorded as ignored at once', async () => {
+    const host = await s.connect();
+    await t.api.put(`/api/v1/users/${host.userId}/sync-preferences`).send({ applyCancellations: false }).expect(200);
+    const bookings = await s.bookMany(host, 12);
+    const metricBefore = await s.holdsMetric();
+
+    setup.deleteQuietly(t, host, bookings);
+    await s.fullResync(host.selectedCalendarId);
+    await setup.releasePushes(t);
+    await waitForQueueIdle(t);
+
+    // Before: the twelve were held as if they would be cancelled, and a discard wrote the host's
+    // deleted events back into the calendar.
+    expect(await s.holdsOf(host.selectedCalendarId)).toHaveLength(0);
+    expect(await s.holdsMetric()).toBe(metricBefore);
+    expect((await s.calendarState(host.selectedCalendarId))?.status).not.toBe('held');
+    expect(await s.statuses(bookings)).toEqual(bookings.map(() => 'accepted'));
+    for (const b of bookings) {
+      expect((await getBooking(t, b.id)).history.map((h) => [h.action, h.source, h.changes?.preference])).toEqual([
+        ['created', 'api', undefined],
+        ['ignored', setup.provider, 'applyCancellations'],
+      ]);
+    }
+  }, 60_000);
 });
 
 describe('Outlook: a discarded hold of deleted events writes new events', () => {

@@ -1,3 +1,4 @@
+import { SyncPreferencesService } from '../sync-preferences/index.js';
 import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -93,6 +94,7 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     private readonly dataSource: DataSource,
     private readonly holds: HeldChangesRepository,
     private readonly hostEvents: HostEventRecorder,
+    private readonly preferences: SyncPreferencesService,
   ) {}
 
   /**
@@ -234,7 +236,14 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       await this.compare(manager, calendar, link, event, domainEvents);
     }
 
-    if (brake && deletions.length > brake.above) {
+    // A host whose deletions are ignored (applyCancellations off) loses no booking however many
+    // events go: nothing is held, and each deletion is recorded to be ignored. The bookings of a
+    // calendar are its user's (the preference the applier reads is the booking's user's).
+    if (
+      brake &&
+      deletions.length > brake.above &&
+      (await this.preferences.forUser(calendar.userId, manager)).applyCancellations
+    ) {
       const held: DeletionToHold[] = [
         ...new Map(deletions.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
       ];
