@@ -60,6 +60,8 @@ interface ProviderSetup {
   connect(t: TestApp): Promise<Host>;
   /** Moves the event as the host would, without waiting. */
   move(t: TestApp, host: Host, eventId: string, to: Times): void;
+  /** Deletes the event as the host would, without waiting. */
+  remove(t: TestApp, host: Host, eventId: string): void;
   /** Runs `change` and waits until calsync handled it. */
   after(t: TestApp, change: () => unknown): Promise<void>;
   read(t: TestApp, host: Host, eventId: string): Times | null;
@@ -85,6 +87,7 @@ const google: ProviderSetup = {
   move: (t, host, eventId, to) => {
     t.google.updateEvent(host.calendarId, eventId, { start: { dateTime: to.start }, end: { dateTime: to.end } });
   },
+  remove: (t, host, eventId) => t.google.deleteEvent(host.calendarId, eventId),
   after: (t, change) => afterPush(t, change),
   read(t, host, eventId) {
     const event = t.google.getEvent(host.calendarId, eventId);
@@ -117,6 +120,7 @@ const outlook: ProviderSetup = {
   move: (t, _host, eventId, to) => {
     t.microsoft.updateEvent(eventId, graphTimes(to.start, to.end));
   },
+  remove: (t, _host, eventId) => t.microsoft.deleteEvent(eventId),
   after: (t, change) => afterNotification(t, change),
   read(t, _host, eventId) {
     const event = t.microsoft.getEvent(eventId);
@@ -155,8 +159,11 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
   const getBooking = async (id: number) => (await t.api.get(`/api/v1/bookings/${id}`).expect(200)).body as BookingBody;
 
   /** Every `booking.conflict` of the booking in the change feed, oldest first. */
-  const conflictEvents = async (bookingId: number) => {
-    const items: Array<{ type: string; data: ConflictEventData }> = [];
+  const conflictEvents = async (bookingId: number) =>
+    (await hostEvents(bookingId)).filter((e) => e.type === 'booking.conflict').map((e) => e.data as ConflictEventData);
+  /** The change feed's events of one booking, in order: type, and the fields each says changed. */
+  const hostEvents = async (bookingId: number) => {
+    const items: Array<{ type: string; data: { booking: { id: number }; changes?: Record<string, unknown> } }> = [];
     let cursor = '0';
     for (;;) {
       const page = await t.api.get(`/api/v1/changes?after=${cursor}&limit=500`).expect(200);
@@ -164,7 +171,7 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
       items.push(...page.body.items);
       cursor = page.body.nextCursor;
     }
-    return items.filter((e) => e.type === 'booking.conflict' && e.data.booking.id === bookingId).map((e) => e.data);
+    return items.filter((e) => e.data?.booking?.id === bookingId);
   };
 
   describe.each([google, outlook])('$name', (setup) => {
@@ -385,6 +392,37 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
       ]);
       expect(after.history[1].changes).toMatchObject({ to: { startTime: onto.start }, pendingChange: 'rejected' });
       expect(setup.read(t, host, b.eventId)).toEqual({ start: b.start, end: b.end });
+      // The host app hears that nothing is pending any more (before: nothing after booking.conflict).
+      const events = await hostEvents(b.id);
+      expect(events.map((e) => e.type)).toEqual(['booking.created', 'booking.conflict', 'booking.updated']);
+      expect(events[2].data).toMatchObject({
+        booking: { id: b.id, startTime: b.start, pendingChange: null },
+        source: 'api',
+        changes: { pendingChange: { from: { startTime: onto.start, endTime: onto.end, source: setup.source }, to: null } },
+      });
+    }, 60_000);
+
+    it('flag: the host deletes the event while a change is pending, with cancellations ignored: nothing is left pending', async () => {
+      const { b } = await twoBookings();
+      await t.api
+        .put(`/api/v1/users/${host.userId}/sync-preferences`)
+        .send({ conflictPolicy: 'flag', applyCancellations: false })
+        .expect(200);
+      await hostMoves(b, onto);
+      expect((await getBooking(b.id)).pendingChange).not.toBeNull();
+      await setup.after(t, () => setup.remove(t, host, b.eventId));
+      await setup.settle(t);
+      const after = await getBooking(b.id);
+      // Before: the move stayed pending with no event left, and an accept "rescheduled" it from the calendar.
+      expect(after).toMatchObject({ status: 'accepted', startTime: b.start, pendingChange: null });
+      expect(after.history.map((h) => [h.action, h.source])).toEqual([
+        ['created', 'api'],
+        ['ignored', setup.source],
+      ]);
+      await t.api.post(`/api/v1/bookings/${b.id}/pending-change/accept`).expect(404);
+      const events = await hostEvents(b.id);
+      expect(events.map((e) => e.type)).toEqual(['booking.created', 'booking.conflict', 'booking.updated']);
+      expect(events[2].data).toMatchObject({ booking: { pendingChange: null }, changes: { pendingChange: { to: null } } });
     }, 60_000);
 
     it('flag: a newer calendar move replaces the pending change (re-evaluated); an API reschedule clears it', async () => {

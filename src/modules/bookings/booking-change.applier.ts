@@ -93,10 +93,14 @@ export class BookingChangeApplier {
             kind = claimedKind;
             if (liveFields) scope = { fields: liveFields };
             if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
-            if (kind === 'rescheduled' && booking.pendingChange) {
-              // The host moved the event again: the held change is replaced by this one, evaluated anew.
+            const pending = booking.pendingChange;
+            // The host moved the event again: the held change is replaced by this one, evaluated
+            // anew. Or deleted it: there is no event left to accept or reject the move of (and a
+            // deletion ignored by the host's preferences would otherwise leave it pending for good).
+            if (pending && (kind === 'rescheduled' || (kind === 'deleted' && claim !== 'superseded'))) {
               booking.pendingChange = null;
               await manager.save(booking);
+              await this.bookings.recordPendingChangeCleared(manager, bookingId, source, pending);
             }
             if (claim === 'superseded') {
               // Not applied, but not lost either: the history shows the host's change as ignored.

@@ -4,7 +4,7 @@ import { JobQueue } from '../../infrastructure/queue/job-queue.js';
 import type { BookingView } from './booking-view.js';
 import { WRITE_BOOKING_JOB, writeBookingJobOptions } from './bookings.jobs.js';
 import { BookingHistoryEntity, type ChangeSource, type HistoryAction } from './entities/booking-history.entity.js';
-import { BookingEntity } from './entities/booking.entity.js';
+import { BookingEntity, type PendingChange } from './entities/booking.entity.js';
 import { HOST_EVENT_OF_ACTION, fieldChanges, fieldChangesNeedBooking } from './domain/host-event-changes.js';
 import { HostEventRecorder } from '../host-events/ports/host-event-recorder.port.js';
 import type { ConflictPolicy } from '../sync-preferences/index.js';
@@ -107,6 +107,28 @@ export class BookingsRepository {
         changes: fieldChanges('rescheduled', changes, booking),
         conflict: { policy, with: conflictWith(conflict) },
       },
+    });
+  }
+
+  /**
+   * `booking.updated` for a pending change that is gone (rejected, replaced by the host's next move,
+   * or left without its event), in the change's transaction: the host app's last copy of the
+   * booking (its `booking.conflict`) still shows it otherwise. `changes` names it as
+   * `pendingChange: {from, to: null}`; a change that replaces it brings its own event after this one.
+   */
+  async recordPendingChangeCleared(
+    manager: EntityManager,
+    bookingId: number,
+    source: ChangeSource,
+    pending: PendingChange,
+  ): Promise<void> {
+    const view = await this.view(bookingId, manager, { history: false });
+    if (!view) return;
+    const { history: _history, ...booking } = view;
+    await this.hostEvents.record(manager, {
+      type: 'booking.updated',
+      bookingId,
+      data: { booking, source, changes: { pendingChange: { from: pending, to: null } } },
     });
   }
 

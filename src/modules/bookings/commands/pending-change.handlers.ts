@@ -93,6 +93,8 @@ abstract class PendingChangeHandler {
           policy: 'flag',
           pendingChange: 'rejected',
         });
+        // A reverted entry tells the host app nothing by itself; its copy still shows the pending change.
+        await this.bookings.recordPendingChangeCleared(manager, bookingId, 'api', pending);
       }
       await this.bookings.enqueueCalendarWrite(manager, bookingId);
     });
