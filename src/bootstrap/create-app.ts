@@ -81,6 +81,10 @@ export async function createApp(
       // JSON is parsed by the parser registered above (it accepts Google's empty push bodies).
       bodyParser: false,
       preview: options.preview ?? false,
+      // A provider that fails while the modules are built (the database connection, after its
+      // retries) rejects createApp, as a refused init does, instead of Nest exiting the process
+      // itself: the caller says what failed and releases what was started (`runCalsync`).
+      abortOnError: false,
     },
   );
   // npm run openapi (preview) always builds the document.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './banner.js';
 import { createApp } from './create-app.js';
+import { databaseRefusal, listenRefusal, systemRefusal } from './start-failures.js';
 import { importOptional } from './optional-import.js';
 import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
 import { ConfigError } from '../config/config.error.js';
@@ -65,9 +66,17 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   } catch (error) {
     await sandbox?.stop().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    throw error;
+    throw databaseRefusal(error, databaseUrl) ?? error;
   }
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    // The workers already run: stopped as on a shutdown, so the next start finds nothing to release.
+    await app.close().catch(() => undefined);
+    await sandbox?.stop().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw listenRefusal(error, config.port, config.host) ?? error;
+  }
   const databaseLabel = embedded
     ? `embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} (data in ${config.dataDir}/postgres)`
     : new URL(databaseUrl).host;
@@ -119,8 +128,9 @@ export interface CalsyncOptions {
  */
 export function runCalsync(options: CalsyncOptions = {}): Promise<void> {
   return start(options.extensions).catch((error: unknown) => {
-    if (error instanceof StartupRefusedError) {
-      fatal(`calsync cannot start: ${error.message}`);
+    const refusal = error instanceof StartupRefusedError ? error : systemRefusal(error);
+    if (refusal) {
+      fatal(`calsync cannot start: ${refusal.message}`);
     } else {
       fatal(`calsync failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }

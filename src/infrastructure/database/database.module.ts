@@ -5,6 +5,9 @@ import { buildDataSourceOptions } from './data-source-options.js';
 import { DATABASE_URL } from './database.tokens.js';
 import { migrateDatabase } from './migrate.js';
 
+/** SQLSTATEs of a connection refused for good: no such database, bad password, user not allowed. */
+const PERMANENT_FAILURES = new Set(['3D000', '28P01', '28000']);
+
 @Global()
 @Module({})
 export class DatabaseModule {
@@ -14,7 +17,12 @@ export class DatabaseModule {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => buildDataSourceOptions(databaseUrl, options),
+          useFactory: () => ({
+            ...buildDataSourceOptions(databaseUrl, options),
+            // A server not up yet is waited for (TypeORM's retries); a wrong database name, password
+            // or user will not fix itself: the start stops at once, saying so.
+            toRetry: (error: unknown) => !PERMANENT_FAILURES.has(String((error as { code?: unknown } | null)?.code)),
+          }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await migrateDatabase(dataSource, databaseUrl);
