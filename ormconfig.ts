@@ -8,8 +8,10 @@ import { buildDataSourceOptions } from './src/infrastructure/database/data-sourc
  */
 const databaseUrl = loadDatabaseUrl(process.env);
 if (!databaseUrl) {
-  throw new Error(
-    'DATABASE_URL is not set. The migration CLI needs a server; `npm start` migrates its embedded database by itself.',
+  // Said and exited here: a throw would reach the operator wrapped in TypeORM's "Unable to open file".
+  process.stderr.write(
+    'DATABASE_URL is not set. The migration CLI needs a server; `npm start` migrates its embedded database by itself.\n',
   );
+  process.exit(1);
 }
 export default new DataSource(buildDataSourceOptions(databaseUrl, { cli: true }));

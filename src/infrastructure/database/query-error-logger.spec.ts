@@ -45,11 +45,12 @@ describe('QueryErrorLogger', () => {
     expect(errors).toEqual([expect.stringContaining('deadlock detected')]);
   });
 
-  it('reports what the migration runner says: at info level for the migration CLI, at debug level in the service', () => {
-    const info: string[] = [];
+  it('reports what the migration runner says: plain lines on standard output for the migration CLI, debug lines in the service', () => {
+    const written: string[] = [];
     const debug: string[] = [];
-    jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => {
-      info.push(String(message));
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
     });
     jest.spyOn(Logger.prototype, 'debug').mockImplementation((message: unknown) => {
       debug.push(String(message));
@@ -61,7 +62,7 @@ describe('QueryErrorLogger', () => {
     cli.logSchemaBuild('[ ] Init1763000000000');
     cli.logSchemaBuild('Migration Init1763000000000 has been executed successfully.');
     service.logSchemaBuild('No migrations are pending');
-    expect(info).toEqual(['[ ] Init1763000000000', 'Migration Init1763000000000 has been executed successfully.']);
+    expect(written).toEqual(['[ ] Init1763000000000\n', 'Migration Init1763000000000 has been executed successfully.\n']);
     expect(debug).toEqual(['No migrations are pending']);
   });
 });

@@ -15,8 +15,8 @@ export class QueryErrorLogger implements TypeOrmLogger {
 
   /**
    * `announce`: the migration CLI (`ormconfig.ts`), where what is pending and what ran is the
-   * command's whole output (`migration:show`, `migration:run`), at info level. The service logs the
-   * same lines at debug level: every start checks the migrations.
+   * command's whole output (`migration:show`, `migration:run`): plain lines on standard output.
+   * The service logs the same lines at debug level: every start checks the migrations.
    */
   constructor(private readonly options: { announce?: boolean } = {}) {}
 
@@ -37,7 +37,8 @@ export class QueryErrorLogger implements TypeOrmLogger {
 
   /** TypeORM's migration runner reports here: pending and applied migrations, each one run. */
   logSchemaBuild(message: string): void {
-    if (this.options.announce) this.logger.log(message);
+    // The CLI's output is these lines, plain (no logger prefix, no colours in a pipe).
+    if (this.options.announce) process.stdout.write(`${message}\n`);
     else this.logger.debug(message);
   }
 
