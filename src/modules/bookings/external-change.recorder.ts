@@ -236,16 +236,13 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       await this.compare(manager, calendar, link, event, domainEvents);
     }
 
-    // A host whose deletions are ignored (applyCancellations off) loses no booking however many
-    // events go: nothing is held, and each deletion is recorded to be ignored. The bookings of a
-    // calendar are its user's (the preference the applier reads is the booking's user's).
-    if (
-      brake &&
-      deletions.length > brake.above &&
-      (await this.preferences.forUser(calendar.userId, manager)).applyCancellations
-    ) {
+    // Only deletions that would cancel count: those of hosts whose cancellations are ignored
+    // (applyCancellations off) are recorded to be ignored, whatever their number, never held.
+    let toRecord = deletions;
+    const cancelling = brake && deletions.length > brake.above ? await this.cancelling(manager, deletions) : deletions;
+    if (brake && cancelling.length > brake.above) {
       const held: DeletionToHold[] = [
-        ...new Map(deletions.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
+        ...new Map(cancelling.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
       ];
       recorded.held = await this.holds.create(manager, calendar, held, brake.reason(held.length));
       // The host hears of the hold in the same transaction (`calendar.sync_failed`).
@@ -266,9 +263,9 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
           bookingIds: held.map((h) => h.bookingId),
         },
       });
-      return recorded;
+      toRecord = deletions.filter((l) => !cancelling.includes(l));
     }
-    for (const link of deletions) {
+    for (const link of toRecord) {
       await manager.query(`UPDATE "BookingReference" SET "deletedAt" = now(), "updatedAt" = now() WHERE "id" = $1`, [
         link.referenceId,
       ]);
@@ -276,6 +273,24 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       domainEvents.push(new EventDeleted(changeId, link.bookingId, calendar.provider));
     }
     return recorded;
+  }
+
+  /**
+   * The deletions that would cancel their booking: those of bookings whose host applies
+   * cancellations (the preference the applier reads, the booking's user's; a calendar may hold
+   * another host's booking event).
+   */
+  private async cancelling(manager: EntityManager, deletions: LinkedRow[]): Promise<LinkedRow[]> {
+    const rows: Array<{ id: number; userId: number }> = await manager.query(
+      `SELECT "id", "userId" FROM "Booking" WHERE "id" = ANY($1::int[])`,
+      [[...new Set(deletions.map((l) => l.bookingId))]],
+    );
+    const hostOf = new Map(rows.map((r) => [r.id, r.userId]));
+    const applies = new Map<number, boolean>();
+    for (const userId of new Set(hostOf.values())) {
+      applies.set(userId, (await this.preferences.forUser(userId, manager)).applyCancellations);
+    }
+    return deletions.filter((l) => applies.get(hostOf.get(l.bookingId) ?? -1) !== false);
   }
 
   /** Outbox rows whose command never ran (the process died after commit): their events again. */
