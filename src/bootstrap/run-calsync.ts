@@ -7,6 +7,7 @@ import { createApp } from './create-app.js';
 import { databaseRefusal, listenRefusal, systemRefusal } from './start-failures.js';
 import { importOptional } from './optional-import.js';
 import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
+import type { AppConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/config.error.js';
 import { loadConfigFromProcess, requestedLogFormatFromProcess } from '../config/load-config.js';
 import type { EmbeddedDatabase } from '../infrastructure/database/embedded-database.js';
@@ -88,15 +89,7 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
     // Standard output holds only JSON lines: one line says where the service listens. The banner
     // (sandbox curl lines, development keys) is for a person at a terminal, and goes to one only.
     // Keys generated for development are never logged; the line says where they are kept.
-    const generated = Object.values(config.generated).some(Boolean);
-    logger.log(
-      {
-        url: config.appUrl,
-        database: databaseLabel,
-        ...(generated ? { generatedKeysIn: join(config.dataDir, 'dev-secrets.json') } : {}),
-      },
-      `calsync is listening on ${config.appUrl}`,
-    );
+    logger.log(listeningFields(config, databaseLabel, sandbox, examplePath), `calsync is listening on ${config.appUrl}`);
     if (process.stderr.isTTY) process.stderr.write(banner);
   }
 
@@ -149,4 +142,29 @@ function fatal(msg: string): void {
 export function fatalLine(format: 'json' | 'pretty' | undefined, msg: string, now = new Date()): string {
   const line = format === 'json' ? JSON.stringify({ level: 'fatal', time: now.toISOString(), service: 'calsync', msg }) : msg;
   return `${line}\n`;
+}
+
+/**
+ * The fields of the JSON line that says where the service listens: the database, where generated
+ * development keys are kept (never the keys), and the sandbox calendars with the example to try
+ * (the banner's curl lines go to a terminal only).
+ */
+export function listeningFields(
+  config: Pick<AppConfig, 'appUrl' | 'dataDir' | 'generated'>,
+  databaseLabel: string,
+  sandbox?: Pick<Sandbox, 'accounts'>,
+  examplePath?: string,
+): Record<string, unknown> {
+  const generated = Object.values(config.generated).some(Boolean);
+  return {
+    url: config.appUrl,
+    database: databaseLabel,
+    ...(generated ? { generatedKeysIn: join(config.dataDir, 'dev-secrets.json') } : {}),
+    ...(sandbox
+      ? {
+          sandbox: sandbox.accounts.map((a) => ({ provider: a.provider, url: a.url, account: a.email })),
+          ...(examplePath ? { example: examplePath } : {}),
+        }
+      : {}),
+  };
 }
