@@ -48,6 +48,9 @@ export async function startEmbeddedDatabase(options: {
     password,
     persistent: true,
     createPostgresUser: asRoot,
+    // The loopback address calsync connects to, only: PostgreSQL's default (`localhost`) would also
+    // take ::1 and start while another program holds 127.0.0.1's port, and calsync would talk to that.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message: string) => {
       for (const line of message.split('\n')) if (line.trim()) recent.push(line.trim());
       recent.splice(0, Math.max(0, recent.length - RECENT_LOG_LINES));
@@ -73,7 +76,7 @@ export async function startEmbeddedDatabase(options: {
   }
   const database = options.database ?? 'calsync';
   const serverUrl = `postgres://postgres:${password}@127.0.0.1:${options.port}`;
-  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  const client = new pg.Client({ connectionString: `${serverUrl}/postgres`, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -93,7 +96,8 @@ const RECENT_LOG_LINES = 5;
  * process when it is PID 1) is that orphan: it is stopped (fast shutdown: its sessions are those
  * of the dead run) and the start goes on. One whose parent is a running Node process belongs to
  * it, e.g. calsync started twice on the same DATA_DIR: refused with a message rather than stopped
- * under that process.
+ * under that process (so is one under PID 1 when PID 1 runs Node). A parent that runs Node under
+ * another name (a single-executable build) is taken for gone: such a build is not how calsync runs.
  */
 async function stopOrphanedServer(databaseDir: string, log?: (line: string) => void): Promise<void> {
   const pid = postmasterPid(databaseDir);
@@ -101,7 +105,10 @@ async function stopOrphanedServer(databaseDir: string, log?: (line: string) => v
   if (pid === null || !alive(pid) || !servesDirectory(pid, databaseDir)) return;
   const parent = parentPid(pid);
   if (parent === null) return;
-  if (parent !== 1 && parent !== process.pid && isNode(parent)) {
+  // Re-parented to PID 1, its run is gone, unless PID 1 is itself a Node process (calsync run as a
+  // container's first process, without an init): then it may be that live run's own server.
+  const owned = parent === 1 ? process.pid !== 1 && isNode(1) : parent !== process.pid && isNode(parent);
+  if (owned) {
     throw new StartupRefusedError(
       `The embedded PostgreSQL in ${databaseDir} is already running (pid ${pid}) for another process (pid ${parent}). ` +
         'Is calsync already running from this directory? Stop it, or give this one another DATA_DIR.',
@@ -143,7 +150,8 @@ function postmasterPid(databaseDir: string): number | null {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    // A stopped server re-parented to this process (calsync as PID 1) stays a zombie until reaped: gone.
+    return processState(pid) !== 'Z';
   } catch (error) {
     // EPERM: it exists, as another user's (the `postgres` user's, seen from an ordinary user).
     return (error as NodeJS.ErrnoException).code === 'EPERM';
@@ -170,16 +178,26 @@ function isNode(pid: number): boolean {
   }
 }
 
-/** The parent of `pid` (`/proc/<pid>/stat`, field 4), or null where it cannot be read (not Linux, gone). */
-function parentPid(pid: number): number | null {
+/** Fields of `/proc/<pid>/stat` after the command name ("pid (comm) state ppid …"), or null (not Linux, gone). */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(ppid) ? ppid : null;
+    // comm may hold spaces and parentheses; the last ')' ends it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** The parent of `pid` (`/proc/<pid>/stat`, field 4), or null where it cannot be read. */
+function parentPid(pid: number): number | null {
+  const ppid = Number(statFields(pid)?.[1]);
+  return Number.isInteger(ppid) ? ppid : null;
+}
+
+/** The state letter of `pid` (`R`, `S`, `Z` for a zombie…), or null where it cannot be read. */
+function processState(pid: number): string | null {
+  return statFields(pid)?.[0] ?? null;
 }
 
 /** Who the embedded PostgreSQL runs as under root: the `postgres` user (uid and groups), or null when it does not exist yet. */
