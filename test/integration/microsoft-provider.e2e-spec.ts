@@ -586,6 +586,37 @@ describe('MicrosoftCalendarProvider against the Graph emulator (real Graph clien
         ['subscriptions.create', 201],
       ]);
 
+      // A create of this mailbox whose answer is lost: the look judges the subscription's age by
+      // the lifetime asked for this mailbox, so the one it made is found young and taken over
+      // (judged by Outlook's 10,080 minutes it would look four days old, an orphan to delete).
+      strict.resetCalls();
+      const third = strict.addCalendar(account.email, { name: 'Third' });
+      strict.faults.failNext({ operation: 'subscriptions.create', status: 503, afterEffect: true });
+      const adopted = await strictProvider.watch(auth, third.id, { ...week, recordedAmong: async () => new Set<string>() });
+      expect(
+        strict
+          .subscriptions()
+          .filter((s) => (s.calendarIds ?? []).includes(third.id))
+          .map((s) => s.id),
+      ).toEqual([adopted.id]);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 503],
+        ['subscriptions.list', 200],
+      ]);
+
+      // Another mailbox learns its own limit (a refusal of its own), not this one's.
+      strict.resetCalls();
+      const other = strict.addAccount({ email: 'lee@example.com' });
+      const otherAuth = authFor(
+        { accessToken: other.accessToken, refreshToken: other.refreshToken, expiresAt: Date.now() + HOUR },
+        credentialIds++,
+      ).auth;
+      await strictProvider.watch(otherAuth, other.calendarId, week);
+      expect(ops()).toEqual([
+        ['subscriptions.create', 400],
+        ['subscriptions.create', 201],
+      ]);
+
       // Any other 400 is not sent again.
       strict.resetCalls();
       strict.faults.failNext({

@@ -143,11 +143,14 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
 
   private readonly logger = new Logger('MicrosoftCalendarProvider');
   /**
-   * The longest lifetime asked for: Outlook's documented limit, or a shorter one a refusal named
-   * (`learnLifetimeLimit`). Kept for the process: a deployment talks to its tenants' Graph, and a
-   * shorter lifetime than another tenant allows only means earlier renewals.
+   * Per credential (a mailbox, so a tenant), a shorter longest lifetime than Outlook's documented
+   * one, learnt from a refusal (`learnLifetimeLimit`); the others ask for `MAX_SUBSCRIPTION_MINUTES`.
+   * Per credential because the lifetime calsync asks for is how `findUnrecorded` tells a
+   * subscription's age, so it must be the one asked for that mailbox. Kept for the process: after a
+   * restart a credential's first create or renewal is refused once more, and until then a look
+   * judges its subscriptions by the longer lifetime.
    */
-  private subscriptionMinutes = MAX_SUBSCRIPTION_MINUTES;
+  private readonly lifetimeLimits = new Map<number, number>();
   /** Windows zones this process saw Outlook read otherwise than ICU: their times are written in UTC (`settleTimes`). */
   private readonly utcZones = new Set<string>();
   private readonly http: GraphHttp;
@@ -522,7 +525,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
    * attempt; the next one (the job's retry, the minute's sweep) looks again.
    */
   async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
-    let expiration = this.expirationFor(input.ttlSeconds);
+    let expiration = this.expirationFor(input.ttlSeconds, auth);
     // Ids may hold URL-reserved characters (Graph's end in '='): the resource is a path, so encode.
     const resource = `/me/calendars/${segment(calendarId)}/events`;
     const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
@@ -576,8 +579,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
       subscription = await create();
     } catch (error) {
       // Refused for its lifetime: nothing was made; ask again within the limit Graph named.
-      if (!this.learnLifetimeLimit(error, expiration)) throw error;
-      expiration = this.expirationFor(input.ttlSeconds);
+      if (!this.learnLifetimeLimit(error, expiration, auth)) throw error;
+      expiration = this.expirationFor(input.ttlSeconds, auth);
       subscription = await create();
     }
     return this.handleOf(subscription, resource, expiration, adopted);
@@ -618,7 +621,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const liveAfter = now + ADOPT_MIN_LIFE_MS;
     // Graph shows no creation time, but calsync asks for the same lifetime every time (within
     // Graph's limit, which it refuses rather than cuts): the expiry tells it.
-    const lifetimeMs = this.expirationFor(input.ttlSeconds).getTime() - now;
+    const lifetimeMs = this.expirationFor(input.ttlSeconds, auth).getTime() - now;
     const candidates: Array<{ subscription: GraphSubscription; end: number; madeAt: number }> = [];
     let next: string | undefined = '/subscriptions';
     for (let pages = 0; next && pages < MAX_PAGES; pages++) {
@@ -687,7 +690,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     current: ChannelHandle,
     input: WatchInput,
   ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
-    let expiration = this.expirationFor(input.ttlSeconds);
+    let expiration = this.expirationFor(input.ttlSeconds, auth);
     const update = () =>
       this.call(auth, 'subscriptions.update', (client) =>
         client
@@ -699,8 +702,8 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     try {
       subscription = await update();
     } catch (error) {
-      if (!this.learnLifetimeLimit(error, expiration)) throw error;
-      expiration = this.expirationFor(input.ttlSeconds);
+      if (!this.learnLifetimeLimit(error, expiration, auth)) throw error;
+      expiration = this.expirationFor(input.ttlSeconds, auth);
       subscription = await update();
     }
     return {
@@ -806,27 +809,29 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     return link;
   }
 
-  private expirationFor(ttlSeconds: number): Date {
-    const minutes = Math.max(1, Math.min(ttlSeconds / 60, this.subscriptionMinutes));
+  private expirationFor(ttlSeconds: number, auth: ProviderAuth): Date {
+    const limit = this.lifetimeLimits.get(auth.credentialId) ?? MAX_SUBSCRIPTION_MINUTES;
+    const minutes = Math.max(1, Math.min(ttlSeconds / 60, limit));
     return new Date(Date.now() + Math.floor(minutes * 60_000));
   }
 
   /**
    * A create or renewal Graph refused because `asked` lies further out than it allows: the limit
-   * its message names (less a margin) is kept for every later request, and true says the request
-   * may be sent again with an expiry within it. False for any other failure, and for a limit that
-   * would not shorten what was asked (sending it again would only be refused again).
+   * its message names (less a margin) is kept for the credential's later requests, and true says
+   * the request may be sent again with an expiry within it. False for any other failure, and for a
+   * limit that would not shorten what was asked (sending it again would only be refused again).
    */
-  private learnLifetimeLimit(error: unknown, asked: Date): boolean {
+  private learnLifetimeLimit(error: unknown, asked: Date, auth: ProviderAuth): boolean {
     if (!isProviderError(error, 'bad_request')) return false;
     const named = EXPIRATION_LIMIT.exec(error.message);
     if (!named) return false;
     const limit = Number(named[1]) - LIMIT_MARGIN_MINUTES;
     if (!(limit >= 1) || limit * 60_000 >= asked.getTime() - Date.now()) return false;
-    if (limit < this.subscriptionMinutes) {
-      this.subscriptionMinutes = limit;
+    if (limit < (this.lifetimeLimits.get(auth.credentialId) ?? MAX_SUBSCRIPTION_MINUTES)) {
+      this.lifetimeLimits.set(auth.credentialId, limit);
       this.logger.warn(
-        `Microsoft Graph allows subscriptions at most ${named[1]} minutes ahead: they are asked for ${limit} minutes from now on`,
+        `Microsoft Graph allows credential ${auth.credentialId}'s subscriptions at most ${named[1]} minutes ahead: ` +
+          `they are asked for ${limit} minutes from now on`,
       );
     }
     return true;
