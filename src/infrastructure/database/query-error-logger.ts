@@ -16,7 +16,7 @@ export class QueryErrorLogger implements TypeOrmLogger {
   /**
    * `announce`: the migration CLI (`ormconfig.ts`), where what is pending and what ran is the
    * command's whole output (`migration:show`, `migration:run`): plain lines on standard output.
-   * The service logs the same lines at debug level: every start checks the migrations.
+   * The service leaves them out.
    */
   constructor(private readonly options: { announce?: boolean } = {}) {}
 
@@ -37,9 +37,9 @@ export class QueryErrorLogger implements TypeOrmLogger {
 
   /** TypeORM's migration runner reports here: pending and applied migrations, each one run. */
   logSchemaBuild(message: string): void {
-    // The CLI's output is these lines, plain (no logger prefix, no colours in a pipe).
+    // The CLI's output is these lines, plain (no logger prefix, no colours in a pipe). The service
+    // says nothing of them: every start (and every test database) checks the migrations.
     if (this.options.announce) process.stdout.write(`${message}\n`);
-    else this.logger.debug(message);
   }
 
   logMigration(message: string): void {
