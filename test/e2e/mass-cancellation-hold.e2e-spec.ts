@@ -1,5 +1,6 @@
 import type { EmulatorSnapshot as GoogleSnapshot } from '../../emulators/google/snapshot.js';
 import type { EmulatorSnapshot as GraphSnapshot } from '../../emulators/microsoft/snapshot.js';
+import { expectEventually } from '../support/expect-eventually.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { type Host, connectGoogleHost, connectOutlookHost } from '../support/fixtures.js';
 import {
@@ -341,6 +342,27 @@ describe.each<[string, ProviderSetup]>([
         ['ignored', setup.provider, 'applyCancellations'],
       ]);
     }
+    // The brake's judgement is in the rows: a replay after the preference was switched on (a crash
+    // before the command ran, another instance's cached preferences) still does not cancel what
+    // was let through uncounted.
+    const ids = bookings.map((b) => b.id);
+    const rows: Array<{ payload: { ignoredBy?: string } }> = await t.dataSource.query(
+      `SELECT "payload" FROM "ExternalEventChange" WHERE "bookingId" = ANY($1::int[]) AND "kind" = 'deleted'`,
+      [ids],
+    );
+    expect(rows.map((r) => r.payload.ignoredBy)).toEqual(ids.map(() => 'applyCancellations'));
+    await t.api.put(`/api/v1/users/${host.userId}/sync-preferences`).send({ applyCancellations: true }).expect(200);
+    const [crashed] = await t.dataSource.query(
+      `INSERT INTO "ExternalEventChange" ("bookingId", "source", "kind", "payload", "detectedAt")
+       VALUES ($1, $2, 'deleted', $3, clock_timestamp() - interval '1 minute') RETURNING "id"::text AS id`,
+      [ids[0], setup.provider, JSON.stringify({ ignoredBy: 'applyCancellations' })],
+    );
+    await runTask(t, 'resync-calendars');
+    await expectEventually(async () => {
+      const [row] = await t.dataSource.query(`SELECT "outcome" FROM "ExternalEventChange" WHERE "id" = $1`, [crashed.id]);
+      expect(row.outcome).toBe('ignored: preference applyCancellations was off when the change was seen');
+    });
+    expect((await getBooking(t, ids[0])).status).toBe('accepted');
   }, 60_000);
 });
 

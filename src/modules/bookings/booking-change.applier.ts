@@ -88,9 +88,18 @@ export class BookingChangeApplier {
           let kind: ExternalChangeKind | null = null;
           let scope: ChangeScope | undefined;
           let partlySuperseded: string[] = [];
+          // A preference the recorder already judged the change by (see ExternalChangeRecorder.record).
+          let ignoredByRecorder: string | null = null;
           if (changeId) {
-            const { claim, kind: claimedKind, liveFields, supersededFields } = await this.claimChange(manager, changeId);
+            const {
+              claim,
+              kind: claimedKind,
+              liveFields,
+              supersededFields,
+              ignoredBy,
+            } = await this.claimChange(manager, changeId);
             kind = claimedKind;
+            ignoredByRecorder = ignoredBy ?? null;
             if (liveFields) scope = { fields: liveFields };
             if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
             const pending = booking.pendingChange;
@@ -131,8 +140,10 @@ export class BookingChangeApplier {
             const preference = PREFERENCE_OF[kind];
             const preferences = await this.preferences.forUser(booking.userId, manager);
             conflictPolicy = preferences.conflictPolicy;
-            if (!preferences[preference]) {
-              const reason = `preference ${preference} is off`;
+            if (!preferences[preference] || ignoredByRecorder === preference) {
+              const reason = preferences[preference]
+                ? `preference ${preference} was off when the change was seen`
+                : `preference ${preference} is off`;
               await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
                 ...(decision.changes ?? {}),
                 preference,
@@ -234,11 +245,17 @@ export class BookingChangeApplier {
     kind: ExternalChangeKind | null;
     liveFields?: string[];
     supersededFields?: string[];
+    ignoredBy?: string | null;
   }> {
-    const rows: Array<{ superseded: boolean; kind: ExternalChangeKind; fields: string[] | null; liveFields: string[] | null }> =
-      await preparedQuery(
-        manager,
-        `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
+    const rows: Array<{
+      superseded: boolean;
+      kind: ExternalChangeKind;
+      fields: string[] | null;
+      liveFields: string[] | null;
+      ignoredBy: string | null;
+    }> = await preparedQuery(
+      manager,
+      `SELECT c."kind", EXISTS (SELECT 1 FROM "ExternalEventChange" n
                          WHERE n."bookingId" = c."bookingId" AND n."id" > c."id"
                            AND ((n."kind" = c."kind" AND c."kind" <> 'details') OR n."kind" = 'deleted'))
              OR EXISTS (SELECT 1 FROM "BookingHistory" h
@@ -254,15 +271,16 @@ export class BookingChangeApplier {
                                       WHERE n."bookingId" = c."bookingId" AND n."id" > c."id" AND n."kind" = 'details' AND n."payload" ? f)
                      AND NOT EXISTS (SELECT 1 FROM "BookingHistory" h
                                       WHERE h."bookingId" = c."bookingId" AND h."source" = 'api' AND h."action" = 'updated'
-                                        AND h."at" > COALESCE(c."occurredAt", c."detectedAt") AND h."changes" ? f)) END AS "liveFields"
+                                        AND h."at" > COALESCE(c."occurredAt", c."detectedAt") AND h."changes" ? f)) END AS "liveFields",
+                c."payload"->>'ignoredBy' AS "ignoredBy"
            FROM "ExternalEventChange" c
           WHERE c."id" = $1 AND c."appliedAt" IS NULL
             FOR UPDATE OF c SKIP LOCKED`,
-        [changeId],
-      );
+      [changeId],
+    );
     if (rows.length === 0) return { claim: 'taken', kind: null };
-    const [{ kind, superseded, fields, liveFields }] = rows;
-    if (!fields || !liveFields) return { claim: superseded ? 'superseded' : 'claimed', kind };
+    const [{ kind, superseded, fields, liveFields, ignoredBy }] = rows;
+    if (!fields || !liveFields) return { claim: superseded ? 'superseded' : 'claimed', kind, ignoredBy };
     const supersededFields = fields.filter((f) => !liveFields.includes(f));
     if (superseded || liveFields.length === 0) return { claim: 'superseded', kind };
     return { claim: 'claimed', kind, liveFields, supersededFields };

@@ -237,9 +237,13 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
     }
 
     // Only deletions that would cancel count: those of hosts whose cancellations are ignored
-    // (applyCancellations off) are recorded to be ignored, whatever their number, never held.
+    // (applyCancellations off) are recorded to be ignored, whatever their number, never held. That
+    // judgement is written into their rows (`ignoredBy`): a preference switched on before a row is
+    // applied (a replay after a crash, another instance's cached preferences) must not cancel what
+    // the brake let through uncounted.
     let toRecord = deletions;
-    const cancelling = brake && deletions.length > brake.above ? await this.cancelling(manager, deletions) : deletions;
+    const cancelling = brake && deletions.length > brake.above ? await this.cancelling(manager, calendar, deletions) : deletions;
+    const uncounted = new Set(deletions.filter((l) => !cancelling.includes(l)));
     if (brake && cancelling.length > brake.above) {
       const held: DeletionToHold[] = [
         ...new Map(cancelling.map((l) => [l.bookingId, { bookingId: l.bookingId, externalEventId: l.externalEventId }])).values(),
@@ -263,34 +267,25 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
           bookingIds: held.map((h) => h.bookingId),
         },
       });
-      toRecord = deletions.filter((l) => !cancelling.includes(l));
+      toRecord = [...uncounted];
     }
     for (const link of toRecord) {
       await manager.query(`UPDATE "BookingReference" SET "deletedAt" = now(), "updatedAt" = now() WHERE "id" = $1`, [
         link.referenceId,
       ]);
-      const changeId = await this.outbox(manager, link.bookingId, calendar, 'deleted', {});
+      const payload = uncounted.has(link) ? { ignoredBy: 'applyCancellations' } : {};
+      const changeId = await this.outbox(manager, link.bookingId, calendar, 'deleted', payload);
       domainEvents.push(new EventDeleted(changeId, link.bookingId, calendar.provider));
     }
     return recorded;
   }
 
   /**
-   * The deletions that would cancel their booking: those of bookings whose host applies
-   * cancellations (the preference the applier reads, the booking's user's; a calendar may hold
-   * another host's booking event).
+   * The deletions that would cancel their booking: all of them when the calendar's user (the host
+   * of every booking `findLinked` links to it) applies cancellations, none otherwise.
    */
-  private async cancelling(manager: EntityManager, deletions: LinkedRow[]): Promise<LinkedRow[]> {
-    const rows: Array<{ id: number; userId: number }> = await manager.query(
-      `SELECT "id", "userId" FROM "Booking" WHERE "id" = ANY($1::int[])`,
-      [[...new Set(deletions.map((l) => l.bookingId))]],
-    );
-    const hostOf = new Map(rows.map((r) => [r.id, r.userId]));
-    const applies = new Map<number, boolean>();
-    for (const userId of new Set(hostOf.values())) {
-      applies.set(userId, (await this.preferences.forUser(userId, manager)).applyCancellations);
-    }
-    return deletions.filter((l) => applies.get(hostOf.get(l.bookingId) ?? -1) !== false);
+  private async cancelling(manager: EntityManager, calendar: SyncedCalendar, deletions: LinkedRow[]): Promise<LinkedRow[]> {
+    return (await this.preferences.forUser(calendar.userId, manager)).applyCancellations ? deletions : [];
   }
 
   /** Outbox rows whose command never ran (the process died after commit): their events again. */
