@@ -402,6 +402,18 @@ describe('conflicts of calendar reschedules and the conflict policies', () => {
       });
     }, 60_000);
 
+    it('flag: the host deletes the event while a change is pending: the booking is cancelled, and its booking.cancelled is all the host app needs', async () => {
+      const { b } = await twoBookings();
+      await setPolicy('flag');
+      await hostMoves(b, onto);
+      await setup.after(t, () => setup.remove(t, host, b.eventId));
+      await setup.settle(t);
+      expect(await getBooking(b.id)).toMatchObject({ status: 'cancelled', pendingChange: null });
+      const events = await hostEvents(b.id);
+      expect(events.map((e) => e.type)).toEqual(['booking.created', 'booking.conflict', 'booking.cancelled']);
+      expect(events[2].data).toMatchObject({ booking: { status: 'cancelled', pendingChange: null } });
+    }, 60_000);
+
     it('flag: the host deletes the event while a change is pending, with cancellations ignored: nothing is left pending', async () => {
       const { b } = await twoBookings();
       await t.api

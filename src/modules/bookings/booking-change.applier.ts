@@ -10,7 +10,7 @@ import { BookingCancelledError, BookingNotFoundError } from './bookings.errors.j
 import { BookingsRepository, markChangeApplied } from './bookings.repository.js';
 import { preparedQuery } from '../../infrastructure/database/prepared-query.js';
 import type { ChangeSource, HistoryAction } from './entities/booking-history.entity.js';
-import { BookingEntity } from './entities/booking.entity.js';
+import { BookingEntity, type PendingChange } from './entities/booking.entity.js';
 import { historyChangesKindSql } from './domain/history-kinds.js';
 import type { ExternalChangeKind } from './entities/external-event-change.entity.js';
 import { type Conflict, conflictWith, isConflict } from './conflicts/conflict-detector.js';
@@ -80,119 +80,130 @@ export class BookingChangeApplier {
         idempotency,
         async () => this.bookings.view(bookingId, manager),
         async (): Promise<BookingChangeOutcome> => {
-          const booking = await this.bookings.lockBooking(manager, bookingId);
-          if (!booking) {
-            if (changeId) await markChangeApplied(manager, changeId, 'booking missing');
-            throw new BookingNotFoundError(bookingId);
-          }
-          let kind: ExternalChangeKind | null = null;
-          let scope: ChangeScope | undefined;
-          let partlySuperseded: string[] = [];
-          // A preference the recorder already judged the change by (see ExternalChangeRecorder.record).
-          let ignoredByRecorder: string | null = null;
-          if (changeId) {
-            const {
-              claim,
-              kind: claimedKind,
-              liveFields,
-              supersededFields,
-              ignoredBy,
-            } = await this.claimChange(manager, changeId);
-            kind = claimedKind;
-            ignoredByRecorder = ignoredBy ?? null;
-            if (liveFields) scope = { fields: liveFields };
-            if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
-            const pending = booking.pendingChange;
-            // The host moved the event again: the held change is replaced by this one, evaluated
-            // anew. Or deleted it: there is no event left to accept or reject the move of (and a
-            // deletion ignored by the host's preferences would otherwise leave it pending for good).
-            if (pending && (kind === 'rescheduled' || (kind === 'deleted' && claim !== 'superseded'))) {
-              booking.pendingChange = null;
-              await manager.save(booking);
-              await this.bookings.recordPendingChangeCleared(manager, bookingId, source, pending);
+          // The host's deletion of an event whose move was pending clears it; the host app hears
+          // of that (booking.updated) unless the deletion cancels the booking, whose own event says it.
+          let clearedByDeletion: PendingChange | null = null;
+          const result = await (async (): Promise<BookingChangeOutcome> => {
+            const booking = await this.bookings.lockBooking(manager, bookingId);
+            if (!booking) {
+              if (changeId) await markChangeApplied(manager, changeId, 'booking missing');
+              throw new BookingNotFoundError(bookingId);
             }
-            if (claim === 'superseded') {
-              // Not applied, but not lost either: the history shows the host's change as ignored.
-              await this.recordSuperseded(manager, booking, source, await decide(booking, manager));
-              await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
-              return { bookingId, changed: false, reason: 'superseded by a newer change' };
+            let kind: ExternalChangeKind | null = null;
+            let scope: ChangeScope | undefined;
+            let partlySuperseded: string[] = [];
+            // A preference the recorder already judged the change by (see ExternalChangeRecorder.record).
+            let ignoredByRecorder: string | null = null;
+            if (changeId) {
+              const {
+                claim,
+                kind: claimedKind,
+                liveFields,
+                supersededFields,
+                ignoredBy,
+              } = await this.claimChange(manager, changeId);
+              kind = claimedKind;
+              ignoredByRecorder = ignoredBy ?? null;
+              if (liveFields) scope = { fields: liveFields };
+              if (claim === 'taken') return { bookingId, changed: false, reason: 'already applied' };
+              const pending = booking.pendingChange;
+              // The host moved the event again: the held change is replaced by this one, evaluated
+              // anew. Or deleted it: there is no event left to accept or reject the move of (and a
+              // deletion ignored by the host's preferences would otherwise leave it pending for good).
+              if (pending && (kind === 'rescheduled' || (kind === 'deleted' && claim !== 'superseded'))) {
+                booking.pendingChange = null;
+                await manager.save(booking);
+                if (kind === 'deleted') clearedByDeletion = pending;
+                else await this.bookings.recordPendingChangeCleared(manager, bookingId, source, pending);
+              }
+              if (claim === 'superseded') {
+                // Not applied, but not lost either: the history shows the host's change as ignored.
+                await this.recordSuperseded(manager, booking, source, await decide(booking, manager));
+                await markChangeApplied(manager, changeId, 'ignored: superseded by a newer change');
+                return { bookingId, changed: false, reason: 'superseded by a newer change' };
+              }
+              partlySuperseded = supersededFields ?? [];
             }
-            partlySuperseded = supersededFields ?? [];
-          }
-          if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
-            if (changeId) await markChangeApplied(manager, changeId, 'ignored: booking already ended');
-            return { bookingId, changed: false, reason: 'booking already ended' };
-          }
-          if (partlySuperseded.length > 0) {
-            // Some of the fields only: those are shown as ignored, the rest goes ahead.
-            await this.recordSuperseded(manager, booking, source, await decide(booking, manager, { fields: partlySuperseded }));
-          }
-          const decision = await decide(booking, manager, scope);
-          if (!decision.action || !decision.apply) {
-            if (changeId) await markChangeApplied(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
-            return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
-          }
-          let conflictPolicy: ConflictPolicy | null = null;
-          if (source !== 'api' && kind) {
-            // The host's sync preferences: a calendar change of a kind switched off is not applied.
-            // The recorder already took the host's version of the event as the baseline, so the
-            // event stays as the host made it; the write job keeps it so (see WriteBookingJob).
-            const preference = PREFERENCE_OF[kind];
-            const preferences = await this.preferences.forUser(booking.userId, manager);
-            conflictPolicy = preferences.conflictPolicy;
-            if (!preferences[preference] || ignoredByRecorder === preference) {
-              const reason = preferences[preference]
-                ? `preference ${preference} was off when the change was seen`
-                : `preference ${preference} is off`;
-              await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
-                ...(decision.changes ?? {}),
-                preference,
-              });
-              if (changeId) await markChangeApplied(manager, changeId, `ignored: ${reason}`);
-              action = 'ignored';
-              return { bookingId, changed: false, reason };
+            if (source !== 'api' && booking.endTime.getTime() <= Date.now()) {
+              if (changeId) await markChangeApplied(manager, changeId, 'ignored: booking already ended');
+              return { bookingId, changed: false, reason: 'booking already ended' };
             }
-          }
-          const conflict =
-            kind === 'rescheduled' && isConflict(decision.conflict ?? null) ? (decision.conflict as Conflict) : null;
-          if (conflict && conflictPolicy && conflictPolicy !== 'accept') {
-            // revert / flag: the booking keeps its time. The host app hears of it either way.
-            const changes = { ...(decision.changes ?? {}), policy: conflictPolicy, conflict: conflictWith(conflict) };
-            if (conflictPolicy === 'revert') {
-              // Moved back like an API change: through the write job, based on the host's version
-              // (the baseline the recorder saved), so its echo changes nothing, and a host edit
-              // made meanwhile wins the write's 412 and is evaluated as a change of its own.
-              await this.bookings.addHistory(manager, bookingId, 'reverted', source, changes);
-              await this.bookings.enqueueCalendarWrite(manager, bookingId);
-            } else {
-              // The event stays where the host put it (the write job keeps it so while pending).
-              const to = (decision.changes?.to ?? {}) as { startTime: string; endTime: string };
-              booking.pendingChange = { startTime: to.startTime, endTime: to.endTime, source: source as ProviderName };
-              await manager.save(booking);
+            if (partlySuperseded.length > 0) {
+              // Some of the fields only: those are shown as ignored, the rest goes ahead.
+              await this.recordSuperseded(manager, booking, source, await decide(booking, manager, { fields: partlySuperseded }));
             }
-            await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
-            await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, conflictPolicy, conflict);
-            const outcome = conflictPolicy === 'revert' ? 'reverted' : 'flagged';
-            if (changeId) await markChangeApplied(manager, changeId, `${outcome}: conflict`);
-            action = conflictPolicy === 'revert' ? 'reverted' : null;
-            return { bookingId, changed: false, reason: `conflict: ${outcome}` };
+            const decision = await decide(booking, manager, scope);
+            if (!decision.action || !decision.apply) {
+              if (changeId) await markChangeApplied(manager, changeId, `ignored: ${decision.reason ?? 'no change'}`);
+              return { bookingId, changed: false, reason: decision.reason ?? 'no change' };
+            }
+            let conflictPolicy: ConflictPolicy | null = null;
+            if (source !== 'api' && kind) {
+              // The host's sync preferences: a calendar change of a kind switched off is not applied.
+              // The recorder already took the host's version of the event as the baseline, so the
+              // event stays as the host made it; the write job keeps it so (see WriteBookingJob).
+              const preference = PREFERENCE_OF[kind];
+              const preferences = await this.preferences.forUser(booking.userId, manager);
+              conflictPolicy = preferences.conflictPolicy;
+              if (!preferences[preference] || ignoredByRecorder === preference) {
+                const reason = preferences[preference]
+                  ? `preference ${preference} was off when the change was seen`
+                  : `preference ${preference} is off`;
+                await this.bookings.addHistory(manager, bookingId, 'ignored', source, {
+                  ...(decision.changes ?? {}),
+                  preference,
+                });
+                if (changeId) await markChangeApplied(manager, changeId, `ignored: ${reason}`);
+                action = 'ignored';
+                return { bookingId, changed: false, reason };
+              }
+            }
+            const conflict =
+              kind === 'rescheduled' && isConflict(decision.conflict ?? null) ? (decision.conflict as Conflict) : null;
+            if (conflict && conflictPolicy && conflictPolicy !== 'accept') {
+              // revert / flag: the booking keeps its time. The host app hears of it either way.
+              const changes = { ...(decision.changes ?? {}), policy: conflictPolicy, conflict: conflictWith(conflict) };
+              if (conflictPolicy === 'revert') {
+                // Moved back like an API change: through the write job, based on the host's version
+                // (the baseline the recorder saved), so its echo changes nothing, and a host edit
+                // made meanwhile wins the write's 412 and is evaluated as a change of its own.
+                await this.bookings.addHistory(manager, bookingId, 'reverted', source, changes);
+                await this.bookings.enqueueCalendarWrite(manager, bookingId);
+              } else {
+                // The event stays where the host put it (the write job keeps it so while pending).
+                const to = (decision.changes?.to ?? {}) as { startTime: string; endTime: string };
+                booking.pendingChange = { startTime: to.startTime, endTime: to.endTime, source: source as ProviderName };
+                await manager.save(booking);
+              }
+              await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
+              await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, conflictPolicy, conflict);
+              const outcome = conflictPolicy === 'revert' ? 'reverted' : 'flagged';
+              if (changeId) await markChangeApplied(manager, changeId, `${outcome}: conflict`);
+              action = conflictPolicy === 'revert' ? 'reverted' : null;
+              return { bookingId, changed: false, reason: `conflict: ${outcome}` };
+            }
+            await decision.apply(manager, booking);
+            // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
+            // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
+            if (!decision.updatesRow)
+              await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
+            // The outbox row is marked applied by the history entry's statement.
+            const settles = changeId
+              ? { changeId, outcome: conflict && conflictPolicy ? 'applied: conflict' : 'applied' }
+              : undefined;
+            await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {}, settles);
+            if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
+            if (conflict && conflictPolicy === 'accept') {
+              await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, 'accept', conflict);
+            }
+            event = decision.event?.();
+            action = decision.action;
+            return { bookingId, changed: true };
+          })();
+          if (clearedByDeletion && action !== 'cancelled') {
+            await this.bookings.recordPendingChangeCleared(manager, bookingId, source, clearedByDeletion);
           }
-          await decision.apply(manager, booking);
-          // Every applied change moves the booking's "updatedAt" (an attendee edit does not touch the
-          // row itself): `GET /api/v1/bookings?updatedSince=` finds it.
-          if (!decision.updatesRow) await manager.query(`UPDATE "Booking" SET "updatedAt" = now() WHERE "id" = $1`, [bookingId]);
-          // The outbox row is marked applied by the history entry's statement.
-          const settles = changeId
-            ? { changeId, outcome: conflict && conflictPolicy ? 'applied: conflict' : 'applied' }
-            : undefined;
-          await this.bookings.addHistory(manager, bookingId, decision.action, source, decision.changes ?? {}, settles);
-          if (source === 'api') await this.bookings.enqueueCalendarWrite(manager, bookingId);
-          if (conflict && conflictPolicy === 'accept') {
-            await this.bookings.recordConflict(manager, bookingId, source, decision.changes ?? {}, 'accept', conflict);
-          }
-          event = decision.event?.();
-          action = decision.action;
-          return { bookingId, changed: true };
+          return result;
         },
       ),
     );
