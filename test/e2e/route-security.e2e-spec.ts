@@ -1,4 +1,36 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { PublicRoute } from '../../src/common/auth/api-auth.decorator.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
+
+/** An extension's controllers that forgot `@ApiKeyProtected()`: still keyed, by their path. */
+@Controller('api/v1/extensions/probe')
+class ForgetfulController {
+  @Get()
+  list() {
+    return { items: ['secret'] };
+  }
+}
+
+@Controller('api/v1/admin/extensions/probe')
+class ForgetfulAdminController {
+  @Get()
+  list() {
+    return { items: ['secret'] };
+  }
+}
+
+/** One that means to be open says so. */
+@Controller('api/v1/extensions/open')
+class OpenController {
+  @PublicRoute()
+  @Get()
+  hello() {
+    return { hello: 'world' };
+  }
+}
+
+@Module({ controllers: [ForgetfulController, ForgetfulAdminController, OpenController] })
+class ForgetfulExtension {}
 
 /**
  * The API-key check is bound per controller (webhooks must not pay for it), so this walks every
@@ -8,7 +40,7 @@ describe('Every /api/v1 route needs its key', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ extensions: [ForgetfulExtension] });
   });
   afterAll(async () => {
     await t.close();
@@ -19,7 +51,10 @@ describe('Every /api/v1 route needs its key', () => {
     const routes = routeTable(t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false }));
     const api = routes.filter((r) => r.url.startsWith('/api/v1/') && r.method !== 'HEAD' && r.method !== 'OPTIONS');
     expect(api.length).toBeGreaterThan(25);
-    const publicRoutes = ['/api/v1/integrations/:provider/oauth/callback'];
+    const publicRoutes = ['/api/v1/integrations/:provider/oauth/callback', '/api/v1/extensions/open'];
+    expect(api.map((r) => r.url)).toEqual(
+      expect.arrayContaining(['/api/v1/extensions/probe', '/api/v1/admin/extensions/probe', '/api/v1/extensions/open']),
+    );
     for (const route of api) {
       const url = route.url
         .replace(/:userId|:teamId|:credentialId|:id/g, '1')
@@ -44,6 +79,8 @@ describe('Every /api/v1 route needs its key', () => {
       const rightKey = admin ? t.config.adminApiKey : t.config.apiKey;
       expect((await call(rightKey)).status).not.toBe(401);
     }
+    // The one marked public answers without a key; the forgetful ones gave nothing away above.
+    await t.http.get('/api/v1/extensions/open').expect(200, { hello: 'world' });
   });
 
   it('a request without the right key is a 401 whatever its body: malformed, too large or not JSON', async () => {

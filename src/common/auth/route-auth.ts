@@ -33,16 +33,27 @@ export function routeAuthKinds(app: INestApplication): RouteAuth[] {
         const declared =
           (Reflect.getMetadata(API_AUTH_KEY, handler) as ApiAuthKind | undefined) ??
           (Reflect.getMetadata(API_AUTH_KEY, controller) as ApiAuthKind | undefined);
-        const kind: ApiAuthKind = guarded(controller) || guarded(handler) ? (declared ?? 'app') : 'none';
+        const isGuarded = guarded(controller) || guarded(handler);
         for (const prefix of prefixes) {
           for (const suffix of asList(Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined)) {
-            routes.push({ method: RequestMethod[verb], path: joinPath(prefix, suffix), kind });
+            const path = joinPath(prefix, suffix);
+            // A route under /api/v1 needs its key even without `@ApiKeyProtected()` (an extension's
+            // controller that forgot it): only `@PublicRoute()` opens one. The check before parsing
+            // enforces this table.
+            const kind: ApiAuthKind = isGuarded ? (declared ?? 'app') : (declared ?? defaultKind(path));
+            routes.push({ method: RequestMethod[verb], path, kind });
           }
         }
       }
     }
   }
   return routes;
+}
+
+/** The key a route needs when its controller says nothing: the contract's, by its path. */
+function defaultKind(path: string): ApiAuthKind {
+  if (path.startsWith('/api/v1/admin/')) return 'admin';
+  return path.startsWith('/api/v1/') ? 'app' : 'none';
 }
 
 function asList(value: string | string[] | undefined): string[] {
