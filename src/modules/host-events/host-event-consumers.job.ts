@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
-import { HostEventSubscriptions } from './host-event-consumers.registry.js';
+import { type HostEventConsumer, HostEventSubscriptions } from './host-event-consumers.registry.js';
 import { HostEventStore } from './host-event.store.js';
 import {
   CLEANUP_HOST_EVENTS_JOB,
@@ -38,7 +38,7 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
   ) {}
 
   onModuleInit(): void {
-    this.registry.handle(RUN_HOST_EVENT_CONSUMER_JOB, ({ consumer }) => this.run(consumer));
+    this.registry.handle(RUN_HOST_EVENT_CONSUMER_JOB, ({ consumer }, { signal }) => this.run(consumer, signal));
     this.registry.useLane(RUN_HOST_EVENT_CONSUMER_JOB.name, HOST_EVENT_CONSUMERS_LANE, HOST_EVENT_CONSUMERS_LANE_CONCURRENCY);
     this.registry.handle(CLEANUP_HOST_EVENTS_JOB, async () => {
       const removed = await this.store.removeExpired();
@@ -66,9 +66,38 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
       .catch((error: Error) => this.logger.warn(`cleanup: ${error.message}`));
   }
 
-  async run(name: string): Promise<void> {
+  /**
+   * One run at a time per consumer, across attempts and instances: its queue runs one job at a
+   * time, but an attempt abandoned at `JOB_TIMEOUT_MS` may still be in its handler while the
+   * retry starts. So a run holds the consumer's advisory lock (on a connection of its own) until
+   * its handler has returned: a run that finds it held fails and is retried with backoff. The
+   * abandoned run is handed no further event (its signal has fired), and the handler is given the
+   * signal to stop its own work.
+   */
+  async run(name: string, signal: AbortSignal = new AbortController().signal): Promise<void> {
     const consumer = this.subscriptions.get(name);
     if (!consumer) return; // registered by another version of the code; nothing to do here
+    const lock = this.dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      const [{ locked }]: Array<{ locked: boolean }> = await lock.query(
+        `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`,
+        [`host-event-consumer:${name}`],
+      );
+      if (!locked) {
+        throw new Error(`Host event consumer "${name}" is still running an earlier attempt (its handler has not returned)`);
+      }
+      try {
+        await this.handOver(name, consumer, signal);
+      } finally {
+        await lock.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`host-event-consumer:${name}`]);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async handOver(name: string, consumer: HostEventConsumer, signal: AbortSignal): Promise<void> {
     // The consumer's row, created on its first run (a no-op update returns the existing one).
     const rows: Array<{ position: string }> = await this.dataSource.query(
       `INSERT INTO "HostEventConsumer" ("name") VALUES ($1)
@@ -92,7 +121,9 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
       if (events.length === 0) return;
       try {
         for (const { position: at, ...event } of events) {
-          if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event);
+          // An abandoned attempt hands nothing more: the retry takes over from the stored position.
+          signal.throwIfAborted();
+          if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event, { signal });
           position = at;
         }
       } finally {

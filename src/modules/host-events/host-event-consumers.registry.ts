@@ -10,7 +10,12 @@ export interface HostEventEnvelope {
   data: Record<string, unknown>;
 }
 
-export type HostEventHandler = (event: HostEventEnvelope) => Promise<void>;
+/**
+ * `signal` fires when the run's attempt is abandoned (`JOB_TIMEOUT_MS`, shutdown): hand it to the
+ * queries and requests the handler makes, so they stop too. No later event is handed to an
+ * abandoned run, and no other run of the consumer starts while one is still going.
+ */
+export type HostEventHandler = (event: HostEventEnvelope, context: { signal: AbortSignal }) => Promise<void>;
 
 export interface HostEventConsumer {
   name: string;

@@ -1,0 +1,90 @@
+import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { type HostEventEnvelope, HostEventSubscriptions } from '../../src/modules/host-events/index.js';
+import { type TestApp, createTestApp } from '../support/create-test-app.js';
+import { expectEventually } from '../support/expect-eventually.js';
+import { connectGoogleHost, slot } from '../support/fixtures.js';
+
+/** What the test's consumer saw, and the switch that makes its first call hang. */
+const probe = {
+  hangFirst: true,
+  active: 0,
+  maxActive: 0,
+  handed: [] as string[],
+  signals: [] as AbortSignal[],
+  release: (): void => undefined,
+};
+
+@Injectable()
+class HangingConsumer implements OnModuleInit {
+  constructor(private readonly hostEvents: HostEventSubscriptions) {}
+
+  onModuleInit(): void {
+    this.hostEvents.onHostEvent('test.hanging', ['booking.created', 'booking.rescheduled'], (event, { signal }) =>
+      this.handle(event, signal),
+    );
+  }
+
+  private async handle(event: HostEventEnvelope, signal: AbortSignal): Promise<void> {
+    probe.active++;
+    probe.maxActive = Math.max(probe.maxActive, probe.active);
+    probe.handed.push(event.id);
+    probe.signals.push(signal);
+    try {
+      if (probe.hangFirst) {
+        probe.hangFirst = false;
+        // A handler stuck in its own work (a slow query, a request without a timeout).
+        await new Promise<void>((resolve) => {
+          probe.release = resolve;
+        });
+      }
+    } finally {
+      probe.active--;
+    }
+  }
+}
+
+@Module({ providers: [HangingConsumer] })
+class HangingConsumerModule {}
+
+describe('An extension consumer whose handler hangs past JOB_TIMEOUT_MS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { JOB_TIMEOUT_MS: '1500' }, extensions: [HangingConsumerModule] });
+  });
+  afterAll(async () => {
+    probe.release();
+    await t.close();
+  });
+
+  it('is never run twice at once: the abandoned run is signalled and hands nothing more; once it returns, its retry hands the rest', async () => {
+    const host = await connectGoogleHost(t);
+    const booking = (
+      await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Consumed', ...slot(3), attendees: [] })
+        .expect(201)
+    ).body as { id: number };
+    await expectEventually(() => expect(probe.handed).toHaveLength(1));
+    // More changes while the first call hangs: each queues a run of the consumer.
+    for (const day of [4, 5, 6]) await t.api.post(`/api/v1/bookings/${booking.id}/reschedule`).send(slot(day)).expect(200);
+
+    // Past the timeout (and a retry or two): the hung call's signal fired, nothing else was handed,
+    // and no second run entered the handler beside it (before: each retry ran beside the hung
+    // one, and the hung one handed the rest again when it woke).
+    await expectEventually(() => expect(probe.signals[0]?.aborted).toBe(true), { timeoutMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(probe.handed).toHaveLength(1);
+    expect(probe.maxActive).toBe(1);
+
+    probe.release();
+    const changes = await t.api.get('/api/v1/changes?limit=200').expect(200);
+    const wanted = (changes.body.items as Array<{ id: string; type: string; data: { booking: { id: number } } }>)
+      .filter((e) => e.data.booking?.id === booking.id && ['booking.created', 'booking.rescheduled'].includes(e.type))
+      .map((e) => e.id);
+    expect(wanted).toHaveLength(4);
+    // The hung call completed its event when it returned (its position is stored as the abandoned
+    // run stops); the retry, no longer locked out, hands the rest in commit order: each once.
+    await expectEventually(() => expect(probe.handed).toEqual(wanted), { timeoutMs: 20_000 });
+    expect(probe.maxActive).toBe(1);
+  }, 40_000);
+});
