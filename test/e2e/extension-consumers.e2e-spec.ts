@@ -1,5 +1,6 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { type HostEventEnvelope, HostEventSubscriptions } from '../../src/modules/host-events/index.js';
+import { HostEventStore } from '../../src/modules/host-events/host-event.store.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
@@ -87,4 +88,83 @@ describe('An extension consumer whose handler hangs past JOB_TIMEOUT_MS', () => 
     await expectEventually(() => expect(probe.handed).toEqual(wanted), { timeoutMs: 20_000 });
     expect(probe.maxActive).toBe(1);
   }, 40_000);
+});
+
+/** A consumer stuck on one booking's events while `failing` is set. */
+const stuck = { failing: true, handled: [] as string[] };
+
+@Injectable()
+class StuckConsumer implements OnModuleInit {
+  constructor(private readonly hostEvents: HostEventSubscriptions) {}
+
+  onModuleInit(): void {
+    this.hostEvents.onHostEvent('test.stuck', ['booking.created'], async (event) => {
+      const data = event.data as { booking: { title: string } };
+      if (stuck.failing && data.booking.title === 'Stuck') throw new Error('the CRM is down');
+      stuck.handled.push(event.id);
+    });
+  }
+}
+
+@Module({ providers: [StuckConsumer] })
+class StuckConsumerModule {}
+
+describe('The feed’s retention and an extension consumer that lags', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ extensions: [StuckConsumerModule] });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps the events a consumer in use has not handled past the retention, and hands them over once it recovers', async () => {
+    const host = await connectGoogleHost(t);
+    const create = async (day: number, title = 'Kept') =>
+      (
+        await t.api
+          .post('/api/v1/bookings')
+          .send({ userId: host.userId, title, ...slot(day), attendees: [] })
+          .expect(201)
+      ).body as { id: number };
+    const first = await create(3, 'Stuck');
+    const second = await create(4);
+    const ids = async () =>
+      (
+        await t.dataSource.query(
+          `SELECT "id" FROM "HostEvent" WHERE "type" = 'booking.created' AND "bookingId" = ANY($1::int[]) ORDER BY "position"`,
+          [[first.id, second.id]],
+        )
+      ).map((r: { id: string }) => r.id) as string[];
+    await expectEventually(async () => expect(await ids()).toHaveLength(2));
+    const [firstEvent, secondEvent] = await ids();
+    // A consumer that has run lately (its row touched) but is stuck on the first booking's event.
+    await expectEventually(async () => {
+      const [row] = await t.dataSource.query(`SELECT "position" FROM "HostEventConsumer" WHERE "name" = 'test.stuck'`);
+      expect(row).toBeDefined();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stuck.handled).not.toContain(firstEvent);
+    // A consumer that was taken out of the code long ago holds nothing back.
+    await t.dataSource.query(
+      `INSERT INTO "HostEventConsumer" ("name", "position", "updatedAt") VALUES ('test.removed-long-ago', 0, now() - interval '40 days')`,
+    );
+    // Both events are now past the 30 days (and a newer event exists, so neither is the newest).
+    await create(5);
+    await t.dataSource.query(`UPDATE "HostEvent" SET "createdAt" = now() - interval '31 days' WHERE "id" = ANY($1::text[])`, [
+      [firstEvent, secondEvent],
+    ]);
+
+    await t.app.get(HostEventStore).removeExpired();
+    // Before: both were deleted, and the consumer never got them.
+    expect(await ids()).toEqual([firstEvent, secondEvent]);
+
+    stuck.failing = false;
+    await create(6); // a new event runs the consumer at once, instead of waiting for its backoff
+    await expectEventually(() => expect(stuck.handled.slice(0, 2)).toEqual([firstEvent, secondEvent]), { timeoutMs: 20_000 });
+    await expectEventually(async () => {
+      await t.app.get(HostEventStore).removeExpired();
+      expect(await ids()).toEqual([]);
+    });
+  }, 60_000);
 });

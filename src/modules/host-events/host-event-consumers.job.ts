@@ -98,10 +98,11 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
   }
 
   private async handOver(name: string, consumer: HostEventConsumer, signal: AbortSignal): Promise<void> {
-    // The consumer's row, created on its first run (a no-op update returns the existing one).
+    // The consumer's row, created on its first run; every run marks it as in use ("updatedAt"),
+    // which keeps the events it has not handled from the feed's retention clean-up.
     const rows: Array<{ position: string }> = await this.dataSource.query(
       `INSERT INTO "HostEventConsumer" ("name") VALUES ($1)
-       ON CONFLICT ("name") DO UPDATE SET "name" = EXCLUDED."name"
+       ON CONFLICT ("name") DO UPDATE SET "updatedAt" = now()
        RETURNING "position"::text AS "position"`,
       [name],
     );

@@ -185,7 +185,10 @@ export class HostEventStore extends HostEventRecorder {
 
   /**
    * Drops events older than the retention with their deliveries. The newest sequenced event is
-   * always kept: positions continue from it, so a cursor a consumer holds stays valid.
+   * always kept: positions continue from it, so a cursor a consumer holds stays valid. So is every
+   * event an extension consumer has not handled yet (one stuck on a failing event, or not run for a
+   * while), as long as the consumer ran within the retention: a consumer taken out of the code
+   * (its row no longer touched) stops holding events back after that.
    */
   async removeExpired(): Promise<number> {
     await this.sequence();
@@ -195,6 +198,10 @@ export class HostEventStore extends HostEventRecorder {
           WHERE "createdAt" < now() - ($1::int * interval '1 day')
             AND "position" IS NOT NULL
             AND "position" < (SELECT max("position") FROM "HostEvent")
+            AND "position" <= COALESCE(
+                  (SELECT min(c."position") FROM "HostEventConsumer" c
+                    WHERE c."updatedAt" > now() - ($1::int * interval '1 day')),
+                  "position")
          RETURNING 1)
        SELECT count(*)::text AS count FROM gone`,
       [FEED_RETENTION_DAYS],
