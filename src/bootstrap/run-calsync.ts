@@ -69,7 +69,7 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   } catch (error) {
     await sandbox?.stop().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    throw databaseRefusal(error, databaseUrl) ?? error;
+    throw databaseRefusal(error, databaseUrl, embedded !== undefined) ?? error;
   }
   try {
     await app.listen(config.port, config.host);

@@ -1,5 +1,6 @@
 import { StartupRefusedError } from '../infrastructure/lifecycle/startup-refused.error.js';
 import { quotableUrl } from '../config/load-config.js';
+import { DATABASE_FAILURE } from '../infrastructure/database/database.module.js';
 
 type SystemError = Error & { code?: unknown; syscall?: unknown; hostname?: unknown };
 
@@ -48,13 +49,16 @@ const DATABASE_FAILURES: Record<string, string> = {
  * A database calsync could not connect to or use at start (after TypeORM's retries), named by its
  * URL without the password. Null for anything else.
  */
-export function databaseRefusal(error: unknown, databaseUrl: string): StartupRefusedError | null {
+export function databaseRefusal(error: unknown, databaseUrl: string, embedded = false): StartupRefusedError | null {
+  // Only what connecting to or migrating the database threw: an ECONNREFUSED of anything else is not its.
+  if (!(error as Record<symbol, unknown> | null)?.[DATABASE_FAILURE]) return null;
   const code = codeOf(error);
   const why = code ? DATABASE_FAILURES[code] : undefined;
   if (!why) return null;
-  return new StartupRefusedError(
-    `cannot use the database at DATABASE_URL (${quotableUrl(databaseUrl)}): ${why} (${(error as Error).message})`,
-  );
+  const where = embedded
+    ? `the embedded PostgreSQL (${quotableUrl(databaseUrl)})`
+    : `the database at DATABASE_URL (${quotableUrl(databaseUrl)})`;
+  return new StartupRefusedError(`cannot use ${where}: ${why} (${(error as Error).message})`);
 }
 
 /**

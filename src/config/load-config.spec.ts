@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config.error.js';
-import { loadConfig, loadDatabaseUrl } from './load-config.js';
+import { loadConfig, loadDatabaseUrl, quotableUrl } from './load-config.js';
 
 const base = { NODE_ENV: 'test' };
 const load = (env: Record<string, string>) => loadConfig({ ...base, ...env }, { persistGeneratedSecrets: false });
@@ -324,5 +324,23 @@ describe('loadConfig', () => {
         expect((error as Error).message).not.toContain('top-secret-value');
       }
     });
+  });
+});
+
+describe('quotableUrl: a URL as a message may quote it', () => {
+  it('hides a user and password, and the values of secret-looking query keys (pg reads ?password=)', () => {
+    expect(quotableUrl('postgres://calsync:hunter2@db.internal:5432/calsync')).toBe('postgres://***@db.internal:5432/calsync');
+    expect(quotableUrl('postgres://db.internal:5432/calsync?sslmode=require&password=hunter2')).toBe(
+      'postgres://db.internal:5432/calsync?sslmode=require&password=***',
+    );
+    expect(quotableUrl('postgres://u:p@db/calsync?sslpassword=x&application_name=a')).toBe(
+      'postgres://***@db/calsync?sslpassword=***&application_name=a',
+    );
+    expect(quotableUrl('https://hooks.example.com/in?token=abc')).toBe('https://hooks.example.com/in?token=***');
+    expect(quotableUrl('https://hooks.example.com/in?page=2')).toBe('https://hooks.example.com/in?page=2');
+  });
+
+  it('drops the query of what does not parse as a URL', () => {
+    expect(quotableUrl('postgres://u:pw@[bad/calsync?password=hunter2')).not.toContain('hunter2');
   });
 });

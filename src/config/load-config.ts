@@ -389,14 +389,27 @@ const DATABASE_PROTOCOLS = ['postgres:', 'postgresql:'];
 export function quotableUrl(raw: string): string {
   try {
     const url = new URL(raw);
-    if (!url.username && !url.password) return raw;
+    // A secret may also ride in the query (pg reads `?password=`, `?sslpassword=`).
+    let query = false;
+    for (const key of [...url.searchParams.keys()]) {
+      if (SECRET_QUERY_KEY.test(key)) {
+        url.searchParams.set(key, '***');
+        query = true;
+      }
+    }
+    if (!url.username && !url.password && !query) return raw;
+    const userinfo = Boolean(url.username || url.password);
     url.username = '';
     url.password = '';
-    return url.href.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, '$1***@');
+    const shown = url.href.replace(/%2A%2A%2A/g, '***');
+    return userinfo ? shown.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, '$1***@') : shown;
   } catch {
-    return raw.replace(/^([a-z][a-z0-9+.-]*:\/*)\S*@/i, '$1***@');
+    return raw.replace(/^([a-z][a-z0-9+.-]*:\/*)\S*@/i, '$1***@').replace(/\?.*$/, '?…');
   }
 }
+
+/** Query keys whose values are not quoted: passwords, keys, tokens, secrets. */
+const SECRET_QUERY_KEY = /pass|secret|key|token|sig|credential|auth/i;
 
 /**
  * Why `raw` is not a URL of one of `protocols`, or null. The value is quoted unless it may hold a

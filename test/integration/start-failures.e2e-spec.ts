@@ -9,6 +9,7 @@ import { createApp } from '../../src/bootstrap/create-app.js';
 import { databaseRefusal, listenRefusal, systemRefusal } from '../../src/bootstrap/start-failures.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { StartupRefusedError } from '../../src/infrastructure/lifecycle/startup-refused.error.js';
+import { DATABASE_FAILURE } from '../../src/infrastructure/database/database.module.js';
 import { databaseUrl } from '../support/test-database.js';
 
 /** What a call throws (it must throw). */
@@ -21,10 +22,11 @@ async function thrown(run: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected it to throw');
 }
 
+/** What connecting to `url` throws, marked as the database module marks what connecting threw. */
 async function connectError(url: string): Promise<unknown> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
-  return thrown(() => client.connect());
+  return Object.assign((await thrown(() => client.connect())) as object, { [DATABASE_FAILURE]: true });
 }
 
 describe('a start that fails for a reason the operator fixes: the setting and what to do, no stack trace', () => {
@@ -77,8 +79,11 @@ describe('a start that fails for a reason the operator fixes: the setting and wh
     expect(databaseRefusal(await connectError(closed), closed)?.message).toMatch(
       /^cannot use the database at DATABASE_URL \(postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/calsync\): nothing accepts connections there/,
     );
-    // Anything else is not the database's.
+    // Anything else is not the database's, an ECONNREFUSED of another connection included.
     expect(databaseRefusal(new Error('boom'), closed)).toBeNull();
+    expect(databaseRefusal(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), closed)).toBeNull();
+    // Without DATABASE_URL, the embedded PostgreSQL is named instead.
+    expect(databaseRefusal(await connectError(closed), closed, true)?.message).toMatch(/^cannot use the embedded PostgreSQL \(/);
   });
 
   it('a file where DATA_DIR needs a directory: the system error’s own message, which names the path', async () => {

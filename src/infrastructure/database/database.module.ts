@@ -5,6 +5,14 @@ import { buildDataSourceOptions } from './data-source-options.js';
 import { DATABASE_URL } from './database.tokens.js';
 import { migrateDatabase } from './migrate.js';
 
+/** Marks an error as the database's (connecting or migrating), for the start's message (`databaseRefusal`). */
+export const DATABASE_FAILURE = Symbol.for('calsync.databaseFailure');
+
+function markDatabaseFailure(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) (error as Record<symbol, boolean>)[DATABASE_FAILURE] = true;
+  return error;
+}
+
 /** SQLSTATEs of a connection refused for good: no such database, bad password, user not allowed. */
 const PERMANENT_FAILURES = new Set(['3D000', '28P01', '28000']);
 
@@ -24,9 +32,13 @@ export class DatabaseModule {
             toRetry: (error: unknown) => !PERMANENT_FAILURES.has(String((error as { code?: unknown } | null)?.code)),
           }),
           dataSourceFactory: async (options) => {
-            const dataSource = await new DataSource(options!).initialize();
-            await migrateDatabase(dataSource, databaseUrl);
-            return dataSource;
+            try {
+              const dataSource = await new DataSource(options!).initialize();
+              await migrateDatabase(dataSource, databaseUrl);
+              return dataSource;
+            } catch (error) {
+              throw markDatabaseFailure(error);
+            }
           },
         }),
       ],
