@@ -18,6 +18,7 @@ import { SyncNotBefore1763800000020 } from './1763800000020-SyncNotBefore.js';
 import { SeedAssignmentsWithoutUsers1763800000021 } from './1763800000021-SeedAssignmentsWithoutUsers.js';
 import { ChannelSecretFingerprint1763800000022 } from './1763800000022-ChannelSecretFingerprint.js';
 import { WebhookEndpointBackoff1763800000023 } from './1763800000023-WebhookEndpointBackoff.js';
+import { HostEventConsumerBackoff1763800000024 } from './1763800000024-HostEventConsumerBackoff.js';
 
 /** Every migration, in order. The app and the TypeORM CLI both read this list. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   SeedAssignmentsWithoutUsers1763800000021,
   ChannelSecretFingerprint1763800000022,
   WebhookEndpointBackoff1763800000023,
+  HostEventConsumerBackoff1763800000024,
 ];

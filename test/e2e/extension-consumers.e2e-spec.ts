@@ -91,7 +91,7 @@ describe('An extension consumer whose handler hangs past JOB_TIMEOUT_MS', () => 
 });
 
 /** A consumer stuck on one booking's events while `failing` is set. */
-const stuck = { failing: true, handled: [] as string[] };
+const stuck = { failing: true, handled: [] as string[], failedCalls: 0 };
 
 @Injectable()
 class StuckConsumer implements OnModuleInit {
@@ -100,7 +100,10 @@ class StuckConsumer implements OnModuleInit {
   onModuleInit(): void {
     this.hostEvents.onHostEvent('test.stuck', ['booking.created'], async (event) => {
       const data = event.data as { booking: { title: string } };
-      if (stuck.failing && data.booking.title === 'Stuck') throw new Error('the CRM is down');
+      if (stuck.failing && data.booking.title === 'Stuck') {
+        stuck.failedCalls++;
+        throw new Error('the CRM is down');
+      }
       stuck.handled.push(event.id);
     });
   }
@@ -160,11 +163,51 @@ describe('The feed’s retention and an extension consumer that lags', () => {
     expect(await ids()).toEqual([firstEvent, secondEvent]);
 
     stuck.failing = false;
-    await create(6); // a new event runs the consumer at once, instead of waiting for its backoff
     await expectEventually(() => expect(stuck.handled.slice(0, 2)).toEqual([firstEvent, secondEvent]), { timeoutMs: 20_000 });
+    const [healed] = await t.dataSource.query(
+      `SELECT "failures", "retryAt", "lastError" FROM "HostEventConsumer" WHERE "name" = 'test.stuck'`,
+    );
+    expect(healed).toEqual({ failures: 0, retryAt: null, lastError: null });
     await expectEventually(async () => {
       await t.app.get(HostEventStore).removeExpired();
       expect(await ids()).toEqual([]);
     });
   }, 60_000);
+});
+
+describe('An extension consumer whose handler keeps throwing', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    Object.assign(stuck, { failing: true, handled: [], failedCalls: 0 });
+    t = await createTestApp({ extensions: [StuckConsumerModule] });
+  });
+  afterAll(async () => {
+    stuck.failing = false;
+    await t.close();
+  });
+
+  it('is retried with a growing wait, not once more for every new event, and shows why it waits', async () => {
+    const host = await connectGoogleHost(t);
+    const create = (day: number, title: string) =>
+      t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title, ...slot(day), attendees: [] })
+        .expect(201);
+    await create(3, 'Stuck');
+    await expectEventually(async () => {
+      const [row] = await t.dataSource.query(
+        `SELECT "failures", "retryAt" > now() AS "waiting", "lastError" FROM "HostEventConsumer" WHERE "name" = 'test.stuck'`,
+      );
+      expect(row).toMatchObject({ waiting: true, lastError: 'the CRM is down' });
+      expect(row.failures).toBeGreaterThanOrEqual(1);
+    });
+    // Eight more events within the first waits: before, each one retried the failing event at once.
+    const before = stuck.failedCalls;
+    for (let day = 4; day < 12; day++) await create(day, 'Kept');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // 1 s, then 2 s, ...: at most the retries those waits allow, however many events came.
+    expect(stuck.failedCalls - before).toBeLessThanOrEqual(2);
+    // The events after the failing one wait for it.
+    expect(stuck.handled).toEqual([]);
+  }, 30_000);
 });

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobHandlerRegistry } from '../../infrastructure/queue/job-handler.registry.js';
 import { JobQueue } from '../../infrastructure/queue/job-queue.js';
+import { logLine } from '../../infrastructure/logging/logging.js';
 import { type HostEventConsumer, HostEventSubscriptions } from './host-event-consumers.registry.js';
 import { HostEventStore } from './host-event.store.js';
 import {
@@ -100,12 +101,15 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
   private async handOver(name: string, consumer: HostEventConsumer, signal: AbortSignal): Promise<void> {
     // The consumer's row, created on its first run; every run marks it as in use ("updatedAt"),
     // which keeps the events it has not handled from the feed's retention clean-up.
-    const rows: Array<{ position: string }> = await this.dataSource.query(
+    const rows: Array<{ position: string; failures: number; waiting: boolean }> = await this.dataSource.query(
       `INSERT INTO "HostEventConsumer" ("name") VALUES ($1)
        ON CONFLICT ("name") DO UPDATE SET "updatedAt" = now()
-       RETURNING "position"::text AS "position"`,
+       RETURNING "position"::text AS "position", "failures", COALESCE("retryAt" > now(), false) AS "waiting"`,
       [name],
     );
+    // A failing consumer is tried again at its "retryAt", by the keyed job queued for then: the
+    // runs new events queue meanwhile leave it alone (each would otherwise retry it at once).
+    if (rows[0].waiting) return;
     let stored = Number(rows[0].position);
     let position = stored;
     const save = async () => {
@@ -117,22 +121,87 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
       stored = position;
     };
     await this.store.sequence();
-    for (;;) {
-      const events = await this.store.readSequenced(position, PAGE);
-      if (events.length === 0) return;
-      try {
-        for (const { position: at, ...event } of events) {
-          // An abandoned attempt hands nothing more: the retry takes over from the stored position.
-          signal.throwIfAborted();
-          if (!consumer.types || consumer.types.has(event.type)) await consumer.handler(event, { signal });
-          position = at;
+    try {
+      for (;;) {
+        const events = await this.store.readSequenced(position, PAGE);
+        if (events.length === 0) break;
+        try {
+          for (const { position: at, ...event } of events) {
+            // An abandoned attempt hands nothing more: the retry takes over from the stored position.
+            signal.throwIfAborted();
+            if (!consumer.types || consumer.types.has(event.type)) {
+              try {
+                await consumer.handler(event, { signal });
+              } catch (error) {
+                throw new HandlerFailed(event.id, error);
+              }
+            }
+            position = at;
+          }
+        } finally {
+          // Saved once per page, and before a failure propagates: the event that threw (and what
+          // follows it) is handed again on the retry; a process that dies mid-page hands the page's
+          // handled events again (at least once: handlers deduplicate on the event id).
+          await save();
         }
-      } finally {
-        // Saved once per page, and before a failure propagates: the event that threw (and what
-        // follows it) is handed again on the retry; a process that dies mid-page hands the page's
-        // handled events again (at least once: handlers deduplicate on the event id).
-        await save();
       }
+    } catch (error) {
+      if (!(error instanceof HandlerFailed)) throw error;
+      await this.backOff(name, rows[0].failures + 1, error);
+      return;
     }
+    if (rows[0].failures > 0) {
+      await this.dataSource.query(
+        `UPDATE "HostEventConsumer" SET "failures" = 0, "retryAt" = NULL, "lastError" = NULL WHERE "name" = $1`,
+        [name],
+      );
+    }
+  }
+
+  /**
+   * The handler threw: the consumer waits `consumerBackoffMs(failures)` (its failure, the wait and
+   * the keyed job that ends it are one transaction, so a crash leaves no failing consumer without
+   * its retry), and the attempt ends as a success: the retry is this job's, not graphile-worker's,
+   * so it is never given up after a number of attempts; the events wait, in order, until it works.
+   */
+  private async backOff(name: string, failures: number, failed: HandlerFailed): Promise<void> {
+    const waitMs = consumerBackoffMs(failures);
+    const message = failed.cause instanceof Error ? failed.cause.message : String(failed.cause);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `UPDATE "HostEventConsumer"
+            SET "failures" = $2, "retryAt" = now() + ($3::int * interval '1 millisecond'), "lastError" = $4
+          WHERE "name" = $1`,
+        [name, failures, waitMs, message.slice(0, 1000)],
+      );
+      await this.jobs.enqueueJob(
+        RUN_HOST_EVENT_CONSUMER_JOB,
+        { consumer: name },
+        { ...hostEventConsumerJobOptions(name), jobKeyMode: 'replace', delayMs: waitMs },
+        manager,
+      );
+    });
+    this.logger.warn(
+      logLine(
+        `Host event consumer "${name}" failed on event ${failed.eventId} (${failures} in a row): ${message}; ` +
+          `tried again in ${Math.round(waitMs / 1000)} s, the events after it wait`,
+        { consumer: name },
+      ),
+    );
+  }
+}
+
+/** The wait after a consumer's n-th failure in a row: 1 s doubling, at most 15 minutes. */
+export function consumerBackoffMs(failures: number): number {
+  return Math.min(15 * 60_000, 1000 * 2 ** Math.min(failures - 1, 20));
+}
+
+/** A consumer's handler threw on `eventId` (anything else a run throws is the run's own failure). */
+class HandlerFailed extends Error {
+  constructor(
+    readonly eventId: string,
+    thrown: unknown,
+  ) {
+    super(`handler failed on ${eventId}`, { cause: thrown });
   }
 }
