@@ -1,6 +1,7 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { type HostEventEnvelope, HostEventSubscriptions } from '../../src/modules/host-events/index.js';
 import { HostEventStore } from '../../src/modules/host-events/host-event.store.js';
+import { HostEventConsumersJob } from '../../src/modules/host-events/host-event-consumers.job.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
@@ -210,4 +211,34 @@ describe('An extension consumer whose handler keeps throwing', () => {
     // The events after the failing one wait for it.
     expect(stuck.handled).toEqual([]);
   }, 30_000);
+});
+
+describe('An event whose consumer run went to an instance without the consumer (a rolling deploy)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    Object.assign(stuck, { failing: false, handled: [], failedCalls: 0 });
+    t = await createTestApp({ extensions: [StuckConsumerModule] });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is handed by the minute’s catch-up (before: only once another event came)', async () => {
+    // The start's own catch-up has run and left no consumer job behind.
+    await expectEventually(async () => {
+      const [{ jobs }] = await t.dataSource.query(
+        `SELECT count(*)::int AS jobs FROM graphile_worker.jobs WHERE task_identifier = 'host-event-consumer'`,
+      );
+      expect(jobs).toBe(0);
+    });
+    // An event whose consumer job is gone: an older instance without the consumer took and completed it.
+    await t.dataSource.query(
+      `INSERT INTO "HostEvent" ("id", "type", "bookingId", "data") VALUES ('evt_stranded', 'booking.created', NULL, $1::jsonb)`,
+      [JSON.stringify({ booking: { id: 0, title: 'Kept' } })],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stuck.handled).not.toContain('evt_stranded');
+    await t.app.get(HostEventConsumersJob).catchUp();
+    await expectEventually(() => expect(stuck.handled).toContain('evt_stranded'));
+  });
 });

@@ -49,6 +49,22 @@ export class HostEventConsumersJob implements OnModuleInit, OnApplicationBootstr
 
   /** Catch up at start: events recorded while no instance ran (or before a consumer existed). */
   async onApplicationBootstrap(): Promise<void> {
+    await this.catchUp();
+  }
+
+  /**
+   * Every minute, as at start: one keyed run per consumer of this instance (a no-op when there is
+   * nothing new, or while a failing one waits for its retry). An event whose run an instance
+   * without the consumer took (an older version during a rolling deploy) is handed within a
+   * minute, not at the next event.
+   */
+  @Interval('host-event-consumers-catch-up', 60_000)
+  async sweep(): Promise<void> {
+    if (!this.config.schedulerEnabled) return;
+    await this.catchUp().catch((error: Error) => this.logger.warn(`catch-up: ${error.message}`));
+  }
+
+  async catchUp(): Promise<void> {
     for (const consumer of this.subscriptions.all()) {
       await this.jobs.enqueueJob(
         RUN_HOST_EVENT_CONSUMER_JOB,
