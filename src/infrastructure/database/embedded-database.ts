@@ -106,11 +106,14 @@ async function stopOrphanedServer(databaseDir: string, log?: (line: string) => v
   const parent = parentPid(pid);
   if (parent === null) return;
   // Re-parented to PID 1, its run is gone, unless PID 1 is itself a Node process (calsync run as a
-  // container's first process, without an init): then it may be that live run's own server.
-  const owned = parent === 1 ? process.pid !== 1 && isNode(1) : parent !== process.pid && isNode(parent);
+  // container's first process, without an init): then it may be that live run's own server. A
+  // child of this very process is its own live server (started earlier, on the same directory),
+  // unless this process is PID 1 and the server an orphan re-parented to it.
+  const owned = parent === 1 ? process.pid !== 1 && isNode(1) : parent === process.pid ? process.pid !== 1 : isNode(parent);
   if (owned) {
     throw new StartupRefusedError(
-      `The embedded PostgreSQL in ${databaseDir} is already running (pid ${pid}) for another process (pid ${parent}). ` +
+      `The embedded PostgreSQL in ${databaseDir} is already running (pid ${pid}) ` +
+        (parent === process.pid ? 'for this process, started earlier. ' : `for another process (pid ${parent}). `) +
         'Is calsync already running from this directory? Stop it, or give this one another DATA_DIR.',
     );
   }
