@@ -79,6 +79,15 @@ module.exports = {
       to: { path: '^emulators/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
     {
+      name: 'extensions-through-public-api',
+      comment:
+        'An extension (src/extensions/) reaches calsync only through its public API, src/index.ts, as a team extending ' +
+        'calsync would: deep paths are internals that may change.',
+      severity: 'error',
+      from: { path: '^src/extensions/' },
+      to: { path: '^src/', pathNot: ['^src/index[.]ts$', '^src/extensions/'] },
+    },
+    {
       name: 'no-circular',
       comment:
         'No import cycles in src/: they make load order fragile (Nest evaluates decorators, module imports included, ' +

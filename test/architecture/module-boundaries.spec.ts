@@ -82,6 +82,7 @@ describe('module boundaries (npm run lint: dependency-cruiser)', () => {
     'test/support/fixtures.ts': stub('Fixtures'),
     'emulators/google/index.ts': stub('GoogleCalendarEmulator'),
     'emulators/microsoft/index.ts': stub('MicrosoftGraphEmulator'),
+    'src/index.ts': `export { ConnectionsService } from './modules/connections/index.js';\n`,
   };
 
   describe('deliberate violations fail', () => {
@@ -101,6 +102,8 @@ describe('module boundaries (npm run lint: dependency-cruiser)', () => {
           `import type { MicrosoftGraphEmulator } from '../../emulators/microsoft/index.js';\n` +
           `export const google = GoogleCalendarEmulator;\n` +
           `export const microsoft = async (): Promise<MicrosoftGraphEmulator> => new (await import('../../emulators/microsoft/index.js')).MicrosoftGraphEmulator();\n`,
+        'src/extensions/crm/deep-import.ts': `import { ConnectionsService } from '../../modules/connections/index.js';\nexport const x = ConnectionsService;\n`,
+        'src/extensions/crm/public-import.ts': `import { ConnectionsService } from '../../index.js';\nimport { x } from './deep-import.js';\nexport const y = [ConnectionsService, x];\n`,
         'src/modules/sync/cycle-a.ts': `import { b } from './cycle-b.js';\nexport const a = (): number => b() + 1;\n`,
         'src/modules/sync/cycle-b.ts': `import { a } from './cycle-a.js';\nexport const b = (): number => (a ? 1 : 0);\n`,
       });
@@ -152,13 +155,23 @@ describe('module boundaries (npm run lint: dependency-cruiser)', () => {
       ]);
     });
 
+    it('refuses an extension reaching past the public API (src/index.ts), and allows it through it', () => {
+      expect(violations.filter((v) => v.from.startsWith('src/extensions/'))).toEqual([
+        {
+          rule: 'extensions-through-public-api',
+          from: 'src/extensions/crm/deep-import.ts',
+          to: 'src/modules/connections/index.ts',
+        },
+      ]);
+    });
+
     it('refuses an import cycle', () => {
       const cycles = violations.filter((v) => v.rule === 'no-circular').map((v) => [v.from, v.to].sort());
       expect(cycles).toEqual([['src/modules/sync/cycle-a.ts', 'src/modules/sync/cycle-b.ts']]);
     });
 
     it('reports nothing else', () => {
-      expect(violations).toHaveLength(9);
+      expect(violations).toHaveLength(10);
     });
   });
 

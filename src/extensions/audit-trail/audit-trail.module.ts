@@ -1,9 +1,7 @@
 import { Controller, Get, Injectable, Module, type OnModuleInit, Param } from '@nestjs/common';
 import { ApiTags, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { ApiKeyProtected } from '../../common/auth/api-auth.decorator.js';
-import { IdParamPipe } from '../../common/validation/id-param.pipe.js';
-import { type HostEventEnvelope, HostEventSubscriptions } from '../../modules/host-events/index.js';
+import { ApiKeyProtected, type HostEventEnvelope, HostEventSubscriptions, IdParamPipe } from '../../index.js';
 
 /**
  * The example extension ("Extending calsync" in the README): an audit trail of every reschedule,
