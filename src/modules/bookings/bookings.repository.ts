@@ -95,19 +95,12 @@ export class BookingsRepository {
     policy: ConflictPolicy,
     conflict: Conflict,
   ): Promise<void> {
-    const view = await this.view(bookingId, manager, { history: false });
-    if (!view) return;
-    const { history: _history, ...booking } = view;
-    await this.hostEvents.record(manager, {
-      type: 'booking.conflict',
-      bookingId,
-      data: {
-        booking,
-        source,
-        changes: fieldChanges('rescheduled', changes, booking),
-        conflict: { policy, with: conflictWith(conflict) },
-      },
-    });
+    await this.recordWithBooking(manager, bookingId, 'booking.conflict', (booking) => ({
+      booking,
+      source,
+      changes: fieldChanges('rescheduled', changes, booking),
+      conflict: { policy, with: conflictWith(conflict) },
+    }));
   }
 
   /**
@@ -122,14 +115,24 @@ export class BookingsRepository {
     source: ChangeSource,
     pending: PendingChange,
   ): Promise<void> {
+    await this.recordWithBooking(manager, bookingId, 'booking.updated', (booking) => ({
+      booking,
+      source,
+      changes: { pendingChange: { from: pending, to: null } },
+    }));
+  }
+
+  /** A host event whose data carries the booking as this transaction leaves it (without its history). */
+  private async recordWithBooking(
+    manager: EntityManager,
+    bookingId: number,
+    type: 'booking.conflict' | 'booking.updated',
+    data: (booking: Omit<BookingView, 'history'>) => Record<string, unknown>,
+  ): Promise<void> {
     const view = await this.view(bookingId, manager, { history: false });
     if (!view) return;
     const { history: _history, ...booking } = view;
-    await this.hostEvents.record(manager, {
-      type: 'booking.updated',
-      bookingId,
-      data: { booking, source, changes: { pendingChange: { from: pending, to: null } } },
-    });
+    await this.hostEvents.record(manager, { type, bookingId, data: data(booking) });
   }
 
   /** Makes the host's calendar match the booking, durably: retried with backoff until it lands. */

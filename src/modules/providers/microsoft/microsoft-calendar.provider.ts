@@ -525,17 +525,16 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
    * attempt; the next one (the job's retry, the minute's sweep) looks again.
    */
   async watch(auth: ProviderAuth, calendarId: string, input: WatchInput): Promise<ChannelHandle> {
-    let expiration = this.expirationFor(input.ttlSeconds, auth);
     // Ids may hold URL-reserved characters (Graph's end in '='): the resource is a path, so encode.
     const resource = `/me/calendars/${segment(calendarId)}/events`;
     const wanted = { resource, notificationUrl: input.address, lifecycleNotificationUrl: input.lifecycleAddress };
     if (input.recoverUnrecorded) {
       const found = await this.findUnrecorded(auth, wanted, input);
-      if (found) return this.handleOf(found, resource, expiration, true);
+      if (found) return this.handleOf(found, resource, this.expirationFor(input.ttlSeconds, auth), true);
     }
     let lookFailed = false;
     let adopted = false;
-    const create = () =>
+    const create = (expiration: Date) =>
       withProviderRetry(
         async () => {
           try {
@@ -574,15 +573,7 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
         undefined,
         (error) => error.retryable && !lookFailed,
       );
-    let subscription: GraphSubscription;
-    try {
-      subscription = await create();
-    } catch (error) {
-      // Refused for its lifetime: nothing was made; ask again within the limit Graph named.
-      if (!this.learnLifetimeLimit(error, expiration, auth)) throw error;
-      expiration = this.expirationFor(input.ttlSeconds, auth);
-      subscription = await create();
-    }
+    const { result: subscription, expiration } = await this.withinLifetimeLimit(auth, input.ttlSeconds, create);
     return this.handleOf(subscription, resource, expiration, adopted);
   }
 
@@ -690,22 +681,17 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     current: ChannelHandle,
     input: WatchInput,
   ): Promise<{ channel: ChannelHandle; replaces: boolean }> {
-    let expiration = this.expirationFor(input.ttlSeconds, auth);
-    const update = () =>
-      this.call(auth, 'subscriptions.update', (client) =>
-        client
-          .api(`/subscriptions/${segment(current.id)}`)
-          .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
-          .patch({ expirationDateTime: expiration.toISOString() }),
-      ) as Promise<GraphSubscription | undefined>;
-    let subscription: GraphSubscription | undefined;
-    try {
-      subscription = await update();
-    } catch (error) {
-      if (!this.learnLifetimeLimit(error, expiration, auth)) throw error;
-      expiration = this.expirationFor(input.ttlSeconds, auth);
-      subscription = await update();
-    }
+    const { result: subscription, expiration } = await this.withinLifetimeLimit(
+      auth,
+      input.ttlSeconds,
+      (expiration) =>
+        this.call(auth, 'subscriptions.update', (client) =>
+          client
+            .api(`/subscriptions/${segment(current.id)}`)
+            .option('timeoutMs', SUBSCRIPTION_TIMEOUT_MS)
+            .patch({ expirationDateTime: expiration.toISOString() }),
+        ) as Promise<GraphSubscription | undefined>,
+    );
     return {
       channel: {
         ...current,
@@ -813,6 +799,25 @@ export class MicrosoftCalendarProvider extends CalendarProvider implements OnMod
     const limit = this.lifetimeLimits.get(auth.credentialId) ?? MAX_SUBSCRIPTION_MINUTES;
     const minutes = Math.max(1, Math.min(ttlSeconds / 60, limit));
     return new Date(Date.now() + Math.floor(minutes * 60_000));
+  }
+
+  /**
+   * Sends a create or renewal with the expiry asked for the credential; refused for its lifetime
+   * (nothing was made or changed), sends it once more within the limit Graph named.
+   */
+  private async withinLifetimeLimit<T>(
+    auth: ProviderAuth,
+    ttlSeconds: number,
+    send: (expiration: Date) => Promise<T>,
+  ): Promise<{ result: T; expiration: Date }> {
+    const expiration = this.expirationFor(ttlSeconds, auth);
+    try {
+      return { result: await send(expiration), expiration };
+    } catch (error) {
+      if (!this.learnLifetimeLimit(error, expiration, auth)) throw error;
+      const within = this.expirationFor(ttlSeconds, auth);
+      return { result: await send(within), expiration: within };
+    }
   }
 
   /**
