@@ -134,6 +134,79 @@ describe('Jobs of a crashed process', () => {
     );
   });
 
+  it('a job worker whose pool stopped (the database refused to record a finished job) is started again: readiness says so meanwhile, and the job runs to its end once', async () => {
+    const host = await connectGoogleHost(t);
+    await expectEventually(async () => {
+      const jobs = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+      expect(jobs).toHaveLength(0);
+    });
+    // graphile-worker does not retry some errors when it records a job's end ("too many clients",
+    // a terminated connection, a refused one): it stops its whole pool instead.
+    await t.dataSource.query(
+      `CREATE FUNCTION refuse_job_end() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'sorry, too many clients already' USING ERRCODE = '53300'; END $$`,
+    );
+    await t.dataSource.query(
+      `CREATE TRIGGER refuse_job_end BEFORE DELETE ON graphile_worker._private_jobs FOR EACH ROW EXECUTE FUNCTION refuse_job_end()`,
+    );
+    let dropped = false;
+    const drop = async () => {
+      if (dropped) return;
+      dropped = true;
+      await t.dataSource.query(`DROP TRIGGER refuse_job_end ON graphile_worker._private_jobs`);
+      await t.dataSource.query(`DROP FUNCTION refuse_job_end()`);
+    };
+    try {
+      const { body } = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'Outlived', ...slot(6), attendees: [] })
+        .expect(201);
+      await expectEventually(
+        async () => {
+          const ready = await t.api.get('/health/ready').expect(503);
+          expect(ready.body.error.jobWorker).toEqual({ status: 'down', message: 'the job worker is not running' });
+        },
+        { timeoutMs: 10_000 },
+      );
+      // The write ran (its event is in the calendar) but its end could not be recorded.
+      expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toEqual(['Outlived']);
+      await drop();
+      await expectEventually(
+        async () => {
+          const ready = await t.api.get('/health/ready').expect(200);
+          expect(ready.body.info.jobWorker).toEqual({ status: 'up' });
+          const left = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+          expect(left).toHaveLength(0);
+        },
+        { timeoutMs: 15_000 },
+      );
+      // Run again after the restart, the write found its event: still one in the calendar.
+      const booking = await t.api.get(`/api/v1/bookings/${body.id}`).expect(200);
+      expect(booking.body.references).toHaveLength(1);
+      expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toEqual(['Outlived']);
+      // And the new runner takes new work.
+      const next = await t.api
+        .post('/api/v1/bookings')
+        .send({ userId: host.userId, title: 'After', ...slot(7), attendees: [] })
+        .expect(201);
+      await expectEventually(async () => {
+        const res = await t.api.get(`/api/v1/bookings/${next.body.id}`).expect(200);
+        expect(res.body.references).toHaveLength(1);
+      });
+      expect(
+        t.google
+          .listEvents(host.calendarId)
+          .map((e) => e.summary)
+          .sort(),
+      ).toEqual(['After', 'Outlived']);
+      // The stopped pool's ids are retired: only the running pool beats.
+      const workers = await t.dataSource.query(`SELECT "workerId" FROM "QueueWorker"`);
+      expect(workers).toHaveLength(1);
+    } finally {
+      await drop();
+    }
+  }, 45_000);
+
   it('are released when the worker that locked them never registered (killed while starting), after 30 s, not before', async () => {
     const host = await connectGoogleHost(t);
     const booking = await t.dataSource.query(

@@ -19,6 +19,11 @@ import { JobHandlerRegistry } from './job-handler.registry.js';
 import { JobQueue, laneFlag } from './job-queue.js';
 
 const HEARTBEAT_MS = 10_000;
+/** A runner that stopped by itself is started again after this long, doubling while it keeps stopping. */
+const RUNNER_RESTART_MS = 1_000;
+const RUNNER_RESTART_MAX_MS = 30_000;
+/** A runner up this long counts as recovered: the next stop waits `RUNNER_RESTART_MS` again. */
+const RUNNER_HEALTHY_MS = 60_000;
 /** A lost liveness connection is opened again after this long (and again, while the database is away). */
 const LIVENESS_RECONNECT_MS = 500;
 const LIVENESS_RECONNECT_MAX_MS = 30_000;
@@ -69,6 +74,12 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private backendPid?: number;
   private readonly workerIds = new Set<string>();
   private runnerUp = false;
+  private taskList: TaskList = {};
+  private concurrency = 1;
+  /** A restart of a runner that stopped by itself, waiting for its delay (`runnerStopped`). */
+  private restartTimer?: NodeJS.Timeout;
+  private restarting?: Promise<void>;
+  private restartAttempts = 0;
   /** Jobs of each lane running in this process. */
   private readonly laneRunning = new Map<string, number>();
 
@@ -111,32 +122,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     await this.connectLiveness();
     this.utils = await makeWorkerUtils({ pgPool: pool, logger: this.workerLogger() });
     await this.releaseDeadWorkers();
-    // Listen before `run`: the worker pool announces its id while starting.
-    const events = new EventEmitter() as WorkerEvents;
-    events.on('pool:create', ({ workerPool }) => {
-      this.workerIds.add(workerPool.id);
-      void this.beat();
-    });
-    this.runner = await run({
-      events,
-      pgPool: pool,
-      taskList,
-      concurrency: this.config.workerConcurrency + laneSlots,
-      // A full lane's jobs are not taken: its waiting jobs never take the slots of the default lane.
-      forbiddenFlags: () => this.fullLanes(),
-      pollInterval: this.config.queuePollIntervalMs,
-      noHandleSignals: true,
-      logger: this.workerLogger(),
-    });
-    this.runnerUp = true;
-    // The runner's promise settles when it stops: on our stop, or when it dies (readiness says so).
-    this.runner.promise.then(
-      () => (this.runnerUp = false),
-      (error: unknown) => {
-        this.runnerUp = false;
-        this.logger.error(`The job worker stopped: ${error instanceof Error ? error.message : String(error)}`);
-      },
-    );
+    this.taskList = taskList;
+    this.concurrency = this.config.workerConcurrency + laneSlots;
+    await this.startRunner();
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -144,6 +132,102 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.releaseCheck.unref();
     this.queueCollect = setInterval(() => void this.collectEmptyQueues(), QUEUE_COLLECT_MS);
     this.queueCollect.unref();
+  }
+
+  /**
+   * Starts a graphile-worker runner: its worker pool picks up jobs until it stops. It stops by itself
+   * when the database refuses to record a finished or failed job in a way graphile-worker does not
+   * retry (a restart or failover terminating its connection, "too many clients", a refused
+   * connection): its queue could be inconsistent, so it ends its pool. Left so, this process would
+   * serve HTTP with no job ever run again until someone restarted it; `runnerStopped` starts another.
+   */
+  private async startRunner(): Promise<void> {
+    const ids: string[] = [];
+    // Listen before `run`: the worker pool announces its id while starting.
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('pool:create', ({ workerPool }) => {
+      ids.push(workerPool.id);
+      this.workerIds.add(workerPool.id);
+      void this.beat();
+    });
+    const runner = await run({
+      events,
+      pgPool: this.pool,
+      taskList: this.taskList,
+      concurrency: this.concurrency,
+      // A full lane's jobs are not taken: its waiting jobs never take the slots of the default lane.
+      forbiddenFlags: () => this.fullLanes(),
+      pollInterval: this.config.queuePollIntervalMs,
+      noHandleSignals: true,
+      logger: this.workerLogger(),
+      // Without batching, graphile-worker 0.17 records a job's end without awaiting it, so a
+      // database error it does not retry there (a terminated connection during a restart or
+      // failover, "too many clients") is an unhandled rejection, and Node ends the process. Batched
+      // (delay 0: the ends of one tick in one statement), the error ends the worker pool instead,
+      // which `runnerStopped` starts again.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+    this.runner = runner;
+    this.runnerUp = true;
+    // The runner's promise settles when it stops: on our stop, or by itself (readiness says so
+    // until another one runs).
+    runner.promise.then(
+      () => this.runnerStopped(runner, ids, null),
+      (error: unknown) => this.runnerStopped(runner, ids, error),
+    );
+  }
+
+  private runnerStopped(runner: Runner, ids: string[], error: unknown): void {
+    if (runner !== this.runner) return;
+    this.runnerUp = false;
+    if (this.stopping) return;
+    const reason = error === null ? 'its worker pool ended, see above' : error instanceof Error ? error.message : String(error);
+    // 1 s, doubling to 30 s while it keeps stopping; back to 1 s once one has run for a minute.
+    const delay = Math.min(RUNNER_RESTART_MAX_MS, RUNNER_RESTART_MS * 2 ** this.restartAttempts);
+    this.restartAttempts += 1;
+    this.logger.error(`The job worker stopped (${reason}); starting it again in ${delay / 1000} s`);
+    this.scheduleRestart(ids, delay);
+  }
+
+  private scheduleRestart(ids: string[], delay: number): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarting = this.restartRunner(ids).finally(() => (this.restarting = undefined));
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  /**
+   * The stopped runner's jobs are released first: its pool ends once its workers have finished or
+   * been aborted (a job still winding down after its abort signal stops at its next step), and the
+   * jobs are picked up again (they are idempotent, as when a sibling releases a dead worker's).
+   * Its worker ids are then retired.
+   */
+  private async restartRunner(ids: string[]): Promise<void> {
+    if (this.stopping || !this.utils || !this.pool) return;
+    try {
+      if (ids.length > 0) {
+        await this.utils.forceUnlockWorkers(ids);
+        await this.pool.query(`DELETE FROM "QueueWorker" WHERE "workerId" = ANY($1::text[])`, [ids]);
+        for (const id of ids) this.workerIds.delete(id);
+      }
+      if (this.stopping) return;
+      await this.startRunner();
+      this.logger.log('The job worker is running again');
+      const runner = this.runner;
+      const healthy = setTimeout(() => {
+        if (this.runner === runner && this.runnerUp) this.restartAttempts = 0;
+      }, RUNNER_HEALTHY_MS);
+      healthy.unref();
+    } catch (error) {
+      if (this.stopping) return;
+      const delay = Math.min(RUNNER_RESTART_MAX_MS, RUNNER_RESTART_MS * 2 ** this.restartAttempts);
+      this.restartAttempts += 1;
+      this.logger.warn(
+        `The job worker could not start again (${error instanceof Error ? error.message : String(error)}); next try in ${delay / 1000} s`,
+      );
+      this.scheduleRestart(ids, delay);
+    }
   }
 
   /** The flags of the lanes whose slots in this process are all taken (graphile-worker skips their jobs). */
@@ -268,7 +352,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.runnerUp = false;
     this.stopping = true;
     if (this.livenessReconnect) clearTimeout(this.livenessReconnect);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.livenessConnecting;
+    await this.restarting;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
     if (this.queueCollect) clearInterval(this.queueCollect);
