@@ -157,10 +157,17 @@ describe('Jobs of a crashed process', () => {
       await t.dataSource.query(`DROP FUNCTION refuse_job_end()`);
     };
     try {
-      const { body } = await t.api
-        .post('/api/v1/bookings')
-        .send({ userId: host.userId, title: 'Outlived', ...slot(6), attendees: [] })
-        .expect(201);
+      // Several jobs ending one after the other: each end refused (graphile-worker 0.17's batcher
+      // then miscounts, and its pool never reports that it stopped).
+      const titles = ['Outlived 1', 'Outlived 2', 'Outlived 3', 'Outlived 4', 'Outlived 5'];
+      const created = await Promise.all(
+        titles.map((title, i) =>
+          t.api
+            .post('/api/v1/bookings')
+            .send({ userId: host.userId, title, ...slot(6 + i), attendees: [] })
+            .expect(201),
+        ),
+      );
       await expectEventually(
         async () => {
           const ready = await t.api.get('/health/ready').expect(503);
@@ -168,8 +175,6 @@ describe('Jobs of a crashed process', () => {
         },
         { timeoutMs: 10_000 },
       );
-      // The write ran (its event is in the calendar) but its end could not be recorded.
-      expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toEqual(['Outlived']);
       await drop();
       await expectEventually(
         async () => {
@@ -178,16 +183,23 @@ describe('Jobs of a crashed process', () => {
           const left = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
           expect(left).toHaveLength(0);
         },
-        { timeoutMs: 15_000 },
+        { timeoutMs: 20_000 },
       );
-      // Run again after the restart, the write found its event: still one in the calendar.
-      const booking = await t.api.get(`/api/v1/bookings/${body.id}`).expect(200);
-      expect(booking.body.references).toHaveLength(1);
-      expect(t.google.listEvents(host.calendarId).map((e) => e.summary)).toEqual(['Outlived']);
+      // Each write ran to its end; those run again after the restart found their event: one each.
+      for (const { body } of created) {
+        const booking = await t.api.get(`/api/v1/bookings/${body.id}`).expect(200);
+        expect(booking.body.references).toHaveLength(1);
+      }
+      expect(
+        t.google
+          .listEvents(host.calendarId)
+          .map((e) => e.summary)
+          .sort(),
+      ).toEqual(titles);
       // And the new runner takes new work.
       const next = await t.api
         .post('/api/v1/bookings')
-        .send({ userId: host.userId, title: 'After', ...slot(7), attendees: [] })
+        .send({ userId: host.userId, title: 'After', ...slot(12), attendees: [] })
         .expect(201);
       await expectEventually(async () => {
         const res = await t.api.get(`/api/v1/bookings/${next.body.id}`).expect(200);
@@ -198,7 +210,7 @@ describe('Jobs of a crashed process', () => {
           .listEvents(host.calendarId)
           .map((e) => e.summary)
           .sort(),
-      ).toEqual(['After', 'Outlived']);
+      ).toEqual([...titles, 'After'].sort());
       // The stopped pool's ids are retired: only the running pool beats.
       const workers = await t.dataSource.query(`SELECT "workerId" FROM "QueueWorker"`);
       expect(workers).toHaveLength(1);

@@ -24,6 +24,19 @@ const RUNNER_RESTART_MS = 1_000;
 const RUNNER_RESTART_MAX_MS = 30_000;
 /** A runner up this long counts as recovered: the next stop waits `RUNNER_RESTART_MS` again. */
 const RUNNER_HEALTHY_MS = 60_000;
+/** How long past `JOB_TIMEOUT_MS` a failing pool may take to report that its workers ended. */
+const RUNNER_END_MARGIN_MS = 15_000;
+
+interface RunnerHandle {
+  runner?: Runner;
+  /** Its worker pool's ids (`pool:create`), released when it is replaced. */
+  ids: string[];
+  /** Its end was handled (restart scheduled, or we were stopping). */
+  ended: boolean;
+  /** Why it is shutting down by itself (`pool:fatalError`). */
+  fatal: unknown;
+  fallback?: NodeJS.Timeout;
+}
 /** A lost liveness connection is opened again after this long (and again, while the database is away). */
 const LIVENESS_RECONNECT_MS = 500;
 const LIVENESS_RECONNECT_MAX_MS = 30_000;
@@ -57,7 +70,8 @@ const QUEUE_COLLECT_WAIT_MS = 25;
 @Injectable()
 export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
-  private runner?: Runner;
+  /** The runner started last, and how it is doing. */
+  private current?: RunnerHandle;
   private utils?: WorkerUtils;
   private pool?: pg.Pool;
   private heartbeat?: NodeJS.Timeout;
@@ -136,20 +150,30 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /**
    * Starts a graphile-worker runner: its worker pool picks up jobs until it stops. It stops by itself
-   * when the database refuses to record a finished or failed job in a way graphile-worker does not
-   * retry (a restart or failover terminating its connection, "too many clients", a refused
-   * connection): its queue could be inconsistent, so it ends its pool. Left so, this process would
-   * serve HTTP with no job ever run again until someone restarted it; `runnerStopped` starts another.
+   * when the database refuses to record a finished or failed job (a restart or failover terminating
+   * its connection, "too many clients", a refused connection): its queue could be inconsistent, so
+   * it shuts its pool down. Left so, this process would serve HTTP with no job ever run again until
+   * someone restarted it; `runnerStopped` starts another.
    */
   private async startRunner(): Promise<void> {
-    const ids: string[] = [];
+    const handle: RunnerHandle = { ids: [], ended: false, fatal: undefined };
+    this.current = handle;
     // Listen before `run`: the worker pool announces its id while starting.
     const events = new EventEmitter() as WorkerEvents;
     events.on('pool:create', ({ workerPool }) => {
-      ids.push(workerPool.id);
+      handle.ids.push(workerPool.id);
       this.workerIds.add(workerPool.id);
       void this.beat();
     });
+    events.on('pool:fatalError', ({ error }) => this.runnerFailing(handle, error));
+    // Its workers have all ended (their jobs finished or were aborted): see `runnerFailing`.
+    const workersDone = () => {
+      if (handle.fatal !== undefined) this.runnerStopped(handle, handle.fatal);
+    };
+    events.on('pool:gracefulShutdown:complete', workersDone);
+    events.on('pool:gracefulShutdown:error', workersDone);
+    events.on('pool:forcefulShutdown:complete', workersDone);
+    events.on('pool:forcefulShutdown:error', workersDone);
     const runner = await run({
       events,
       pgPool: this.pool,
@@ -163,22 +187,39 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       // Without batching, graphile-worker 0.17 records a job's end without awaiting it, so a
       // database error it does not retry there (a terminated connection during a restart or
       // failover, "too many clients") is an unhandled rejection, and Node ends the process. Batched
-      // (delay 0: the ends of one tick in one statement), the error ends the worker pool instead,
-      // which `runnerStopped` starts again.
+      // (delay 0: the ends of one tick in one statement), the error shuts the worker pool down
+      // instead (`runnerFailing`).
       preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     });
-    this.runner = runner;
+    handle.runner = runner;
     this.runnerUp = true;
-    // The runner's promise settles when it stops: on our stop, or by itself (readiness says so
-    // until another one runs).
+    // The runner's promise settles when it stops: on our stop, or by itself.
     runner.promise.then(
-      () => this.runnerStopped(runner, ids, null),
-      (error: unknown) => this.runnerStopped(runner, ids, error),
+      () => this.runnerStopped(handle, null),
+      (error: unknown) => this.runnerStopped(handle, error),
     );
   }
 
-  private runnerStopped(runner: Runner, ids: string[], error: unknown): void {
-    if (runner !== this.runner) return;
+  /**
+   * The pool could not record a job's end and is shutting down: readiness says so at once. Its
+   * promise cannot be waited for: after a failed batch, graphile-worker 0.17's batcher miscounts
+   * the batches still pending (its back-pressure promise is never cleared), so with more than one
+   * job ending during the shutdown the pool's promise never settles. Its shutdown events still come
+   * once every worker has ended, and the restart follows them; in case none comes, it follows
+   * `JOB_TIMEOUT_MS` later (no attempt outlives that) and a margin.
+   */
+  private runnerFailing(handle: RunnerHandle, error: unknown): void {
+    if (handle !== this.current || handle.fatal !== undefined || handle.ended) return;
+    handle.fatal = error ?? new Error('the job worker pool failed');
+    this.runnerUp = false;
+    handle.fallback = setTimeout(() => this.runnerStopped(handle, handle.fatal), this.config.jobTimeoutMs + RUNNER_END_MARGIN_MS);
+    handle.fallback.unref();
+  }
+
+  private runnerStopped(handle: RunnerHandle, error: unknown): void {
+    if (handle !== this.current || handle.ended) return;
+    handle.ended = true;
+    if (handle.fallback) clearTimeout(handle.fallback);
     this.runnerUp = false;
     if (this.stopping) return;
     const reason = error === null ? 'its worker pool ended, see above' : error instanceof Error ? error.message : String(error);
@@ -186,7 +227,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     const delay = Math.min(RUNNER_RESTART_MAX_MS, RUNNER_RESTART_MS * 2 ** this.restartAttempts);
     this.restartAttempts += 1;
     this.logger.error(`The job worker stopped (${reason}); starting it again in ${delay / 1000} s`);
-    this.scheduleRestart(ids, delay);
+    this.scheduleRestart(handle.ids, delay);
   }
 
   private scheduleRestart(ids: string[], delay: number): void {
@@ -214,9 +255,9 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       if (this.stopping) return;
       await this.startRunner();
       this.logger.log('The job worker is running again');
-      const runner = this.runner;
+      const handle = this.current;
       const healthy = setTimeout(() => {
-        if (this.runner === runner && this.runnerUp) this.restartAttempts = 0;
+        if (this.current === handle && this.runnerUp) this.restartAttempts = 0;
       }, RUNNER_HEALTHY_MS);
       healthy.unref();
     } catch (error) {
@@ -358,7 +399,10 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.releaseCheck) clearInterval(this.releaseCheck);
     if (this.queueCollect) clearInterval(this.queueCollect);
-    await this.runner?.stop().catch(() => undefined);
+    // A runner that failed has shut its pool down already (and its promise may never settle).
+    const current = this.current;
+    if (current?.runner && current.fatal === undefined && !current.ended) await current.runner.stop().catch(() => undefined);
+    if (current?.fallback) clearTimeout(current.fallback);
     // Anything still marked as ours is released for the other instances (or our next start).
     const ids = [...this.workerIds];
     if (ids.length > 0 && this.utils) {
