@@ -29,7 +29,9 @@ export function boundRequestTime(fastify: FastifyInstance, ms: number, unbounded
     // the hot path, which are never exempt.
     if (exempt.size > 0 && !request.url.startsWith(WEBHOOKS_PREFIX) && exempt.has(request.routeOptions.url ?? '')) return done();
     const timer = setTimeout(() => {
-      if (reply.sent) return;
+      // `sent` is the end of the answer; a streamed one (a static file to a slow reader) has its
+      // headers out well before, and a second answer would throw here, in a timer: the process ends.
+      if (reply.sent || reply.raw.headersSent) return;
       const body = problemBody(
         503,
         `The request did not complete within REQUEST_TIMEOUT_MS (${ms} ms); it may still complete. Retry it (with the same Idempotency-Key for writes).`,
