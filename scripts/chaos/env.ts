@@ -307,7 +307,8 @@ export class WebhookProxy {
   }
 
   async start(): Promise<void> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    // A client that drops its request mid-body rejects the read: that request is dropped, the proxy goes on.
+    const server = http.createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);

@@ -77,6 +77,8 @@ export async function startEmbeddedDatabase(options: {
   const database = options.database ?? 'calsync';
   const serverUrl = `postgres://postgres:${password}@127.0.0.1:${options.port}`;
   const client = new pg.Client({ connectionString: `${serverUrl}/postgres`, connectionTimeoutMillis: 10_000 });
+  // A connection lost meanwhile fails the statement it cut; without a listener its 'error' would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
