@@ -46,6 +46,7 @@ import type { MicrosoftGraphEmulator } from '../emulators/microsoft/microsoft-gr
 import { freePort } from '../emulators/free-port.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import { CredentialAuthFactory } from '../src/modules/connections/index.js';
+import { HOST_EVENT_CONSUMERS_LANE_CONCURRENCY, WEBHOOKS_LANE_CONCURRENCY } from '../src/modules/host-events/host-events.jobs.js';
 import { CachedBusyTimelinesReadModel } from '../src/modules/sync/read-models/cached-busy-timelines.read-model.js';
 import type { Bench, BenchContext } from './support/bench.js';
 import { type BenchApp, sleep } from './support/bench-env.js';
@@ -444,7 +445,7 @@ async function measure(
   }
 
   // ---- two replicas on one PostgreSQL ---------------------------------------------------------
-  const replicas = await twoReplicas(scale, population, services, log);
+  const replicas = await twoReplicas(scale, population, services, log, (line) => report.note(line));
   await memoryAt('two replicas');
   report.add(`two replicas: pushes sent (${REPLICA_PUSHES} calendars, alternating)`, replicas.pushes, 'pushes');
   report.add('two replicas: pushes accepted (both instances)', replicas.accepted, 'pushes', {
@@ -914,6 +915,33 @@ async function resyncSweep(env: ScaleEnv, population: Population) {
 // ---- two replicas -----------------------------------------------------------------------------------
 
 /**
+ * Connections a service holds besides its TypeORM pool and its workers' slots: the lanes' slots and
+ * 3 more in the queue's pool (`JobWorker`), its liveness connection, one spare.
+ */
+const QUEUE_CONNECTIONS_BEYOND_WORKERS = WEBHOOKS_LANE_CONCURRENCY + HOST_EVENT_CONSUMERS_LANE_CONCURRENCY + 3 + 1 + 1;
+
+/**
+ * The replica's TypeORM pool: the service's size where the server has room for it. A whole `npm run
+ * bench` on PostgreSQL's default `max_connections` (100) holds the in-process app of the other
+ * benches, the service and the bench's own connections; a second full pool went past it ("too many
+ * clients"). Pools grow on demand, so the room is counted against the primary service's full
+ * pools, not its connections of the moment.
+ */
+async function replicaPoolSize(env: ScaleEnv): Promise<number> {
+  const [row]: Array<{ max: number; reserved: number; used: number; service: number }> = await env.dataSource.query(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int AS reserved,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database())::int AS service`,
+  );
+  const perService = env.config.databasePoolSize + env.config.workerConcurrency + QUEUE_CONNECTIONS_BEYOND_WORKERS;
+  // The primary's pools at their fullest, less what it (and the bench, on this database) holds now.
+  const free = row.max - row.reserved - row.used - Math.max(0, perService - row.service);
+  const room = free - (env.config.workerConcurrency + QUEUE_CONNECTIONS_BEYOND_WORKERS);
+  return Math.max(2, Math.min(env.config.databasePoolSize, room));
+}
+
+/**
  * A second service process on the same database: the same entry point and environment (keys,
  * emulators, webhook tokens), its own port and queue worker, as a second replica behind a load
  * balancer would run. REPLICA_PUSHES Google calendars each get a new event in the emulator
@@ -922,14 +950,32 @@ async function resyncSweep(env: ScaleEnv, population: Population) {
  * worker), one listing of that calendar, and the new event in the cache. The replica is stopped
  * (SIGTERM) at the end; its RSS and peak at that moment are in the JSON.
  */
-async function twoReplicas(env: ScaleEnv, population: Population, services: ServiceProcess[], log: (line: string) => void) {
+async function twoReplicas(
+  env: ScaleEnv,
+  population: Population,
+  services: ServiceProcess[],
+  log: (line: string) => void,
+  note: (line: string) => void,
+) {
   const port = await freePort();
   const logFile = join(RESULTS_DIR, 'scale-replica.log');
   rmSync(logFile, { force: true });
+  const poolSize = await replicaPoolSize(env);
+  if (poolSize < env.config.databasePoolSize) {
+    note(
+      `the replica ran with DATABASE_POOL_SIZE=${poolSize} (the service: ${env.config.databasePoolSize}): the PostgreSQL ` +
+        `server had no room for another full pool beside the run's other clients`,
+    );
+  }
   const replica = new ServiceProcess(
     'scale replica',
     port,
-    { ...env.settings, PORT: String(port), APP_URL: `http://127.0.0.1:${port}` },
+    {
+      ...env.settings,
+      PORT: String(port),
+      APP_URL: `http://127.0.0.1:${port}`,
+      DATABASE_POOL_SIZE: String(poolSize),
+    },
     logFile,
   );
   services.push(replica);
