@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { startupBanner, writeSandboxExample } from './banner.js';
 import { createApp } from './create-app.js';
+import { applyHeapGrowth } from './heap-growth.js';
 import { databaseRefusal, listenRefusal, systemRefusal } from './start-failures.js';
 import { importOptional } from './optional-import.js';
 import { type Sandbox, sandboxProviders, startSandbox } from './sandbox.js';
@@ -32,6 +33,7 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
     throw error;
   }
   logFormat = config.logFormat;
+  applyHeapGrowth(config.heapGrowingPercent);
   // pino from the first line (LOG_FORMAT, LOG_LEVEL); the app built below writes through the same one.
   const logging = loggerParams(config);
   Logger.overrideLogger(new CalsyncLogger(logging));

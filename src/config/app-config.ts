@@ -80,6 +80,8 @@ export interface AppConfig {
   schedulerEnabled: boolean;
   workerConcurrency: number;
   queuePollIntervalMs: number;
+  /** V8's heap growth past the live objects, in percent (`applyHeapGrowth`); 0 leaves V8's own. */
+  heapGrowingPercent: number;
   /**
    * URL prefixes a host app may ask the OAuth flow to return to (`OAUTH_RETURN_URLS`,
    * comma-separated); empty: `POST …/oauth/start` refuses every returnUrl.

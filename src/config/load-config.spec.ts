@@ -28,6 +28,7 @@ describe('loadConfig', () => {
         tokenUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
       },
       sandbox: true,
+      heapGrowingPercent: 50,
     });
     expect(config.encryptionKey).toHaveLength(32);
     expect(config.generated).toEqual({ apiKey: true, adminApiKey: true, encryptionKey: true });
@@ -110,6 +111,13 @@ describe('loadConfig', () => {
       enabled: false,
       apiRootUrl: emulator,
     });
+  });
+
+  it('takes HEAP_GROWING_PERCENT from 0 (V8 alone) to 1000, and names one out of range', () => {
+    expect(load({ HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(load({ HEAP_GROWING_PERCENT: '120' }).heapGrowingPercent).toBe(120);
+    expect(() => load({ HEAP_GROWING_PERCENT: '-5' })).toThrow(/HEAP_GROWING_PERCENT/);
+    expect(() => load({ HEAP_GROWING_PERCENT: 'half' })).toThrow(/HEAP_GROWING_PERCENT/);
   });
 
   it('lists every problem at once', () => {

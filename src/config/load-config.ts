@@ -252,6 +252,7 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     schedulerEnabled: bool('SCHEDULER_ENABLED', true),
     workerConcurrency: int('WORKER_CONCURRENCY', 8, 1, 100),
     queuePollIntervalMs: int('QUEUE_POLL_INTERVAL_MS', 2000, 50, 60000),
+    heapGrowingPercent: int('HEAP_GROWING_PERCENT', 50, 0, 1000),
     oauthReturnUrls: returnUrlPrefixes(env.OAUTH_RETURN_URLS, production, problems),
     webhookAllowPrivateUrls: bool('WEBHOOK_ALLOW_PRIVATE_URLS', !production),
     logLevel,
