@@ -1,3 +1,5 @@
+import { ExternalChangeRecorder, type SyncedCalendar } from '../../src/modules/bookings/external-change.recorder.js';
+import { removedEvent } from '../../src/modules/providers/external-event.js';
 import { SyncStateStore } from '../../src/modules/sync/index.js';
 import { TEST_MICROSOFT_CLIENT_STATE, type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
@@ -698,6 +700,40 @@ describe('Outlook → bookings: changes made in Outlook reach the booking exactl
       [booking.id],
     );
     expect(outbox).toEqual([{ kind: 'deleted', outcome: 'applied' }]);
+  });
+
+  it('a removal no get confirmed never cancels a booking: its reference was committed while the sync looked (a booking written beyond the window)', async () => {
+    const booking = await book();
+    const [selected]: Array<{ id: number }> = await t.dataSource.query(
+      `SELECT "id" FROM "SelectedCalendar" WHERE "credentialId" = $1 AND "externalId" = $2`,
+      [host.credentialId, host.calendarId],
+    );
+    const calendar: SyncedCalendar = {
+      selectedCalendarId: selected.id,
+      userId: host.userId,
+      credentialId: host.credentialId,
+      provider: SOURCE,
+      externalCalendarId: host.calendarId,
+    };
+    const recorder = t.app.get(ExternalChangeRecorder, { strict: false });
+    const outbox = () =>
+      t.dataSource.query(`SELECT "kind" FROM "ExternalEventChange" WHERE "bookingId" = $1 ORDER BY "id"`, [booking.id]);
+    // What reaches the recorder when the sync checked the page's links before the booking's own
+    // job committed its reference: Graph's bare @removed, unconfirmed.
+    const unconfirmed = await t.dataSource.transaction((m) =>
+      recorder.record(m, calendar, [removedEvent(booking.eventId, 'unknown')]),
+    );
+    expect(unconfirmed.events).toEqual([]);
+    expect(await outbox()).toEqual([]);
+    await expectConsistently(async () => expect((await getBooking(t, booking.id)).status).toBe('accepted'), {
+      durationMs: 500,
+    });
+    // A removal a get confirmed is recorded as the deletion it is.
+    const confirmed = await t.dataSource.transaction((m) =>
+      recorder.record(m, calendar, [removedEvent(booking.eventId, 'deleted')]),
+    );
+    expect(confirmed.events).toHaveLength(1);
+    expect(await outbox()).toEqual([{ kind: 'deleted' }]);
   });
 
   it('making the booking’s event recurring in Outlook neither cancels nor repeatedly reschedules the booking', async () => {

@@ -218,6 +218,12 @@ export class ExternalChangeRecorder implements PendingExternalChanges {
       if (event.status === 'cancelled') {
         // Still there, only no longer in this listing's view: not a cancellation.
         if (event.removal === 'left_view') continue;
+        // A removal no get confirmed (Graph's `@removed`, which an event leaving the window or never
+        // in it gives too): the sync confirms those of booking events before recording, so one
+        // arriving here is of an event whose booking reference was committed in between (written
+        // by the booking's own job while the sync ran). Not a cancellation; a real deletion is seen
+        // by the next full listing or the read of bookings beyond the window.
+        if (event.removal === 'unknown') continue;
         // Already held by an earlier run: it waits for a person, not counted or recorded again.
         if (link.held) continue;
         const moved = moves.get(event.id);
