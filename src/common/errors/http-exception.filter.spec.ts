@@ -150,6 +150,33 @@ describe('HttpExceptionFilter', () => {
     expect(logged[0]).toEqual({ reqId: 'req-1', msg: expect.stringContaining('secret internals at db.ts:12') });
   });
 
+  it('answers a database that cannot serve (out of connections, restarting, unreachable, connection cut) with 503 and Retry-After, not 500', () => {
+    const refused = (code: string, message: string) =>
+      new QueryFailedError('SELECT …', [], Object.assign(new Error(message), { code }));
+    const unavailable = [
+      refused('53300', 'sorry, too many clients already'),
+      refused('57P01', 'terminating connection due to administrator command'),
+      refused('57P03', 'the database system is starting up'),
+      refused('08006', 'connection failure'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+    ];
+    for (const error of unavailable) {
+      const sent = reply(error);
+      expect(sent.status).toBe(503);
+      expect(sent.headers['retry-after']).toBe('2');
+      expect(sent.body).toMatchObject({ status: 503, code: 'database_unavailable', requestId: 'req-1' });
+      // Nothing of the driver's message reaches the caller.
+      expect(JSON.stringify(sent.body)).not.toMatch(/127\.0\.0\.1|clients|administrator/);
+    }
+    // Logged as one warning per request, not as an error with a stack.
+    expect(logged).toEqual([]);
+    // A statement the database refused is still not "unavailable".
+    expect(reply(refused('42P01', 'relation "x" does not exist')).status).toBe(500);
+    expect(reply(new Error('Connection pool of a webhook endpoint is full')).status).toBe(500);
+  });
+
   it('derives a domain error code from the class name', () => {
     expect(codeFromClassName('BookingNotFoundError')).toBe('booking_not_found');
     expect(codeFromClassName('OAuthStateError')).toBe('oauth_state');

@@ -29,6 +29,33 @@ const STATUS_OF: Record<DomainErrorKind, HttpStatus> = {
   unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
+const DATABASE_UNAVAILABLE = 'database_unavailable';
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+/**
+ * PostgreSQL's codes for a server that cannot serve now, whatever the statement: too many
+ * connections, shutting down (admin, crash), starting up, and the connection exceptions (class 08).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
+/** Socket errors and pg's own messages for a connection that could not be opened or was cut. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+const CUT_CONNECTION =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * Whether `exception` says the database could not be reached or could not serve, as opposed to a
+ * statement it refused: the caller did nothing wrong and a retry may succeed, so the answer is a
+ * 503 with `Retry-After`, not a 500. (Provider failures are `ProviderError`s, told apart before.)
+ */
+function databaseUnavailable(exception: unknown): boolean {
+  if (typeof exception !== 'object' || exception === null) return false;
+  const error = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown; message?: unknown } };
+  const code =
+    typeof error.code === 'string' ? error.code : typeof error.driverError?.code === 'string' ? error.driverError.code : '';
+  if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNREACHABLE_CODES.has(code)) return true;
+  const message = typeof error.message === 'string' ? error.message : '';
+  return CUT_CONNECTION.test(message);
+}
+
 interface FastifyErrorLike {
   statusCode?: number;
   code?: string;
@@ -37,6 +64,8 @@ interface FastifyErrorLike {
 
 interface Described {
   status: number;
+  /** Seconds for `Retry-After` (an answer worth retrying as it is). */
+  retryAfter?: number;
   code: string;
   detail: string;
   errors?: FieldProblem[];
@@ -60,7 +89,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReplyLike>();
     const requestId = requestIdOf(http.getRequest<unknown>());
     const described = this.describe(exception);
-    if (described.status >= 500) {
+    if (described.code === DATABASE_UNAVAILABLE) {
+      // One line, no stack: an outage answers every request so, and its cause is logged by the pools.
+      const message = exception instanceof Error ? exception.message : String(exception);
+      this.logger.warn(logLine(`Database unavailable, answered 503: ${message}`, requestId ? { reqId: requestId } : undefined));
+    } else if (described.status >= 500) {
       const constraint = violatedUniqueConstraint(exception);
       const fields = requestId ? { reqId: requestId } : undefined;
       if (constraint !== null)
@@ -80,6 +113,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const body = problemBody(described.status, described.detail, requestId, described.code, described.errors);
     reply.status(described.status).header('content-type', PROBLEM_CONTENT_TYPE_HEADER);
+    if (described.retryAfter !== undefined) reply.header('retry-after', String(described.retryAfter));
     if (requestId) reply.header('x-request-id', requestId);
     reply.send(body);
   }
@@ -99,6 +133,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) return describeHttpException(exception);
     if (exception instanceof ProviderError) return describeProviderError(exception);
+    if (databaseUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        code: DATABASE_UNAVAILABLE,
+        detail: 'The database is unavailable for the moment (restarting, failing over or out of connections); retry shortly',
+        retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+      };
+    }
     if (exception instanceof QueryFailedError) {
       const code = (exception as QueryFailedError & { code?: string }).code;
       if (code === '23503') {

@@ -29,7 +29,7 @@ export class ProblemSchema implements ProblemDetails {
   @ApiProperty({
     description:
       'stable machine-readable snake_case code, e.g. validation_failed, booking_not_found, booking_in_past, ' +
-      'unsupported_media_type, payload_too_large, provider_timeout, internal_error',
+      'unsupported_media_type, payload_too_large, provider_timeout, database_unavailable, internal_error',
     example: 'validation_failed',
   })
   code!: string;
