@@ -2,6 +2,7 @@ import pg from 'pg';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
+import { enableFlagForUser, runTask } from '../support/sync-helpers.js';
 
 /**
  * A process killed mid-job leaves its job locked; graphile-worker alone would wait four hours.
@@ -218,6 +219,55 @@ describe('Jobs of a crashed process', () => {
       await drop();
     }
   }, 45_000);
+
+  it('a keyed job that fails after a newer one replaced it is not left failed for good: the newer one runs, and no job is counted as out of attempts', async () => {
+    const host = await connectGoogleHost(t, { destination: false });
+    await enableFlagForUser(t, 'calendar-subscription-cache', host.userId);
+    const selected = await t.api
+      .post(`/api/v1/users/${host.userId}/selected-calendars`)
+      .send({ credentialId: host.credentialId, externalId: host.calendarId })
+      .expect(201);
+    await expectEventually(async () => {
+      const jobs = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+      expect(jobs).toHaveLength(0);
+    });
+    const syncedAt = async () =>
+      (
+        (await t.dataSource.query(`SELECT "syncedAt" FROM "SelectedCalendar" WHERE "id" = $1`, [selected.body.id])) as Array<{
+          syncedAt: Date;
+        }>
+      )[0].syncedAt;
+    await runTask(t, 'subscribe-calendars');
+    await expectEventually(async () => expect(await syncedAt()).not.toBeNull());
+    const before = await syncedAt();
+    // The next listing answers late, with an error: the sync running it fails.
+    t.google.faults.failNext({ count: 1, operation: 'events.list', status: 400, reason: 'badRequest', delayMs: 1500 });
+    const resync = () => t.admin.post(`/api/v1/admin/selected-calendars/${selected.body.id}/resync`).expect(202);
+    await resync();
+    await expectEventually(async () => {
+      const running = await t.dataSource.query(
+        `SELECT 1 FROM graphile_worker._private_jobs WHERE key = $1 AND locked_at IS NOT NULL`,
+        [`sync-full:${selected.body.id}`],
+      );
+      expect(running).toHaveLength(1);
+    });
+    // Asked again while it runs: graphile-worker replaces it (its key cleared, its attempts at the
+    // maximum) and adds a new job behind it.
+    await resync();
+    await expectEventually(
+      async () => {
+        const jobs: Array<{ attempts: number; max_attempts: number }> = await t.dataSource.query(
+          `SELECT attempts, max_attempts FROM graphile_worker._private_jobs`,
+        );
+        expect(jobs).toEqual([]);
+      },
+      { timeoutMs: 10_000 },
+    );
+    // The newer one ran: the calendar was synced after the failure.
+    expect((await syncedAt()).getTime()).toBeGreaterThan(before.getTime());
+    const metrics = await t.admin.get('/metrics').expect(200);
+    expect(metrics.text).not.toMatch(/calsync_queue_jobs\{[^}]*state="failed"[^}]*\} [1-9]/);
+  });
 
   it('are released when the worker that locked them never registered (killed while starting), after 30 s, not before', async () => {
     const host = await connectGoogleHost(t);

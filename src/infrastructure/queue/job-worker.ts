@@ -21,9 +21,12 @@ import { JobQueue, laneFlag } from './job-queue.js';
 const HEARTBEAT_MS = 10_000;
 /** A runner that stopped by itself is started again after this long, doubling while it keeps stopping. */
 const RUNNER_RESTART_MS = 1_000;
-const RUNNER_RESTART_MAX_MS = 30_000;
-/** A runner up this long counts as recovered: the next stop waits `RUNNER_RESTART_MS` again. */
-const RUNNER_HEALTHY_MS = 60_000;
+const RUNNER_RESTART_MAX_MS = 10_000;
+/**
+ * A runner up this long counts as recovered: the next stop waits `RUNNER_RESTART_MS` again (a
+ * second outage soon after the first is not made to wait the longest delay).
+ */
+const RUNNER_HEALTHY_MS = 10_000;
 /** How long past `JOB_TIMEOUT_MS` a failing pool may take to report that its workers ended. */
 const RUNNER_END_MARGIN_MS = 15_000;
 
@@ -119,7 +122,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
               logFields: { jobId: String(helpers.job.id), task },
             }),
           );
-        return lane ? this.runInLane(lane, helpers.job, attempt) : attempt();
+        const run = lane ? this.runInLane(lane, helpers.job, attempt) : attempt();
+        return helpers.job.key ? run.catch((error: unknown) => this.unlessReplaced(helpers.job, error)) : run;
       };
     }
     // Lanes (`JobHandlerRegistry.useLane`) add their slots to the one runner rather than run a
@@ -223,7 +227,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     this.runnerUp = false;
     if (this.stopping) return;
     const reason = error === null ? 'its worker pool ended, see above' : error instanceof Error ? error.message : String(error);
-    // 1 s, doubling to 30 s while it keeps stopping; back to 1 s once one has run for a minute.
+    // 1 s, doubling to 10 s while it keeps stopping; back to 1 s once one has run for 10 s.
     const delay = Math.min(RUNNER_RESTART_MAX_MS, RUNNER_RESTART_MS * 2 ** this.restartAttempts);
     this.restartAttempts += 1;
     this.logger.error(`The job worker stopped (${reason}); starting it again in ${delay / 1000} s`);
@@ -269,6 +273,29 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       );
       this.scheduleRestart(ids, delay);
     }
+  }
+
+  /**
+   * A keyed job added again while it ran was replaced: graphile-worker cleared its key, set its
+   * attempts to the maximum and added a new job for the newer work. Its own failure then left it
+   * failed for good, never retried nor removed (a permanently failed job, which the
+   * `CalsyncQueueFailedJobs` alert reports). The replacement carries the work, so the failure of a
+   * replaced job ends it instead: it is logged and the job completes (its row goes). When the check
+   * itself fails, the attempt fails as it would have.
+   */
+  private async unlessReplaced(job: Job, error: unknown): Promise<void> {
+    const replaced = await this.pool
+      ?.query<{ replaced: boolean }>(`SELECT key IS NULL AS replaced FROM graphile_worker._private_jobs WHERE id = $1`, [job.id])
+      .then(({ rows }) => rows[0]?.replaced === true)
+      .catch(() => false);
+    if (!replaced) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn(
+      logLine(`Job ${job.task_identifier} failed after a newer one replaced it (${message}); the newer one runs`, {
+        jobId: String(job.id),
+        task: job.task_identifier,
+      }),
+    );
   }
 
   /** The flags of the lanes whose slots in this process are all taken (graphile-worker skips their jobs). */

@@ -59,8 +59,8 @@ export class ScrapeGauges {
         Promise.all([
           this.dataSource.query<QueueRow[]>(
             `SELECT t.identifier AS task,
-                    CASE WHEN j.attempts >= j.max_attempts THEN 'failed'
-                         WHEN j.locked_at IS NOT NULL THEN 'running'
+                    CASE WHEN j.locked_at IS NOT NULL THEN 'running'
+                         WHEN j.attempts >= j.max_attempts THEN 'failed'
                          WHEN j.run_at > now() THEN 'scheduled'
                          WHEN q.locked_at IS NOT NULL THEN 'blocked'
                          ELSE 'ready' END AS state,
