@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { JobWorker } from '../../src/infrastructure/queue/job-worker.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
 import { expectConsistently, expectEventually } from '../support/expect-eventually.js';
 import { connectGoogleHost, slot } from '../support/fixtures.js';
@@ -267,6 +268,34 @@ describe('Jobs of a crashed process', () => {
     expect((await syncedAt()).getTime()).toBeGreaterThan(before.getTime());
     const metrics = await t.admin.get('/metrics').expect(200);
     expect(metrics.text).not.toMatch(/calsync_queue_jobs\{[^}]*state="failed"[^}]*\} [1-9]/);
+  });
+
+  it('a replaced job whose own end was never recorded (an outage, a killed process) is swept, while a job that really failed stays counted', async () => {
+    const add = (task: string, key: string | null) =>
+      t.dataSource.query(
+        `SELECT id FROM graphile_worker.add_job($1, '{}'::json, queue_name => $2, run_at => now() + interval '1 hour', job_key => $3, max_attempts => 5)`,
+        [task, `sweep-${task}-${key ?? 'none'}`, key],
+      ) as Promise<Array<{ id: string }>>;
+    const [replaced] = await add('sync-calendar', 'sweep-replaced');
+    const [failed] = await add('sync-calendar', null);
+    const [waiting] = await add('deliver-webhooks', null);
+    // What graphile-worker leaves when it replaced a running job and that job's end was never
+    // recorded (then unlocked): no key, no attempt left, never an error.
+    await t.dataSource.query(`UPDATE graphile_worker._private_jobs SET key = NULL, attempts = max_attempts WHERE id = $1`, [
+      replaced.id,
+    ]);
+    await t.dataSource.query(
+      `UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'provider said no' WHERE id = $1`,
+      [failed.id],
+    );
+    const removed = await t.app.get(JobWorker, { strict: false }).sweepReplacedJobs();
+    expect(removed).toBe(1);
+    const left: Array<{ id: string }> = await t.dataSource.query(
+      `SELECT id FROM graphile_worker._private_jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[replaced.id, failed.id, waiting.id]],
+    );
+    expect(left.map((r) => String(r.id))).toEqual([String(failed.id), String(waiting.id)]);
+    await t.dataSource.query(`DELETE FROM graphile_worker._private_jobs WHERE id = ANY($1::bigint[])`, [[failed.id, waiting.id]]);
   });
 
   it('are released when the worker that locked them never registered (killed while starting), after 30 s, not before', async () => {

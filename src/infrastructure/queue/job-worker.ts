@@ -64,6 +64,8 @@ const QUEUE_COLLECT_MS = 2_000;
  */
 const QUEUE_COLLECT_PATIENCE_ROUNDS = 4;
 const QUEUE_COLLECT_WAIT_MS = 25;
+/** How often (in queue collection rounds, every 2 s) replaced jobs left behind are removed. */
+const REPLACED_SWEEP_ROUNDS = 15;
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
@@ -81,6 +83,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   private releaseCheck?: NodeJS.Timeout;
   private queueCollect?: NodeJS.Timeout;
   private collecting = false;
+  private collectRounds = 0;
   private busyCollections = 0;
   /** Held open for the worker's life; its backend's presence in pg_stat_activity says we are alive. */
   private liveness?: pg.Client;
@@ -255,6 +258,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
         await this.utils.forceUnlockWorkers(ids);
         await this.pool.query(`DELETE FROM "QueueWorker" WHERE "workerId" = ANY($1::text[])`, [ids]);
         for (const id of ids) this.workerIds.delete(id);
+        await this.sweepReplacedJobs();
       }
       if (this.stopping) return;
       await this.startRunner();
@@ -296,6 +300,29 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
         task: job.task_identifier,
       }),
     );
+  }
+
+  /**
+   * Removes the replaced jobs whose end was never recorded: a keyed job added again while it ran
+   * has its attempts set to the maximum by graphile-worker (a newer job carries the work), and when
+   * the database refused its end (the outages the runner restarts after) or its process died, it
+   * was unlocked out of attempts and would stay failed for good. Such a row never failed
+   * (`last_error` is null) yet has no attempt left: nothing would ever run it; the sweep removes
+   * it so `calsync_queue_jobs{state="failed"}` counts only jobs that failed. (No calsync job has a
+   * single attempt, the only other way to be out of attempts without an error.)
+   */
+  async sweepReplacedJobs(): Promise<number> {
+    if (!this.pool) return 0;
+    const { rowCount } = await this.pool
+      .query(
+        `DELETE FROM graphile_worker._private_jobs
+          WHERE locked_at IS NULL AND key IS NULL AND attempts >= max_attempts AND last_error IS NULL`,
+      )
+      .catch((error: Error) => {
+        if (this.runnerUp) this.logger.warn(`removing replaced jobs: ${error.message}`);
+        return { rowCount: 0 };
+      });
+    return rowCount ?? 0;
   }
 
   /** The flags of the lanes whose slots in this process are all taken (graphile-worker skips their jobs). */
@@ -513,6 +540,8 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     if (!this.pool || this.collecting) return null;
     this.collecting = true;
     try {
+      this.collectRounds += 1;
+      if (this.collectRounds % REPLACED_SWEEP_ROUNDS === 0) await this.sweepReplacedJobs();
       const client = await this.pool.connect().catch(() => null);
       return client ? await this.collectWith(client) : null;
     } finally {
