@@ -1,5 +1,5 @@
 import { type ArgumentsHost, BadRequestException, ConflictException, Logger } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { ProviderError } from '../../modules/providers/provider.errors.js';
 import { ConflictError, InvalidRequestError, NotFoundError, codeFromClassName } from './domain-error.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
@@ -161,6 +161,8 @@ describe('HttpExceptionFilter', () => {
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
+      new QueryRunnerAlreadyReleasedError(),
+      new QueryRunnerProviderAlreadyReleasedError(),
     ];
     for (const error of unavailable) {
       const sent = reply(error);

@@ -40,6 +40,12 @@ const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03']);
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 const CUT_CONNECTION =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+/**
+ * TypeORM's word for a statement on a connection it already let go: a connection killed between two
+ * statements of a request (a failover, `pg_terminate_backend`) reports its error in between, and
+ * TypeORM releases it, so the next statement says this instead of the server's code.
+ */
+const RELEASED_RUNNER = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError']);
 
 /**
  * Whether `exception` says the database could not be reached or could not serve, as opposed to a
@@ -48,7 +54,13 @@ const CUT_CONNECTION =
  */
 function databaseUnavailable(exception: unknown): boolean {
   if (typeof exception !== 'object' || exception === null) return false;
-  const error = exception as { code?: unknown; message?: unknown; driverError?: { code?: unknown; message?: unknown } };
+  const error = exception as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    driverError?: { code?: unknown; message?: unknown };
+  };
+  if (typeof error.name === 'string' && RELEASED_RUNNER.has(error.name)) return true;
   const code =
     typeof error.code === 'string' ? error.code : typeof error.driverError?.code === 'string' ? error.driverError.code : '';
   if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNREACHABLE_CODES.has(code)) return true;
