@@ -275,4 +275,25 @@ export class CalsyncLogger extends NestPinoLogger {
     if (typeof context === 'string' && START_UP_CONTEXTS.has(context)) super.debug(message, ...optionalParams);
     else super.log(message, ...optionalParams);
   }
+
+  /**
+   * `error(message, error, context)`: Nest's CQRS (a command a saga started that threw) and others
+   * pass the error itself after the message, and pino would drop it (an argument the message does
+   * not interpolate). It goes in as `err`, with its message and stack.
+   */
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    const cause = typeof message === 'string' ? optionalParams.find(isErrorLike) : undefined;
+    if (cause === undefined) return super.error(message, ...optionalParams);
+    super.error({ msg: message, err: cause }, ...optionalParams.filter((p) => p !== cause));
+  }
+}
+
+/** An Error of any realm (jest's, Node's, a library's). */
+function isErrorLike(value: unknown): value is Error {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string' &&
+    typeof (value as { stack?: unknown }).stack === 'string'
+  );
 }
