@@ -11,6 +11,8 @@ import { enableFlagForUser, runTask } from '../support/sync-helpers.js';
  */
 describe('Jobs of a crashed process', () => {
   let t: TestApp;
+  /** Jobs due now, running or waiting for a worker: none once the queue is idle. */
+  const dueJobs = () => t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -139,7 +141,7 @@ describe('Jobs of a crashed process', () => {
   it('a job worker whose pool stopped (the database refused to record a finished job) is started again: readiness says so meanwhile, and the job runs to its end once', async () => {
     const host = await connectGoogleHost(t);
     await expectEventually(async () => {
-      const jobs = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+      const jobs = await dueJobs();
       expect(jobs).toHaveLength(0);
     });
     // graphile-worker does not retry some errors when it records a job's end ("too many clients",
@@ -162,6 +164,11 @@ describe('Jobs of a crashed process', () => {
       // Several jobs ending one after the other: each end refused (graphile-worker 0.17's batcher
       // then miscounts, and its pool never reports that it stopped).
       const titles = ['Outlived 1', 'Outlived 2', 'Outlived 3', 'Outlived 4', 'Outlived 5'];
+      const summaries = () =>
+        t.google
+          .listEvents(host.calendarId)
+          .map((e) => e.summary)
+          .sort();
       const created = await Promise.all(
         titles.map((title, i) =>
           t.api
@@ -182,7 +189,7 @@ describe('Jobs of a crashed process', () => {
         async () => {
           const ready = await t.api.get('/health/ready').expect(200);
           expect(ready.body.info.jobWorker).toEqual({ status: 'up' });
-          const left = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+          const left = await dueJobs();
           expect(left).toHaveLength(0);
         },
         { timeoutMs: 20_000 },
@@ -192,12 +199,7 @@ describe('Jobs of a crashed process', () => {
         const booking = await t.api.get(`/api/v1/bookings/${body.id}`).expect(200);
         expect(booking.body.references).toHaveLength(1);
       }
-      expect(
-        t.google
-          .listEvents(host.calendarId)
-          .map((e) => e.summary)
-          .sort(),
-      ).toEqual(titles);
+      expect(summaries()).toEqual(titles);
       // And the new runner takes new work.
       const next = await t.api
         .post('/api/v1/bookings')
@@ -207,12 +209,7 @@ describe('Jobs of a crashed process', () => {
         const res = await t.api.get(`/api/v1/bookings/${next.body.id}`).expect(200);
         expect(res.body.references).toHaveLength(1);
       });
-      expect(
-        t.google
-          .listEvents(host.calendarId)
-          .map((e) => e.summary)
-          .sort(),
-      ).toEqual([...titles, 'After'].sort());
+      expect(summaries()).toEqual([...titles, 'After'].sort());
       // The stopped pool's ids are retired: only the running pool beats.
       const workers = await t.dataSource.query(`SELECT "workerId" FROM "QueueWorker"`);
       expect(workers).toHaveLength(1);
@@ -229,7 +226,7 @@ describe('Jobs of a crashed process', () => {
       .send({ credentialId: host.credentialId, externalId: host.calendarId })
       .expect(201);
     await expectEventually(async () => {
-      const jobs = await t.dataSource.query(`SELECT 1 FROM graphile_worker._private_jobs WHERE run_at <= now()`);
+      const jobs = await dueJobs();
       expect(jobs).toHaveLength(0);
     });
     const syncedAt = async () =>

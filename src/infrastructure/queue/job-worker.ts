@@ -30,16 +30,6 @@ const RUNNER_HEALTHY_MS = 10_000;
 /** How long past `JOB_TIMEOUT_MS` a failing pool may take to report that its workers ended. */
 const RUNNER_END_MARGIN_MS = 15_000;
 
-interface RunnerHandle {
-  runner?: Runner;
-  /** Its worker pool's ids (`pool:create`), released when it is replaced. */
-  ids: string[];
-  /** Its end was handled (restart scheduled, or we were stopping). */
-  ended: boolean;
-  /** Why it is shutting down by itself (`pool:fatalError`). */
-  fatal: unknown;
-  fallback?: NodeJS.Timeout;
-}
 /** A lost liveness connection is opened again after this long (and again, while the database is away). */
 const LIVENESS_RECONNECT_MS = 500;
 const LIVENESS_RECONNECT_MAX_MS = 30_000;
@@ -66,6 +56,17 @@ const QUEUE_COLLECT_PATIENCE_ROUNDS = 4;
 const QUEUE_COLLECT_WAIT_MS = 25;
 /** How often (in queue collection rounds, every 2 s) replaced jobs left behind are removed. */
 const REPLACED_SWEEP_ROUNDS = 15;
+
+interface RunnerHandle {
+  runner?: Runner;
+  /** Its worker pool's ids (`pool:create`), released when it is replaced. */
+  ids: string[];
+  /** Its end was handled (restart scheduled, or we were stopping). */
+  ended: boolean;
+  /** Why it is shutting down by itself (`pool:fatalError`). */
+  fatal: unknown;
+  fallback?: NodeJS.Timeout;
+}
 
 /**
  * Runs the graphile-worker loop in this process: LISTEN/NOTIFY pick-up, retries with backoff.
