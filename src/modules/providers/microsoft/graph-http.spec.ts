@@ -76,6 +76,54 @@ describe('GraphHttp', () => {
     ]);
   });
 
+  it('reads an answer that came in many chunks as JSON once, as a Response does, multi-byte characters across chunk ends included', async () => {
+    const events = Array.from({ length: 3000 }, (_, i) => ({ id: `e${i}`, subject: `Réunion ${i} ✓` }));
+    const bytes = Buffer.from(JSON.stringify({ '@odata.context': 'ctx', value: events }), 'utf8');
+    const s = await server((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      // Odd-sized writes, so that characters of two and three bytes are split between chunks.
+      for (let at = 0; at < bytes.length; at += 4093) response.write(bytes.subarray(at, at + 4093));
+      response.end();
+    });
+    const answer = await http({ caCertificate: s.caPem, timeoutMs: 5000 }).fetch(s.url);
+    expect(answer).toBeInstanceOf(Response);
+    expect(answer.ok).toBe(true);
+    const copy = answer.clone();
+    expect(answer.bodyUsed).toBe(false);
+    expect(await answer.json()).toEqual({ '@odata.context': 'ctx', value: events });
+    expect(answer.bodyUsed).toBe(true);
+    await expect(answer.text()).rejects.toThrow(TypeError);
+    expect(() => answer.clone()).toThrow(TypeError);
+    // The clone made before reading has the same bytes, through every reader.
+    expect(Buffer.from(await copy.clone().arrayBuffer()).equals(bytes)).toBe(true);
+    expect(await new Response(copy.clone().body).text()).toBe(bytes.toString('utf8'));
+    expect(await (await copy.blob()).text()).toBe(bytes.toString('utf8'));
+  });
+
+  it("hands the Graph client an error answer's JSON, status and headers", async () => {
+    const s = await server((_request, _body, response) => {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
+      response.end(JSON.stringify({ error: { code: 'ApplicationThrottled', message: 'Too many requests' } }));
+    });
+    const seen: Response[] = [];
+    const client = Client.initWithMiddleware({
+      baseUrl: s.url,
+      defaultVersion: 'v1.0',
+      customHosts: new Set(['127.0.0.1']),
+      middleware: [
+        new AuthenticationHandler({ getAccessToken: async () => 'token-1' }),
+        new TelemetryHandler(),
+        new GraphHttpHandler(http({ caCertificate: s.caPem, timeoutMs: 5000 }).fetch, (response) => seen.push(response)),
+      ],
+    });
+    await expect(client.api('/me/events').get()).rejects.toMatchObject({
+      statusCode: 429,
+      code: 'ApplicationThrottled',
+      message: 'Too many requests',
+    });
+    expect(seen.map((r) => [r.status, r.headers.get('retry-after')])).toEqual([[429, '7']]);
+  });
+
   it('refuses a certificate it was not told to trust', async () => {
     const s = await server((_request, _body, response) => response.end('{}'));
     await expect(http({ caCertificate: null, timeoutMs: 5000 }).fetch(s.url)).rejects.toThrow(/certificate/i);

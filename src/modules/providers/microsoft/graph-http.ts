@@ -121,11 +121,14 @@ export class GraphHttp {
             try {
               finish(
                 null,
-                new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks, size), {
-                  status,
-                  statusText: incoming.statusMessage ?? '',
-                  headers: responseHeaders,
-                }),
+                new BufferedResponse(
+                  NULL_BODY_STATUSES.has(status)
+                    ? null
+                    : chunks.length === 1
+                      ? (chunks[0] as Buffer)
+                      : Buffer.concat(chunks, size),
+                  { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders },
+                ).asResponse(),
               );
             } catch (error) {
               finish(error instanceof Error ? error : new Error(String(error)));
@@ -142,6 +145,79 @@ export class GraphHttp {
       request.on('error', (error) => finish(error));
       request.end(body ?? undefined);
     });
+  }
+}
+
+/**
+ * `Response` as a base class: the DOM typings declare its body readers as properties, which a
+ * subclass may not override with methods, so the base is typed with only what is inherited as is.
+ */
+const ResponseBase = Response as unknown as new (
+  body: null,
+  init: ResponseInit,
+) => Pick<Response, 'headers' | 'ok' | 'redirected' | 'status' | 'statusText' | 'type' | 'url'>;
+
+/**
+ * A `Response` over an answer already read into memory: `text()`, `json()`, `arrayBuffer()` and
+ * `blob()` read those bytes as they are, once, as a `Response` allows. Why not `new Response(bytes)`:
+ * it copies the bytes when it is made and twice more when they are read (into its stream, out of it,
+ * then through `TextDecoder`). For the 1.6 MB delta pages of an Outlook first sync that was a quarter
+ * of the service's CPU, and each copy, a large object, brought V8's next full collection nearer
+ * (`npm run bench -- outlook-full-sync`, bench/README.md). `body` (a stream) is made only when asked
+ * for; the Graph client reads JSON and text answers through `json()` and `text()`.
+ */
+export class BufferedResponse extends ResponseBase {
+  readonly #bytes: Buffer | null;
+  #used = false;
+  #stream: ReadableStream<Uint8Array> | null = null;
+
+  /** @param bytes null for an answer without a body (204, 205, 304). */
+  constructor(bytes: Buffer | null, init: ResponseInit) {
+    super(null, init);
+    this.#bytes = bytes;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (!this.#bytes) return null;
+    this.#stream ??= new Response(this.#bytes).body;
+    return this.#stream;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+
+  async text(): Promise<string> {
+    return this.#take().toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.#take().toString('utf8'));
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = this.#take();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  async blob(): Promise<Blob> {
+    return new Blob([this.#take()], { type: this.headers.get('content-type') ?? '' });
+  }
+
+  clone(): BufferedResponse {
+    if (this.#used) throw new TypeError('Response.clone: Body has already been consumed.');
+    return new BufferedResponse(this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+
+  /** As the `Response` it is at run time (`instanceof Response` holds), for the typings. */
+  asResponse(): Response {
+    return this as unknown as Response;
+  }
+
+  #take(): Buffer {
+    if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
+    this.#used = true;
+    return this.#bytes ?? Buffer.alloc(0);
   }
 }
 
