@@ -1,7 +1,45 @@
 import { Controller, Get, Injectable, Module, type OnModuleInit, Param } from '@nestjs/common';
 import { ApiTags, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
+import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
+import { Column, Entity, Index, PrimaryColumn, type Repository } from 'typeorm';
 import { ApiKeyProtected, type HostEventEnvelope, HostEventSubscriptions, IdParamPipe } from '../../index.js';
+
+/**
+ * A row of the extension's own table. An extension's entities are registered with
+ * `TypeOrmModule.forFeature` in its module, beside calsync's; the table itself comes from a migration.
+ */
+@Entity('AuditTrailReschedule')
+@Index('AuditTrailReschedule_bookingId_idx', ['bookingId', 'at'])
+export class AuditTrailReschedule {
+  /** The host event's id: a redelivered event is recorded once. */
+  @PrimaryColumn({ type: 'text' })
+  eventId!: string;
+
+  @Column({ type: 'integer' })
+  bookingId!: number;
+
+  @Column({ type: 'text' })
+  source!: string;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  fromStart!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  toStart!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  fromEnd!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  toEnd!: Date | null;
+
+  /** When the reschedule happened (the event's timestamp). */
+  @Column({ type: 'timestamptz' })
+  at!: Date;
+
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  recordedAt!: Date;
+}
 
 /**
  * The example extension ("Extending calsync" in the README): an audit trail of every reschedule,
@@ -14,7 +52,7 @@ import { ApiKeyProtected, type HostEventEnvelope, HostEventSubscriptions, IdPara
 export class AuditTrailRecorder implements OnModuleInit {
   constructor(
     private readonly hostEvents: HostEventSubscriptions,
-    private readonly dataSource: DataSource,
+    @InjectRepository(AuditTrailReschedule) private readonly reschedules: Repository<AuditTrailReschedule>,
   ) {}
 
   onModuleInit(): void {
@@ -27,29 +65,33 @@ export class AuditTrailRecorder implements OnModuleInit {
       source: string;
       changes: { startTime?: { from: string; to: string }; endTime?: { from: string; to: string } };
     };
-    await this.dataSource.query(
-      `INSERT INTO "AuditTrailReschedule" ("eventId", "bookingId", "source", "fromStart", "toStart", "fromEnd", "toEnd", "at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT ("eventId") DO NOTHING`,
-      [
-        event.id,
-        data.booking.id,
-        data.source,
-        data.changes.startTime?.from ?? null,
-        data.changes.startTime?.to ?? null,
-        data.changes.endTime?.from ?? null,
-        data.changes.endTime?.to ?? null,
-        event.timestamp,
-      ],
-    );
+    await this.reschedules
+      .createQueryBuilder()
+      .insert()
+      .values({
+        eventId: event.id,
+        bookingId: data.booking.id,
+        source: data.source,
+        fromStart: toDate(data.changes.startTime?.from),
+        toStart: toDate(data.changes.startTime?.to),
+        fromEnd: toDate(data.changes.endTime?.from),
+        toEnd: toDate(data.changes.endTime?.to),
+        at: new Date(event.timestamp),
+      })
+      .orIgnore() // ON CONFLICT DO NOTHING: the event was recorded already
+      .execute();
   }
+}
+
+function toDate(value: string | undefined): Date | null {
+  return value === undefined ? null : new Date(value);
 }
 
 @ApiTags('extensions: audit trail')
 @ApiKeyProtected()
 @Controller('api/v1/extensions/audit-trail')
 export class AuditTrailController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@InjectRepository(AuditTrailReschedule) private readonly trail: Repository<AuditTrailReschedule>) {}
 
   /** A booking's reschedules, oldest first. */
   @ApiOperation({ operationId: 'listBookingReschedules' })
@@ -77,12 +119,11 @@ export class AuditTrailController {
   })
   @Get('bookings/:id/reschedules')
   async reschedules(@Param('id', IdParamPipe) bookingId: number) {
-    const rows: Array<{ eventId: string; source: string; fromStart: Date | null; toStart: Date | null; at: Date }> =
-      await this.dataSource.query(
-        `SELECT "eventId", "source", "fromStart", "toStart", "at" FROM "AuditTrailReschedule"
-          WHERE "bookingId" = $1 ORDER BY "at", "eventId"`,
-        [bookingId],
-      );
+    const rows = await this.trail.find({
+      select: { eventId: true, source: true, fromStart: true, toStart: true, at: true },
+      where: { bookingId },
+      order: { at: 'ASC', eventId: 'ASC' },
+    });
     return {
       items: rows.map((r) => ({
         eventId: r.eventId,
@@ -95,5 +136,9 @@ export class AuditTrailController {
   }
 }
 
-@Module({ controllers: [AuditTrailController], providers: [AuditTrailRecorder] })
+@Module({
+  imports: [TypeOrmModule.forFeature([AuditTrailReschedule])],
+  controllers: [AuditTrailController],
+  providers: [AuditTrailRecorder],
+})
 export class AuditTrailModule {}

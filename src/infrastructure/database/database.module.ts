@@ -27,6 +27,9 @@ export class DatabaseModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             ...buildDataSourceOptions(databaseUrl, options),
+            // Entities an extension module registers with `TypeOrmModule.forFeature` join calsync's
+            // own (`ENTITIES`), so it can inject their repositories; its tables come from migrations.
+            autoLoadEntities: true,
             // A server not up yet is waited for (TypeORM's retries); a wrong database name, password
             // or user will not fix itself: the start stops at once, saying so.
             toRetry: (error: unknown) => !PERMANENT_FAILURES.has(String((error as { code?: unknown } | null)?.code)),
