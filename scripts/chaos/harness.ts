@@ -37,7 +37,7 @@ export interface ChaosOptions {
   editsPerSecond: number;
   apiPerSecond: number;
   faultEverySeconds: number;
-  /** The instances' RESYNC_INTERVAL_SECONDS (5 is the smallest the service accepts). */
+  /** The instances' RESYNC_INTERVAL_SECONDS (the service accepts from 1). */
   resyncIntervalSeconds: number;
   providerTimeoutMs: number;
   /** Restart-latency samples per provider: `pending` (push accepted, job in flight) and `all-down` (push lost). */

@@ -120,6 +120,12 @@ describe('loadConfig', () => {
     expect(() => load({ HEAP_GROWING_PERCENT: 'half' })).toThrow(/HEAP_GROWING_PERCENT/);
   });
 
+  it('takes RESYNC_INTERVAL_SECONDS from 1 second to a week', () => {
+    expect(load({ RESYNC_INTERVAL_SECONDS: '1' }).resyncIntervalSeconds).toBe(1);
+    expect(load({ RESYNC_INTERVAL_SECONDS: String(86400 * 7) }).resyncIntervalSeconds).toBe(86400 * 7);
+    expect(() => load({ RESYNC_INTERVAL_SECONDS: '0' })).toThrow(/RESYNC_INTERVAL_SECONDS must be between 1 and 604800/);
+  });
+
   it('lists every problem at once', () => {
     try {
       load({ PORT: 'x', RESYNC_INTERVAL_SECONDS: '-1' });

@@ -241,7 +241,8 @@ export function loadConfig(rawEnv: Env, options: { persistGeneratedSecrets?: boo
     },
     sandbox,
     syncWindowDays: int('SYNC_WINDOW_DAYS', 92, 1, 730),
-    resyncIntervalSeconds: int('RESYNC_INTERVAL_SECONDS', 900, 5, 86400 * 7),
+    // As short as a second: a test suite may want its dropped pushes healed at once (each run is one keyed job).
+    resyncIntervalSeconds: int('RESYNC_INTERVAL_SECONDS', 900, 1, 86400 * 7),
     subscriptionRenewBeforeSeconds: int('SUBSCRIPTION_RENEW_BEFORE_SECONDS', 86400, 60, 86400 * 30),
     providerTimeoutMs: int('PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),

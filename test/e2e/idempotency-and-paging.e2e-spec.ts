@@ -280,6 +280,33 @@ describe('Cursor paging', () => {
     await t.api.get('/api/v1/bookings?limit=200').expect(200);
   });
 
+  it('takes an empty query parameter as not given on every list, and answers every bad limit the same way', async () => {
+    await connectGoogleHost(t);
+    const lists: Array<[string, string]> = [
+      ['/api/v1/bookings', 'limit=&after=&userId=&status=&updatedSince='],
+      ['/api/v1/admin/features', 'limit=&after='],
+      ['/api/v1/admin/selected-calendars', 'limit=&after=&status='],
+      ['/api/v1/admin/held-changes', 'limit=&after=&status='],
+    ];
+    for (const [list, empty] of lists) {
+      const agent = list.startsWith('/api/v1/admin') ? t.admin : t.api;
+      const plain = await agent.get(list).expect(200);
+      const given = await agent.get(`${list}?${empty}`).expect(200);
+      expect(given.body).toEqual(plain.body);
+      // 0 and 201 are refused alike: the field named, the same code.
+      for (const bad of ['0', '201']) {
+        const refused = await agent.get(`${list}?limit=${bad}`).expect(400);
+        expect(refused.body).toMatchObject({
+          code: 'validation_failed',
+          errors: [{ field: 'limit', message: 'limit must be a whole number from 1 to 200' }],
+        });
+      }
+    }
+    // An empty required parameter is reported as missing.
+    const busy = await t.api.get('/api/v1/users/1/busy-times?start=&end=2026-12-02T00:00:00Z').expect(400);
+    expect(busy.body.errors).toEqual([expect.objectContaining({ field: 'start', message: 'start is required' })]);
+  });
+
   it('pages the admin lists: features and selected calendars (with a status filter)', async () => {
     for (const slug of ['paging-a', 'paging-b', 'paging-c']) {
       await t.admin.post('/api/v1/admin/features').send({ slug, enabled: false }).expect(201);

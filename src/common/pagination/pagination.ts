@@ -40,7 +40,7 @@ export class InvalidCursorError extends InvalidRequestError {
 export class PageQueryDto {
   @ApiPropertyOptional({ description: `page size, 1 to ${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})`, example: 50 })
   @IsOptional()
-  @Matches(/^(?:[1-9]\d{0,2})$/, { message: `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}` })
+  @Matches(/^(?:[1-9]\d?|1\d\d|200)$/, { message: `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}` })
   limit?: string;
 
   @ApiPropertyOptional({ description: 'the nextCursor of the previous page' })

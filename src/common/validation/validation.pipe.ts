@@ -4,12 +4,26 @@ import { type FieldProblem, ValidationFailedException } from '../errors/problem.
 /**
  * Path parameters are left to their own pipes (`IdParamPipe`): converting them here first would
  * turn "abc" into NaN and "1e3" into 1000 before anything could refuse them.
+ *
+ * A query parameter given empty (`?limit=&after=`, as a form or a URL template writes it) is as if
+ * it were not given: `limit` takes its default, `after` is the first page, an empty filter filters
+ * nothing, and an empty required one is reported as required.
  */
 class BodyAndQueryValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'param') return value;
+    if (metadata.type === 'query' && typeof value === 'object' && value !== null) {
+      return super.transform(withoutEmpty(value as Record<string, unknown>), metadata);
+    }
     return super.transform(value, metadata);
   }
+}
+
+function withoutEmpty(query: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.values(query).includes('')) return query;
+  const given: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(query)) if (value !== '') given[name] = value;
+  return given;
 }
 
 /**
