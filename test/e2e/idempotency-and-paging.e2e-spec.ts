@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { IdempotencyCleanup } from '../../src/common/idempotency/index.js';
 import { requestFingerprint as fingerprintOf } from '../../src/common/idempotency/idempotency.interceptor.js';
 import { type TestApp, createTestApp } from '../support/create-test-app.js';
@@ -168,6 +169,49 @@ describe('Idempotency-Key on booking writes', () => {
       .expect(200);
     expect(repeat.body).toEqual(first.body);
     expect(await historyOf(booking.body.id)).toEqual(['created', 'cancelled']);
+  });
+
+  it('a cancel without a body and its repeat with {} are the same request (and a key stored for {} by the version before still replays)', async () => {
+    const booking = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Cancelled without a reason', ...slot(13), attendees: [] })
+      .expect(201);
+    const k = key();
+    const first = await t.api.post(`/api/v1/bookings/${booking.body.id}/cancel`).set('Idempotency-Key', k).expect(200);
+    const repeat = await t.api.post(`/api/v1/bookings/${booking.body.id}/cancel`).set('Idempotency-Key', k).send({}).expect(200);
+    expect(repeat.headers['idempotent-replayed']).toBe('true');
+    expect(repeat.body).toEqual(first.body);
+    // A body is still another request.
+    await t.api
+      .post(`/api/v1/bookings/${booking.body.id}/cancel`)
+      .set('Idempotency-Key', k)
+      .send({ reason: 'changed my mind' })
+      .expect(422);
+
+    // A key the version before stored for a `{}` body: its fingerprint hashed `{}` itself.
+    const [{ scope: caller }]: Array<{ scope: string }> = await t.dataSource.query(
+      `SELECT "scope" FROM "IdempotencyKey" WHERE "key" = $1 AND "scope" NOT LIKE '%:%'`,
+      [k],
+    );
+    const legacyEmptyObjectFingerprint = (method: string, path: string) =>
+      createHash('sha256')
+        .update(JSON.stringify({ body: {}, method, path }))
+        .digest('base64url');
+    const other = await t.api
+      .post('/api/v1/bookings')
+      .send({ userId: host.userId, title: 'Cancelled earlier', ...slot(14), attendees: [] })
+      .expect(201);
+    const legacy = key();
+    const path = `/api/v1/bookings/${other.body.id}/cancel`;
+    const legacyAnswer = { ...other.body, status: 'cancelled' };
+    await t.dataSource.query(
+      `INSERT INTO "IdempotencyKey" ("scope", "key", "fingerprint", "status", "response", "expiresAt")
+       VALUES ($1, $2, $3, 200, $4, now() + interval '1 hour')`,
+      [caller, legacy, legacyEmptyObjectFingerprint('POST', path), JSON.stringify(legacyAnswer)],
+    );
+    const replayed = await t.api.post(path).set('Idempotency-Key', legacy).send({}).expect(200);
+    expect(replayed.body).toEqual(legacyAnswer);
+    expect((await t.api.get(`/api/v1/bookings/${other.body.id}`).expect(200)).body.status).toBe('accepted');
   });
 
   it('refuses empty, over-long and repeated keys with a 400; 255 characters are fine', async () => {

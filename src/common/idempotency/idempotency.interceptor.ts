@@ -83,11 +83,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
       fingerprint: fingerprint(request),
       status,
     };
-    return from(this.handle(idempotent, request, reply, next));
+    // An empty body `{}` was fingerprinted apart from no body before 5 December 2026: a key stored
+    // then for `{}` (kept 24 hours) still matches its repeat. To drop after that.
+    const legacyFingerprint = isEmptyBody(request.body)
+      ? legacyEmptyObjectFingerprint(request.method, request.url.split('?')[0])
+      : undefined;
+    return from(this.handle({ ...idempotent, legacyFingerprint }, request, reply, next));
   }
 
   private async handle(
-    idempotent: IdempotentRequest,
+    idempotent: IdempotentRequest & { legacyFingerprint?: string },
     request: RequestLike,
     reply: ReplyLike,
     next: CallHandler,
@@ -107,8 +112,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 }
 
-function replay(stored: StoredAnswer, request: IdempotentRequest, reply: ReplyLike): unknown {
-  if (stored.fingerprint !== request.fingerprint) throw new IdempotencyKeyReusedError();
+function replay(stored: StoredAnswer, request: IdempotentRequest & { legacyFingerprint?: string }, reply: ReplyLike): unknown {
+  if (stored.fingerprint !== request.fingerprint && stored.fingerprint !== request.legacyFingerprint) {
+    throw new IdempotencyKeyReusedError();
+  }
   reply.header('idempotent-replayed', 'true');
   return stored.body;
 }
@@ -135,11 +142,30 @@ function fingerprint(request: RequestLike): string {
   return requestFingerprint(request.method, request.url.split('?')[0], request.body);
 }
 
-/** Method, path (with the booking id) and body, with object keys sorted so key order does not matter. */
+/**
+ * Method, path (with the booking id) and body, with object keys sorted so key order does not matter.
+ * An empty body is no body: `POST …/cancel` sent without one and with `{}` is the same request (and
+ * hashes as versions before this one hashed a request without a body).
+ */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
   return createHash('sha256')
-    .update(canonicalJson({ method, path, body: body ?? null }))
+    .update(canonicalJson({ method, path, body: isEmptyBody(body) ? null : body }))
     .digest('base64url');
+}
+
+/** What `requestFingerprint` gave a `{}` body before 5 December 2026. */
+function legacyEmptyObjectFingerprint(method: string, path: string): string {
+  return createHash('sha256')
+    .update(canonicalJson({ method, path, body: {} }))
+    .digest('base64url');
+}
+
+function isEmptyBody(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    (typeof body === 'object' && !Array.isArray(body) && Object.keys(body as object).length === 0)
+  );
 }
 
 function canonicalJson(value: unknown): string {
