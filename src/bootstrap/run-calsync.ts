@@ -14,7 +14,7 @@ import { loadConfigFromProcess, requestedLogFormatFromProcess } from '../config/
 import type { EmbeddedDatabase } from '../infrastructure/database/embedded-database.js';
 import { ShutdownState } from '../infrastructure/lifecycle/shutdown-state.js';
 import { StartupRefusedError } from '../infrastructure/lifecycle/startup-refused.error.js';
-import { CalsyncLogger, loggerParams } from '../infrastructure/logging/logging.js';
+import { CalsyncLogger, loggerParams, routeConsoleTo } from '../infrastructure/logging/logging.js';
 
 /** The configured log format, once the configuration is read (before: plain text, nothing else is known). */
 let logFormat: 'json' | 'pretty' | undefined;
@@ -37,6 +37,7 @@ async function start(extensions: CalsyncOptions['extensions']): Promise<void> {
   // pino from the first line (LOG_FORMAT, LOG_LEVEL); the app built below writes through the same one.
   const logging = loggerParams(config);
   Logger.overrideLogger(new CalsyncLogger(logging));
+  if (config.logFormat === 'json') routeConsoleTo(logging);
   const logger = new Logger('calsync');
 
   let embedded: EmbeddedDatabase | undefined;

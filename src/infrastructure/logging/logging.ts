@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { format } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { type DestinationStream, type Level, type Logger as Pino, pino, stdTimeFunctions } from 'pino';
@@ -296,4 +297,44 @@ function isErrorLike(value: unknown): value is Error {
     typeof (value as { message?: unknown }).message === 'string' &&
     typeof (value as { stack?: unknown }).stack === 'string'
   );
+}
+
+const CONSOLE_LEVELS = {
+  debug: 'debug',
+  log: 'info',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  trace: 'error',
+} as const;
+
+/**
+ * With `LOG_FORMAT=json`, what dependencies print on `console` becomes log lines too: the contract
+ * promises one JSON object per line, and graphile-worker writes to `console` directly where it
+ * offers no logger (`console.trace` of a worker that exited with an error, `console.error` of the
+ * retries of a job's end). Each call is one line at the method's level (`trace` and `error` at
+ * error), under `context: "console"`, through the logger of `params` (`loggerParams`), its arguments
+ * formatted as `console` would (`util.format`);
+ * an `Error` among them is logged as `err`, stack included. Returns what puts `console` back.
+ * Hand-written: pino has no such switch, and it is a dozen lines.
+ */
+export function routeConsoleTo(params: Params): () => void {
+  const logger = (params.pinoHttp as { logger: Pino }).logger;
+  const originals = new Map<keyof typeof CONSOLE_LEVELS, (...args: unknown[]) => void>();
+  const child = logger.child({ context: 'console' });
+  for (const method of Object.keys(CONSOLE_LEVELS) as Array<keyof typeof CONSOLE_LEVELS>) {
+    originals.set(method, console[method]);
+    const level = CONSOLE_LEVELS[method];
+    console[method] = (...args: unknown[]) => {
+      const error = args.find((a): a is Error => a instanceof Error);
+      // An error's message here, its stack under `err`; JSON keeps a message of several lines on one.
+      const msg = format(...args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : a)));
+      if (error) child[level]({ err: error }, msg);
+      else if (method === 'trace') child[level]({ stack: new Error().stack?.split('\n').slice(2).join('\n') }, msg);
+      else child[level](msg);
+    };
+  }
+  return () => {
+    for (const [method, original] of originals) console[method] = original;
+  };
 }
