@@ -314,9 +314,9 @@ const CONSOLE_LEVELS = {
  * offers no logger (`console.trace` of a worker that exited with an error, `console.error` of the
  * retries of a job's end). Each call is one line at the method's level (`trace` and `error` at
  * error), under `context: "console"`, through the logger of `params` (`loggerParams`), its arguments
- * formatted as `console` would (`util.format`);
- * an `Error` among them is logged as `err`, stack included. Returns what puts `console` back.
- * Hand-written: pino has no such switch, and it is a dozen lines.
+ * formatted as `console` would (`util.format`); an `Error` among them is logged as `err`, stack
+ * included. Returns what puts `console` back. Hand-written: pino has no such switch, and it is a
+ * dozen lines.
  */
 export function routeConsoleTo(params: Params): () => void {
   const logger = (params.pinoHttp as { logger: Pino }).logger;
