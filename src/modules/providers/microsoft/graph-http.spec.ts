@@ -100,6 +100,17 @@ describe('GraphHttp', () => {
     expect(await (await copy.blob()).text()).toBe(bytes.toString('utf8'));
   });
 
+  it('reads text and JSON after a byte order mark, as a Response does', async () => {
+    const s = await server((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"token":"é"}', 'utf8')]));
+    });
+    const client = http({ caCertificate: s.caPem, timeoutMs: 5000 });
+    expect(await (await client.fetch(s.url)).json()).toEqual({ token: 'é' });
+    expect(await (await client.fetch(s.url)).text()).toBe('{"token":"é"}');
+    expect(await new Response(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d])).text()).toBe('{}');
+  });
+
   it("hands the Graph client an error answer's JSON, status and headers", async () => {
     const s = await server((_request, _body, response) => {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });

@@ -159,12 +159,14 @@ const ResponseBase = Response as unknown as new (
 
 /**
  * A `Response` over an answer already read into memory: `text()`, `json()`, `arrayBuffer()` and
- * `blob()` read those bytes as they are, once, as a `Response` allows. Why not `new Response(bytes)`:
- * it copies the bytes when it is made and twice more when they are read (into its stream, out of it,
- * then through `TextDecoder`). For the 1.6 MB delta pages of an Outlook first sync that was a quarter
- * of the service's CPU, and each copy, a large object, brought V8's next full collection nearer
- * (`npm run bench -- outlook-full-sync`, bench/README.md). `body` (a stream) is made only when asked
- * for; the Graph client reads JSON and text answers through `json()` and `text()`.
+ * `blob()` read those bytes as they are, once, as a `Response` allows (text as UTF-8, a leading BOM
+ * dropped). Why not `new Response(bytes)`: it copies the bytes when it is made and twice more when
+ * they are read (into its stream, out of it, then through `TextDecoder`). For the 1.6 MB delta pages
+ * of an Outlook first sync those copies took about a tenth of the service's CPU, and each copy, a
+ * large object, brought V8's next full collection nearer: the sync's CPU fell by about a seventh
+ * without them (`npm run bench -- outlook-full-sync`, bench/README.md, "Runs of 5 December"). `body`
+ * (a stream) is made only when asked for; the Graph client reads JSON and text answers through
+ * `json()` and `text()`.
  */
 export class BufferedResponse extends ResponseBase {
   readonly #bytes: Buffer | null;
@@ -188,11 +190,11 @@ export class BufferedResponse extends ResponseBase {
   }
 
   async text(): Promise<string> {
-    return this.#take().toString('utf8');
+    return utf8(this.#take());
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(this.#take().toString('utf8'));
+    return JSON.parse(utf8(this.#take()));
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -219,6 +221,12 @@ export class BufferedResponse extends ResponseBase {
     this.#used = true;
     return this.#bytes ?? Buffer.alloc(0);
   }
+}
+
+/** UTF-8 decoding as `Response.text()` does it: a byte order mark at the start is not text. */
+function utf8(bytes: Buffer): string {
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return bytes.toString('utf8', bom ? 3 : 0);
 }
 
 /**
