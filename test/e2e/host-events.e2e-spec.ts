@@ -481,6 +481,42 @@ describe('Host integration: signed outgoing webhooks, the change feed, the exten
     expect(after.body.items[0]).toMatchObject({ id: log.body.items[0].id, status: 'delivered' });
   });
 
+  it('enabled again after a 410, an endpoint gets the answered event and then the later ones of its booking that were waiting, in order', async () => {
+    const host = await connectGoogleHost(t);
+    const r = await receiver();
+    // The created event fails once (503), so the rescheduled one waits behind it; its retry gets the 410.
+    r.respond = (_hook, index) => (index === 0 ? 503 : 410);
+    const { id } = await endpoint(r.url);
+    const { id: bookingId } = await book(host);
+    await expectEventually(() => expect(r.received).toHaveLength(1));
+    await t.api.post(`/api/v1/bookings/${bookingId}/reschedule`).send(slot(6)).expect(200);
+    await expectEventually(
+      async () => {
+        const e = await t.api.get(`/api/v1/webhook-endpoints/${id}`).expect(200);
+        expect(e.body).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
+      },
+      { timeoutMs: 15_000 },
+    );
+    const log = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    const byType = (items: Array<{ type: string; status: string; eventId: string }>) =>
+      Object.fromEntries(items.map((d) => [d.type, d]));
+    expect(byType(log.body.items)).toMatchObject({
+      'booking.created': { status: 'failed', lastStatusCode: 410 },
+      'booking.rescheduled': { status: 'pending' },
+    });
+    expect(r.received.map((h) => h.json.type)).toEqual(['booking.created', 'booking.created']);
+
+    r.respond = () => 204;
+    await t.api.patch(`/api/v1/webhook-endpoints/${id}`).send({ enabled: true }).expect(200);
+    await expectEventually(() => expect(r.received).toHaveLength(4));
+    expect(r.received.slice(2).map((h) => h.headers['webhook-id'])).toEqual([
+      byType(log.body.items)['booking.created'].eventId,
+      byType(log.body.items)['booking.rescheduled'].eventId,
+    ]);
+    const after = await t.api.get(`/api/v1/webhook-endpoints/${id}/deliveries`).expect(200);
+    expect((after.body.items as Array<{ status: string }>).map((d) => d.status)).toEqual(['delivered', 'delivered']);
+  });
+
   it('enabled again, an endpoint does not get back a 410 of an older incident whose booking went on since', async () => {
     const host = await connectGoogleHost(t);
     const r = await receiver();

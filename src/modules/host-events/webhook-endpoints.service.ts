@@ -107,9 +107,10 @@ export class WebhookEndpointsService {
     if (patch.url !== undefined) await this.checkUrl(patch.url);
     const before = await this.row(id);
     // One statement: an endpoint enabled again gets back, at the same moment, the delivery its 410
-    // stopped (given up as failed then), so no drain can send a later event of that booking first.
-    // Only a stream's last delivery is revived: one whose booking went on to later events (an older
-    // incident) stays as it is.
+    // stopped (given up as failed then), so no drain can send a later event of that booking first:
+    // the later ones that were waiting behind it (pending) go out after it, in order. One whose
+    // booking went on since, a later event of it delivered (an older incident), stays as it is:
+    // sent now, it would arrive after its successor.
     const rows: EndpointRow[] = await this.dataSource.query(
       `WITH was AS (SELECT "enabled", "url" FROM "WebhookEndpoint" WHERE "id" = $1),
        moved AS (SELECT $2 AND $3::text IS DISTINCT FROM was."url" AS yes FROM was),
@@ -132,7 +133,7 @@ export class WebhookEndpointsService {
             AND EXISTS (SELECT 1 FROM u WHERE u."enabled") AND EXISTS (SELECT 1 FROM was WHERE NOT was."enabled")
             AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" n
                              WHERE n."endpointId" = d."endpointId" AND n."orderingKey" = d."orderingKey"
-                               AND n."eventSeq" > d."eventSeq")
+                               AND n."eventSeq" > d."eventSeq" AND n."status" = 'delivered')
          RETURNING 1),
        -- A new address: failures at the old one say nothing of it; what waits for a retry goes now.
        retimed AS (
