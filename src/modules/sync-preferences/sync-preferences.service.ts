@@ -13,6 +13,8 @@ import {
 
 /** Same window as the feature flags: another instance sees a change within this long. */
 const TTL_MS = 2000;
+/** Past this many cached users, expired entries are dropped: a stream of distinct users must not grow the cache without bound. */
+export const MAX_CACHED_USERS = 10_000;
 /** Team.parentId chains are walked at most this deep (as `UserTeamAncestry` does). */
 const MAX_TEAM_DEPTH = 32;
 
@@ -63,7 +65,12 @@ export class SyncPreferencesService {
         [userId],
       );
     const value = resolvePreferences(rows[0]?.user ?? null, rows[0]?.teams ?? []);
-    if (generation === this.generation) this.cache.set(userId, { at: now, value });
+    if (generation === this.generation) {
+      if (this.cache.size >= MAX_CACHED_USERS) {
+        for (const [cached, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(cached);
+      }
+      this.cache.set(userId, { at: now, value });
+    }
     return value;
   }
 
