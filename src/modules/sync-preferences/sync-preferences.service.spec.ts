@@ -32,6 +32,10 @@ describe('SyncPreferencesService cache', () => {
       // Fresh entries are kept however many there are.
       for (let userId = MAX_CACHED_USERS + 2; userId <= 2 * MAX_CACHED_USERS + 1; userId++) await service.forUser(userId);
       expect(cache.size).toBe(MAX_CACHED_USERS + 1);
+      // The next sweep comes once those have expired too.
+      now += 2_000;
+      await service.forUser(3 * MAX_CACHED_USERS);
+      expect(cache.size).toBe(1);
     } finally {
       clock.mockRestore();
     }

@@ -13,7 +13,11 @@ import {
 
 /** Same window as the feature flags: another instance sees a change within this long. */
 const TTL_MS = 2000;
-/** Past this many cached users, expired entries are dropped: a stream of distinct users must not grow the cache without bound. */
+/**
+ * Past this many cached users, expired entries are dropped (at most once per `TTL_MS`, so a burst of
+ * fresh ones is not scanned at every insert): a stream of distinct users must not grow the cache
+ * without bound.
+ */
 export const MAX_CACHED_USERS = 10_000;
 /** Team.parentId chains are walked at most this deep (as `UserTeamAncestry` does). */
 const MAX_TEAM_DEPTH = 32;
@@ -36,6 +40,7 @@ export class SyncPreferencesService {
    * the cache, and hide the second one's field for `TTL_MS`).
    */
   private generation = 0;
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -66,7 +71,8 @@ export class SyncPreferencesService {
       );
     const value = resolvePreferences(rows[0]?.user ?? null, rows[0]?.teams ?? []);
     if (generation === this.generation) {
-      if (this.cache.size >= MAX_CACHED_USERS) {
+      if (this.cache.size >= MAX_CACHED_USERS && now - this.sweptAt >= TTL_MS) {
+        this.sweptAt = now;
         for (const [cached, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(cached);
       }
       this.cache.set(userId, { at: now, value });
