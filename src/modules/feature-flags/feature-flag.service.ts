@@ -31,7 +31,7 @@ export function flagInputsSql(slug: string, userId: string): string {
 }
 
 /** Past this many cached answers, the expired ones are dropped. */
-const MAX_CACHED = 10_000;
+export const MAX_CACHED_FLAG_RESOLUTIONS = 10_000;
 
 /**
  * Resolves flags for users in one indexed query, with a short-lived cache: an admin's change takes
@@ -48,6 +48,8 @@ export class FeatureFlagService {
    * and caching it after `invalidate` would hide the change on this instance for `TTL_MS`.
    */
   private generation = 0;
+  /** When expired entries were last dropped (see `resolveMany`). */
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -78,8 +80,12 @@ export class FeatureFlagService {
       [missing, slug],
     );
     // Entries of users not asked about again are dropped once there are many (a random stream of
-    // users must not grow this without bound).
-    if (this.cache.size > MAX_CACHED) for (const [key, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(key);
+    // users must not grow this without bound), at most once per `TTL_MS`: a burst of fresh entries is
+    // not scanned at every miss.
+    if (this.cache.size > MAX_CACHED_FLAG_RESOLUTIONS && now - this.sweptAt >= TTL_MS) {
+      this.sweptAt = now;
+      for (const [key, entry] of this.cache) if (now - entry.at >= TTL_MS) this.cache.delete(key);
+    }
     for (const row of rows) result.set(row.userId, this.remember(slug, row.userId, row, now, generation));
     return result;
   }
