@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthenticationHandler, Client, TelemetryHandler } from '@microsoft/microsoft-graph-client';
 import { createTlsMaterial } from '../../../../emulators/microsoft/tls.js';
-import { GraphHttp, GraphHttpHandler } from './graph-http.js';
+import { type FetchLike, GraphHttp, GraphHttpHandler } from './graph-http.js';
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
@@ -27,6 +27,20 @@ async function tlsServer(handler: Handler) {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The Graph client as the adapter builds it (bearer token, telemetry, `GraphHttp` last), for a loopback host. */
+function graphClient(url: string, fetch: FetchLike, onResponse?: (response: Response) => void): Client {
+  return Client.initWithMiddleware({
+    baseUrl: url,
+    defaultVersion: 'v1.0',
+    customHosts: new Set(['127.0.0.1']),
+    middleware: [
+      new AuthenticationHandler({ getAccessToken: async () => 'token-1' }),
+      new TelemetryHandler(),
+      new GraphHttpHandler(fetch, onResponse),
+    ],
+  });
 }
 
 describe('GraphHttp', () => {
@@ -117,16 +131,7 @@ describe('GraphHttp', () => {
       response.end(JSON.stringify({ error: { code: 'ApplicationThrottled', message: 'Too many requests' } }));
     });
     const seen: Response[] = [];
-    const client = Client.initWithMiddleware({
-      baseUrl: s.url,
-      defaultVersion: 'v1.0',
-      customHosts: new Set(['127.0.0.1']),
-      middleware: [
-        new AuthenticationHandler({ getAccessToken: async () => 'token-1' }),
-        new TelemetryHandler(),
-        new GraphHttpHandler(http({ caCertificate: s.caPem, timeoutMs: 5000 }).fetch, (response) => seen.push(response)),
-      ],
-    });
+    const client = graphClient(s.url, http({ caCertificate: s.caPem, timeoutMs: 5000 }).fetch, (response) => seen.push(response));
     await expect(client.api('/me/events').get()).rejects.toMatchObject({
       statusCode: 429,
       code: 'ApplicationThrottled',
@@ -166,17 +171,7 @@ describe('GraphHttp', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ value: [], '@odata.deltaLink': `${s.url}/v1.0/me/calendarView/delta?$deltatoken=abc` }));
     });
-    const transport = http({ caCertificate: s.caPem, timeoutMs: 5000 });
-    const client = Client.initWithMiddleware({
-      baseUrl: s.url,
-      defaultVersion: 'v1.0',
-      customHosts: new Set(['127.0.0.1']),
-      middleware: [
-        new AuthenticationHandler({ getAccessToken: async () => 'token-1' }),
-        new TelemetryHandler(),
-        new GraphHttpHandler(transport.fetch),
-      ],
-    });
+    const client = graphClient(s.url, http({ caCertificate: s.caPem, timeoutMs: 5000 }).fetch);
     const page = await client.api('/me/calendarView/delta?startDateTime=2026-01-01T00:00:00Z').get();
     await client.api(page['@odata.deltaLink']).get();
     expect(authorization).toEqual(['Bearer token-1', 'Bearer token-1']);
